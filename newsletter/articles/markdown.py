@@ -1,0 +1,200 @@
+"""Markdown articles (`*.md`): YAML front matter and a CommonMark body.
+
+Raw HTML in the body is not passed through: markdown-it runs with `html=False`, so
+`<script>` arrives as text and is escaped when the email is rendered. Links with
+unsafe schemes (`javascript:`, `vbscript:`, `file:`, most `data:`) are refused by
+markdown-it's link validation and stay plain text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+from newsletter.articles.model import Article, Block, ListItem, Span, text_direction
+from newsletter.errors import ArticleError
+
+STRING_FIELDS = ("subtitle", "author", "image", "image_alt", "image_credit", "url", "summary")
+KNOWN_FIELDS = frozenset({"title", "date", "tags", *STRING_FIELDS})
+
+
+def parse_markdown(path: Path, text: str) -> Article:
+    meta, body = _split_front_matter(text)
+    title = _string(meta, "title")
+    if not title:
+        raise ArticleError("no title: add `title: ...` to the YAML front matter between --- lines")
+    strings = {name: _string(meta, name) for name in STRING_FIELDS}
+    blocks = tuple(_blocks(body))
+    all_text = title + " ".join(block.plain_text for block in blocks)
+    return Article(
+        path=path,
+        title=title,
+        body=blocks,
+        date=_date(meta.get("date")),
+        tags=_tags(meta.get("tags")),
+        direction=text_direction(all_text),
+        extra={k: v for k, v in meta.items() if k not in KNOWN_FIELDS},
+        **strings,
+    )
+
+
+def _split_front_matter(text: str) -> tuple[dict[str, Any], str]:
+    import frontmatter
+    import yaml
+
+    if not text.startswith("---"):
+        return {}, text
+    if not re.search(r"^(---|\.\.\.)[ \t]*$", text.split("\n", 1)[-1], re.MULTILINE):
+        raise ArticleError("front matter starts with --- but has no closing --- line")
+    try:
+        post = frontmatter.loads(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f" at line {mark.line + 1}" if mark else ""
+        raise ArticleError(f"broken YAML front matter{line}: {exc.problem or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ArticleError(f"broken YAML front matter: {exc}") from None
+    except ValueError as exc:  # front matter that is not a mapping
+        raise ArticleError(f"broken YAML front matter: {exc}") from None
+    if not isinstance(post.metadata, dict):
+        raise ArticleError("broken YAML front matter: expected `key: value` lines")
+    return dict(post.metadata), post.content
+
+
+def _string(meta: dict[str, Any], name: str) -> str:
+    value = meta.get(name)
+    if value is None:
+        return ""
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return " ".join(str(value).split())
+    raise ArticleError(f"front matter `{name}` must be text, got {type(value).__name__}")
+
+
+def _date(value: Any) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip()[:10])
+    except ValueError:
+        raise ArticleError(f"front matter `date` must be YYYY-MM-DD, got {value!r}") from None
+
+
+def _tags(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list):
+        raise ArticleError("front matter `tags` must be a list or comma-separated text")
+    return tuple(str(tag).strip() for tag in value if str(tag).strip())
+
+
+# --- the body: markdown-it tokens -> Blocks ---
+
+
+def _parser() -> Any:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("strikethrough")
+
+
+def _blocks(markdown: str) -> list[Block]:
+    tokens = _parser().parse(markdown)
+    blocks: list[Block] = []
+    quote_depth = 0
+    list_stack: list[dict[str, Any]] = []
+    items: list[ListItem] = []
+    heading_level = 0
+    for token in tokens:
+        kind = token.type
+        if kind == "blockquote_open":
+            quote_depth += 1
+        elif kind == "blockquote_close":
+            quote_depth -= 1
+        elif kind in ("bullet_list_open", "ordered_list_open"):
+            if not list_stack:
+                items = []
+            start = int(token.attrGet("start") or 1)
+            list_stack.append({"ordered": kind == "ordered_list_open", "start": start})
+        elif kind in ("bullet_list_close", "ordered_list_close"):
+            outer = list_stack.pop()
+            if not list_stack:
+                blocks.append(Block("list", items=tuple(items), **outer))
+        elif kind == "heading_open":
+            heading_level = int(token.tag[1])
+        elif kind == "inline":
+            spans, images = _inline(token.children or [])
+            if list_stack:
+                items.append(ListItem(spans, depth=len(list_stack) - 1))
+            elif heading_level:
+                blocks.append(Block("heading", spans, level=min(heading_level + 1, 6)))
+            elif spans:
+                blocks.append(Block("quote" if quote_depth else "paragraph", spans))
+            blocks.extend(images if not list_stack else ())
+        elif kind == "heading_close":
+            heading_level = 0
+        elif kind in ("fence", "code_block"):
+            blocks.append(Block("code", code=token.content.rstrip("\n")))
+        elif kind == "hr":
+            blocks.append(Block("rule"))
+    return blocks
+
+
+def _inline(children: list[Any]) -> tuple[tuple[Span, ...], list[Block]]:
+    """Inline tokens -> spans; images become blocks of their own after the text."""
+    spans: list[Span] = []
+    images: list[Block] = []
+    style = {"strong": False, "em": False, "strike": False}
+    href: str | None = None
+    for child in children:
+        kind = child.type
+        if kind == "text":
+            spans.append(Span(child.content, href=href, **style))
+        elif kind == "code_inline":
+            spans.append(Span(child.content, href=href, code=True, **style))
+        elif kind == "softbreak":
+            spans.append(Span(" ", href=href, **style))
+        elif kind == "hardbreak":
+            spans.append(Span("", br=True))
+        elif kind in ("strong_open", "strong_close"):
+            style["strong"] = kind == "strong_open"
+        elif kind in ("em_open", "em_close"):
+            style["em"] = kind == "em_open"
+        elif kind in ("s_open", "s_close"):
+            style["strike"] = kind == "s_open"
+        elif kind == "link_open":
+            href = str(child.attrGet("href") or "") or None
+        elif kind == "link_close":
+            href = None
+        elif kind == "image":
+            alt = "".join(c.content for c in child.children or [] if c.type == "text")
+            images.append(Block("image", src=str(child.attrGet("src") or ""), alt=alt))
+    return _merge(spans), images
+
+
+def _merge(spans: list[Span]) -> tuple[Span, ...]:
+    """Join neighbouring spans with the same style, trim the ends."""
+    merged: list[Span] = []
+    for span in spans:
+        if merged and not span.br and not merged[-1].br and _same_style(merged[-1], span):
+            last = merged.pop()
+            span = Span(
+                last.text + span.text, last.href, last.strong, last.em, last.code, last.strike
+            )
+        merged.append(span)
+    while merged and not merged[-1].br and not merged[-1].text.strip():
+        merged.pop()
+    return tuple(merged)
+
+
+def _same_style(a: Span, b: Span) -> bool:
+    return (a.href, a.strong, a.em, a.code, a.strike) == (b.href, b.strong, b.em, b.code, b.strike)
+
+
+__all__ = ["parse_markdown", "text_direction"]

@@ -1,0 +1,107 @@
+"""The article model every reader returns, whatever the file format.
+
+Text is kept as plain Unicode (never pre-escaped): escaping happens exactly once,
+when the HTML part is rendered.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+BlockKind = Literal["paragraph", "heading", "quote", "code", "list", "rule", "image"]
+
+
+@dataclass(frozen=True)
+class Span:
+    """A run of inline text with one set of styles; `href` makes it a link."""
+
+    text: str
+    href: str | None = None
+    strong: bool = False
+    em: bool = False
+    code: bool = False
+    strike: bool = False
+    br: bool = False  # a hard line break; `text` is empty
+
+
+@dataclass(frozen=True)
+class ListItem:
+    spans: tuple[Span, ...]
+    depth: int = 0
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block of an article body."""
+
+    kind: BlockKind
+    spans: tuple[Span, ...] = ()
+    level: int = 0  # heading level (2..6 in the email; the title is the only h1)
+    items: tuple[ListItem, ...] = ()  # for lists
+    ordered: bool = False
+    start: int = 1
+    src: str = ""  # for images
+    alt: str = ""
+    code: str = ""  # for code blocks
+
+    @property
+    def plain_text(self) -> str:
+        if self.kind == "code":
+            return self.code
+        if self.kind == "list":
+            return "\n".join(_join(item.spans) for item in self.items)
+        if self.kind == "image":
+            return self.alt
+        return _join(self.spans)
+
+
+def _join(spans: tuple[Span, ...]) -> str:
+    return "".join("\n" if span.br else span.text for span in spans)
+
+
+@dataclass(frozen=True)
+class Article:
+    path: Path
+    title: str
+    body: tuple[Block, ...]
+    subtitle: str = ""
+    author: str = ""
+    date: date | None = None
+    image: str = ""
+    image_alt: str = ""
+    image_credit: str = ""
+    url: str = ""
+    summary: str = ""
+    tags: tuple[str, ...] = ()
+    direction: Literal["ltr", "rtl"] = "ltr"
+    extra: dict[str, Any] = field(default_factory=dict)  # other front matter, for templates
+    notes: tuple[str, ...] = ()  # things the reader guessed, worth telling the editor
+
+    @property
+    def paragraphs(self) -> tuple[Block, ...]:
+        return tuple(block for block in self.body if block.kind == "paragraph")
+
+    @property
+    def stem(self) -> str:
+        return self.path.stem
+
+    def texts(self) -> list[str]:
+        """Every piece of text in the article, for checks over its content."""
+        head = [self.title, self.subtitle, self.author, self.image_alt, self.image_credit]
+        return [*head, self.summary, *(block.plain_text for block in self.body)]
+
+
+def text_direction(text: str) -> Literal["ltr", "rtl"]:
+    """`rtl` when strong right-to-left letters outnumber left-to-right ones."""
+    rtl = ltr = 0
+    for ch in text:
+        kind = unicodedata.bidirectional(ch)
+        if kind in ("R", "AL"):
+            rtl += 1
+        elif kind == "L":
+            ltr += 1
+    return "rtl" if rtl > ltr else "ltr"

@@ -1,0 +1,1 @@
+"""Who an issue goes to: subscriber lists (CSV) and, later, suppressions."""

@@ -1,0 +1,127 @@
+"""Subscriber lists: `subscribers/<list>.csv`, streamed row by row.
+
+A header row names the columns; `email` is required, every other column is a
+field templates may use. UTF-8 with or without BOM; comma or semicolon. A bad row
+(invalid or missing address, a duplicate, broken encoding, a ragged row) is
+reported with its line number and skipped; only a file that cannot be read as a
+list at all is an error.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from newsletter.errors import ListError
+
+LIST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+csv.field_size_limit(1 << 20)
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    email: str  # checked and normalised; the domain in ASCII
+    name: str = ""
+    fields: dict[str, str] = field(default_factory=dict)  # lower-cased column -> value
+    line: int = 0
+
+    @property
+    def key(self) -> str:
+        """Addresses are compared case-insensitively."""
+        return self.email.lower()
+
+
+@dataclass(frozen=True)
+class BadRow:
+    line: int
+    reason: str
+    value: str = ""
+
+    def describe(self, shown: str) -> str:
+        value = f" {self.value!r}" if self.value else ""
+        return f"{shown}:{self.line}:{value} {self.reason}"
+
+
+def check_list_name(name: str) -> str:
+    if not LIST_NAME.fullmatch(name):
+        raise ListError(
+            f"list name {name!r}: use letters, digits, '.', '_' or '-' "
+            "(the file is subscribers/<list>.csv)"
+        )
+    return name
+
+
+def read_list(path: Path, shown: str | None = None) -> Iterator[Subscriber | BadRow]:
+    """Yield each row as a Subscriber or a BadRow, in file order; duplicates are BadRows."""
+    shown = shown or str(path)
+    try:
+        handle = path.open("r", encoding="utf-8-sig", errors="surrogateescape", newline="")
+    except FileNotFoundError:
+        raise ListError("no such list file", where=shown) from None
+    except OSError as exc:
+        raise ListError(f"cannot read: {exc.strerror}", where=shown) from None
+    with handle:
+        header_line = handle.readline()
+        if not header_line.strip():
+            raise ListError("is empty: expected a header row with an `email` column", where=shown)
+        delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
+        header = next(csv.reader([header_line], delimiter=delimiter))
+        columns = [" ".join(name.split()).lower() for name in header]
+        if _broken(header_line):
+            raise ListError("line 1: the header row is not UTF-8 text", where=shown)
+        if "email" not in columns:
+            raise ListError(
+                f"line 1: no `email` column in the header (found: {', '.join(header)})",
+                where=shown,
+            )
+        yield from _rows(handle, columns, delimiter)
+
+
+def _rows(handle: object, columns: list[str], delimiter: str) -> Iterator[Subscriber | BadRow]:
+    from email_validator import EmailNotValidError, validate_email
+
+    email_at = columns.index("email")
+    seen: dict[str, int] = {}
+    reader = csv.reader(handle, delimiter=delimiter)  # type: ignore[arg-type]
+    while True:
+        first = reader.line_num + 2  # the header is line 1 and was read already
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield BadRow(first, f"unreadable CSV: {exc}")
+            continue
+        if not any(cell.strip() for cell in row):
+            continue
+        if any(_broken(cell) for cell in row):
+            yield BadRow(first, "not UTF-8 text")
+            continue
+        if len(row) > len(columns):
+            yield BadRow(first, f"{len(row)} values for {len(columns)} columns")
+            continue
+        raw = row[email_at].strip() if email_at < len(row) else ""
+        if not raw:
+            yield BadRow(first, "missing email")
+            continue
+        try:
+            checked = validate_email(raw, check_deliverability=False, allow_smtputf8=False)
+        except EmailNotValidError as exc:
+            yield BadRow(first, f"invalid address: {exc}", raw)
+            continue
+        email = checked.ascii_email
+        if (earlier := seen.get(email.lower())) is not None:
+            yield BadRow(first, f"duplicate of line {earlier}", raw)
+            continue
+        seen[email.lower()] = first
+        values = dict(zip(columns, (cell.strip() for cell in row), strict=False))
+        name = " ".join(values.get("name", "").split())
+        yield Subscriber(email=email, name=name, fields=values, line=first)
+
+
+def _broken(text: str) -> bool:
+    """Undecodable bytes arrive as lone surrogates (errors='surrogateescape')."""
+    return any("\udc80" <= ch <= "\udcff" for ch in text)

@@ -1,0 +1,100 @@
+"""The `newsletter` command. Thin: parse options, build the Project, call one
+library function, format the result. Errors are printed here and nowhere else."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+try:  # typer >= 0.26 carries its own copy of click
+    from typer._click import exceptions as _click
+except ImportError:  # pragma: no cover
+    from click import exceptions as _click  # type: ignore[no-redef]
+
+from newsletter import __version__
+from newsletter.errors import NewsletterError, UsageError
+
+
+class _Commands(TyperGroup):
+    """Catches every error once: `error: <one line>` on stderr, exit 1 (2 for usage)."""
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        return list(self.commands)  # in the order they are added, as in the README
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        debug = bool(ctx.params.get("debug")) or bool(os.environ.get("NEWSLETTER_DEBUG"))
+        try:
+            return super().invoke(ctx)
+        except (_click.Exit, _click.ClickException, _click.Abort):
+            raise
+        except UsageError as exc:
+            _fail(str(exc), 2)
+        except NewsletterError as exc:
+            _fail(str(exc), 1)
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+        except Exception as exc:
+            if debug:
+                raise
+            _fail(
+                f"unexpected {type(exc).__name__}: {exc} (this is a bug; "
+                "run again with --debug to see where, and report it)",
+                1,
+            )
+
+
+def _fail(message: str, code: int) -> None:
+    typer.echo(f"error: {' '.join(message.split())}", err=True)
+    raise typer.Exit(code)
+
+
+app = typer.Typer(
+    cls=_Commands,
+    name="newsletter",
+    help="Publish a newsletter from files: articles in, email out.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"newsletter {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show the traceback of unexpected errors."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """Publish a newsletter from files: articles in, inline-styled email out, delivered
+    to subscriber lists through the outbox, SendGrid or SMTP."""
+
+
+def _register() -> None:
+    from newsletter.cli import init, preview, send
+
+    app.command("preview")(preview.preview)
+    app.command("send")(send.send)
+    app.command("init")(init.init)
+
+
+_register()
+
+
+def main() -> None:
+    app(prog_name="newsletter")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

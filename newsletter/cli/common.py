@@ -1,0 +1,47 @@
+"""Options and output helpers shared by the commands."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from newsletter.project import Project
+
+ProjectOption = Annotated[
+    Path,
+    typer.Option(
+        "--project",
+        "-p",
+        help="The newsletter project folder.",
+        envvar="NEWSLETTER_PROJECT",
+        file_okay=False,
+        show_default=False,
+    ),
+]
+ArticlesArgument = Annotated[
+    list[Path],
+    typer.Argument(
+        help="Article files (*.md, *.txt); several make a digest issue.", show_default=False
+    ),
+]
+ListOption = Annotated[
+    str | None,
+    typer.Option(
+        "--list", "-l", help="The subscriber list: subscribers/LIST.csv.", show_default=False
+    ),
+]
+
+
+def open_project(path: Path) -> Project:
+    return Project.open(path)
+
+
+def warn(message: str) -> None:
+    typer.echo(f"warning: {' '.join(message.split())}", err=True)
+
+
+def interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()

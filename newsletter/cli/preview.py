@@ -1,0 +1,59 @@
+"""`newsletter preview`: the issue as one subscriber gets it."""
+
+from __future__ import annotations
+
+import webbrowser
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from newsletter.cli.common import ArticlesArgument, ListOption, ProjectOption, open_project
+from newsletter.cli.output import print_notes
+from newsletter.errors import UsageError
+from newsletter.preview import make_preview, write_preview
+
+
+def preview(
+    articles: ArticlesArgument,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write NAME.html, NAME.txt and NAME.eml into this folder.",
+            file_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    open_: Annotated[bool, typer.Option("--open", help="Open the HTML in a browser.")] = False,
+    as_email: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            metavar="EMAIL",
+            help="Render for this subscriber (default: the list's first).",
+            show_default=False,
+        ),
+    ] = None,
+    list_name: ListOption = None,
+    issue_id: Annotated[
+        str | None,
+        typer.Option(
+            "--id", help="The issue id (default: from the article file names).", show_default=False
+        ),
+    ] = None,
+    project: ProjectOption = Path("."),
+) -> None:
+    """Render the issue as one subscriber would get it."""
+    if output is None and not open_:
+        raise UsageError("say where the preview goes: --output DIR, or --open")
+    proj = open_project(project)
+    result = make_preview(proj, articles, list_name, as_email, issue_id)
+    print_notes([f"{proj.shown(a.path)}: {n}" for a in result.issue.articles for n in a.notes])
+    folder = output if output is not None else proj.state_dir / "preview"
+    files = write_preview(result, folder, proj)
+    for path in files:
+        typer.echo(proj.shown(path))
+    if open_:
+        webbrowser.open(files[0].resolve().as_uri())

@@ -1,0 +1,153 @@
+"""`newsletter send`: deliver an issue to every subscriber of a list."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from newsletter.cli.common import (
+    ArticlesArgument,
+    ListOption,
+    ProjectOption,
+    interactive,
+    open_project,
+    warn,
+)
+from newsletter.cli.output import Progress, print_bad_rows, print_notes, summary_line
+from newsletter.errors import UsageError
+from newsletter.sending import plan_send, run_send, run_test_send
+
+
+def send(
+    articles: ArticlesArgument,
+    list_name: ListOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be sent; send nothing.")
+    ] = False,
+    test: Annotated[
+        str | None,
+        typer.Option(
+            "--test",
+            metavar="EMAIL",
+            help="Send one copy to this address only.",
+            show_default=False,
+        ),
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    issue_id: Annotated[
+        str | None,
+        typer.Option(
+            "--id", help="The issue id (default: from the article file names).", show_default=False
+        ),
+    ] = None,
+    transport: Annotated[
+        str | None,
+        typer.Option(
+            "--transport",
+            help="outbox, sendgrid or smtp (default: [transport] kind).",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    project: ProjectOption = Path("."),
+) -> None:
+    """Deliver the issue to every active subscriber of --list."""
+    proj = open_project(project)
+    if test is None and not list_name:
+        raise UsageError("missing --list LIST (or send one copy with --test EMAIL)")
+    plan = plan_send(proj, articles, list_name, issue_id, transport, test)
+    print_notes(plan.notes)
+
+    if test is not None:
+        if dry_run:
+            typer.echo(
+                f"Dry run: would send one test copy of “{plan.subject}” to {test} "
+                f"via {plan.transport.name}."
+            )
+            return
+        result = run_test_send(plan, test)
+        typer.echo(
+            f"Sent a test copy of “{plan.subject}” to {result} via "
+            f"{plan.transport.name} ({plan.transport.destination(plan.issue.id, True)})."
+        )
+        return
+
+    if dry_run or (interactive() and not yes):
+        first, total, bad = plan.count()
+        print_bad_rows(bad, plan.list_shown)
+        if dry_run:
+            _print_dry_run(plan, first, total, bad, as_json)
+            return
+        if total == 0:
+            raise UsageError(f"list {plan.list_name} has no valid subscribers; nothing to send")
+        typer.confirm(
+            f"Send “{plan.subject}” to {total} subscriber{'s' * (total != 1)} of "
+            f"{plan.list_name} via {plan.transport.name}?",
+            abort=True,
+        )
+        with Progress(total) as progress:
+            report = run_send(plan, progress)
+    else:
+        report = run_send(plan)
+        print_bad_rows(report.bad_rows, plan.list_shown)
+
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "issue": report.issue_id,
+                    "list": report.list_name,
+                    "transport": report.transport,
+                    "destination": report.destination,
+                    "accepted": report.accepted,
+                    "batches": report.batches,
+                    "bad_rows": len(report.bad_rows),
+                    "duplicates": report.duplicates,
+                    "error": str(report.error) if report.error else None,
+                },
+                indent=2,
+            )
+        )
+    else:
+        typer.echo(summary_line(report))
+    if report.error:
+        raise report.error
+
+
+def _print_dry_run(plan, first, total, bad, as_json: bool) -> None:  # noqa: ANN001
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "dry_run": True,
+                    "issue": plan.issue.id,
+                    "subject": plan.subject,
+                    "list": plan.list_name,
+                    "transport": plan.transport.name,
+                    "recipients": total,
+                    "bad_rows": len(bad),
+                    "first_recipients": [s.email for s in first],
+                },
+                indent=2,
+            )
+        )
+        return
+    lines = [
+        "Dry run: nothing is sent.",
+        f"  issue       {plan.issue.id}",
+        f"  subject     {plan.subject}",
+        f"  from        {plan.sender}",
+        f"  list        {plan.list_name} ({plan.list_shown})",
+        f"  transport   {plan.transport.name} -> {plan.transport.destination(plan.issue.id)}",
+        f"  recipients  {total}" + (f" (skipping {len(bad)} bad rows)" if bad else ""),
+    ]
+    lines += [f"    {s.email}" + (f"  {s.name}" if s.name else "") for s in first]
+    if total > len(first):
+        lines.append(f"    … and {total - len(first)} more")
+    typer.echo("\n".join(lines))
+
+
+__all__ = ["send", "warn"]

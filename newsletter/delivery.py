@@ -1,0 +1,105 @@
+"""The send loop: stream the list, batch recipients, hand each batch to a transport.
+
+Rendering happened once before this; per recipient there is only substitution.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+
+from newsletter.audience.lists import BadRow, Subscriber
+from newsletter.errors import TransportError
+from newsletter.message import Envelope
+from newsletter.personalise import Recipient, recipient_for
+from newsletter.render import RenderedIssue
+from newsletter.transports.base import Batch, Transport
+from newsletter.unsubscribe import unsubscribe_url
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Turns subscribers of one list into recipients of one issue."""
+
+    list_name: str
+    unsubscribe_base: str
+    secret: bytes
+
+    def recipient(self, subscriber: Subscriber, issue: RenderedIssue) -> Recipient:
+        url = unsubscribe_url(self.unsubscribe_base, self.secret, self.list_name, subscriber.email)
+        return recipient_for(
+            subscriber.email, subscriber.name, subscriber.fields, issue.fields, url
+        )
+
+
+@dataclass
+class SendReport:
+    issue_id: str
+    list_name: str
+    transport: str
+    destination: str
+    accepted: int = 0
+    batches: int = 0
+    bad_rows: list[BadRow] = field(default_factory=list)
+    message_ids: dict[str, str] = field(default_factory=dict)
+    error: TransportError | None = None
+
+    @property
+    def duplicates(self) -> int:
+        return sum(1 for row in self.bad_rows if row.reason.startswith("duplicate"))
+
+
+Progress = Callable[[SendReport], None]
+
+
+def deliver(
+    issue: RenderedIssue,
+    rows: Iterable[Subscriber | BadRow],
+    audience: Audience,
+    envelope: Envelope,
+    transport: Transport,
+    progress: Progress | None = None,
+) -> SendReport:
+    """Send to every subscriber in `rows`; bad rows are collected, never fatal.
+
+    A transport error stops the send; the report then says how far it got and
+    carries the error (nothing after the failing batch was handed over).
+    """
+    report = SendReport(
+        issue.id, audience.list_name, transport.name, transport.destination(issue.id)
+    )
+    subscribers = _good_rows(rows, report.bad_rows)
+    while batch := tuple(islice(subscribers, transport.batch_size)):
+        recipients = tuple(audience.recipient(s, issue) for s in batch)
+        try:
+            accepted = transport.send(Batch(issue, recipients, envelope, number=report.batches + 1))
+        except TransportError as exc:
+            report.error = exc
+            break
+        report.batches += 1
+        report.accepted += len(accepted.message_ids)
+        report.message_ids.update(accepted.message_ids)
+        if progress:
+            progress(report)
+    return report
+
+
+def count(rows: Iterable[Subscriber | BadRow]) -> tuple[list[Subscriber], int, list[BadRow]]:
+    """For --dry-run and the confirmation prompt: a few recipients, the total, bad rows."""
+    bad: list[BadRow] = []
+    first: list[Subscriber] = []
+    total = 0
+    for subscriber in _good_rows(rows, bad):
+        total += 1
+        if len(first) < 10:
+            first.append(subscriber)
+    return first, total, bad
+
+
+def _good_rows(rows: Iterable[Subscriber | BadRow], bad: list[BadRow]) -> Iterator[Subscriber]:
+    for row in rows:
+        if isinstance(row, BadRow):
+            bad.append(row)
+        else:
+            yield row

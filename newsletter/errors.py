@@ -1,0 +1,65 @@
+"""One error hierarchy. Library code raises these; only the CLI prints them.
+
+Every error renders as one line that says where: a file (and line), a setting, a
+recipient or a batch.
+"""
+
+from __future__ import annotations
+
+
+class NewsletterError(Exception):
+    """Base of every error a user can cause or fix."""
+
+    def __init__(self, message: str, *, where: str | None = None) -> None:
+        self.message = " ".join(message.split())
+        self.where = where
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+
+class SettingsError(NewsletterError):
+    """newsletter.toml is missing, unreadable or has a wrong value."""
+
+
+class ArticleError(NewsletterError):
+    """An article file cannot be read."""
+
+
+class ListError(NewsletterError):
+    """A subscriber list cannot be read at all (bad rows are not errors)."""
+
+
+class TemplateError(NewsletterError):
+    """A template cannot be loaded or rendered."""
+
+
+class StateError(NewsletterError):
+    """The project state in .newsletter/ is unusable."""
+
+
+class UsageError(NewsletterError):
+    """Options that do not make sense together; the CLI exits 2."""
+
+
+class TransportError(NewsletterError):
+    """A transport could not hand over a batch."""
+
+    def __init__(
+        self, message: str, *, where: str | None = None, status: int | None = None
+    ) -> None:
+        self.status = status
+        super().__init__(message, where=where)
+
+
+class TransientError(TransportError):
+    """Worth retrying later: nothing was accepted."""
+
+
+class PermanentError(TransportError):
+    """Retrying will not help: stop the send."""
+
+
+class AmbiguousError(TransportError):
+    """The batch was handed over but no answer came: it may have been accepted."""

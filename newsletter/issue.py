@@ -1,0 +1,46 @@
+"""An issue: one or more articles sent together under one id."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from newsletter.articles.model import Article
+from newsletter.errors import UsageError
+
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+MAX_ID = 100
+
+
+@dataclass(frozen=True)
+class Issue:
+    id: str
+    articles: tuple[Article, ...]
+
+    @property
+    def is_digest(self) -> bool:
+        return len(self.articles) > 1
+
+
+def issue_id(paths: list[Path]) -> str:
+    """Derived from the article file names, not their content: fixing a typo mid-send
+    keeps the same issue (and so nobody gets it twice)."""
+    stems = [
+        re.sub(r"[^A-Za-z0-9._-]+", "-", path.stem).strip("-._") or "article" for path in paths
+    ]
+    joined = "__".join(stems)
+    if len(joined) > MAX_ID:
+        digest = hashlib.sha256("\n".join(stems).encode()).hexdigest()[:12]
+        joined = f"{joined[: MAX_ID - 13].rstrip('-._')}-{digest}"
+    return joined
+
+
+def check_issue_id(value: str) -> str:
+    if not ID_PATTERN.fullmatch(value):
+        raise UsageError(
+            f"--id {value!r}: use 1 to {MAX_ID} letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return value

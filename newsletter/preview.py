@@ -1,0 +1,85 @@
+"""Render an issue as one subscriber gets it, and write it to files."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from newsletter.audience.lists import Subscriber, read_list
+from newsletter.compose import compose
+from newsletter.delivery import Audience
+from newsletter.errors import StateError, UsageError
+from newsletter.issue import Issue
+from newsletter.message import Envelope, build_message
+from newsletter.personalise import Copy, Recipient, personalise
+from newsletter.project import Project
+from newsletter.render import RenderedIssue
+
+PREVIEW_ADDRESS = "reader@example.com"
+
+
+@dataclass(frozen=True)
+class Preview:
+    issue: Issue
+    rendered: RenderedIssue
+    recipient: Recipient
+    copy: Copy
+    envelope: Envelope
+
+
+def make_preview(
+    project: Project,
+    articles: Sequence[Path],
+    list_name: str | None = None,
+    as_email: str | None = None,
+    issue_id: str | None = None,
+) -> Preview:
+    """The issue as `as_email` (default: the list's first subscriber) gets it."""
+    issue, rendered = compose(project, articles, issue_id)
+    if list_name is None and project.list_names():
+        list_name = project.default_list()
+    subscriber = _pick(project, list_name, as_email)
+    settings = project.settings
+    name = list_name or "preview"
+    audience = Audience(name, settings.unsubscribe.url, project.unsubscribe_secret())
+    recipient = audience.recipient(subscriber, rendered)
+    copy = personalise(rendered.subject, rendered.html, rendered.text, recipient)
+    return Preview(issue, rendered, recipient, copy, Envelope(settings.newsletter, name))
+
+
+def write_preview(preview: Preview, folder: Path, project: Project) -> list[Path]:
+    """`<issue>.html`, `<issue>.txt` and the whole message as `<issue>.eml`."""
+    stem = folder / preview.issue.id
+    message = build_message(
+        preview.rendered, preview.recipient, preview.envelope, project.clock.now()
+    )
+    files = {
+        stem.with_suffix(".html"): preview.copy.html.encode(),
+        stem.with_suffix(".txt"): preview.copy.text.encode(),
+        stem.with_suffix(".eml"): message.as_bytes(),
+    }
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for path, data in files.items():
+            path.write_bytes(data)
+    except OSError as exc:
+        raise StateError(
+            f"cannot write the preview: {exc.strerror}", where=str(exc.filename or folder)
+        ) from None
+    return list(files)
+
+
+def _pick(project: Project, list_name: str | None, as_email: str | None) -> Subscriber:
+    if list_name is None:
+        return Subscriber(email=as_email or PREVIEW_ADDRESS)
+    path = project.list_path(list_name)
+    if not path.is_file():
+        raise UsageError(f"no list {list_name!r}: {project.shown(path)} does not exist")
+    wanted = as_email.lower() if as_email else None
+    for row in read_list(path, project.shown(path)):
+        if isinstance(row, Subscriber) and (wanted is None or row.key == wanted):
+            return row
+    if wanted:
+        raise UsageError(f"--as {as_email}: not a subscriber of list {list_name}")
+    return Subscriber(email=PREVIEW_ADDRESS)

@@ -1,0 +1,121 @@
+"""A Project: a newsletter folder, its settings and state. The composition root
+that commands build once and take everything else from."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from newsletter.audience.lists import check_list_name
+from newsletter.clock import Clock, SystemClock
+from newsletter.errors import ListError, SettingsError, StateError
+from newsletter.settings import SETTINGS_FILE, Settings, load_settings
+from newsletter.unsubscribe import SECRET_BYTES
+
+STATE_DIR = ".newsletter"
+SECRET_FILE = "secret"
+
+
+@dataclass
+class Project:
+    root: Path
+    settings: Settings
+    clock: Clock = field(default_factory=SystemClock)
+
+    @classmethod
+    def open(cls, root: Path, clock: Clock | None = None) -> Project:
+        root = root.resolve()
+        if not root.is_dir():
+            raise SettingsError("no such project folder", where=str(root))
+        return cls(root, load_settings(root / SETTINGS_FILE), clock or SystemClock())
+
+    # --- paths ---
+
+    def shown(self, path: Path) -> str:
+        """A path as the user should see it: relative to where they are, if inside."""
+        try:
+            return str(path.resolve().relative_to(Path.cwd()))
+        except ValueError:
+            return str(path)
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR
+
+    @property
+    def template_dirs(self) -> tuple[Path, ...]:
+        folder = self.root / "templates"
+        return (folder,) if folder.is_dir() else ()
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.root / self.settings.outbox.dir
+
+    def list_path(self, name: str) -> Path:
+        return self.root / "subscribers" / f"{check_list_name(name)}.csv"
+
+    def list_names(self) -> list[str]:
+        folder = self.root / "subscribers"
+        return sorted(p.stem for p in folder.glob("*.csv")) if folder.is_dir() else []
+
+    def default_list(self) -> str:
+        names = self.list_names()
+        if len(names) != 1:
+            found = ", ".join(names) or "none"
+            raise ListError(f"say which list with --list (lists here: {found})")
+        return names[0]
+
+    # --- secrets ---
+
+    def unsubscribe_secret(self) -> bytes:
+        """From the environment variable named in settings, else a random secret made
+        once and kept in .newsletter/secret (mode 0600). Never printed."""
+        name = self.settings.unsubscribe.secret_env
+        if name and name in os.environ:
+            value = os.environ[name]
+            if len(value) < 16:
+                raise SettingsError(
+                    f"[unsubscribe] secret_env: the variable {name} is set but shorter than "
+                    "16 characters; use a long random value",
+                    where=self.shown(self.settings.path),
+                )
+            return value.encode()
+        return self._stored_secret()
+
+    def _stored_secret(self) -> bytes:
+        path = self.state_dir / SECRET_FILE
+        try:
+            self.state_dir.mkdir(mode=0o700, exist_ok=True)
+            if not path.exists():
+                self._create_secret(path)
+            value = path.read_text().strip()
+        except OSError as exc:
+            raise StateError(
+                f"cannot keep the unsubscribe secret: {exc.strerror}", where=self.shown(path)
+            ) from None
+        if len(value) < 32:
+            raise StateError(
+                "the stored unsubscribe secret is damaged; delete the file to "
+                "make a new one (old unsubscribe links stop working)",
+                where=self.shown(path),
+            )
+        return value.encode()
+
+    @staticmethod
+    def _create_secret(path: Path) -> None:
+        """Write to a private temporary file, then link it into place: two processes
+        racing here both end up with the one secret that won."""
+        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(SECRET_BYTES) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink(missing_ok=True)

@@ -1,0 +1,206 @@
+"""Render an issue once: Jinja2 templates + premailer + the plain-text part.
+
+Subscriber values stay placeholders (see personalise.py), so this runs once per
+issue however many recipients there are.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+
+from newsletter.articles.model import Article
+from newsletter.errors import ArticleError, TemplateError
+from newsletter.issue import Issue
+from newsletter.personalise import RESERVED, Field, Placeholders, Template, token
+from newsletter.render.html import blocks_html, image_html
+from newsletter.render.text import LinkList, blocks_text, underline, wrap
+from newsletter.settings import NewsletterSettings
+
+PACKAGE_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+PREHEADER_CHARS = 90
+
+
+@dataclass(frozen=True)
+class RenderedIssue:
+    """An issue ready to personalise: every part a Template with placeholder tokens."""
+
+    id: str
+    subject: Template  # text tokens
+    html: Template  # html tokens
+    text: Template  # text tokens
+    preheader: str
+    language: str
+    fields: dict[str, Field] = field(default_factory=dict)
+
+
+def render_issue(
+    issue: Issue,
+    newsletter: NewsletterSettings,
+    template_dirs: tuple[Path, ...] = (),
+    today: date | None = None,
+) -> RenderedIssue:
+    """Render the issue's subject, HTML and text parts, with CSS inlined."""
+    from newsletter.render.inline import inline_css
+
+    for article in issue.articles:
+        _refuse_reserved(article)
+    env = _environment(template_dirs)
+    placeholders = Placeholders()
+    links = LinkList()
+    preheader = _preheader(issue.articles[0])
+    context: dict[str, Any] = {
+        "newsletter": newsletter,
+        "issue": issue,
+        "today": today or date.today(),
+        "lang": newsletter.language,
+        "dir": newsletter.direction,
+        "preheader": preheader,
+        "is_digest": issue.is_digest,
+    }
+
+    subject_text = _render(
+        env,
+        "subject.txt",
+        {
+            **context,
+            "articles": issue.articles,
+            "subscriber": placeholders.subscriber("text"),
+        },
+    )
+    subject_text = " ".join(subject_text.split())
+    if not subject_text:
+        raise TemplateError("subject.txt renders an empty subject")
+
+    html = _render(
+        env,
+        "email.html",
+        {
+            **context,
+            "subject": Markup(_to_html_tokens(str(Markup.escape(subject_text)))),
+            "articles": [_html_view(a) for a in issue.articles],
+            "subscriber": placeholders.subscriber("html"),
+            "unsubscribe_url": Markup(token("unsubscribe_url", "html")),
+        },
+    )
+    text = _render(
+        env,
+        "email.txt",
+        {
+            **context,
+            "subject": subject_text,
+            "articles": [_text_view(a, links) for a in issue.articles],
+            "links": links.lines(),
+            "subscriber": placeholders.subscriber("text"),
+            "unsubscribe_url": token("unsubscribe_url", "text"),
+        },
+    )
+    return RenderedIssue(
+        id=issue.id,
+        subject=Template.parse(subject_text, "text"),
+        html=Template.parse(inline_css(html), "html"),
+        text=Template.parse(_tidy_text(text), "text"),
+        preheader=preheader,
+        language=newsletter.language,
+        fields=dict(placeholders.fields),
+    )
+
+
+def _environment(template_dirs: tuple[Path, ...]) -> Any:
+    import jinja2
+
+    loader = jinja2.FileSystemLoader([*map(str, template_dirs), str(PACKAGE_TEMPLATES)])
+    env = jinja2.Environment(
+        loader=loader,
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "htm", "xml")),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["wrap"] = wrap
+    env.filters["underline"] = underline
+    return env
+
+
+def _render(env: Any, name: str, context: dict[str, Any]) -> str:
+    import jinja2
+
+    try:
+        return env.get_template(name).render(context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(
+            exc.message or "syntax error", where=f"{exc.filename or exc.name}:{exc.lineno}"
+        ) from None
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateError(f"template {exc.name!r} not found") from None
+    except jinja2.UndefinedError as exc:
+        raise TemplateError(str(exc), where=_template_frame(exc, name)) from None
+
+
+def _template_frame(exc: BaseException, name: str) -> str:
+    """file:line of the innermost template frame of a render error."""
+    where, tb = name, exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if not filename.endswith(".py"):
+            where = f"{filename}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return where
+
+
+def _refuse_reserved(article: Article) -> None:
+    if any(RESERVED in text for text in article.texts()):
+        raise ArticleError(
+            f"contains {RESERVED!r}, which is reserved for subscriber fields",
+            where=str(article.path),
+        )
+
+
+def _to_html_tokens(text: str) -> str:
+    return text.replace("%%nlt.", "%%nlh.")
+
+
+def _preheader(article: Article) -> str:
+    text = article.summary or article.subtitle
+    if not text:
+        text = next((b.plain_text for b in article.body if b.kind == "paragraph"), "")
+    text = " ".join(text.split())
+    if len(text) <= PREHEADER_CHARS:
+        return text
+    return text[:PREHEADER_CHARS].rsplit(" ", 1)[0].rstrip(",;:-–— ") + "…"
+
+
+@dataclass(frozen=True)
+class _ArticleView:
+    """An article as the templates see it, with its body rendered for one part."""
+
+    article: Article
+    body: Any  # Markup for HTML, str for text
+    image_tag: Markup | None = None
+    title_block: str = ""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.article, name)
+
+
+def _html_view(article: Article) -> _ArticleView:
+    image = None
+    if article.image:
+        image = image_html(article.image, article.image_alt or article.title, "hero")
+    return _ArticleView(article, blocks_html(article.body), image)
+
+
+def _text_view(article: Article, links: LinkList) -> _ArticleView:
+    return _ArticleView(article, blocks_text(article.body, links), None, underline(article.title))
+
+
+def _tidy_text(text: str) -> str:
+    """Trailing spaces off, at most one blank line in a row, CRLF-free, ends in newline."""
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n") + "\n"

@@ -1,0 +1,118 @@
+"""What `send` does, as a library: plan a send (render once, pick the list and
+transport), then run it, or send one test copy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from newsletter.audience.lists import BadRow, Subscriber, read_list
+from newsletter.compose import compose
+from newsletter.delivery import Audience, Progress, SendReport, count, deliver
+from newsletter.errors import UsageError
+from newsletter.issue import Issue
+from newsletter.message import Envelope
+from newsletter.project import Project
+from newsletter.render import RenderedIssue
+from newsletter.transports import make_transport
+from newsletter.transports.base import Batch, Transport
+
+
+@dataclass
+class SendPlan:
+    project: Project
+    issue: Issue
+    rendered: RenderedIssue
+    list_name: str
+    transport: Transport
+    envelope: Envelope
+    audience: Audience
+
+    @property
+    def subject(self) -> str:
+        return self.rendered.subject.fill({k: f"<{k}>" for k in self.rendered.subject.keys})
+
+    @property
+    def sender(self) -> str:
+        return str(self.project.settings.newsletter.from_)
+
+    @property
+    def list_path(self) -> Path:
+        return self.project.list_path(self.list_name)
+
+    @property
+    def list_shown(self) -> str:
+        return self.project.shown(self.list_path)
+
+    @property
+    def notes(self) -> list[str]:
+        return [
+            f"{self.project.shown(a.path)}: {note}" for a in self.issue.articles for note in a.notes
+        ]
+
+    def rows(self) -> Iterator[Subscriber | BadRow]:
+        return read_list(self.list_path, self.list_shown)
+
+    def count(self) -> tuple[list[Subscriber], int, list[BadRow]]:
+        return count(self.rows())
+
+
+def plan_send(
+    project: Project,
+    articles: Sequence[Path],
+    list_name: str | None,
+    issue_id: str | None = None,
+    transport_kind: str | None = None,
+    test_address: str | None = None,
+) -> SendPlan:
+    """Check everything that can be checked before anything is sent."""
+    if list_name is None:
+        list_name = project.default_list() if test_address is None else _test_list(project)
+    list_path = project.list_path(list_name)
+    if test_address is None and not list_path.is_file():
+        raise UsageError(f"no list {list_name!r}: {project.shown(list_path)} does not exist")
+    transport = make_transport(project, transport_kind)
+    issue, rendered = compose(project, articles, issue_id)
+    settings = project.settings
+    audience = Audience(list_name, settings.unsubscribe.url, project.unsubscribe_secret())
+    envelope = Envelope(settings.newsletter, list_name)
+    return SendPlan(project, issue, rendered, list_name, transport, envelope, audience)
+
+
+def run_send(plan: SendPlan, progress: Progress | None = None) -> SendReport:
+    try:
+        return deliver(
+            plan.rendered, plan.rows(), plan.audience, plan.envelope, plan.transport, progress
+        )
+    finally:
+        plan.transport.close()
+
+
+def run_test_send(plan: SendPlan, address: str) -> str:
+    """One copy, marked as a test, to `address`; personalised as that subscriber when
+    the list has them. Returns the address it went to."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        email = validate_email(
+            address, check_deliverability=False, allow_smtputf8=False
+        ).ascii_email
+    except EmailNotValidError as exc:
+        raise UsageError(f"--test {address!r}: {exc}") from None
+    rows = plan.rows() if plan.list_path.is_file() else iter(())
+    subscriber = next(
+        (row for row in rows if isinstance(row, Subscriber) and row.key == email.lower()),
+        Subscriber(email=email),
+    )
+    recipient = plan.audience.recipient(subscriber, plan.rendered)
+    try:
+        plan.transport.send(Batch(plan.rendered, (recipient,), plan.envelope, test=True))
+    finally:
+        plan.transport.close()
+    return email
+
+
+def _test_list(project: Project) -> str:
+    names = project.list_names()
+    return names[0] if len(names) == 1 else "test"

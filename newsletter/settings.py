@@ -1,0 +1,337 @@
+"""newsletter.toml -> frozen, typed Settings.
+
+The key names are the product contract (PRODUCT.md). Every problem is reported as
+one line naming the file, the line where it can be found, the key and what was
+expected, before anything is rendered or sent.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from email.headerregistry import Address, HeaderRegistry
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from newsletter.errors import SettingsError
+
+SETTINGS_FILE = "newsletter.toml"
+TRANSPORT_KINDS = ("outbox", "sendgrid", "smtp")
+SMTP_SECURITY = ("none", "starttls", "ssl")
+RTL_LANGUAGES = frozenset({"ar", "dv", "fa", "he", "ku", "ps", "sd", "ug", "ur", "yi"})
+
+
+class _Invalid(ValueError):
+    """A value has the wrong shape; the loader adds file, line and key."""
+
+
+# --- value parsers: raw TOML value -> typed value, or _Invalid("expected ...") ---
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _Invalid(f"expected a string, got {_describe(value)}")
+    return value.strip()
+
+
+def _text(value: Any) -> str:
+    text = _string(value)
+    if not text:
+        raise _Invalid("must not be empty")
+    if any(ch in text for ch in "\r\n"):
+        raise _Invalid("must be a single line")
+    return text
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid(f"expected true or false, got {_describe(value)}")
+    return value
+
+
+def _int_between(low: int, high: int) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _Invalid(f"expected a whole number, got {_describe(value)}")
+        if not low <= value <= high:
+            raise _Invalid(f"expected a number from {low} to {high}, got {value}")
+        return value
+
+    return parse
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = _string(value)
+        if text not in options:
+            raise _Invalid(f"expected one of {', '.join(options)}, got {text!r}")
+        return text
+
+    return parse
+
+
+def _url(value: Any) -> str:
+    text = _text(value)
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise _Invalid(f"expected an absolute http(s) URL, got {text!r}")
+    return text
+
+
+def _base_url(value: Any) -> str:
+    return _url(value).rstrip("/")
+
+
+def parse_address(value: Any) -> Address:
+    """`Name <user@example.com>` or `user@example.com` -> Address."""
+    from email_validator import EmailNotValidError, validate_email
+
+    text = _text(value)
+    header = HeaderRegistry()("from", text)
+    found = header.addresses
+    if header.defects or len(found) != 1 or not found[0].domain:
+        raise _Invalid(f'expected one address like "Name <news@example.com>", got {text!r}')
+    name, addr = found[0].display_name, found[0].addr_spec
+    try:
+        checked = validate_email(addr, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as exc:
+        raise _Invalid(f"{addr!r} is not a valid address: {exc}") from None
+    local, _, domain = checked.ascii_email.rpartition("@")
+    return Address(display_name=name, username=local, domain=domain)
+
+
+def _optional_address(value: Any) -> Address | None:
+    return None if _string(value) == "" else parse_address(value)
+
+
+def _timezone(value: Any) -> str:
+    text = _text(value)
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _Invalid(f'expected an IANA time zone like "Europe/Berlin", got {text!r}') from None
+    return text
+
+
+def _language(value: Any) -> str:
+    text = _text(value)
+    if not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", text):
+        raise _Invalid(f'expected a language tag like "en" or "pt-BR", got {text!r}')
+    return text
+
+
+def _env_name(value: Any) -> str:
+    text = _text(value)
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text):
+        raise _Invalid(f"expected the name of an environment variable, got {text!r}")
+    return text
+
+
+def _optional_env_name(value: Any) -> str:
+    return "" if _string(value) == "" else _env_name(value)
+
+
+def _categories(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _Invalid(f"expected a list of strings, got {_describe(value)}")
+    if len(value) > 10:
+        raise _Invalid(f"SendGrid allows at most 10 categories, got {len(value)}")
+    for item in value:
+        if not item.strip() or len(item) > 255:
+            raise _Invalid(f"each category must be 1 to 255 characters, got {item!r}")
+    if len({v.lower() for v in value}) != len(value):
+        raise _Invalid("categories must be unique")
+    return tuple(value)
+
+
+def _describe(value: Any) -> str:
+    kinds = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
+    kinds |= {list: "a list", dict: "a table"}
+    return kinds.get(type(value), type(value).__name__)
+
+
+def _setting(key: str, parse: Callable[[Any], Any], default: Any = ..., **kw: Any) -> Any:
+    """A dataclass field that knows its TOML key, its parser and whether it is required."""
+    meta = {"key": key, "parse": parse, "required": default is ...}
+    if default is ...:
+        return field(metadata=meta, **kw)
+    return field(default=default, metadata=meta, **kw)
+
+
+# --- the sections ---
+
+
+@dataclass(frozen=True)
+class NewsletterSettings:
+    name: str = _setting("name", _text)
+    from_: Address = _setting("from", parse_address)
+    postal_address: str = _setting("postal_address", _text)
+    site_url: str = _setting("site_url", _base_url)
+    reply_to: Address | None = _setting("reply_to", _optional_address, None)
+    timezone: str = _setting("timezone", _timezone, "UTC")
+    language: str = _setting("language", _language, "en")
+
+    @property
+    def direction(self) -> str:
+        return "rtl" if self.language.split("-")[0].lower() in RTL_LANGUAGES else "ltr"
+
+
+@dataclass(frozen=True)
+class UnsubscribeSettings:
+    url: str = _setting("url", _url, "http://127.0.0.1:8025/unsubscribe")
+    secret_env: str = _setting("secret_env", _optional_env_name, "NEWSLETTER_SECRET")
+
+
+@dataclass(frozen=True)
+class TransportSettings:
+    kind: str = _setting("kind", _choice(TRANSPORT_KINDS), "outbox")
+
+
+@dataclass(frozen=True)
+class OutboxSettings:
+    dir: str = _setting("dir", _text, "outbox")
+
+
+@dataclass(frozen=True)
+class SendgridSettings:
+    api_key_env: str = _setting("api_key_env", _env_name, "SENDGRID_API_KEY")
+    host: str = _setting("host", _base_url, "https://api.sendgrid.com")
+    sandbox: bool = _setting("sandbox", _bool, False)
+    categories: tuple[str, ...] = _setting("categories", _categories, ("newsletter",))
+    unsubscribe_group: int = _setting("unsubscribe_group", _int_between(0, 2**31 - 1), 0)
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = _setting("host", _text, "localhost")
+    port: int = _setting("port", _int_between(1, 65535), 587)
+    security: str = _setting("security", _choice(SMTP_SECURITY), "starttls")
+    username: str = _setting("username", _string, "")
+    password_env: str = _setting("password_env", _optional_env_name, "SMTP_PASSWORD")
+    connections: int = _setting("connections", _int_between(1, 64), 1)
+
+
+@dataclass(frozen=True)
+class Settings:
+    path: Path
+    newsletter: NewsletterSettings
+    unsubscribe: UnsubscribeSettings
+    transport: TransportSettings
+    outbox: OutboxSettings
+    sendgrid: SendgridSettings
+    smtp: SmtpSettings
+
+
+SECTIONS: dict[str, type] = {
+    "newsletter": NewsletterSettings,
+    "unsubscribe": UnsubscribeSettings,
+    "transport": TransportSettings,
+    "outbox": OutboxSettings,
+    "sendgrid": SendgridSettings,
+    "smtp": SmtpSettings,
+}
+REQUIRED_SECTIONS = ("newsletter",)
+
+
+def load_settings(path: Path) -> Settings:
+    """Read and check newsletter.toml; raise SettingsError naming file, line and key."""
+    shown = _shown(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise SettingsError(
+            f"no {SETTINGS_FILE} here (create a project with `newsletter init DIR`, "
+            "or point --project at one)",
+            where=shown,
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise SettingsError(f"not UTF-8 text (byte {exc.start})", where=shown) from None
+    except OSError as exc:
+        raise SettingsError(f"cannot read: {exc.strerror}", where=shown) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"not valid TOML: {exc}", where=shown) from None
+
+    finder = _LineFinder(text)
+    for name in data:
+        if name not in SECTIONS:
+            raise SettingsError(
+                f"[{name}]: unknown section{_suggest(name, SECTIONS)}; "
+                f"expected {', '.join(f'[{s}]' for s in SECTIONS)}",
+                where=f"{shown}:{finder.section(name)}",
+            )
+        if not isinstance(data[name], dict):
+            raise SettingsError(
+                f"{name}: expected a [{name}] table", where=f"{shown}:{finder.key(None, name)}"
+            )
+    for name in REQUIRED_SECTIONS:
+        if name not in data:
+            raise SettingsError(f"[{name}] section is missing", where=shown)
+
+    built = {
+        name: _section(cls, name, data.get(name, {}), shown, finder)
+        for name, cls in SECTIONS.items()
+    }
+    return Settings(path=path, **built)
+
+
+def _section(cls: type, name: str, table: dict[str, Any], shown: str, finder: _LineFinder) -> Any:
+    specs = {f.metadata["key"]: f for f in fields(cls)}
+    for key in table:
+        if key not in specs:
+            raise SettingsError(
+                f"[{name}] {key}: unknown setting{_suggest(key, specs)}",
+                where=f"{shown}:{finder.key(name, key)}",
+            )
+    values = {}
+    for key, spec in specs.items():
+        if key not in table:
+            if spec.metadata["required"]:
+                raise SettingsError(f"[{name}] {key}: required setting is missing", where=shown)
+            continue
+        try:
+            values[spec.name] = spec.metadata["parse"](table[key])
+        except _Invalid as exc:
+            raise SettingsError(
+                f"[{name}] {key}: {exc}", where=f"{shown}:{finder.key(name, key)}"
+            ) from None
+    return cls(**values)
+
+
+class _LineFinder:
+    """Best-effort line numbers for TOML keys, so errors can point at them."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+
+    def section(self, name: str) -> int:
+        pattern = re.compile(rf"^\s*\[\s*{re.escape(name)}\s*\]")
+        return next((i for i, line in enumerate(self.lines, 1) if pattern.match(line)), 1)
+
+    def key(self, section: str | None, key: str) -> int:
+        start = self.section(section) if section else 1
+        pattern = re.compile(rf'^\s*"?{re.escape(key)}"?\s*=')
+        for number in range(start, len(self.lines) + 1):
+            if number > start and section and self.lines[number - 1].lstrip().startswith("["):
+                break
+            if pattern.match(self.lines[number - 1]):
+                return number
+        return start
+
+
+def _suggest(word: str, options: Any) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
