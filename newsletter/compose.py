@@ -18,7 +18,7 @@ def compose(
     """Read the articles (several make a digest) and render the issue once."""
     if not paths:
         raise UsageError("name at least one article file")
-    unique = list(dict.fromkeys(path.resolve() for path in paths))
+    unique = list(dict.fromkeys(project.find(path).resolve() for path in paths))
     articles = tuple(read_article(path, project.shown(path)) for path in unique)
     issue = Issue(check_issue_id(given_id) if given_id else issue_id(unique), articles)
     rendered = render_issue(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -13,6 +14,7 @@ from email.utils import format_datetime
 from newsletter.personalise import UNSUBSCRIBE_URL, Recipient, personalise
 from newsletter.render import RenderedIssue
 from newsletter.settings import NewsletterSettings
+from newsletter.whitespace import squash
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 # Headers set with set_raw() go out as written: a long List-Unsubscribe URL must not be
@@ -58,7 +60,7 @@ def build_message(
     msg["To"] = Address(display_name=_one_line(recipient.name), username=local, domain=domain)
     if envelope.newsletter.reply_to:
         msg["Reply-To"] = envelope.newsletter.reply_to
-    msg["Subject"] = ("[Test] " if test else "") + copy.subject
+    msg.set_raw("Subject", _encoded(("[Test] " if test else "") + copy.subject, "Subject"))
     msg["Date"] = format_datetime(when)
     msg["Message-ID"] = message_id(issue.id, recipient.email, envelope.domain, test)
     msg["List-Id"] = envelope.list_id
@@ -71,6 +73,13 @@ def build_message(
     return msg
 
 
+def _encoded(text: str, name: str) -> str:
+    """RFC 2047 where needed, folded at spaces. (The modern folder puts a subject that
+    starts with "[" on a line of its own, which parsers then read with a leading space.)"""
+    charset = "us-ascii" if text.isascii() else "utf-8"
+    return Header(text, charset, header_name=name).encode(linesep="\r\n")
+
+
 def _one_line(text: str) -> str:
     """Display names come from CSV cells: no line breaks may reach a header."""
-    return " ".join(text.split())
+    return squash(text)

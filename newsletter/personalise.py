@@ -19,6 +19,8 @@ from typing import Literal
 
 from markupsafe import Markup, escape
 
+from newsletter.whitespace import squash
+
 Part = Literal["html", "text"]
 RESERVED = "%%nl"
 _PREFIX = {"html": "%%nlh.", "text": "%%nlt."}
@@ -50,7 +52,7 @@ class Placeholders:
         self._by_use: dict[tuple[str, str], str] = {}
 
     def key_for(self, column: str, default: str = "") -> str:
-        column = " ".join(column.split()).lower()
+        column = squash(column).lower()
         if column in BUILTINS and not default:
             return column
         use = (column, default)
@@ -132,7 +134,7 @@ def field_values(
     values = {EMAIL: email, UNSUBSCRIBE_URL: unsubscribe_url}
     for key, spec in fields.items():
         if key not in values:
-            values[key] = " ".join(columns.get(spec.column, "").split()) or spec.default
+            values[key] = squash(columns.get(spec.column, "")) or spec.default
     return values
 
 

@@ -40,6 +40,13 @@ class Project:
         except ValueError:
             return str(path)
 
+    def find(self, path: Path) -> Path:
+        """A path as given on the command line; a relative one that is not found from
+        the current folder is looked up in the project (`--project` from elsewhere)."""
+        if path.is_absolute() or path.exists() or not (self.root / path).exists():
+            return path
+        return self.root / path
+
     @property
     def state_dir(self) -> Path:
         return self.root / STATE_DIR

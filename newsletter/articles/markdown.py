@@ -15,6 +15,7 @@ from typing import Any
 
 from newsletter.articles.model import Article, Block, ListItem, Span, text_direction
 from newsletter.errors import ArticleError
+from newsletter.whitespace import squash
 
 STRING_FIELDS = ("subtitle", "author", "image", "image_alt", "image_credit", "url", "summary")
 KNOWN_FIELDS = frozenset({"title", "date", "tags", *STRING_FIELDS})
@@ -68,7 +69,7 @@ def _string(meta: dict[str, Any], name: str) -> str:
     if value is None:
         return ""
     if isinstance(value, str | int | float) and not isinstance(value, bool):
-        return " ".join(str(value).split())
+        return squash(str(value))
     raise ArticleError(f"front matter `{name}` must be text, got {type(value).__name__}")
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from newsletter.articles.model import Article, Block, Span, text_direction
 from newsletter.errors import ArticleError
+from newsletter.whitespace import squash
 
 CREDIT = re.compile(
     r"^(?:photo(?:graph)?|image|picture)(?:\s+credit)?\s*:\s*(?P<credit>\S.*)$", re.IGNORECASE
@@ -30,7 +31,7 @@ DERIVED_TITLE_CHARS = 90
 
 
 def parse_plaintext(path: Path, text: str) -> Article:
-    lines = [" ".join(line.split()) for line in text.split("\n")]
+    lines = [squash(line) for line in text.split("\n")]
     lines = [line for line in lines if line]
     if not lines:
         raise ArticleError("is empty")

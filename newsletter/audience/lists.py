@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from newsletter.errors import ListError
+from newsletter.whitespace import squash
 
 LIST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 csv.field_size_limit(1 << 20)
@@ -69,7 +70,7 @@ def read_list(path: Path, shown: str | None = None) -> Iterator[Subscriber | Bad
             raise ListError("is empty: expected a header row with an `email` column", where=shown)
         delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
         header = next(csv.reader([header_line], delimiter=delimiter))
-        columns = [" ".join(name.split()).lower() for name in header]
+        columns = [squash(name).lower() for name in header]
         if _broken(header_line):
             raise ListError("line 1: the header row is not UTF-8 text", where=shown)
         if "email" not in columns:
@@ -118,7 +119,7 @@ def _rows(handle: object, columns: list[str], delimiter: str) -> Iterator[Subscr
             continue
         seen[email.lower()] = first
         values = dict(zip(columns, (cell.strip() for cell in row), strict=False))
-        name = " ".join(values.get("name", "").split())
+        name = squash(values.get("name", ""))
         yield Subscriber(email=email, name=name, fields=values, line=first)
 
 

@@ -11,9 +11,9 @@ import typer
 from typer.core import TyperGroup
 
 try:  # typer >= 0.26 carries its own copy of click
-    from typer._click import exceptions as _click
+    from typer._click.exceptions import ClickException
 except ImportError:  # pragma: no cover
-    from click import exceptions as _click  # type: ignore[no-redef]
+    from click.exceptions import ClickException  # type: ignore[no-redef]
 
 from newsletter import __version__
 from newsletter.errors import NewsletterError, UsageError
@@ -29,7 +29,7 @@ class _Commands(TyperGroup):
         debug = bool(ctx.params.get("debug")) or bool(os.environ.get("NEWSLETTER_DEBUG"))
         try:
             return super().invoke(ctx)
-        except (_click.Exit, _click.ClickException, _click.Abort):
+        except (typer.Exit, typer.Abort, ClickException):
             raise
         except UsageError as exc:
             _fail(str(exc), 2)

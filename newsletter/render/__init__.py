@@ -21,6 +21,7 @@ from newsletter.personalise import RESERVED, Field, Placeholders, Template, toke
 from newsletter.render.html import blocks_html, image_html
 from newsletter.render.text import LinkList, blocks_text, underline, wrap
 from newsletter.settings import NewsletterSettings
+from newsletter.whitespace import squash
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 PREHEADER_CHARS = 90
@@ -73,7 +74,7 @@ def render_issue(
             "subscriber": placeholders.subscriber("text"),
         },
     )
-    subject_text = " ".join(subject_text.split())
+    subject_text = squash(subject_text)
     if not subject_text:
         raise TemplateError("subject.txt renders an empty subject")
 
@@ -170,7 +171,7 @@ def _preheader(article: Article) -> str:
     text = article.summary or article.subtitle
     if not text:
         text = next((b.plain_text for b in article.body if b.kind == "paragraph"), "")
-    text = " ".join(text.split())
+    text = squash(text)
     if len(text) <= PREHEADER_CHARS:
         return text
     return text[:PREHEADER_CHARS].rsplit(" ", 1)[0].rstrip(",;:-–— ") + "…"

@@ -1,0 +1,16 @@
+"""Whitespace clean-up that keeps Unicode intact.
+
+`str.split()` also splits at U+00A0 (no-break space) and friends, which authors put
+there on purpose; these helpers only touch ASCII whitespace.
+"""
+
+from __future__ import annotations
+
+import re
+
+_ASCII_SPACE = re.compile(r"[ \t\n\r\f\v]+")
+
+
+def squash(text: str) -> str:
+    """Runs of ASCII whitespace become one space; ends trimmed."""
+    return _ASCII_SPACE.sub(" ", text).strip(" ")

@@ -1,0 +1,58 @@
+"""Shared fixtures: a temporary copy of the sample project, a fixed clock, the CLI."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from newsletter.cli import app
+from newsletter.clock import FixedClock
+from newsletter.project import Project
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+SAMPLE_ARTICLE = "articles/000_1718b35f7cc77fd8.txt"
+SECRET = "test-secret-0123456789abcdef0123456789abcdef"
+NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def project_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the repository's sample project; the current folder for the test."""
+    root = tmp_path / "project"
+    root.mkdir()
+    shutil.copy(REPO / "newsletter.toml", root)
+    for folder in ("articles", "subscribers"):
+        shutil.copytree(REPO / folder, root / folder)
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    return root
+
+
+@pytest.fixture
+def project(project_dir: Path) -> Project:
+    return Project.open(project_dir, clock=FixedClock(NOW))
+
+
+@pytest.fixture
+def cli():
+    """Run a `newsletter` command line; returns click's Result (stdout, stderr apart)."""
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None):
+        return runner.invoke(app, list(args), input=input, catch_exceptions=False)
+
+    return run
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,45 @@
+"""`newsletter preview`: the issue as one subscriber gets it, written to files."""
+
+import email
+from email import policy
+
+from conftest import DATA, SAMPLE_ARTICLE
+
+
+def test_preview_writes_html_text_and_eml_for_the_first_subscriber(project_dir, cli):
+    result = cli("preview", SAMPLE_ARTICLE, "--output", "out")
+    assert result.exit_code == 0, result.output
+    names = ["out/000_1718b35f7cc77fd8." + ext for ext in ("html", "txt", "eml")]
+    assert result.stdout.split() == names
+    html = (project_dir / names[0]).read_text()
+    assert "Hi Ada Lovelace," in html and "%%nl" not in html
+    message = email.message_from_bytes((project_dir / names[2]).read_bytes(), policy=policy.default)
+    assert message["To"].addresses[0].addr_spec == "ada@example.com"
+
+
+def test_preview_as_a_given_subscriber(project_dir, cli):
+    result = cli("preview", SAMPLE_ARTICLE, "--output", "out", "--as", "TOM@example.net")
+    assert result.exit_code == 0, result.output
+    text = (project_dir / "out" / "000_1718b35f7cc77fd8.txt").read_text()
+    assert "Hi Tom <b>Bold</b> & Sons," in text
+
+
+def test_preview_as_someone_not_on_the_list_is_an_error(project_dir, cli):
+    result = cli("preview", SAMPLE_ARTICLE, "--output", "out", "--as", "nobody@example.com")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "error: --as nobody@example.com: not a subscriber of list sample"
+    )
+
+
+def test_preview_of_an_article_outside_the_project_says_what_it_guessed(project_dir, cli):
+    result = cli("preview", str(DATA / "cnn.txt"), "--output", "out")
+    assert result.exit_code == 0
+    assert "no headline line" in result.stderr
+    assert (project_dir / "out" / "cnn.html").exists()
+
+
+def test_preview_needs_somewhere_to_go(project_dir, cli):
+    result = cli("preview", SAMPLE_ARTICLE)
+    assert result.exit_code == 2
+    assert "--output" in result.stderr

@@ -1,0 +1,189 @@
+"""`newsletter send` to the outbox: one correct, personalised .eml per subscriber."""
+
+import email
+import json
+import re
+from email import policy
+
+import pytest
+from conftest import SAMPLE_ARTICLE, SECRET, write
+
+import newsletter.render
+import newsletter.render.inline
+from newsletter.unsubscribe import parse_link, verify
+
+OUTBOX = "outbox/000_1718b35f7cc77fd8"
+
+
+def read_eml(path):
+    return email.message_from_bytes(path.read_bytes(), policy=policy.default)
+
+
+def body(message, kind):
+    """A decoded part with its CRLF line ends (as on the wire) made into newlines."""
+    return message.get_body((kind,)).get_content().replace("\r\n", "\n")
+
+
+@pytest.fixture
+def sent(project_dir, cli):
+    result = cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes")
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_send_summary_counts_accepted_and_bad_rows(sent):
+    assert sent.stdout.strip() == (
+        f"Sent issue 000_1718b35f7cc77fd8 to list sample: 4 accepted by outbox ({OUTBOX}/); "
+        "skipped 2 bad rows (1 duplicate)."
+    )
+    assert "subscribers/sample.csv:5: 'not-an-email' invalid address" in sent.stderr
+    assert "subscribers/sample.csv:6: 'ADA@Example.com' duplicate of line 2" in sent.stderr
+
+
+def test_each_eml_is_multipart_alternative_text_then_html(project_dir, sent):
+    message = read_eml(project_dir / OUTBOX / "ada@example.com.eml")
+    assert message.get_content_type() == "multipart/alternative"
+    parts = list(message.iter_parts())
+    assert [p.get_content_type() for p in parts] == ["text/plain", "text/html"]
+    assert all(p.get_content_charset() == "utf-8" for p in parts)
+    text, html = (p.get_content().replace("\r\n", "\n") for p in parts)
+    assert text.startswith("Pop Culture Weekly\n\nHi Ada Lovelace,")
+    assert "Hi Ada Lovelace," in html
+    assert "ada@example.com" in html and "%%nl" not in html and "%%nl" not in text
+
+
+def test_headers_are_complete_and_the_unsubscribe_link_verifies(project_dir, sent):
+    message = read_eml(project_dir / OUTBOX / "zoe@example.org.eml")
+    assert message["From"] == "Pop Culture Weekly <news@example.com>"
+    assert message["To"].addresses[0].display_name == "Zoë Ångström-Núñez"
+    assert message["To"].addresses[0].addr_spec == "zoe@example.org"
+    assert message["Reply-To"] == "editor@example.com"
+    assert message["Subject"] == (
+        "Chrissy Teigen Says Miles Is Almost Walking & Where Has The Time Gone"
+    )
+    assert message["Date"].datetime is not None
+    assert message["Message-ID"].startswith("<000_1718b35f7cc77fd8.")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    link = message["List-Unsubscribe"]
+    assert link.startswith("<http://127.0.0.1:8025/unsubscribe?") and link.endswith(">")
+    list_name, address, signature = parse_link(link[1:-1])
+    assert (list_name, address) == ("sample", "zoe@example.org")
+    assert verify(SECRET.encode(), list_name, address, signature)
+    html = body(message, "html")
+    assert link[1:-1].replace("&", "&amp;") in html  # the footer link is the same one
+
+
+def test_raw_header_bytes_are_ascii_and_encode_the_unicode_name(project_dir, sent):
+    raw = (project_dir / OUTBOX / "zoe@example.org.eml").read_bytes()
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    head.decode("ascii")  # no raw 8-bit bytes in headers
+    assert b"=?utf-8?" in head
+
+
+def test_text_part_lines_fit_78_columns_except_a_lone_url(project_dir, sent):
+    for path in (project_dir / OUTBOX).glob("*.eml"):
+        for line in body(read_eml(path), "plain").splitlines():
+            assert len(line) <= 78 or re.fullmatch(r"(\[\d+\] )?https?://\S+", line), line
+
+
+def test_subscriber_with_markup_in_name_is_escaped_in_html_raw_in_text(project_dir, sent):
+    message = read_eml(project_dir / OUTBOX / "tom@example.net.eml")
+    assert message["To"].addresses[0].display_name == "Tom <b>Bold</b> & Sons"
+    text = body(message, "plain")
+    html = body(message, "html")
+    assert "Hi Tom <b>Bold</b> & Sons," in text
+    assert "Hi Tom &lt;b&gt;Bold&lt;/b&gt; &amp; Sons," in html
+    assert "<b>Bold</b>" not in html
+
+
+def test_subscriber_without_name_gets_the_fallback(project_dir, sent):
+    message = read_eml(project_dir / OUTBOX / "nameless@example.com.eml")
+    assert message["To"] == "nameless@example.com"
+    assert "Hi there," in body(message, "plain")
+
+
+def test_script_name_is_escaped_in_html_and_raw_in_text(project_dir, cli):
+    write(
+        project_dir / "subscribers" / "x.csv",
+        "email,name\nx@example.com,<script>alert(1)</script>\n",
+    )
+    assert cli("send", SAMPLE_ARTICLE, "--list", "x", "--yes").exit_code == 0
+    message = read_eml(project_dir / OUTBOX / "x@example.com.eml")
+    assert "Hi <script>alert(1)</script>," in body(message, "plain")
+    html = body(message, "html")
+    assert "Hi &lt;script&gt;alert(1)&lt;/script&gt;," in html
+    assert "<script" not in html
+
+
+def test_rendering_happens_once_whatever_the_number_of_recipients(project_dir, cli, monkeypatch):
+    rows = "".join(f"user{i}@example.com,User {i}\n" for i in range(250))
+    write(project_dir / "subscribers" / "big.csv", "email,name\n" + rows)
+    renders, inlines = [], []
+    real_render, real_inline = newsletter.render.render_issue, newsletter.render.inline.inline_css
+    monkeypatch.setattr(
+        "newsletter.compose.render_issue", lambda *a, **k: renders.append(1) or real_render(*a, **k)
+    )
+    monkeypatch.setattr(
+        newsletter.render.inline, "inline_css", lambda h: inlines.append(1) or real_inline(h)
+    )
+    result = cli("send", SAMPLE_ARTICLE, "--list", "big", "--yes")
+    assert result.exit_code == 0, result.output
+    assert len(list((project_dir / OUTBOX).glob("*.eml"))) == 250
+    assert (len(renders), len(inlines)) == (1, 1)
+
+
+def test_semicolon_list_with_bom_is_read(project_dir, cli):
+    write(project_dir / "subscribers" / "eu.csv", "\ufeffEmail;Name\nmarie@example.fr;Marie\n")
+    result = cli("send", SAMPLE_ARTICLE, "--list", "eu", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "Hi Marie," in body(read_eml(project_dir / OUTBOX / "marie@example.fr.eml"), "plain")
+
+
+def test_dry_run_sends_nothing_and_lists_recipients(project_dir, cli):
+    result = cli("send", SAMPLE_ARTICLE, "--list", "sample", "--dry-run")
+    assert result.exit_code == 0
+    assert "Dry run: nothing is sent." in result.stdout
+    assert "recipients  4 (skipping 2 bad rows)" in result.stdout
+    assert not (project_dir / "outbox").exists()
+
+
+def test_dry_run_json_is_data(project_dir, cli):
+    result = cli("send", SAMPLE_ARTICLE, "--list", "sample", "--dry-run", "--json")
+    data = json.loads(result.stdout)
+    assert data["recipients"] == 4 and data["bad_rows"] == 2 and data["dry_run"] is True
+
+
+def test_test_send_goes_to_one_address_marked_as_test(project_dir, cli):
+    result = cli("send", SAMPLE_ARTICLE, "--list", "sample", "--test", "ada@example.com")
+    assert result.exit_code == 0, result.output
+    files = list((project_dir / "outbox").rglob("*.eml"))
+    assert [f.relative_to(project_dir).as_posix() for f in files] == [
+        f"{OUTBOX}/test/ada@example.com.eml"
+    ]
+    message = read_eml(files[0])
+    assert message["Subject"].startswith("[Test] Chrissy Teigen")
+    assert "Hi Ada Lovelace," in body(message, "plain")
+
+
+def test_send_json_reports_the_result(project_dir, cli):
+    result = cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes", "--json")
+    data = json.loads(result.stdout)
+    assert (data["accepted"], data["bad_rows"], data["duplicates"]) == (4, 2, 1)
+
+
+def test_custom_issue_id_names_the_outbox_folder(project_dir, cli):
+    result = cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes", "--id", "2026-11-25")
+    assert result.exit_code == 0
+    assert len(list((project_dir / "outbox" / "2026-11-25").glob("*.eml"))) == 4
+
+
+def test_secret_is_made_once_with_mode_600_when_no_variable_is_set(project_dir, cli, monkeypatch):
+    monkeypatch.delenv("NEWSLETTER_SECRET")
+    assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 0
+    secret = project_dir / ".newsletter" / "secret"
+    assert secret.stat().st_mode & 0o777 == 0o600
+    first = secret.read_text()
+    assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 0
+    assert secret.read_text() == first
+    outbox = (project_dir / OUTBOX / "ada@example.com.eml").read_text()
+    assert first.strip() not in outbox

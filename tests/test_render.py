@@ -1,0 +1,182 @@
+"""Rendering an issue once: the default template, CSS inlining, the text part."""
+
+import re
+
+import pytest
+from conftest import DATA, REPO, SAMPLE_ARTICLE, write
+
+import newsletter.render.inline
+from newsletter.articles import read_article
+from newsletter.compose import compose
+from newsletter.issue import Issue
+from newsletter.render import render_issue
+
+GOLDEN = REPO / "tests" / "golden"
+
+
+@pytest.fixture
+def rendered(project):
+    return compose(project, [project.root / SAMPLE_ARTICLE])[1]
+
+
+def html_of(rendered):
+    return rendered.html.source("html")
+
+
+def text_of(rendered):
+    return rendered.text.source("text")
+
+
+def test_headline_ampersand_is_escaped_once(rendered):
+    html = html_of(rendered)
+    h1 = re.search(r"<h1[^>]*>(.*?)</h1>", html, re.S).group(1)
+    assert h1 == "Chrissy Teigen Says Miles Is Almost Walking &amp; Where Has The Time Gone"
+    assert "&amp;amp;" not in html
+    assert html.count("<h1") == 1
+    assert "Walking & Where" in text_of(rendered)
+    assert rendered.subject.source("text") == (
+        "Chrissy Teigen Says Miles Is Almost Walking & Where Has The Time Gone"
+    )
+
+
+def test_credit_is_a_caption_and_the_body_has_every_paragraph(rendered):
+    html = html_of(rendered)
+    assert re.search(r'<p class="credit"[^>]*>Photo: Kathy Hutchins/Shutterstock</p>', html)
+    assert html.count('<p class="p"') == 12
+    assert "More from Pop Culture" not in html and "R29 Original Series" not in html
+
+
+def test_every_style_is_inlined_except_the_media_rules(rendered):
+    html = html_of(rendered)
+    styles = re.findall(r"<style[^>]*>(.*?)</style>", html, re.S)
+    assert len(styles) == 1
+    css = styles[0]
+    outside_media = re.sub(r"@media[^{]*\{(?:[^{}]*\{[^{}]*\})*[^{}]*\}", "", css).strip()
+    assert outside_media == ""
+    assert "@media only screen and (max-width: 620px)" in css
+    assert "@media (prefers-color-scheme: dark)" in css
+    assert "!important" in css  # premailer must not strip it
+    assert 'style="margin:0 0 18px 0"' in html  # paragraphs got their inline style
+    assert "<link" not in html and "@import" not in html
+
+
+def test_template_follows_the_email_checklist(rendered):
+    html = html_of(rendered)
+    assert html.startswith("<!DOCTYPE html>")
+    assert re.search(r'<html lang="en" dir="ltr"', html)
+    assert '<meta charset="utf-8">' in html
+    assert 'name="viewport"' in html and "x-apple-disable-message-reformatting" in html
+    assert 'name="color-scheme" content="light dark"' in html
+    assert "<title>Chrissy Teigen Says Miles Is Almost Walking &amp; Where" in html
+    body = html.split("<body", 1)[1]
+    assert body.split(">", 1)[1].lstrip().startswith('<div class="preheader" style="display:none')
+    assert 'role="presentation"' in html
+    assert "<!--[if mso]><table" in html and "<![endif]-->" in html
+    assert "max-width:600px" in html
+    assert "1 Example Street, Springfield, USA" in html
+    assert re.search(
+        r'<a class="footer-link" href="%%nlh.unsubscribe_url%%"[^>]*>Unsubscribe', html
+    )
+    assert "<script" not in html.lower()
+
+
+def test_preheader_is_the_opening_text_not_the_headline(rendered):
+    assert rendered.preheader.startswith("Chrissy Teigen has big news to announce")
+    assert len(rendered.preheader) <= 91
+    assert "Where Has The Time Gone" not in rendered.preheader
+
+
+def test_text_part_is_wrapped_and_ends_with_unsubscribe_and_postal_address(rendered):
+    text = text_of(rendered)
+    for line in text.splitlines():
+        assert len(line) <= 72 or re.fullmatch(r"(\[\d+\] )?https?://\S+", line), line
+    assert text.count("If Teigen embracing motherhood") == 1
+    tail = text.rstrip().splitlines()[-5:]
+    assert "1 Example Street, Springfield, USA" in tail
+    assert tail[-2:] == ["Unsubscribe:", "%%nlt.unsubscribe_url%%"]
+    assert "<" not in text.replace("<b>", "")  # no HTML leaked into the text part
+
+
+def test_markdown_links_are_listed_at_the_end_of_the_text_part(project, tmp_path):
+    article = write(
+        tmp_path / "links.md",
+        "---\ntitle: Links\n---\nSee [the docs](https://example.com/docs) and "
+        "[the blog](https://example.com/blog), and [the docs](https://example.com/docs) again.\n",
+    )
+    rendered = compose(project, [article])[1]
+    text = text_of(rendered)
+    assert "See the docs [1] and the blog [2], and the docs [1] again." in text
+    assert "[1] https://example.com/docs\n[2] https://example.com/blog" in text
+    assert 'href="https://example.com/docs"' in html_of(rendered)
+
+
+def test_raw_html_in_an_article_never_reaches_the_email_as_markup(project, tmp_path):
+    article = write(
+        tmp_path / "x.md",
+        "---\ntitle: <b>T</b> & <script>alert(1)</script>\n---\n"
+        '<img src=x onerror=alert(1)> <a href="javascript:alert(1)">x</a>\n\n'
+        "[click](javascript:alert(1))\n",
+    )
+    html = html_of(compose(project, [article])[1])
+    assert "<script" not in html.lower() and "<img src=x" not in html
+    assert not re.search(r"<a\s[^>]*href=\"javascript:", html)
+    assert not re.search(r"<img\s[^>]*onerror", html)
+    assert "&lt;b&gt;T&lt;/b&gt; &amp; &lt;script&gt;" in html
+    assert '&lt;a href="javascript:alert(1)"&gt;' in html  # shown as text, inert
+
+
+def test_several_articles_make_one_digest_issue(project, tmp_path):
+    paths = [project.root / SAMPLE_ARTICLE, project.root / "articles" / "welcome.md"]
+    issue, rendered = compose(project, paths)
+    assert issue.id == "000_1718b35f7cc77fd8__welcome"
+    assert rendered.subject.source("text").startswith("Pop Culture Weekly: Chrissy Teigen")
+    html = html_of(rendered)
+    assert html.count('<h2 class="headline"') == 2 and "<h1" not in html
+    assert html.count('class="divider"') == 1
+
+
+def test_right_to_left_article_is_marked_rtl(project):
+    rendered = compose(project, [DATA / "arabic.txt"])[1]
+    assert '<div class="article" dir="rtl"' in html_of(rendered)
+
+
+def test_project_template_overrides_the_default(project):
+    write(project.root / "templates" / "subject.txt", "Weekly: {{ articles[0].title }}")
+    rendered = compose(project, [project.root / SAMPLE_ARTICLE])[1]
+    assert rendered.subject.source("text").startswith("Weekly: Chrissy Teigen")
+
+
+def test_article_may_not_contain_the_placeholder_marker(project, tmp_path):
+    from newsletter.errors import ArticleError
+
+    article = write(tmp_path / "p.txt", "Headline\n\nHi %%nlt.email%% there.\n")
+    with pytest.raises(ArticleError, match="reserved"):
+        compose(project, [article])
+
+
+def test_css_is_inlined_once_per_issue(project, monkeypatch):
+    calls = []
+    real = newsletter.render.inline.inline_css
+
+    def counting(html):
+        calls.append(1)
+        return real(html)
+
+    monkeypatch.setattr(newsletter.render.inline, "inline_css", counting)
+    article = read_article(project.root / SAMPLE_ARTICLE)
+    render_issue(Issue("x", (article,)), project.settings.newsletter)
+    assert len(calls) == 1
+
+
+def test_sample_email_matches_the_golden_files(rendered, request):
+    """The rendered sample (with placeholders) is committed: template changes show in
+    review. Refresh with `UPDATE_GOLDEN=1 pytest tests/test_render.py`."""
+    import os
+
+    outputs = {"sample.html": html_of(rendered), "sample.txt": text_of(rendered)}
+    if os.environ.get("UPDATE_GOLDEN"):
+        GOLDEN.mkdir(exist_ok=True)
+        for name, content in outputs.items():
+            (GOLDEN / name).write_text(content, encoding="utf-8")
+    for name, content in outputs.items():
+        assert content == (GOLDEN / name).read_text(encoding="utf-8"), f"{name} changed"
