@@ -9,7 +9,7 @@ from pathlib import Path
 from newsletter.audience.lists import Subscriber, read_list
 from newsletter.compose import compose
 from newsletter.delivery import Audience
-from newsletter.errors import StateError, UsageError
+from newsletter.errors import ListError, StateError, UsageError
 from newsletter.issue import Issue
 from newsletter.message import Envelope, build_message
 from newsletter.personalise import Copy, Recipient, personalise
@@ -75,7 +75,7 @@ def _pick(project: Project, list_name: str | None, as_email: str | None) -> Subs
         return Subscriber(email=as_email or PREVIEW_ADDRESS)
     path = project.list_path(list_name)
     if not path.is_file():
-        raise UsageError(f"no list {list_name!r}: {project.shown(path)} does not exist")
+        raise ListError("no such list file", where=project.shown(path))
     wanted = as_email.lower() if as_email else None
     for row in read_list(path, project.shown(path)):
         if isinstance(row, Subscriber) and (wanted is None or row.key == wanted):

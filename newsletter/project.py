@@ -11,6 +11,7 @@ from pathlib import Path
 from newsletter.audience.lists import check_list_name
 from newsletter.clock import Clock, SystemClock
 from newsletter.errors import ListError, SettingsError, StateError
+from newsletter.paths import shown
 from newsletter.settings import SETTINGS_FILE, Settings, load_settings
 from newsletter.unsubscribe import SECRET_BYTES
 
@@ -35,10 +36,7 @@ class Project:
 
     def shown(self, path: Path) -> str:
         """A path as the user should see it: relative to where they are, if inside."""
-        try:
-            return str(path.resolve().relative_to(Path.cwd()))
-        except ValueError:
-            return str(path)
+        return shown(path)
 
     def find(self, path: Path) -> Path:
         """A path as given on the command line; a relative one that is not found from

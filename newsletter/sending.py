@@ -10,7 +10,7 @@ from pathlib import Path
 from newsletter.audience.lists import BadRow, Subscriber, read_list
 from newsletter.compose import compose
 from newsletter.delivery import Audience, Progress, SendReport, count, deliver
-from newsletter.errors import UsageError
+from newsletter.errors import ListError, UsageError
 from newsletter.issue import Issue
 from newsletter.message import Envelope
 from newsletter.project import Project
@@ -71,7 +71,7 @@ def plan_send(
         list_name = project.default_list() if test_address is None else _test_list(project)
     list_path = project.list_path(list_name)
     if test_address is None and not list_path.is_file():
-        raise UsageError(f"no list {list_name!r}: {project.shown(list_path)} does not exist")
+        raise ListError("no such list file", where=project.shown(list_path))
     transport = make_transport(project, transport_kind)
     issue, rendered = compose(project, articles, issue_id)
     settings = project.settings

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from newsletter.errors import SettingsError
+from newsletter.paths import shown as shown_path
 
 SETTINGS_FILE = "newsletter.toml"
 TRANSPORT_KINDS = ("outbox", "sendgrid", "smtp")
@@ -240,7 +241,7 @@ REQUIRED_SECTIONS = ("newsletter",)
 
 def load_settings(path: Path) -> Settings:
     """Read and check newsletter.toml; raise SettingsError naming file, line and key."""
-    shown = _shown(path)
+    shown = shown_path(path)
     try:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
@@ -250,7 +251,8 @@ def load_settings(path: Path) -> Settings:
             where=shown,
         ) from None
     except UnicodeDecodeError as exc:
-        raise SettingsError(f"not UTF-8 text (byte {exc.start})", where=shown) from None
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise SettingsError("not UTF-8 text; save it as UTF-8", where=f"{shown}:{line}") from None
     except OSError as exc:
         raise SettingsError(f"cannot read: {exc.strerror}", where=shown) from None
     try:
@@ -260,6 +262,12 @@ def load_settings(path: Path) -> Settings:
 
     finder = _LineFinder(text)
     for name in data:
+        if name not in SECTIONS and not isinstance(data[name], dict):
+            raise SettingsError(
+                f"{name}: setting outside any section; put it under [newsletter] or another "
+                "section",
+                where=f"{shown}:{finder.key(None, name)}",
+            )
         if name not in SECTIONS:
             raise SettingsError(
                 f"[{name}]: unknown section{_suggest(name, SECTIONS)}; "
@@ -328,10 +336,3 @@ class _LineFinder:
 def _suggest(word: str, options: Any) -> str:
     close = difflib.get_close_matches(word, list(options), n=1)
     return f" (did you mean {close[0]}?)" if close else ""
-
-
-def _shown(path: Path) -> str:
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)

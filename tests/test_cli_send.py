@@ -187,3 +187,15 @@ def test_secret_is_made_once_with_mode_600_when_no_variable_is_set(project_dir, 
     assert secret.read_text() == first
     outbox = (project_dir / OUTBOX / "ada@example.com.eml").read_text()
     assert first.strip() not in outbox
+
+
+def test_a_list_with_no_valid_subscriber_is_an_error_after_its_rows_are_reported(project_dir, cli):
+    write(project_dir / "subscribers" / "bad.csv", "email\nnope\n\nalso-nope\n")
+    result = cli("send", SAMPLE_ARTICLE, "--list", "bad", "--yes")
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith("skipped: subscribers/bad.csv:2: 'nope' invalid address")
+    assert lines[1].startswith("skipped: subscribers/bad.csv:4: 'also-nope'")
+    assert lines[2] == (
+        "error: subscribers/bad.csv: no valid subscribers on this list; nothing was sent"
+    )

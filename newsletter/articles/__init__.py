@@ -33,6 +33,10 @@ READERS: dict[str, Callable[[Path, str], Article]] = {
 def read_article(path: Path, shown: str | None = None) -> Article:
     """Read one article file; every problem is an ArticleError naming the file."""
     where = shown or str(path)
+    if path.is_dir():
+        raise ArticleError("is a folder, not an article file", where=where)
+    if not path.exists():
+        raise ArticleError("no such file", where=where)
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         known = ", ".join(sorted(READERS))

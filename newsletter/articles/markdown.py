@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from newsletter.articles.model import Article, Block, ListItem, Span, text_direction
 from newsletter.errors import ArticleError
@@ -50,7 +50,7 @@ def _split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     if not re.search(r"^(---|\.\.\.)[ \t]*$", text.split("\n", 1)[-1], re.MULTILINE):
         raise ArticleError("front matter starts with --- but has no closing --- line")
     try:
-        post = frontmatter.loads(text)
+        post = frontmatter.loads(text, handler=_front_matter_handler())
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f" at line {mark.line + 1}" if mark else ""
@@ -62,6 +62,26 @@ def _split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     if not isinstance(post.metadata, dict):
         raise ArticleError("broken YAML front matter: expected `key: value` lines")
     return dict(post.metadata), post.content
+
+
+def _front_matter_handler() -> Any:
+    """python-frontmatter's YAML handler with YAML's safe loader, except that dates stay
+    text, so `_date` can say what is wrong with one (`date: 2026-13-45` would otherwise
+    fail inside YAML, with neither the field nor the line named)."""
+    import frontmatter
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        yaml_implicit_resolvers: ClassVar = {
+            first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+            for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+        }
+
+    class Handler(frontmatter.YAMLHandler):
+        def load(self, fm: str, **kwargs: object) -> Any:
+            return yaml.load(fm, Loader=Loader)  # a SafeLoader
+
+    return Handler()
 
 
 def _string(meta: dict[str, Any], name: str) -> str:

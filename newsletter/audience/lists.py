@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from newsletter.errors import ListError
+from newsletter.errors import ListError, UsageError
 from newsletter.whitespace import squash
 
 LIST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -48,8 +48,8 @@ class BadRow:
 
 def check_list_name(name: str) -> str:
     if not LIST_NAME.fullmatch(name):
-        raise ListError(
-            f"list name {name!r}: use letters, digits, '.', '_' or '-' "
+        raise UsageError(
+            f"--list {name!r}: use letters, digits, '.', '_' or '-' "
             "(the file is subscribers/<list>.csv)"
         )
     return name

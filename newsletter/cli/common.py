@@ -24,7 +24,9 @@ ProjectOption = Annotated[
 ArticlesArgument = Annotated[
     list[Path],
     typer.Argument(
-        help="Article files (*.md, *.txt); several make a digest issue.", show_default=False
+        help="Article files (*.md, *.txt); several make a digest issue.",
+        metavar="ARTICLE...",
+        show_default=False,
     ),
 ]
 ListOption = Annotated[

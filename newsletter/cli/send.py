@@ -17,7 +17,7 @@ from newsletter.cli.common import (
     warn,
 )
 from newsletter.cli.output import Progress, print_bad_rows, print_notes, summary_line
-from newsletter.errors import UsageError
+from newsletter.errors import ListError, UsageError
 from newsletter.sending import plan_send, run_send, run_test_send
 
 
@@ -93,6 +93,10 @@ def send(
     else:
         report = run_send(plan)
         print_bad_rows(report.bad_rows, plan.list_shown)
+    if report.accepted == 0 and report.error is None:
+        raise ListError(
+            "no valid subscribers on this list; nothing was sent", where=plan.list_shown
+        )
 
     if as_json:
         typer.echo(

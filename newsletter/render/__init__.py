@@ -17,6 +17,7 @@ from markupsafe import Markup
 from newsletter.articles.model import Article
 from newsletter.errors import ArticleError, TemplateError
 from newsletter.issue import Issue
+from newsletter.paths import shown
 from newsletter.personalise import RESERVED, Field, Placeholders, Template, token
 from newsletter.render.html import blocks_html, image_html
 from newsletter.render.text import LinkList, blocks_text, underline, wrap
@@ -135,13 +136,15 @@ def _render(env: Any, name: str, context: dict[str, Any]) -> str:
     try:
         return env.get_template(name).render(context)
     except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(
-            exc.message or "syntax error", where=f"{exc.filename or exc.name}:{exc.lineno}"
-        ) from None
+        where = f"{shown(exc.filename) if exc.filename else exc.name}:{exc.lineno}"
+        raise TemplateError(exc.message or "syntax error", where=where) from None
     except jinja2.TemplateNotFound as exc:
         raise TemplateError(f"template {exc.name!r} not found") from None
-    except jinja2.UndefinedError as exc:
-        raise TemplateError(str(exc), where=_template_frame(exc, name)) from None
+    except Exception as exc:  # a template is code: any error in it is the template's
+        message = str(exc)
+        if not isinstance(exc, jinja2.TemplateError):
+            message = f"{type(exc).__name__}: {exc}"
+        raise TemplateError(message, where=_template_frame(exc, name)) from None
 
 
 def _template_frame(exc: BaseException, name: str) -> str:
@@ -149,8 +152,8 @@ def _template_frame(exc: BaseException, name: str) -> str:
     where, tb = name, exc.__traceback__
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename
-        if not filename.endswith(".py"):
-            where = f"{filename}:{tb.tb_lineno}"
+        if not filename.endswith(".py") and not filename.startswith("<"):
+            where = f"{shown(filename)}:{tb.tb_lineno}"
         tb = tb.tb_next
     return where
 
@@ -159,7 +162,7 @@ def _refuse_reserved(article: Article) -> None:
     if any(RESERVED in text for text in article.texts()):
         raise ArticleError(
             f"contains {RESERVED!r}, which is reserved for subscriber fields",
-            where=str(article.path),
+            where=shown(article.path),
         )
 
 

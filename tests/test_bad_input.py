@@ -1,0 +1,643 @@
+"""Bad input, seen from the command line.
+
+The contract (PRODUCT.md): bad input gets a clear one-line error naming the file,
+line or setting, and a non-zero exit (1 failure, 2 wrong usage); it never crashes
+with a traceback, and a setting or file that is wrong stops a send before anything
+is sent. Bad rows of a subscriber list are the exception: they are reported with
+their line number and skipped, and the send goes on.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from conftest import SAMPLE_ARTICLE, write
+
+SETTINGS = "newsletter.toml"
+PREVIEW_DIR = "out"
+
+# --- helpers ---
+
+
+def run(cli, command: str, *articles: str, extra: tuple[str, ...] = ()):
+    """`send` (to the sample list, no prompt) or `preview` (to out/) of `articles`."""
+    if command == "send":
+        return cli("send", *articles, "--list", "sample", "--yes", *extra)
+    return cli("preview", *articles, "--output", PREVIEW_DIR, *extra)
+
+
+def assert_one_line_error(result, code: int, *needles: str, pattern: str | None = None) -> str:
+    """Exit `code`, stderr exactly one `error: ` line holding every needle; no traceback."""
+    shown = f"exit {result.exit_code}\nstdout: {result.stdout!r}\nstderr: {result.stderr!r}"
+    assert result.exit_code == code, shown
+    assert "Traceback" not in result.stdout + result.stderr, shown
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, shown
+    line = lines[0]
+    assert line.startswith("error: "), shown
+    assert "this is a bug" not in line and "unexpected " not in line, shown
+    for needle in needles:
+        assert needle in line, f"{needle!r} not in the error line\n{shown}"
+    if pattern is not None:
+        assert re.search(pattern, line), f"/{pattern}/ does not match the error line\n{shown}"
+    return line
+
+
+def assert_nothing_sent(root: Path) -> None:
+    assert not (root / "outbox").exists(), sorted(str(p) for p in (root / "outbox").rglob("*"))
+
+
+def assert_nothing_written(root: Path) -> None:
+    assert_nothing_sent(root)
+    assert not (root / PREVIEW_DIR).exists(), "a preview was written"
+
+
+def sent_files(root: Path) -> list[str]:
+    return sorted(p.name for p in (root / "outbox").rglob("*.eml"))
+
+
+def edit_settings(root: Path, old: str, new: str) -> None:
+    path = root / SETTINGS
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} is not in the sample {SETTINGS}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def line_of(root: Path, text: str) -> int:
+    lines = (root / SETTINGS).read_text(encoding="utf-8").splitlines()
+    return next(number for number, line in enumerate(lines, 1) if line.startswith(text))
+
+
+def at_line(file: str, line: int) -> str:
+    """`file:LINE` or `file: ... line LINE`: either way the reader finds the spot."""
+    return rf"{re.escape(file)}(:{line}\b|.*\bline {line}\b)"
+
+
+# --- settings: newsletter.toml ---
+
+# (old text, new text, needles, the line the problem is on (a text it starts with) or None)
+BAD_SETTINGS = {
+    "unknown key": ('from = "', 'frm = "', ("frm", "did you mean from"), "frm ="),
+    "unknown section": ("[smtp]", "[smpt]", ("[smpt]", "smtp"), "[smpt]"),
+    "port not a number": ("port = 587", 'port = "x"', ("[smtp]", "port", "number"), "port ="),
+    "sandbox not a boolean": (
+        "sandbox = false",
+        'sandbox = "yes"',
+        ("[sendgrid]", "sandbox", "true or false"),
+        "sandbox =",
+    ),
+    "from unparsable": (
+        'from = "Pop Culture Weekly <news@example.com>"',
+        'from = "Pop Culture Weekly news at example"',
+        ("[newsletter]", "from"),
+        "from =",
+    ),
+    "from without a domain": (
+        'from = "Pop Culture Weekly <news@example.com>"',
+        'from = "Pop Culture Weekly <news>"',
+        ("[newsletter]", "from"),
+        "from =",
+    ),
+    "reply_to invalid": (
+        'reply_to = "editor@example.com"',
+        'reply_to = "editor at example dot com"',
+        ("[newsletter]", "reply_to"),
+        "reply_to =",
+    ),
+    "transport kind unknown": (
+        'kind = "outbox"',
+        'kind = "pigeon"',
+        ("[transport]", "kind", "pigeon", "outbox"),
+        "kind =",
+    ),
+    "timezone unknown": (
+        'timezone = "UTC"',
+        'timezone = "Mars/Olympus_Mons"',
+        ("[newsletter]", "timezone", "Mars/Olympus_Mons"),
+        "timezone =",
+    ),
+    "site_url without scheme": (
+        'site_url = "https://example.com"',
+        'site_url = "example.com"',
+        ("[newsletter]", "site_url", "example.com"),
+        "site_url =",
+    ),
+    "language not a tag": (
+        'language = "en"',
+        'language = "English (UK)"',
+        ("[newsletter]", "language"),
+        "language =",
+    ),
+    "unsubscribe url not http": (
+        'url = "http://127.0.0.1:8025/unsubscribe"',
+        'url = "127.0.0.1:8025/unsubscribe"',
+        ("[unsubscribe]", "url"),
+        "url =",
+    ),
+    "missing from": (
+        'from = "Pop Culture Weekly <news@example.com>"\n',
+        "",
+        ("[newsletter]", "from", "missing"),
+        None,
+    ),
+    "missing postal_address": (
+        'postal_address = "1 Example Street, Springfield, USA"\n',
+        "",
+        ("[newsletter]", "postal_address", "missing"),
+        None,
+    ),
+    "empty postal_address": (
+        'postal_address = "1 Example Street, Springfield, USA"',
+        'postal_address = ""',
+        ("[newsletter]", "postal_address"),
+        "postal_address =",
+    ),
+}
+
+
+@pytest.mark.parametrize("command", ["send", "preview"])
+@pytest.mark.parametrize(
+    ("old", "new", "needles", "line_start"), BAD_SETTINGS.values(), ids=BAD_SETTINGS.keys()
+)
+def test_wrong_setting_names_file_key_and_line_and_sends_nothing(
+    project_dir, cli, command, old, new, needles, line_start
+):
+    edit_settings(project_dir, old, new)
+    result = run(cli, command, SAMPLE_ARTICLE)
+    line = line_of(project_dir, line_start) if line_start else None
+    pattern = rf"{re.escape(SETTINGS)}:{line}\b" if line else None
+    assert_one_line_error(result, 1, SETTINGS, *needles, pattern=pattern)
+    assert_nothing_written(project_dir)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line_start"),
+    [
+        ('name = "Pop Culture Weekly"', 'name = "Pop Culture Weekly', "name ="),  # unterminated
+        ('language = "en"', 'language = "en"\nname = "Twice"', 'name = "Twice"'),  # duplicate
+        ("[smtp]", "[smtp", "[smtp"),  # unclosed table header
+        ("port = 587", "port = 587 587", "port ="),  # two values
+    ],
+    ids=["unterminated string", "duplicate key", "unclosed header", "two values"],
+)
+def test_settings_that_are_not_toml_name_file_and_line(project_dir, cli, old, new, line_start):
+    edit_settings(project_dir, old, new)
+    line = line_of(project_dir, line_start)
+    result = run(cli, "send", SAMPLE_ARTICLE)
+    assert_one_line_error(result, 1, SETTINGS, "TOML", pattern=at_line(SETTINGS, line))
+    assert_nothing_sent(project_dir)
+
+
+def test_missing_newsletter_section_is_named(project_dir, cli):
+    text = (project_dir / SETTINGS).read_text(encoding="utf-8")
+    start, end = text.index("[newsletter]"), text.index("[unsubscribe]")
+    (project_dir / SETTINGS).write_text(text[:start] + text[end:], encoding="utf-8")
+    result = run(cli, "send", SAMPLE_ARTICLE)
+    assert_one_line_error(result, 1, SETTINGS, "[newsletter]", "missing")
+    assert_nothing_sent(project_dir)
+
+
+def test_setting_outside_any_section_names_its_own_line(project_dir, cli):
+    # A key above the first [section] is a top-level key; the error must point at it,
+    # not at line 1.
+    edit_settings(project_dir, "[newsletter]", 'name = "Stray"\n\n[newsletter]')
+    line = line_of(project_dir, 'name = "Stray"')
+    assert line > 1
+    result = run(cli, "send", SAMPLE_ARTICLE)
+    assert_one_line_error(result, 1, SETTINGS, "name", pattern=rf"{SETTINGS}:{line}\b")
+    assert_nothing_sent(project_dir)
+
+
+def test_section_given_as_a_value_is_named(project_dir, cli):
+    # `transport = "outbox"` above every section: a value where a table belongs.
+    edit_settings(project_dir, '[transport]\nkind = "outbox"\n', "")
+    edit_settings(project_dir, "[newsletter]", 'transport = "outbox"\n\n[newsletter]')
+    result = run(cli, "send", SAMPLE_ARTICLE)
+    assert_one_line_error(result, 1, SETTINGS, "transport", "table")
+    assert_nothing_sent(project_dir)
+
+
+def test_missing_settings_file_is_named_and_says_how_to_start(project_dir, cli, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes", "--project", str(empty))
+    assert_one_line_error(result, 1, str(empty / SETTINGS), "newsletter init")
+    assert not (empty / "outbox").exists()
+    assert list(empty.iterdir()) == []
+
+
+def test_missing_project_folder_is_named(project_dir, cli, tmp_path):
+    missing = tmp_path / "no-such-project"
+    result = cli("preview", SAMPLE_ARTICLE, "--output", PREVIEW_DIR, "--project", str(missing))
+    assert_one_line_error(result, 1, str(missing))
+    assert not missing.exists()
+
+
+def test_settings_not_utf8_name_file_and_line(project_dir, cli):
+    path = project_dir / SETTINGS
+    data = path.read_bytes().replace(b"Pop Culture Weekly", "Caf\u00e9 Weekly".encode("latin-1"), 1)
+    path.write_bytes(data)
+    result = run(cli, "send", SAMPLE_ARTICLE)
+    assert_one_line_error(result, 1, SETTINGS, "UTF-8", pattern=at_line(SETTINGS, 4))
+    assert_nothing_sent(project_dir)
+
+
+def test_too_short_secret_in_environment_names_setting_and_variable(project_dir, cli, monkeypatch):
+    monkeypatch.setenv("NEWSLETTER_SECRET", "short")
+    result = run(cli, "send", SAMPLE_ARTICLE)
+    line = assert_one_line_error(result, 1, SETTINGS, "secret_env", "NEWSLETTER_SECRET")
+    assert "short" not in line.split("NEWSLETTER_SECRET", 1)[1].replace("shorter", "")
+    assert_nothing_sent(project_dir)
+
+
+# --- articles ---
+
+FRONT_MATTER = "---\ntitle: A title\n{extra}---\n\nThe body.\n"
+
+# (file name, content, needles, line or None)
+BAD_ARTICLES = {
+    "empty md": ("articles/empty.md", "", ("empty",), None),
+    "empty txt": ("articles/empty.txt", "", ("empty",), None),
+    "whitespace-only md": ("articles/blank.md", " \n\n\t \r\n", ("empty",), None),
+    "whitespace-only txt": ("articles/blank.txt", "\n   \n\t\n", ("empty",), None),
+    "latin-1 txt": (
+        "articles/latin.txt",
+        "Headline here\n\nFirst paragraph.\nCaf\u00e9 society returns.\n".encode("latin-1"),
+        ("UTF-8",),
+        4,
+    ),
+    "latin-1 md": (
+        "articles/latin.md",
+        "---\ntitle: Caf\u00e9\n---\n\nBody.\n".encode("latin-1"),
+        ("UTF-8",),
+        2,
+    ),
+    "broken yaml": (
+        "articles/broken.md",
+        "---\ntitle: Fine\nauthor: [unclosed\nsummary: x\n---\n\nBody.\n",
+        ("YAML",),
+        4,
+    ),
+    "yaml tab indent": (
+        "articles/tabbed.md",
+        "---\ntitle: Fine\ntags:\n\t- one\n---\n\nBody.\n",
+        ("YAML",),
+        4,
+    ),
+    "front matter not a mapping": (
+        "articles/list.md",
+        "---\n- one\n- two\n---\n\nBody.\n",
+        ("front matter",),
+        None,
+    ),
+    "md without title": (
+        "articles/untitled.md",
+        "---\nauthor: Someone\n---\n\nThe body.\n",
+        ("title",),
+        None,
+    ),
+    "md without front matter": ("articles/bare.md", "Just a body, no title.\n", ("title",), None),
+    "unclosed front matter": (
+        "articles/unclosed.md",
+        "---\ntitle: Never closed\n\nThe body.\n",
+        ("---",),
+        None,
+    ),
+    "date not a date": (
+        "articles/date.md",
+        FRONT_MATTER.format(extra="date: next tuesday\n"),
+        ("date", "next tuesday"),
+        None,
+    ),
+    "date out of range": (
+        "articles/date2.md",
+        FRONT_MATTER.format(extra="date: 2026-13-45\n"),
+        ("date",),
+        None,
+    ),
+    "title a list": (
+        "articles/listtitle.md",
+        "---\ntitle: [a, b]\n---\n\nBody.\n",
+        ("title",),
+        None,
+    ),
+    "title a mapping": (
+        "articles/maptitle.md",
+        "---\ntitle:\n  en: Hello\n---\n\nBody.\n",
+        ("title",),
+        None,
+    ),
+    "tags a number": (
+        "articles/tags.md",
+        FRONT_MATTER.format(extra="tags: 5\n"),
+        ("tags",),
+        None,
+    ),
+    "author a list": (
+        "articles/author.md",
+        FRONT_MATTER.format(extra="author: [A, B]\n"),
+        ("author",),
+        None,
+    ),
+    "txt with only a headline": ("articles/headline.txt", "Just A Headline\n", (), None),
+    "unknown extension": ("articles/story.docx", "Headline\n\nBody.\n", (".docx",), None),
+    "reserved placeholder text": (
+        "articles/reserved.md",
+        FRONT_MATTER.format(extra="").replace("The body.", "Costs %%nl.5 today."),
+        ("%%nl",),
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize("command", ["send", "preview"])
+@pytest.mark.parametrize(
+    ("name", "content", "needles", "line"), BAD_ARTICLES.values(), ids=BAD_ARTICLES.keys()
+)
+def test_bad_article_names_its_file_and_sends_nothing(
+    project_dir, cli, command, name, content, needles, line
+):
+    write(project_dir / name, content)
+    result = run(cli, command, name)
+    pattern = at_line(name, line) if line else None
+    error = assert_one_line_error(result, 1, pattern=pattern)
+    # The path as the editor typed it, relative, right after `error: `.
+    assert error.startswith(f"error: {name}"), error
+    # What is wrong (the field, the encoding, ...) is said after the file name.
+    message = error.split(name, 1)[-1]
+    for needle in needles:
+        assert needle in message, f"{needle!r} not in {message!r}"
+    assert_nothing_written(project_dir)
+
+
+@pytest.mark.parametrize("command", ["send", "preview"])
+def test_missing_article_is_named(project_dir, cli, command):
+    result = run(cli, command, "articles/no-such-article.md")
+    assert_one_line_error(result, 1, "articles/no-such-article.md", "no such file")
+    assert_nothing_written(project_dir)
+
+
+@pytest.mark.parametrize("command", ["send", "preview"])
+def test_missing_article_without_extension_says_it_is_missing(project_dir, cli, command):
+    result = run(cli, command, "articles/draft")
+    assert_one_line_error(result, 1, "articles/draft", "no such file")
+    assert_nothing_written(project_dir)
+
+
+@pytest.mark.parametrize("folder", ["articles", "drafts.md"])
+@pytest.mark.parametrize("command", ["send", "preview"])
+def test_folder_given_as_article_says_it_is_a_folder(project_dir, cli, command, folder):
+    (project_dir / folder).mkdir(exist_ok=True)
+    result = run(cli, command, folder)
+    error = assert_one_line_error(result, 1, folder)
+    assert "folder" in error or "directory" in error, error
+    assert_nothing_written(project_dir)
+
+
+@pytest.mark.parametrize("command", ["send", "preview"])
+def test_one_bad_article_in_a_digest_stops_the_whole_issue(project_dir, cli, command):
+    write(project_dir / "articles/empty.md", "")
+    result = run(cli, command, SAMPLE_ARTICLE, "articles/welcome.md", "articles/empty.md")
+    assert_one_line_error(result, 1, "articles/empty.md", "empty")
+    assert_nothing_written(project_dir)
+
+
+# --- templates (editable project files, so bad input too) ---
+
+BAD_TEMPLATES = {
+    "syntax error": ("{{ articles[0].title }}\n{% if %}x{% endif %}\n", 2),
+    "unknown filter": ("{{ articles[0].title }}\n{{ articles[0].title | shout }}\n", 2),
+    "undefined name": ("{{ articles[0].title }}\n{{ no_such_thing }}\n", 2),
+    "type error": ("{{ articles[0].title }}\n{{ articles[0].title + 1 }}\n", 2),
+    "division by zero": ("{{ articles[0].title }}\n{{ 1 / 0 }}\n", 2),
+}
+
+
+@pytest.mark.parametrize("command", ["send", "preview"])
+@pytest.mark.parametrize(("content", "line"), BAD_TEMPLATES.values(), ids=BAD_TEMPLATES.keys())
+def test_broken_template_names_template_file_and_line(project_dir, cli, command, content, line):
+    write(project_dir / "templates/subject.txt", content)
+    result = run(cli, command, SAMPLE_ARTICLE)
+    # Shown relative to the current folder, like every other project file.
+    assert_one_line_error(result, 1, pattern=rf"^error: templates/subject\.txt:{line}\b")
+    assert_nothing_written(project_dir)
+
+
+# --- subscriber lists: files that cannot be a list at all ---
+
+
+@pytest.mark.parametrize("command", ["send", "preview"])
+def test_missing_list_names_the_list_file(project_dir, cli, command):
+    # A well-formed name whose file is missing is a failure (1), like a missing article;
+    # a malformed name is wrong usage (2), like a malformed --id.
+    if command == "send":
+        result = cli("send", SAMPLE_ARTICLE, "--list", "nope", "--yes")
+    else:
+        result = run(cli, command, SAMPLE_ARTICLE, extra=("--list", "nope"))
+    assert_one_line_error(result, 1, "subscribers/nope.csv")
+    assert_nothing_written(project_dir)
+
+
+BAD_LISTS = {
+    "no email column": (b"name,city\nAda,London\n", ("email",), 1),
+    "email column misspelt": (b"e-mail,name\nada@example.com,Ada\n", ("email",), 1),
+    "empty file": (b"", ("empty",), None),
+    "only blank lines": (b"\n\n\n", ("email",), None),
+    "header not utf-8": ("email,n\u00e4me\nada@example.com,Ada\n".encode("latin-1"), ("UTF-8",), 1),
+}
+
+
+@pytest.mark.parametrize("command", ["send", "preview"])
+@pytest.mark.parametrize(("content", "needles", "line"), BAD_LISTS.values(), ids=BAD_LISTS.keys())
+def test_unreadable_list_names_list_file_and_sends_nothing(
+    project_dir, cli, command, content, needles, line
+):
+    write(project_dir / "subscribers/bad.csv", content)
+    if command == "send":
+        result = cli("send", SAMPLE_ARTICLE, "--list", "bad", "--yes")
+    else:
+        result = run(cli, command, SAMPLE_ARTICLE, extra=("--list", "bad"))
+    pattern = at_line("subscribers/bad.csv", line) if line else None
+    assert_one_line_error(result, 1, "subscribers/bad.csv", *needles, pattern=pattern)
+    assert "Sent issue" not in result.stdout, result.stdout
+    assert_nothing_written(project_dir)
+
+
+def test_unreadable_list_is_refused_by_dry_run_too(project_dir, cli):
+    write(project_dir / "subscribers/bad.csv", b"name\nAda\n")
+    result = cli("send", SAMPLE_ARTICLE, "--list", "bad", "--dry-run")
+    assert_one_line_error(result, 1, "subscribers/bad.csv", "email")
+    assert_nothing_sent(project_dir)
+
+
+@pytest.mark.parametrize(
+    "name", ["../secret", "../../secret", "..", "sub/sample", "/etc/passwd", ".hidden", ""]
+)
+def test_list_name_that_leaves_subscribers_folder_is_wrong_usage(project_dir, cli, name):
+    # A file the traversal would reach if it were followed:
+    write(project_dir.parent / "secret.csv", "email\nleak@example.com\n")
+    write(project_dir / "subscribers/sub/sample.csv", "email\nleak@example.com\n")
+    result = cli("send", SAMPLE_ARTICLE, "--list", name, "--yes")
+    # A malformed option value is wrong usage (2), as for `--id a/b`.
+    assert_one_line_error(result, 2, repr(name) if name else "--list")
+    assert_nothing_sent(project_dir)
+
+
+# --- subscriber lists: bad rows are reported and skipped, never fatal ---
+
+GOOD_BEFORE = b"first@example.com,First\n"
+GOOD_AFTER = b"last@example.com,Last\n"
+BAD_ROWS = {
+    "invalid address": b"not-an-email,Broken\n",
+    "address without domain": b"someone@,Broken\n",
+    "duplicate in other case": b"FIRST@Example.COM,Again\n",
+    "missing email": b",Nobody\n",
+    "blank email": b"   ,Nobody\n",
+    "latin-1 row": "caf\u00e9@example.com,Caf\u00e9\n".encode("latin-1"),
+    "latin-1 name": "ok-but-latin@example.com,Ren\u00e9e\n".encode("latin-1"),
+    "too many columns": b"extra@example.com,Extra,surplus\n",
+    "two addresses in one cell": b"a@example.com b@example.com,Two\n",
+}
+
+
+@pytest.mark.parametrize("row", BAD_ROWS.values(), ids=BAD_ROWS.keys())
+def test_bad_row_is_reported_with_its_line_and_the_rest_is_sent(project_dir, cli, row):
+    write(project_dir / "subscribers/rows.csv", b"email,name\n" + GOOD_BEFORE + row + GOOD_AFTER)
+    result = cli("send", SAMPLE_ARTICLE, "--list", "rows", "--yes")
+    shown = f"stdout: {result.stdout!r}\nstderr: {result.stderr!r}"
+    assert result.exit_code == 0, shown
+    assert "Traceback" not in result.stdout + result.stderr, shown
+    assert "error:" not in result.stderr, shown
+    reports = [line for line in result.stderr.splitlines() if "subscribers/rows.csv:3" in line]
+    assert len(reports) == 1, shown
+    assert "subscribers/rows.csv:2" not in result.stderr, shown
+    assert "subscribers/rows.csv:4" not in result.stderr, shown
+    assert sent_files(project_dir) == ["first@example.com.eml", "last@example.com.eml"], shown
+
+
+def test_every_bad_row_kind_in_one_list_is_reported_and_valid_rows_are_sent(project_dir, cli):
+    rows = [b"email,name,city\n", GOOD_BEFORE]  # lines 1, 2
+    rows += BAD_ROWS.values()  # lines 3 .. 11
+    rows.append(GOOD_AFTER)  # line 12
+    write(project_dir / "subscribers/mixed.csv", b"".join(rows))
+    result = cli("send", SAMPLE_ARTICLE, "--list", "mixed", "--yes")
+    shown = f"stdout: {result.stdout!r}\nstderr: {result.stderr!r}"
+    assert result.exit_code == 0, shown
+    assert "Traceback" not in result.stdout + result.stderr, shown
+    # "too many columns" has 3 values for 3 columns here, so it is a good row.
+    expected_bad = {3, 4, 5, 6, 7, 8, 9, 11}
+    for number in range(1, 13):
+        reported = f"subscribers/mixed.csv:{number}:" in result.stderr
+        assert reported == (number in expected_bad), f"line {number}\n{shown}"
+    assert sent_files(project_dir) == [
+        "extra@example.com.eml",
+        "first@example.com.eml",
+        "last@example.com.eml",
+    ], shown
+
+
+def test_list_with_only_bad_rows_sends_nothing_and_reports_each_row(project_dir, cli):
+    write(project_dir / "subscribers/allbad.csv", b"email\nnope\nalso-nope\n")
+    result = cli("send", SAMPLE_ARTICLE, "--list", "allbad", "--yes")
+    shown = f"exit {result.exit_code}\nstdout: {result.stdout!r}\nstderr: {result.stderr!r}"
+    assert "Traceback" not in result.stdout + result.stderr, shown
+    assert "subscribers/allbad.csv:2:" in result.stderr, shown
+    assert "subscribers/allbad.csv:3:" in result.stderr, shown
+    assert sent_files(project_dir) == [], shown
+
+
+# --- usage ---
+
+
+def test_send_without_list_or_test_is_wrong_usage(project_dir, cli):
+    result = cli("send", SAMPLE_ARTICLE, "--yes")
+    assert_one_line_error(result, 2, "--list")
+    assert_nothing_sent(project_dir)
+
+
+@pytest.mark.parametrize("issue_id", ["a/b", "../escape", "..", ".hidden", "x" * 101, ""])
+@pytest.mark.parametrize("command", ["send", "preview"])
+def test_bad_issue_id_is_wrong_usage(project_dir, cli, command, issue_id):
+    result = run(cli, command, SAMPLE_ARTICLE, extra=("--id", issue_id))
+    assert_one_line_error(result, 2, "--id")
+    assert_nothing_written(project_dir)
+    assert not (project_dir.parent / "escape").exists()
+
+
+def test_preview_without_output_or_open_is_wrong_usage(project_dir, cli):
+    result = cli("preview", SAMPLE_ARTICLE)
+    assert_one_line_error(result, 2, "--output", "--open")
+    assert not (project_dir / ".newsletter" / "preview").exists()
+
+
+def test_unknown_transport_is_refused_with_the_choices(project_dir, cli):
+    result = cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes", "--transport", "nonsense")
+    assert result.exit_code in (1, 2), result.stderr
+    assert_one_line_error(result, result.exit_code, "nonsense", "outbox")
+    assert_nothing_sent(project_dir)
+
+
+def test_test_send_to_invalid_address_is_refused(project_dir, cli):
+    result = cli("send", SAMPLE_ARTICLE, "--test", "not an address")
+    assert_one_line_error(result, 2, "--test", "not an address")
+    assert_nothing_sent(project_dir)
+
+
+def test_preview_as_someone_not_on_the_list_is_refused(project_dir, cli):
+    result = cli(
+        "preview", SAMPLE_ARTICLE, "--list", "sample", "--as", "stranger@example.com", "-o", "out"
+    )
+    assert_one_line_error(result, 2, "--as", "stranger@example.com", "sample")
+    assert_nothing_written(project_dir)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("send", "--list", "sample", "--yes"),  # no article
+        ("send", SAMPLE_ARTICLE, "--lsit", "sample"),  # misspelt option
+        ("send", SAMPLE_ARTICLE, "--list"),  # option without its value
+        ("preview", SAMPLE_ARTICLE, "--output"),
+    ],
+    ids=["no article", "misspelt option", "list without value", "output without value"],
+)
+def test_command_line_parse_errors_exit_2_without_traceback(project_dir, cli, args):
+    result = cli(*args)
+    shown = f"exit {result.exit_code}\nstdout: {result.stdout!r}\nstderr: {result.stderr!r}"
+    assert result.exit_code == 2, shown
+    assert "Traceback" not in result.stdout + result.stderr, shown
+    assert result.stderr.strip(), shown
+    assert_nothing_written(project_dir)
+
+
+def test_init_into_an_existing_project_refuses_and_changes_nothing(project_dir, cli):
+    before = (project_dir / SETTINGS).read_bytes()
+    result = cli("init", str(project_dir))
+    # Either exit status is fine by the contract ("non-zero"); the message matters.
+    assert result.exit_code in (1, 2), result.stderr
+    assert_one_line_error(result, result.exit_code, str(project_dir), SETTINGS)
+    assert (project_dir / SETTINGS).read_bytes() == before
+    assert not (project_dir / "templates").exists()
+
+
+def test_init_into_a_file_refuses(project_dir, cli):
+    # Refused by the command-line parser (FOLDER is file_okay=False): click's own
+    # usage message, exit 2, no traceback.
+    target = write(project_dir / "notes.txt", "not a folder\n")
+    result = cli("init", str(target))
+    shown = f"exit {result.exit_code}\nstdout: {result.stdout!r}\nstderr: {result.stderr!r}"
+    assert result.exit_code == 2, shown
+    assert "Traceback" not in result.stdout + result.stderr, shown
+    assert "notes.txt" in result.stderr.strip().splitlines()[-1], shown
+    assert target.read_text(encoding="utf-8") == "not a folder\n"
+
+
+def test_init_into_a_non_empty_folder_refuses(project_dir, cli, tmp_path):
+    target = tmp_path / "busy"
+    write(target / "keep.txt", "mine\n")
+    result = cli("init", str(target))
+    assert result.exit_code in (1, 2), result.stderr
+    assert_one_line_error(result, result.exit_code, str(target), "empty")
+    assert sorted(p.name for p in target.iterdir()) == ["keep.txt"]
