@@ -7,10 +7,9 @@ import shutil
 from pathlib import Path
 
 from newsletter.errors import UsageError
-from newsletter.render import PACKAGE_TEMPLATES
+from newsletter.paths import PACKAGE_TEMPLATES, SKELETON
 from newsletter.settings import SETTINGS_FILE
 
-SKELETON = Path(__file__).resolve().parent / "skeleton"
 TEMPLATE_FILES = ("email.html", "email.css", "email.txt", "subject.txt")
 
 

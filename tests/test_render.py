@@ -131,13 +131,13 @@ def test_several_articles_make_one_digest_issue(project, tmp_path):
     assert issue.id == "000_1718b35f7cc77fd8__welcome"
     assert rendered.subject.source("text").startswith("Pop Culture Weekly: Chrissy Teigen")
     html = html_of(rendered)
-    assert html.count('<h2 class="headline"') == 2 and "<h1" not in html
+    assert html.count('<h2 class="headline digest-headline"') == 2 and "<h1" not in html
     assert html.count('class="divider"') == 1
 
 
 def test_right_to_left_article_is_marked_rtl(project):
     rendered = compose(project, [DATA / "arabic.txt"])[1]
-    assert '<div class="article" dir="rtl"' in html_of(rendered)
+    assert '<div class="article rtl" dir="rtl"' in html_of(rendered)
 
 
 def test_project_template_overrides_the_default(project):

@@ -17,7 +17,16 @@ from newsletter.articles.model import Article, Block, ListItem, Span, text_direc
 from newsletter.errors import ArticleError
 from newsletter.whitespace import squash
 
-STRING_FIELDS = ("subtitle", "author", "image", "image_alt", "image_credit", "url", "summary")
+STRING_FIELDS = (
+    "subtitle",
+    "author",
+    "image",
+    "image_alt",
+    "image_credit",
+    "url",
+    "summary",
+    "language",
+)
 KNOWN_FIELDS = frozenset({"title", "date", "tags", *STRING_FIELDS})
 
 
@@ -27,6 +36,12 @@ def parse_markdown(path: Path, text: str) -> Article:
     if not title:
         raise ArticleError("no title: add `title: ...` to the YAML front matter between --- lines")
     strings = {name: _string(meta, name) for name in STRING_FIELDS}
+    if strings["language"] and not re.fullmatch(
+        r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", strings["language"]
+    ):
+        raise ArticleError(
+            f"front matter `language` must be a tag like en or pt-BR, got {strings['language']!r}"
+        )
     blocks = tuple(_blocks(body))
     all_text = title + " ".join(block.plain_text for block in blocks)
     return Article(

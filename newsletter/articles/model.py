@@ -78,6 +78,7 @@ class Article:
     summary: str = ""
     tags: tuple[str, ...] = ()
     direction: Literal["ltr", "rtl"] = "ltr"
+    language: str = ""  # a BCP 47 tag when the article is not in the newsletter's language
     extra: dict[str, Any] = field(default_factory=dict)  # other front matter, for templates
     notes: tuple[str, ...] = ()  # things the reader guessed, worth telling the editor
 

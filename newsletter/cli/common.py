@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from newsletter.project import Project
+if TYPE_CHECKING:
+    from newsletter.project import Project
 
 ProjectOption = Annotated[
     Path,
@@ -38,6 +39,8 @@ ListOption = Annotated[
 
 
 def open_project(path: Path) -> Project:
+    from newsletter.project import Project
+
     return Project.open(path)
 
 

@@ -7,8 +7,6 @@ from typing import Annotated
 
 import typer
 
-from newsletter.scaffold import create_project
-
 
 def init(
     folder: Annotated[
@@ -22,6 +20,8 @@ def init(
     ] = False,
 ) -> None:
     """Create a new newsletter project: settings, a sample article and list, templates/."""
+    from newsletter.scaffold import create_project
+
     created = create_project(folder, with_templates=templates)
     typer.echo(f"Created a newsletter project in {folder} ({len(created)} files).")
     typer.echo(f"Next: cd {folder} && newsletter preview articles/welcome.md --output preview")

@@ -4,12 +4,13 @@ elsewhere (cron mails whatever a job prints)."""
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from newsletter.audience.lists import BadRow
-from newsletter.delivery import SendReport
+if TYPE_CHECKING:
+    from newsletter.audience.lists import BadRow
+    from newsletter.delivery import SendReport
 
 MAX_BAD_ROWS_SHOWN = 20
 

@@ -11,7 +11,6 @@ import typer
 from newsletter.cli.common import ArticlesArgument, ListOption, ProjectOption, open_project
 from newsletter.cli.output import print_notes
 from newsletter.errors import UsageError
-from newsletter.preview import make_preview, write_preview
 
 
 def preview(
@@ -48,6 +47,8 @@ def preview(
     """Render the issue as one subscriber would get it."""
     if output is None and not open_:
         raise UsageError("say where the preview goes: --output DIR, or --open")
+    from newsletter.preview import make_preview, write_preview
+
     proj = open_project(project)
     result = make_preview(proj, articles, list_name, as_email, issue_id)
     print_notes([f"{proj.shown(a.path)}: {n}" for a in result.issue.articles for n in a.notes])

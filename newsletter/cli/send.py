@@ -18,7 +18,6 @@ from newsletter.cli.common import (
 )
 from newsletter.cli.output import Progress, print_bad_rows, print_notes, summary_line
 from newsletter.errors import ListError, UsageError
-from newsletter.sending import plan_send, run_send, run_test_send
 
 
 def send(
@@ -55,6 +54,8 @@ def send(
     project: ProjectOption = Path("."),
 ) -> None:
     """Deliver the issue to every active subscriber of --list."""
+    from newsletter.sending import plan_send, run_send, run_test_send
+
     proj = open_project(project)
     if test is None and not list_name:
         raise UsageError("missing --list LIST (or send one copy with --test EMAIL)")

@@ -6,6 +6,7 @@ issue however many recipients there are.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -17,14 +18,13 @@ from markupsafe import Markup
 from newsletter.articles.model import Article
 from newsletter.errors import ArticleError, TemplateError
 from newsletter.issue import Issue
-from newsletter.paths import shown
+from newsletter.paths import PACKAGE_TEMPLATES, shown
 from newsletter.personalise import RESERVED, Field, Placeholders, Template, token
 from newsletter.render.html import blocks_html, image_html
 from newsletter.render.text import LinkList, blocks_text, underline, wrap
 from newsletter.settings import NewsletterSettings
 from newsletter.whitespace import squash
 
-PACKAGE_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 PREHEADER_CHARS = 90
 
 
@@ -113,7 +113,10 @@ def render_issue(
     )
 
 
+@functools.lru_cache(maxsize=8)
 def _environment(template_dirs: tuple[Path, ...]) -> Any:
+    """One Jinja environment per template search path, kept for the process: its
+    templates are compiled once (and recompiled when their file changes)."""
     import jinja2
 
     loader = jinja2.FileSystemLoader([*map(str, template_dirs), str(PACKAGE_TEMPLATES)])

@@ -19,4 +19,7 @@ def inline_css(html: str) -> str:
         remove_classes=False,
         disable_validation=True,
         cache_css_parsing=True,
+        # keep our width/height attributes: Outlook sizes images by them, and premailer
+        # would turn `width:100%` into width="100%" and add an invalid height="auto"
+        disable_basic_attributes=["width", "height"],
     ).transform()
