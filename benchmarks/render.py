@@ -18,7 +18,8 @@ be noisy, so compare against the baselines measured in the same run.
 Run from the repo root (works from any cwd):
 
     .venv/bin/python benchmarks/render.py              # the table
-    .venv/bin/python benchmarks/render.py --profile    # plus cProfile top 10 (cumulative)
+    .venv/bin/python benchmarks/render.py --profile    # plus a cold-process breakdown and
+                                                       # cProfile top 10 (cumulative)
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ import argparse
 import cProfile
 import gc
 import io
+import json
 import pstats
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -62,15 +65,16 @@ COLD_RENDER = (
 # --- helpers ---
 
 
-def timed(fn, runs: int, warmup: int = 3) -> list[float]:
-    """Seconds per call of fn(), `runs` samples after `warmup` discarded calls."""
-    for _ in range(warmup):
-        fn()
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
+def timed(fns: dict[str, Callable[[], object]], runs: int, warmup: int = 3) -> list[list[float]]:
+    """Seconds per call of each fn, alternating them (noise then hits all alike);
+    `runs` samples each after `warmup` discarded rounds."""
+    samples: list[list[float]] = [[] for _ in fns]
+    for run in range(warmup + runs):
+        for i, fn in enumerate(fns.values()):
+            start = time.perf_counter()
+            fn()
+            if run >= warmup:
+                samples[i].append(time.perf_counter() - start)
     return samples
 
 
@@ -80,13 +84,13 @@ def median(samples: list[float]) -> float:
 
 def row(label: str, samples: list[float], scale: float, unit: str, note: str = "") -> str:
     med, lo, hi = (x * scale for x in (median(samples), min(samples), max(samples)))
-    return f"  {label:<40} {med:9.2f} {lo:9.2f} {hi:9.2f}  {unit:<3} {note}".rstrip()
+    return f"  {label:<44} {med:9.2f} {lo:9.2f} {hi:9.2f}  {unit:<3} {note}".rstrip()
 
 
 def header(title: str) -> None:
     print()
     print(title)
-    print(f"  {'':<40} {'median':>9} {'min':>9} {'max':>9}")
+    print(f"  {'':<44} {'median':>9} {'min':>9} {'max':>9}")
 
 
 def verdict(value: float, target: float) -> str:
@@ -131,18 +135,26 @@ def bench_warm(project, issue) -> None:
     def no_inline(html: str) -> str:
         return html
 
-    compose_s = timed(lambda: compose(project, [ARTICLE]), WARM_RUNS)
-    render_s = timed(lambda: render_issue(issue, newsletter, dirs), WARM_RUNS)
-    premailer_s = timed(lambda: real_inline(pre_html), WARM_RUNS)
-    inline_module.inline_css = no_inline
-    try:
-        no_inline_s = timed(lambda: render_issue(issue, newsletter, dirs), WARM_RUNS)
-    finally:
-        inline_module.inline_css = real_inline
+    def render_without_inlining() -> None:
+        inline_module.inline_css = no_inline
+        try:
+            render_issue(issue, newsletter, dirs)
+        finally:
+            inline_module.inline_css = real_inline
+
+    compose_s, render_s, no_inline_s, premailer_s = timed(
+        {
+            "compose": lambda: compose(project, [ARTICLE]),
+            "render_issue": lambda: render_issue(issue, newsletter, dirs),
+            "render_issue without inlining": render_without_inlining,
+            "premailer": lambda: real_inline(pre_html),
+        },
+        WARM_RUNS,
+    )
 
     header(
-        f"Warm render ({WARM_RUNS} runs; HTML {len(pre_html):,} chars before inlining, "
-        f"{len(inlined):,} after)"
+        f"Warm render ({WARM_RUNS} runs each, interleaved; HTML {len(pre_html):,} chars "
+        f"before inlining, {len(inlined):,} after)"
     )
     print(row("compose() (read article + render_issue)", compose_s, 1e3, "ms"))
     print(row("render_issue()", render_s, 1e3, "ms"))
@@ -190,6 +202,43 @@ def bench_cold() -> None:
         f"  target: cold render <= {TARGET_COLD_MS:g} ms -> "
         f"{verdict(render * 1e3, TARGET_COLD_MS)} ({render * 1e3:.0f} ms)"
     )
+
+
+COLD_STAGES = (
+    "import json, time\n"
+    "stamps = [('start', time.perf_counter())]\n"
+    "def stamp(name):\n"
+    "    stamps.append((name, time.perf_counter()))\n"
+    "from pathlib import Path\n"
+    "from newsletter.project import Project\n"
+    "from newsletter.compose import compose\n"
+    "stamp('import newsletter.project, .compose')\n"
+    f"project = Project.open(Path({str(REPO)!r}))\n"
+    "stamp('Project.open() (settings, email_validator)')\n"
+    "import jinja2\n"
+    "stamp('import jinja2')\n"
+    "import premailer\n"
+    "stamp('import premailer (requests, cssutils, lxml)')\n"
+    f"compose(project, [Path({str(ARTICLE)!r})])\n"
+    "stamp('first compose() after those imports')\n"
+    f"compose(project, [Path({str(ARTICLE)!r})])\n"
+    "stamp('second compose() (warm)')\n"
+    "print(json.dumps([(b[0], b[1] - a[1]) for a, b in zip(stamps, stamps[1:])]))\n"
+)
+
+
+def cold_stages(runs: int = 7) -> None:
+    """Where a cold render's time goes: stage by stage inside one new process."""
+    per_stage: dict[str, list[float]] = {}
+    for _ in range(runs):
+        result = subprocess.run(
+            [sys.executable, "-c", COLD_STAGES], cwd=REPO, check=True, capture_output=True
+        )
+        for name, seconds in json.loads(result.stdout):
+            per_stage.setdefault(name, []).append(seconds)
+    header(f"Cold process, stage by stage ({runs} runs; after interpreter start-up)")
+    for name, samples in per_stage.items():
+        print(row(name, samples, 1e3, "ms"))
 
 
 # --- 3. personalisation ---
@@ -243,13 +292,15 @@ def loop_personalise(recipients, rendered) -> None:
         personalise(subject, html, text, r)
 
 
-def per_item(fn, n: int) -> list[float]:
-    samples = []
+def per_item(loops: dict[str, Callable[[], None]], n: int) -> dict[str, list[float]]:
+    """Seconds per item of each loop, the loops alternated so noise hits them alike."""
+    samples: dict[str, list[float]] = {name: [] for name in loops}
     for _ in range(RECIPIENT_REPEATS):
-        gc.collect()
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) / n)
+        for name, fn in loops.items():
+            gc.collect()
+            start = time.perf_counter()
+            fn()
+            samples[name].append((time.perf_counter() - start) / n)
     return samples
 
 
@@ -259,14 +310,18 @@ def bench_personalise(rendered) -> None:
     recipients = [aud.recipient(s, rendered) for s in subs]
     loop_full(subs[:200], aud, rendered)  # warm-up
 
-    full = per_item(lambda: loop_full(subs, aud, rendered), RECIPIENTS)
-    recipient = per_item(lambda: loop_recipient(subs, aud, rendered), RECIPIENTS)
-    url = per_item(lambda: loop_url(subs, aud), RECIPIENTS)
-    subst = per_item(lambda: loop_personalise(recipients, rendered), RECIPIENTS)
+    loops = {
+        "full": lambda: loop_full(subs, aud, rendered),
+        "recipient": lambda: loop_recipient(subs, aud, rendered),
+        "url": lambda: loop_url(subs, aud),
+        "subst": lambda: loop_personalise(recipients, rendered),
+    }
+    samples = per_item(loops, RECIPIENTS)
+    full, recipient, url, subst = (samples[name] for name in loops)
 
     header(
-        f"Personalisation ({RECIPIENTS:,} recipients x {RECIPIENT_REPEATS} repeats; "
-        f"HTML {len(rendered.html.literals)} literals, fields {sorted(rendered.fields)})"
+        f"Personalisation ({RECIPIENTS:,} recipients x {RECIPIENT_REPEATS} repeats, "
+        f"interleaved; fields {sorted(rendered.fields)})"
     )
     print(row("recipient() + personalise()", full, 1e6, "us", "per recipient"))
     print(row("  audience.recipient() only", recipient, 1e6, "us"))
@@ -329,6 +384,7 @@ def main() -> None:
     bench_cold()
     bench_personalise(rendered)
     if args.profile:
+        cold_stages()
         profiles(project, rendered)
     print(f"\n(total {time.perf_counter() - started:.1f} s)")
 
