@@ -16,6 +16,7 @@ ProjectOption = Annotated[
     typer.Option(
         "--project",
         "-p",
+        metavar="DIR",
         help="The newsletter project folder.",
         envvar="NEWSLETTER_PROJECT",
         file_okay=False,
@@ -26,14 +27,18 @@ ArticlesArgument = Annotated[
     list[Path],
     typer.Argument(
         help="Article files (*.md, *.txt); several make a digest issue.",
-        metavar="ARTICLE...",
+        metavar="ARTICLE",
         show_default=False,
     ),
 ]
 ListOption = Annotated[
     str | None,
     typer.Option(
-        "--list", "-l", help="The subscriber list: subscribers/LIST.csv.", show_default=False
+        "--list",
+        "-l",
+        metavar="LIST",
+        help="The subscriber list: subscribers/LIST.csv.",
+        show_default=False,
     ),
 ]
 

@@ -20,6 +20,7 @@ def preview(
         typer.Option(
             "--output",
             "-o",
+            metavar="DIR",
             help="Write NAME.html, NAME.txt and NAME.eml into this folder.",
             file_okay=False,
             show_default=False,
@@ -39,7 +40,10 @@ def preview(
     issue_id: Annotated[
         str | None,
         typer.Option(
-            "--id", help="The issue id (default: from the article file names).", show_default=False
+            "--id",
+            metavar="ID",
+            help="The issue id (default: from the article file names).",
+            show_default=False,
         ),
     ] = None,
     project: ProjectOption = Path("."),

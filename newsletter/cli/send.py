@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,6 +18,10 @@ from newsletter.cli.common import (
 )
 from newsletter.cli.output import Progress, print_bad_rows, print_notes, summary_line
 from newsletter.errors import ListError, UsageError
+
+if TYPE_CHECKING:
+    from newsletter.audience.lists import BadRow, Subscriber
+    from newsletter.sending import SendPlan
 
 
 def send(
@@ -39,13 +43,17 @@ def send(
     issue_id: Annotated[
         str | None,
         typer.Option(
-            "--id", help="The issue id (default: from the article file names).", show_default=False
+            "--id",
+            metavar="ID",
+            help="The issue id (default: from the article file names).",
+            show_default=False,
         ),
     ] = None,
     transport: Annotated[
         str | None,
         typer.Option(
             "--transport",
+            metavar="KIND",
             help="outbox, sendgrid or smtp (default: [transport] kind).",
             show_default=False,
         ),
@@ -122,7 +130,9 @@ def send(
         raise report.error
 
 
-def _print_dry_run(plan, first, total, bad, as_json: bool) -> None:  # noqa: ANN001
+def _print_dry_run(
+    plan: SendPlan, first: list[Subscriber], total: int, bad: list[BadRow], as_json: bool
+) -> None:
     if as_json:
         typer.echo(
             json.dumps(
