@@ -11,7 +11,7 @@ from newsletter.compose import compose
 from newsletter.delivery import Audience
 from newsletter.errors import ListError, StateError, UsageError
 from newsletter.issue import Issue
-from newsletter.message import Envelope, build_message
+from newsletter.message import Envelope, MessageMaker
 from newsletter.personalise import Copy, Recipient, personalise
 from newsletter.project import Project
 from newsletter.render import RenderedIssue
@@ -51,13 +51,12 @@ def make_preview(
 def write_preview(preview: Preview, folder: Path, project: Project) -> list[Path]:
     """`<issue>.html`, `<issue>.txt` and the whole message as `<issue>.eml`."""
     stem = folder / preview.issue.id
-    message = build_message(
-        preview.rendered, preview.recipient, preview.envelope, project.clock.now()
-    )
+    maker = MessageMaker(preview.rendered, preview.envelope, project.clock.now())
+    _, message = maker.make(preview.recipient)
     files = {
         stem.with_suffix(".html"): preview.copy.html.encode(),
         stem.with_suffix(".txt"): preview.copy.text.encode(),
-        stem.with_suffix(".eml"): message.as_bytes(),
+        stem.with_suffix(".eml"): message,
     }
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from newsletter.clock import Clock
 from newsletter.errors import PermanentError
-from newsletter.message import build_message
+from newsletter.message import MessageMaker
 from newsletter.transports.base import Accepted, Batch
 
 
@@ -35,12 +35,11 @@ class OutboxTransport:
         accepted = {}
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            when = self.clock.now()
+            maker = MessageMaker(batch.issue, batch.envelope, self.clock.now(), batch.test)
             for recipient in batch.recipients:
-                message = build_message(batch.issue, recipient, batch.envelope, when, batch.test)
-                path = folder / file_name(recipient.email)
-                _write_atomically(path, message.as_bytes())
-                accepted[recipient.email] = str(message["Message-ID"])
+                msgid, data = maker.make(recipient)
+                _write_atomically(folder / file_name(recipient.email), data)
+                accepted[recipient.email] = msgid
             _fsync_dir(folder)
         except OSError as exc:
             raise PermanentError(

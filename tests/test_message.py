@@ -1,0 +1,110 @@
+"""RFC 5322 messages made by MessageMaker parse back, with every header and part right."""
+
+import email
+from email import policy
+from email.header import decode_header, make_header
+from email.utils import formataddr
+
+import pytest
+from conftest import NOW, SAMPLE_ARTICLE
+
+from newsletter.audience.lists import Subscriber
+from newsletter.compose import compose
+from newsletter.delivery import Audience
+from newsletter.message import Envelope, MessageMaker
+
+
+@pytest.fixture
+def maker_for(project):
+    def make(article=SAMPLE_ARTICLE, test=False):
+        rendered = compose(project, [project.root / article])[1]
+        envelope = Envelope(project.settings.newsletter, "sample")
+        audience = Audience("sample", "https://example.com/u", b"k" * 32)
+        maker = MessageMaker(rendered, envelope, NOW, test)
+
+        def message(email_address, name=""):
+            subscriber = Subscriber(email_address, name, {"name": name})
+            msgid, data = maker.make(audience.recipient(subscriber, rendered))
+            return msgid, data, email.message_from_bytes(data, policy=policy.default)
+
+        return message
+
+    return make
+
+
+NAMES = [
+    "Ada Lovelace",
+    'Ada "The Countess" Lovelace',
+    "Back\\slash",
+    "Doe, Jane",
+    "Tom <b>Bold</b> & Sons",
+    "Zoë Ångström-Núñez",
+    "李小龙",
+    "Emoji 🎉 fan",
+    "Very " + "long " * 40 + "name",
+    "Ünïcödé " * 20,
+]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_display_names_survive_the_round_trip(maker_for, name):
+    _, data, message = maker_for()("reader@example.com", name)
+    name = " ".join(name.split())
+    (address,) = message["To"].addresses
+    assert address.addr_spec == "reader@example.com"
+    # Python's modern parser puts a space between adjacent encoded words of a long
+    # name (RFC 2047 says to drop it); the classic decoder reads them right.
+    raw = email.message_from_bytes(data, policy=policy.compat32)["To"]
+    decoded = str(make_header(decode_header(raw)))
+    expected = formataddr((name, "reader@example.com")) if name.isascii() else name
+    assert decoded.startswith(expected)
+    if len(name) < 60:
+        assert address.display_name == name
+    head = data.split(b"\r\n\r\n", 1)[0]
+    head.decode("ascii")
+    assert all(len(line) <= 998 for line in head.split(b"\r\n"))
+    assert not message.defects
+
+
+def test_line_breaks_in_a_name_never_reach_the_headers(maker_for):
+    _, _, message = maker_for()("reader@example.com", "Eve\r\nBcc: victim@example.com")
+    assert message["Bcc"] is None
+    assert message["To"].addresses[0].display_name == "Eve Bcc: victim@example.com"
+
+
+def test_bodies_are_quoted_printable_with_short_lines_and_decode_exactly(maker_for):
+    _, data, message = maker_for()("reader@example.com", "Zoë")
+    body = data.split(b"\r\n\r\n", 1)[1]
+    assert all(len(line) <= 76 for line in body.split(b"\r\n"))
+    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    html = message.get_body(("html",)).get_content().replace("\r\n", "\n")
+    assert "Hi Zoë," in text and "Hi Zoë," in html
+    assert "completely —\u00a0until" in text
+    assert "John’s WHOLE face" in html
+    assert [p.get("Content-Transfer-Encoding") for p in message.iter_parts()] == [
+        "quoted-printable",
+        "quoted-printable",
+    ]
+
+
+def test_message_ids_are_stable_per_address_and_unique_for_test_copies(maker_for):
+    make = maker_for()
+    first, _, _ = make("a@example.com")
+    again, _, _ = make("A@example.com")
+    other, _, _ = make("b@example.com")
+    assert first == again != other
+    test = maker_for(test=True)
+    assert test("a@example.com")[0] != test("a@example.com")[0]
+
+
+def test_headers_in_order_and_complete(maker_for):
+    _, data, message = maker_for()("reader@example.com", "Ada")
+    names = [line.split(b":")[0] for line in data.split(b"\r\n\r\n")[0].split(b"\r\n")]
+    names = [n.decode() for n in names if not n.startswith(b" ")]
+    assert names == [
+        "From", "To", "Reply-To", "Subject", "Message-ID", "List-Unsubscribe",
+        "Date", "List-Id", "List-Unsubscribe-Post", "Content-Language",
+        "X-Newsletter-Issue", "MIME-Version", "Content-Type",
+    ]  # fmt: skip
+    assert message["List-Id"] == "Pop Culture Weekly <sample.example.com>"
+    assert message["Date"].datetime == NOW
