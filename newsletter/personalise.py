@@ -13,26 +13,30 @@ one value per key in both parts.
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NoReturn
 
-from markupsafe import Markup, escape
+from markupsafe import escape
 
 from newsletter.whitespace import squash
 
 Part = Literal["html", "text"]
-RESERVED = "%%nl"
-_PREFIX = {"html": "%%nlh.", "text": "%%nlt."}
-TOKEN = re.compile(r"%%nl([ht])\.([a-z0-9_]+)%%")
 
 EMAIL = "email"
 UNSUBSCRIBE_URL = "unsubscribe_url"
 BUILTINS = (EMAIL, UNSUBSCRIBE_URL)
 
 
-def token(key: str, part: Part) -> str:
-    return f"{_PREFIX[part]}{key}%%"
+def new_prefix() -> str:
+    """A token prefix with a random nonce: no article, template or setting can contain
+    a token by accident, and no subscriber value can smuggle one in."""
+    return f"%%nl{secrets.token_hex(4)}"
+
+
+def make_token(prefix: str, key: str, part: Part) -> str:
+    return f"{prefix}{part[0]}.{key}%%"
 
 
 @dataclass(frozen=True)
@@ -44,10 +48,15 @@ class Field:
     default: str = ""
 
 
+class FieldUseError(Exception):
+    """A template did more with a subscriber field than output it."""
+
+
 class Placeholders:
     """The fields used while rendering one issue; hands out their tokens."""
 
-    def __init__(self) -> None:
+    def __init__(self, prefix: str | None = None) -> None:
+        self.prefix = prefix or new_prefix()
         self.fields: dict[str, Field] = {key: Field(key, key) for key in BUILTINS}
         self._by_use: dict[tuple[str, str], str] = {}
 
@@ -66,8 +75,15 @@ class Placeholders:
             self._by_use[use] = key
         return self._by_use[use]
 
+    def token(self, key: str, part: Part) -> str:
+        text = make_token(self.prefix, key, part)
+        return _HtmlToken(text) if part == "html" else _Token(text)
+
     def subscriber(self, part: Part) -> SubscriberTokens:
         return SubscriberTokens(self, part)
+
+    def template(self, text: str, part: Part) -> Template:
+        return Template.parse(text, part, self.prefix)
 
 
 class SubscriberTokens:
@@ -81,8 +97,9 @@ class SubscriberTokens:
         self._part = part
 
     def get(self, column: str, default: str = "") -> str:
-        tok = token(self._placeholders.key_for(column, str(default)), self._part)
-        return Markup(tok) if self._part == "html" else tok
+        return self._placeholders.token(
+            self._placeholders.key_for(column, str(default)), self._part
+        )
 
     def __getitem__(self, column: str) -> str:
         return self.get(column)
@@ -93,25 +110,63 @@ class SubscriberTokens:
         return self.get(column)
 
 
+class _Token(str):
+    """A placeholder as templates see it. Its value is only known per recipient, after
+    rendering, so a template may output it and nothing else: testing, comparing,
+    measuring, slicing or filtering it would act on the placeholder, not the value."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: object, **kwargs: object) -> NoReturn:
+        key = str.__str__(self).rsplit(".", 1)[-1].rstrip("%")
+        raise FieldUseError(
+            f"subscriber field {key!r} is filled in per recipient after rendering: output "
+            "it as it is, e.g. {{ subscriber.name }}; it cannot be tested, compared, sliced "
+            'or changed by a filter (use subscriber.get("name", "fallback") for a fallback)'
+        )
+
+    __bool__ = __len__ = __iter__ = __getitem__ = __contains__ = _refuse
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __mul__ = __mod__ = _refuse
+    __hash__ = str.__hash__
+
+    def __getattribute__(self, name: str) -> object:
+        if name.startswith("__") or name == "_refuse":
+            return super().__getattribute__(name)
+        return self._refuse()
+
+
+class _HtmlToken(_Token):
+    __slots__ = ()
+
+    def __html__(self) -> str:
+        return str.__str__(self)
+
+
 @dataclass(frozen=True)
 class Template:
     """A rendered part split at its tokens: literals[0] key[0] literals[1] ... literals[-1]."""
 
     literals: tuple[str, ...]
     keys: tuple[str, ...]
+    prefix: str
 
     @classmethod
-    def parse(cls, text: str, part: Part) -> Template:
+    def parse(cls, text: str, part: Part, prefix: str) -> Template:
+        pattern = re.compile(re.escape(prefix) + r"([ht])\.([a-z0-9_]+)%%")
         literals, keys, pos = [], [], 0
-        kind = part[0]
-        for match in TOKEN.finditer(text):
-            if match.group(1) != kind:
+        for match in pattern.finditer(text):
+            if match.group(1) != part[0]:
                 raise ValueError(f"a {part} part holds a {match.group(0)} token")
             literals.append(text[pos : match.start()])
             keys.append(match.group(2))
             pos = match.end()
         literals.append(text[pos:])
-        return cls(tuple(literals), tuple(keys))
+        if any(prefix.lower() in literal.lower() for literal in literals):
+            raise FieldUseError(
+                "a subscriber field was changed after it was output (a filter on a string "
+                "that holds one?); output fields as they are"
+            )
+        return cls(tuple(literals), tuple(keys), prefix)
 
     def fill(self, values: Mapping[str, str]) -> str:
         if not self.keys:
@@ -122,9 +177,20 @@ class Template:
             out.append(literal)
         return "".join(out)
 
+    def token(self, key: str, part: Part) -> str:
+        return make_token(self.prefix, key, part)
+
     def source(self, part: Part) -> str:
         """The part with its tokens, as SendGrid gets it."""
-        return self.fill({key: token(key, part) for key in self.keys})
+        return self.fill({key: self.token(key, part) for key in self.keys})
+
+    def as_html(self) -> str:
+        """A text part (the subject) as HTML: literals escaped, HTML tokens."""
+        out = [str(escape(self.literals[0]))]
+        for key, literal in zip(self.keys, self.literals[1:], strict=True):
+            out.append(self.token(key, "html"))
+            out.append(str(escape(literal)))
+        return "".join(out)
 
 
 def field_values(

@@ -343,12 +343,6 @@ BAD_ARTICLES = {
     ),
     "txt with only a headline": ("articles/headline.txt", "Just A Headline\n", (), None),
     "unknown extension": ("articles/story.docx", "Headline\n\nBody.\n", (".docx",), None),
-    "reserved placeholder text": (
-        "articles/reserved.md",
-        FRONT_MATTER.format(extra="").replace("The body.", "Costs %%nl.5 today."),
-        ("%%nl",),
-        None,
-    ),
 }
 
 

@@ -1,32 +1,75 @@
 """Placeholders filled per recipient: escaped in HTML, raw in text, never re-rendered."""
 
+import jinja2
 import pytest
 
 from newsletter.personalise import (
+    FieldUseError,
     Placeholders,
     Recipient,
     Template,
     field_values,
+    make_token,
     personalise,
-    token,
 )
+
+P = "%%nlTEST"
 
 
 def test_template_fill_interleaves_literals_and_values():
-    template = Template.parse("a %%nlh.x%% b %%nlh.y%%%%nlh.x%% c", "html")
+    text = "a %%nlTESTh.x%% b %%nlTESTh.y%%%%nlTESTh.x%% c"
+    template = Template.parse(text, "html", P)
     assert template.keys == ("x", "y", "x")
     assert template.fill({"x": "1", "y": "2"}) == "a 1 b 21 c"
-    assert template.source("html") == "a %%nlh.x%% b %%nlh.y%%%%nlh.x%% c"
+    assert template.source("html") == text
 
 
 def test_text_tokens_in_an_html_part_are_refused():
     with pytest.raises(ValueError):
-        Template.parse("<p>%%nlt.x%%</p>", "html")
+        Template.parse("<p>%%nlTESTt.x%%</p>", "html", P)
 
 
 def test_values_are_substituted_once_so_a_value_holding_a_token_stays_literal():
-    template = Template.parse("%%nlt.a%%|%%nlt.b%%", "text")
-    assert template.fill({"a": "%%nlt.b%%", "b": "B"}) == "%%nlt.b%%|B"
+    template = Template.parse("%%nlTESTt.a%%|%%nlTESTt.b%%", "text", P)
+    assert template.fill({"a": "%%nlTESTt.b%%", "b": "B"}) == "%%nlTESTt.b%%|B"
+
+
+def test_each_render_gets_its_own_token_prefix_so_content_cannot_forge_one():
+    assert Placeholders().prefix != Placeholders().prefix
+    literal = "%%nlh.email%% and %%nl0000abcdh.email%%"
+    assert Template.parse(literal, "html", Placeholders().prefix).keys == ()
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% if subscriber.name %}x{% endif %}",
+        "{{ subscriber.name | upper }}",
+        "{{ subscriber.name[:3] }}",
+        "{{ subscriber.name | length }}",
+        "{{ subscriber.name == 'Ada' }}",
+        "{{ subscriber.name | truncate(5) }}",
+        "{{ subscriber.name.title() }}",
+    ],
+)
+def test_templates_may_only_output_subscriber_fields(source):
+    placeholders = Placeholders()
+    template = jinja2.Environment().from_string(source)
+    with pytest.raises(FieldUseError, match="filled in per recipient"):
+        template.render(subscriber=placeholders.subscriber("text"))
+
+
+def test_output_fields_and_fallbacks_render_as_tokens():
+    placeholders = Placeholders()
+    env = jinja2.Environment(autoescape=True)
+    html = env.from_string(
+        '<a href="{{ unsubscribe }}">{{ subscriber.get("name", "there") }} {{ subscriber.email|e }}'
+    ).render(
+        subscriber=placeholders.subscriber("html"),
+        unsubscribe=placeholders.token("unsubscribe_url", "html"),
+    )
+    template = placeholders.template(html, "html")
+    assert template.keys == ("unsubscribe_url", "f_name", "email")
 
 
 def test_fields_with_fallbacks_get_their_own_keys():
@@ -47,9 +90,10 @@ def test_fields_with_fallbacks_get_their_own_keys():
 def test_subscriber_named_script_is_escaped_in_html_and_raw_in_text():
     placeholders = Placeholders()
     key = placeholders.key_for("name", "there")
-    subject = Template.parse(f"For {token(key, 'text')}", "text")
-    html = Template.parse(f"<p>Hi {token(key, 'html')}</p>", "html")
-    text = Template.parse(f"Hi {token(key, 'text')}", "text")
+    p = placeholders.prefix
+    subject = placeholders.template(f"For {make_token(p, key, 'text')}", "text")
+    html = placeholders.template(f"<p>Hi {make_token(p, key, 'html')}</p>", "html")
+    text = placeholders.template(f"Hi {make_token(p, key, 'text')}", "text")
     name = "<script>alert(1)</script>"
     values = field_values(placeholders.fields, "x@example.com", {"name": name}, "https://u?a&b")
     copy = personalise(subject, html, text, Recipient("x@example.com", name, values))

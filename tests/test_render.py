@@ -62,6 +62,7 @@ def test_every_style_is_inlined_except_the_media_rules(rendered):
 
 def test_template_follows_the_email_checklist(rendered):
     html = html_of(rendered)
+    unsubscribe = re.escape(rendered.html.token("unsubscribe_url", "html"))
     assert html.startswith("<!DOCTYPE html>")
     assert re.search(r'<html lang="en" dir="ltr"', html)
     assert '<meta charset="utf-8">' in html
@@ -74,9 +75,7 @@ def test_template_follows_the_email_checklist(rendered):
     assert "<!--[if mso]><table" in html and "<![endif]-->" in html
     assert "max-width:600px" in html
     assert "1 Example Street, Springfield, USA" in html
-    assert re.search(
-        r'<a class="footer-link" href="%%nlh.unsubscribe_url%%"[^>]*>Unsubscribe', html
-    )
+    assert re.search(rf'<a class="footer-link" href="{unsubscribe}"[^>]*>Unsubscribe', html)
     assert "<script" not in html.lower()
 
 
@@ -93,7 +92,7 @@ def test_text_part_is_wrapped_and_ends_with_unsubscribe_and_postal_address(rende
     assert text.count("If Teigen embracing motherhood") == 1
     tail = text.rstrip().splitlines()[-5:]
     assert "1 Example Street, Springfield, USA" in tail
-    assert tail[-2:] == ["Unsubscribe:", "%%nlt.unsubscribe_url%%"]
+    assert tail[-2:] == ["Unsubscribe:", rendered.text.token("unsubscribe_url", "text")]
     assert "<" not in text.replace("<b>", "")  # no HTML leaked into the text part
 
 
@@ -146,12 +145,19 @@ def test_project_template_overrides_the_default(project):
     assert rendered.subject.source("text").startswith("Weekly: Chrissy Teigen")
 
 
-def test_article_may_not_contain_the_placeholder_marker(project, tmp_path):
-    from newsletter.errors import ArticleError
-
+def test_article_text_that_looks_like_a_placeholder_stays_text(project, tmp_path):
     article = write(tmp_path / "p.txt", "Headline\n\nHi %%nlt.email%% there.\n")
-    with pytest.raises(ArticleError, match="reserved"):
-        compose(project, [article])
+    rendered = compose(project, [article])[1]
+    assert "Hi %%nlt.email%% there." in html_of(rendered)
+    assert rendered.html.keys.count("email") == 1  # only the footer's
+
+
+def test_template_testing_a_subscriber_field_names_the_template(project):
+    write(project.root / "templates" / "subject.txt", "{% if subscriber.name %}Hi{% endif %}")
+    from newsletter.errors import TemplateError
+
+    with pytest.raises(TemplateError, match=r"subject.txt:1: subscriber field 'f_name'"):
+        compose(project, [project.root / SAMPLE_ARTICLE])
 
 
 def test_css_is_inlined_once_per_issue(project, monkeypatch):
@@ -168,11 +174,15 @@ def test_css_is_inlined_once_per_issue(project, monkeypatch):
     assert len(calls) == 1
 
 
-def test_sample_email_matches_the_golden_files(rendered, request):
+def test_sample_email_matches_the_golden_files(project):
     """The rendered sample (with placeholders) is committed: template changes show in
     review. Refresh with `UPDATE_GOLDEN=1 pytest tests/test_render.py`."""
     import os
 
+    article = read_article(project.root / SAMPLE_ARTICLE)
+    rendered = render_issue(
+        Issue("000_1718b35f7cc77fd8", (article,)), project.settings.newsletter, prefix="%%nl"
+    )
     outputs = {"sample.html": html_of(rendered), "sample.txt": text_of(rendered)}
     if os.environ.get("UPDATE_GOLDEN"):
         GOLDEN.mkdir(exist_ok=True)

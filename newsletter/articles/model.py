@@ -90,11 +90,6 @@ class Article:
     def stem(self) -> str:
         return self.path.stem
 
-    def texts(self) -> list[str]:
-        """Every piece of text in the article, for checks over its content."""
-        head = [self.title, self.subtitle, self.author, self.image_alt, self.image_credit]
-        return [*head, self.summary, *(block.plain_text for block in self.body)]
-
 
 def text_direction(text: str) -> Literal["ltr", "rtl"]:
     """`rtl` when strong right-to-left letters outnumber left-to-right ones."""

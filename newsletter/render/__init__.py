@@ -16,10 +16,10 @@ from typing import Any
 from markupsafe import Markup
 
 from newsletter.articles.model import Article
-from newsletter.errors import ArticleError, TemplateError
+from newsletter.errors import TemplateError
 from newsletter.issue import Issue
 from newsletter.paths import PACKAGE_TEMPLATES, shown
-from newsletter.personalise import RESERVED, Field, Placeholders, Template, token
+from newsletter.personalise import Field, FieldUseError, Part, Placeholders, Template
 from newsletter.render.html import blocks_html, image_html
 from newsletter.render.text import LinkList, blocks_text, underline, wrap
 from newsletter.settings import NewsletterSettings
@@ -46,14 +46,15 @@ def render_issue(
     newsletter: NewsletterSettings,
     template_dirs: tuple[Path, ...] = (),
     today: date | None = None,
+    prefix: str | None = None,
 ) -> RenderedIssue:
-    """Render the issue's subject, HTML and text parts, with CSS inlined."""
+    """Render the issue's subject, HTML and text parts, with CSS inlined.
+
+    `prefix` fixes the placeholder tokens' random prefix (for reproducible output)."""
     from newsletter.render.inline import inline_css
 
-    for article in issue.articles:
-        _refuse_reserved(article)
     env = _environment(template_dirs)
-    placeholders = Placeholders()
+    placeholders = Placeholders(prefix)
     links = LinkList()
     preheader = _preheader(issue.articles[0])
     context: dict[str, Any] = {
@@ -75,19 +76,19 @@ def render_issue(
             "subscriber": placeholders.subscriber("text"),
         },
     )
-    subject_text = squash(subject_text)
-    if not subject_text:
-        raise TemplateError("subject.txt renders an empty subject")
+    subject = _parse(placeholders, squash(subject_text), "text", "subject.txt")
+    if not subject.source("text"):
+        raise TemplateError("renders an empty subject", where="subject.txt")
 
     html = _render(
         env,
         "email.html",
         {
             **context,
-            "subject": Markup(_to_html_tokens(str(Markup.escape(subject_text)))),
+            "subject": Markup(subject.as_html()),
             "articles": [_html_view(a) for a in issue.articles],
             "subscriber": placeholders.subscriber("html"),
-            "unsubscribe_url": Markup(token("unsubscribe_url", "html")),
+            "unsubscribe_url": placeholders.token("unsubscribe_url", "html"),
         },
     )
     text = _render(
@@ -95,18 +96,18 @@ def render_issue(
         "email.txt",
         {
             **context,
-            "subject": subject_text,
+            "subject": subject.source("text"),
             "articles": [_text_view(a, links) for a in issue.articles],
             "links": links.lines(),
             "subscriber": placeholders.subscriber("text"),
-            "unsubscribe_url": token("unsubscribe_url", "text"),
+            "unsubscribe_url": placeholders.token("unsubscribe_url", "text"),
         },
     )
     return RenderedIssue(
         id=issue.id,
-        subject=Template.parse(subject_text, "text"),
-        html=Template.parse(inline_css(html), "html"),
-        text=Template.parse(_tidy_text(text), "text"),
+        subject=subject,
+        html=_parse(placeholders, inline_css(html), "html", "email.html"),
+        text=_parse(placeholders, _tidy_text(text), "text", "email.txt"),
         preheader=preheader,
         language=newsletter.language,
         fields=dict(placeholders.fields),
@@ -145,7 +146,7 @@ def _render(env: Any, name: str, context: dict[str, Any]) -> str:
         raise TemplateError(f"template {exc.name!r} not found") from None
     except Exception as exc:  # a template is code: any error in it is the template's
         message = str(exc)
-        if not isinstance(exc, jinja2.TemplateError):
+        if not isinstance(exc, jinja2.TemplateError | FieldUseError):
             message = f"{type(exc).__name__}: {exc}"
         raise TemplateError(message, where=_template_frame(exc, name)) from None
 
@@ -161,16 +162,11 @@ def _template_frame(exc: BaseException, name: str) -> str:
     return where
 
 
-def _refuse_reserved(article: Article) -> None:
-    if any(RESERVED in text for text in article.texts()):
-        raise ArticleError(
-            f"contains {RESERVED!r}, which is reserved for subscriber fields",
-            where=shown(article.path),
-        )
-
-
-def _to_html_tokens(text: str) -> str:
-    return text.replace("%%nlt.", "%%nlh.")
+def _parse(placeholders: Placeholders, text: str, part: Part, name: str) -> Template:
+    try:
+        return placeholders.template(text, part)
+    except FieldUseError as exc:
+        raise TemplateError(str(exc), where=name) from None
 
 
 def _preheader(article: Article) -> str:
