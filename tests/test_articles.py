@@ -125,7 +125,9 @@ def test_markdown_body_becomes_blocks_with_links_and_no_raw_html(tmp_path):
     second = article.body[1].plain_text
     assert "<script>alert(1)</script>" in second  # kept as text, escaped when rendered
     assert all(s.href is None for s in article.body[1].spans)  # javascript: is not a link
-    assert [item.depth for item in article.body[3].items] == [0, 0, 1]
+    items = article.body[3].items
+    assert [b.kind for b in items[1].blocks] == ["paragraph", "list"]
+    assert items[1].blocks[1].items[0].blocks[0].plain_text == "nested"
     assert article.body[5].src == "https://example.com/i.png"
 
 
@@ -163,3 +165,35 @@ def test_folder_given_as_article_names_it(tmp_path):
     (tmp_path / "dir.md").mkdir()
     with pytest.raises(ArticleError, match="is a folder"):
         read_article(Path(tmp_path / "dir.md"))
+
+
+NESTED = """---
+title: Nested
+---
+1. one
+
+   second paragraph of one
+
+   ```
+   code in the item
+   ```
+2. two ![img](https://e.com/i.png)
+   1. nested ordered
+
+> quote
+>
+> - list in the quote
+
+[![linked](https://e.com/l.png)](https://e.com/target)
+"""
+
+
+def test_markdown_keeps_nested_blocks_in_place(tmp_path):
+    article = read_article(write(tmp_path / "n.md", NESTED))
+    outer, quote, image = article.body
+    first, second = outer.items
+    assert outer.ordered and [b.kind for b in first.blocks] == ["paragraph", "paragraph", "code"]
+    assert [b.kind for b in second.blocks] == ["paragraph", "image", "list"]
+    assert second.blocks[2].ordered
+    assert [b.kind for b in quote.children] == ["paragraph", "list"]
+    assert (image.src, image.href) == ("https://e.com/l.png", "https://e.com/target")

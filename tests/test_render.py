@@ -190,3 +190,20 @@ def test_sample_email_matches_the_golden_files(project):
             (GOLDEN / name).write_text(content, encoding="utf-8")
     for name, content in outputs.items():
         assert content == (GOLDEN / name).read_text(encoding="utf-8"), f"{name} changed"
+
+
+def test_nested_markdown_renders_in_order_in_both_parts(project, tmp_path):
+    from test_articles import NESTED
+
+    rendered = compose(project, [write(tmp_path / "n.md", NESTED)])[1]
+    text = text_of(rendered)
+    assert (
+        "1. one\n\n   second paragraph of one\n\n       code in the item\n\n"
+        "2. two\n\n   [Image: img] [1]\n\n   1. nested ordered\n\n"
+        "> quote\n>\n> - list in the quote\n\n[Image: linked] [2]"
+    ) in text
+    html = re.sub(r' style="[^"]*"|\n', "", html_of(rendered))
+    assert '<ol class="list"><li class="li">one<p class="li-p">second paragraph of one</p>' in html
+    assert '<ol class="list"><li class="li">nested ordered</li></ol></li></ol>' in html
+    assert '<blockquote class="quote"><p class="quote-p">quote</p><ul class="list">' in html
+    assert '<a href="https://e.com/target"><img class="img" src="https://e.com/l.png"' in html

@@ -141,42 +141,33 @@ def _parser() -> Any:
 
 
 def _blocks(markdown: str) -> list[Block]:
-    tokens = _parser().parse(markdown)
+    from markdown_it.tree import SyntaxTreeNode
+
+    return _children(SyntaxTreeNode(_parser().parse(markdown)))
+
+
+def _children(node: Any) -> list[Block]:
+    """The blocks of a node of markdown-it's syntax tree, in document order."""
     blocks: list[Block] = []
-    quote_depth = 0
-    list_stack: list[dict[str, Any]] = []
-    items: list[ListItem] = []
-    heading_level = 0
-    for token in tokens:
-        kind = token.type
-        if kind == "blockquote_open":
-            quote_depth += 1
-        elif kind == "blockquote_close":
-            quote_depth -= 1
-        elif kind in ("bullet_list_open", "ordered_list_open"):
-            if not list_stack:
-                items = []
-            start = int(token.attrGet("start") or 1)
-            list_stack.append({"ordered": kind == "ordered_list_open", "start": start})
-        elif kind in ("bullet_list_close", "ordered_list_close"):
-            outer = list_stack.pop()
-            if not list_stack:
-                blocks.append(Block("list", items=tuple(items), **outer))
-        elif kind == "heading_open":
-            heading_level = int(token.tag[1])
-        elif kind == "inline":
-            spans, images = _inline(token.children or [])
-            if list_stack:
-                items.append(ListItem(spans, depth=len(list_stack) - 1))
-            elif heading_level:
-                blocks.append(Block("heading", spans, level=min(heading_level + 1, 6)))
-            elif spans:
-                blocks.append(Block("quote" if quote_depth else "paragraph", spans))
-            blocks.extend(images if not list_stack else ())
-        elif kind == "heading_close":
-            heading_level = 0
+    for child in node.children:
+        kind = child.type
+        if kind == "paragraph":
+            spans, images = _inline(child.children[0].token.children or [])
+            if spans:
+                blocks.append(Block("paragraph", spans))
+            blocks.extend(images)
+        elif kind == "heading":
+            spans, images = _inline(child.children[0].token.children or [])
+            blocks.append(Block("heading", spans, level=min(int(child.tag[1]) + 1, 6)))
+            blocks.extend(images)
+        elif kind == "blockquote":
+            blocks.append(Block("quote", children=tuple(_children(child))))
+        elif kind in ("bullet_list", "ordered_list"):
+            items = tuple(ListItem(tuple(_children(item))) for item in child.children)
+            start = int(child.attrs.get("start", 1)) if kind == "ordered_list" else 1
+            blocks.append(Block("list", items=items, ordered=kind == "ordered_list", start=start))
         elif kind in ("fence", "code_block"):
-            blocks.append(Block("code", code=token.content.rstrip("\n")))
+            blocks.append(Block("code", code=child.content.rstrip("\n")))
         elif kind == "hr":
             blocks.append(Block("rule"))
     return blocks
@@ -210,7 +201,8 @@ def _inline(children: list[Any]) -> tuple[tuple[Span, ...], list[Block]]:
             href = None
         elif kind == "image":
             alt = "".join(c.content for c in child.children or [] if c.type == "text")
-            images.append(Block("image", src=str(child.attrGet("src") or ""), alt=alt))
+            src = str(child.attrGet("src") or "")
+            images.append(Block("image", src=src, alt=alt, href=href))
     return _merge(spans), images
 
 
@@ -226,6 +218,11 @@ def _merge(spans: list[Span]) -> tuple[Span, ...]:
         merged.append(span)
     while merged and not merged[-1].br and not merged[-1].text.strip():
         merged.pop()
+    if merged and not merged[-1].br:
+        last = merged[-1]
+        merged[-1] = Span(
+            last.text.rstrip(), last.href, last.strong, last.em, last.code, last.strike
+        )
     return tuple(merged)
 
 

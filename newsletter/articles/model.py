@@ -30,13 +30,14 @@ class Span:
 
 @dataclass(frozen=True)
 class ListItem:
-    spans: tuple[Span, ...]
-    depth: int = 0
+    """One item of a list: blocks of its own (paragraphs, nested lists, code, images)."""
+
+    blocks: tuple[Block, ...]
 
 
 @dataclass(frozen=True)
 class Block:
-    """One block of an article body."""
+    """One block of an article body. Lists and quotes hold blocks of their own."""
 
     kind: BlockKind
     spans: tuple[Span, ...] = ()
@@ -44,8 +45,10 @@ class Block:
     items: tuple[ListItem, ...] = ()  # for lists
     ordered: bool = False
     start: int = 1
+    children: tuple[Block, ...] = ()  # for quotes
     src: str = ""  # for images
     alt: str = ""
+    href: str | None = None  # a linked image
     code: str = ""  # for code blocks
 
     @property
@@ -53,7 +56,9 @@ class Block:
         if self.kind == "code":
             return self.code
         if self.kind == "list":
-            return "\n".join(_join(item.spans) for item in self.items)
+            return "\n".join(b.plain_text for item in self.items for b in item.blocks)
+        if self.kind == "quote":
+            return "\n".join(b.plain_text for b in self.children)
         if self.kind == "image":
             return self.alt
         return _join(self.spans)

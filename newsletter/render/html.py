@@ -11,8 +11,8 @@ from newsletter.articles.model import Block, ListItem, Span
 IMAGE_WIDTH = 536  # the 600 px column less its padding
 
 
-def blocks_html(blocks: tuple[Block, ...]) -> Markup:
-    return Markup("\n").join(_block(block) for block in blocks)
+def blocks_html(blocks: tuple[Block, ...], paragraph_class: str = "p") -> Markup:
+    return Markup("\n").join(_block(block, paragraph_class) for block in blocks)
 
 
 def spans_html(spans: tuple[Span, ...]) -> Markup:
@@ -48,48 +48,39 @@ def _span(span: Span) -> Markup:
     return html
 
 
-def _block(block: Block) -> Markup:
+def _block(block: Block, paragraph_class: str = "p") -> Markup:
     kind = block.kind
     if kind == "paragraph":
-        return Markup('<p class="p">{}</p>').format(spans_html(block.spans))
+        return Markup('<p class="{}">{}</p>').format(paragraph_class, spans_html(block.spans))
     if kind == "heading":
         level = max(2, min(block.level, 6))
         return Markup('<h{0} class="h{0}">{1}</h{0}>').format(level, spans_html(block.spans))
     if kind == "quote":
-        return Markup('<blockquote class="quote"><p class="quote-p">{}</p></blockquote>').format(
-            spans_html(block.spans)
-        )
+        inner = blocks_html(block.children, "quote-p")
+        return Markup('<blockquote class="quote">{}</blockquote>').format(inner)
     if kind == "code":
         return Markup('<pre class="pre">{}</pre>').format(block.code)
     if kind == "rule":
         return Markup('<hr class="rule">')
     if kind == "image":
-        return Markup('<div class="figure">{}</div>').format(image_html(block.src, block.alt))
+        image = image_html(block.src, block.alt)
+        if block.href:
+            image = Markup('<a href="{}">{}</a>').format(block.href, image)
+        return Markup('<div class="figure">{}</div>').format(image)
     if kind == "list":
-        return _list(block.items, block.ordered, block.start)
+        tag = "ol" if block.ordered else "ul"
+        start = Markup(' start="{}"').format(block.start) if block.start != 1 else ""
+        items = Markup("").join(_item(item) for item in block.items)
+        return Markup('<{0} class="list"{1}>{2}</{0}>').format(tag, start, items)
     raise ValueError(f"unknown block kind {kind!r}")
 
 
-def _list(items: tuple[ListItem, ...], ordered: bool, start: int) -> Markup:
-    """Items carry their nesting depth; nested items open lists of the same kind."""
-    tag = "ol" if ordered else "ul"
-    opener = Markup(
-        f'<{tag} class="list"' + (f' start="{start}"' if ordered and start != 1 else "") + ">"
-    )
-    out: list[Markup] = [opener]
-    depth = 0
-    for index, item in enumerate(items):
-        while item.depth > depth:
-            out.append(Markup(f'<{tag} class="list">'))
-            depth += 1
-        while item.depth < depth:
-            out.append(Markup(f"</li></{tag}>"))
-            depth -= 1
-        if index and out[-1] != opener and not str(out[-1]).startswith(f"<{tag}"):
-            out.append(Markup("</li>"))
-        out.append(Markup('<li class="li">{}').format(spans_html(item.spans)))
-    while depth > 0:
-        out.append(Markup(f"</li></{tag}>"))
-        depth -= 1
-    out.append(Markup(f"</li></{tag}>"))
-    return Markup("").join(out)
+def _item(item: ListItem) -> Markup:
+    """A one-paragraph item holds its text directly; others hold their blocks."""
+    blocks = item.blocks
+    if blocks and blocks[0].kind == "paragraph":
+        first, rest = spans_html(blocks[0].spans), blocks[1:]
+    else:
+        first, rest = Markup(""), blocks
+    inner = first + (blocks_html(rest, "li-p") if rest else Markup(""))
+    return Markup('<li class="li">{}</li>').format(inner)

@@ -13,6 +13,7 @@ from itertools import groupby
 from newsletter.articles.model import Block, ListItem, Span
 
 WIDTH = 72
+MIN_WIDTH = 30  # deeply nested blocks still get room for a few words a line
 
 
 class LinkList:
@@ -54,8 +55,8 @@ def underline(title: str, char: str = "=") -> str:
     return f"{wrapped}\n{char * longest}"
 
 
-def blocks_text(blocks: tuple[Block, ...], links: LinkList) -> str:
-    return "\n\n".join(text for block in blocks if (text := _block(block, links)))
+def blocks_text(blocks: tuple[Block, ...], links: LinkList, width: int = WIDTH) -> str:
+    return "\n\n".join(text for block in blocks if (text := _block(block, links, width)))
 
 
 def spans_text(spans: tuple[Span, ...], links: LinkList) -> str:
@@ -70,31 +71,39 @@ def spans_text(spans: tuple[Span, ...], links: LinkList) -> str:
     return "".join(out).strip()
 
 
-def _block(block: Block, links: LinkList) -> str:
+def _block(block: Block, links: LinkList, width: int) -> str:
     kind = block.kind
     if kind == "paragraph":
-        return wrap(spans_text(block.spans, links))
+        return wrap(spans_text(block.spans, links), width)
     if kind == "heading":
         return underline(spans_text(block.spans, links), "-")
     if kind == "quote":
-        return wrap(spans_text(block.spans, links), WIDTH, "> ")
+        inner = blocks_text(block.children, links, max(width - 2, MIN_WIDTH))
+        return _indent(inner, "> ", "> ")
     if kind == "code":
         return "\n".join(f"    {line}" if line else "" for line in block.code.split("\n"))
     if kind == "rule":
         return "* * *"
     if kind == "image":
         label = f"[Image: {block.alt}]" if block.alt else "[Image]"
-        return f"{label} [{links.number(block.src)}]" if block.src else label
+        target = block.href or block.src
+        return f"{label} [{links.number(target)}]" if target else label
     if kind == "list":
-        lines, number = [], block.start
-        for item in block.items:
-            lines.append(_item(item, number, block.ordered, links))
-            number += item.depth == 0
-        return "\n".join(lines)
+        items = [
+            _item(item, f"{number}. " if block.ordered else "- ", links, width)
+            for number, item in enumerate(block.items, block.start)
+        ]
+        loose = any(len(item.blocks) > 1 for item in block.items)
+        return ("\n\n" if loose else "\n").join(items)
     raise ValueError(f"unknown block kind {kind!r}")
 
 
-def _item(item: ListItem, number: int, ordered: bool, links: LinkList) -> str:
-    marker = f"{number}. " if ordered and item.depth == 0 else "- "
-    indent = "  " * item.depth
-    return wrap(spans_text(item.spans, links), WIDTH, indent + marker, indent + " " * len(marker))
+def _item(item: ListItem, marker: str, links: LinkList, width: int) -> str:
+    inner = blocks_text(item.blocks, links, max(width - len(marker), MIN_WIDTH))
+    return _indent(inner, marker, " " * len(marker))
+
+
+def _indent(text: str, first: str, rest: str) -> str:
+    lines = text.split("\n")
+    head = [first + lines[0]] if lines else [first.rstrip()]
+    return "\n".join(head + [(rest + line) if line else rest.rstrip() for line in lines[1:]])
