@@ -207,3 +207,34 @@ def test_nested_markdown_renders_in_order_in_both_parts(project, tmp_path):
     assert '<ol class="list"><li class="li">nested ordered</li></ol></li></ol>' in html
     assert '<blockquote class="quote"><p class="quote-p">quote</p><ul class="list">' in html
     assert '<a href="https://e.com/target"><img class="img" src="https://e.com/l.png"' in html
+
+
+def test_relative_links_and_images_are_made_absolute_with_the_site_url(project, tmp_path):
+    article = write(
+        tmp_path / "r.md",
+        "---\ntitle: R\nurl: /posts/r\nimage: img/hero.jpg\n---\n"
+        "See [about](/about) and [docs](docs/x?a=1) and ![p](/p.png) and "
+        "[mail](mailto:ed@example.com).\n",
+    )
+    rendered = compose(project, [article])[1]
+    html = html_of(rendered)
+    for url in (
+        "https://example.com/posts/r",
+        "https://example.com/img/hero.jpg",
+        "https://example.com/about",
+        "https://example.com/docs/x?a=1",
+        "https://example.com/p.png",
+        "mailto:ed@example.com",
+    ):
+        assert url in html, url
+    assert 'href="/' not in html and 'src="/' not in html and 'src="img/' not in html
+    assert "[1] https://example.com/about" in text_of(rendered)
+
+
+@pytest.mark.parametrize("field", ["url", "image"])
+def test_front_matter_links_with_unsafe_schemes_are_refused(project, tmp_path, field):
+    from newsletter.errors import ArticleError
+
+    article = write(tmp_path / "u.md", f"---\ntitle: U\n{field}: javascript:alert(1)\n---\nx\n")
+    with pytest.raises(ArticleError, match=f"`{field}` must be an http"):
+        compose(project, [article])

@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from newsletter.articles.model import Article, Block, ListItem, Span, text_direction
 from newsletter.errors import ArticleError
@@ -36,6 +37,8 @@ def parse_markdown(path: Path, text: str) -> Article:
     if not title:
         raise ArticleError("no title: add `title: ...` to the YAML front matter between --- lines")
     strings = {name: _string(meta, name) for name in STRING_FIELDS}
+    for name in ("url", "image"):
+        _check_link(name, strings[name])
     if strings["language"] and not re.fullmatch(
         r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", strings["language"]
     ):
@@ -106,6 +109,15 @@ def _string(meta: dict[str, Any], name: str) -> str:
     if isinstance(value, str | int | float) and not isinstance(value, bool):
         return squash(str(value))
     raise ArticleError(f"front matter `{name}` must be text, got {type(value).__name__}")
+
+
+def _check_link(name: str, value: str) -> None:
+    """http(s) URLs, or paths on the site (made absolute with `site_url` when rendered)."""
+    scheme = urlsplit(value).scheme.lower()
+    if value and scheme not in ("", "http", "https"):
+        raise ArticleError(
+            f"front matter `{name}` must be an http(s) URL or a path on the site, got {value!r}"
+        )
 
 
 def _date(value: Any) -> dt.date | None:

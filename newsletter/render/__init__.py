@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from newsletter.issue import Issue
 from newsletter.paths import PACKAGE_TEMPLATES, shown
 from newsletter.personalise import Field, FieldUseError, Part, Placeholders, Template
 from newsletter.render.html import blocks_html, image_html
+from newsletter.render.links import absolute
 from newsletter.render.text import LinkList, blocks_text, underline, wrap
 from newsletter.settings import NewsletterSettings
 from newsletter.whitespace import squash
@@ -54,6 +55,7 @@ def render_issue(
     from newsletter.render.inline import inline_css
 
     env = _environment(template_dirs)
+    issue = replace(issue, articles=tuple(absolute(a, newsletter.site_url) for a in issue.articles))
     placeholders = Placeholders(prefix)
     links = LinkList()
     preheader = _preheader(issue.articles[0])

@@ -1,0 +1,40 @@
+"""Links in an email must be absolute: relative ones are made so with `site_url`."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from urllib.parse import urljoin, urlsplit
+
+from newsletter.articles.model import Article, Block, ListItem
+
+
+def absolute(article: Article, site_url: str) -> Article:
+    """The article with every relative link and image made absolute against site_url."""
+    base = site_url.rstrip("/") + "/"
+    return replace(
+        article,
+        url=_url(article.url, base),
+        image=_url(article.image, base),
+        body=_blocks(article.body, base),
+    )
+
+
+def _url(url: str | None, base: str) -> str:
+    if not url or urlsplit(url).scheme:
+        return url or ""
+    return urljoin(base, url)
+
+
+def _blocks(blocks: tuple[Block, ...], base: str) -> tuple[Block, ...]:
+    return tuple(_block(block, base) for block in blocks)
+
+
+def _block(block: Block, base: str) -> Block:
+    return replace(
+        block,
+        spans=tuple(replace(s, href=_url(s.href, base)) if s.href else s for s in block.spans),
+        items=tuple(ListItem(_blocks(item.blocks, base)) for item in block.items),
+        children=_blocks(block.children, base),
+        src=_url(block.src, base),
+        href=_url(block.href, base) or None,
+    )
