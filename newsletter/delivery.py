@@ -34,20 +34,36 @@ class Audience:
 
 
 @dataclass
+class BadRows:
+    """Bad rows met while streaming a list: all counted, the first few kept to show
+    (a list of millions must not keep millions of them in memory)."""
+
+    KEEP = 100
+    kept: list[BadRow] = field(default_factory=list)
+    total: int = 0
+    duplicates: int = 0
+
+    def add(self, row: BadRow) -> None:
+        self.total += 1
+        self.duplicates += row.reason.startswith("duplicate")
+        if len(self.kept) < self.KEEP:
+            self.kept.append(row)
+
+
+@dataclass
 class SendReport:
+    """How a send went. Counts only: which address got which message id is the
+    transport's answer, recorded per batch, not kept here for the whole list."""
+
     issue_id: str
     list_name: str
     transport: str
     destination: str
     accepted: int = 0
+    refused: int = 0
     batches: int = 0
-    bad_rows: list[BadRow] = field(default_factory=list)
-    message_ids: dict[str, str] = field(default_factory=dict)
+    bad_rows: BadRows = field(default_factory=BadRows)
     error: TransportError | None = None
-
-    @property
-    def duplicates(self) -> int:
-        return sum(1 for row in self.bad_rows if row.reason.startswith("duplicate"))
 
 
 Progress = Callable[[SendReport], None]
@@ -79,15 +95,15 @@ def deliver(
             break
         report.batches += 1
         report.accepted += len(accepted.message_ids)
-        report.message_ids.update(accepted.message_ids)
+        report.refused += len(accepted.refused)
         if progress:
             progress(report)
     return report
 
 
-def count(rows: Iterable[Subscriber | BadRow]) -> tuple[list[Subscriber], int, list[BadRow]]:
+def count(rows: Iterable[Subscriber | BadRow]) -> tuple[list[Subscriber], int, BadRows]:
     """For --dry-run and the confirmation prompt: a few recipients, the total, bad rows."""
-    bad: list[BadRow] = []
+    bad = BadRows()
     first: list[Subscriber] = []
     total = 0
     for subscriber in _good_rows(rows, bad):
@@ -97,9 +113,9 @@ def count(rows: Iterable[Subscriber | BadRow]) -> tuple[list[Subscriber], int, l
     return first, total, bad
 
 
-def _good_rows(rows: Iterable[Subscriber | BadRow], bad: list[BadRow]) -> Iterator[Subscriber]:
+def _good_rows(rows: Iterable[Subscriber | BadRow], bad: BadRows) -> Iterator[Subscriber]:
     for row in rows:
         if isinstance(row, BadRow):
-            bad.append(row)
+            bad.add(row)
         else:
             yield row

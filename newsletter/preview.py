@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from newsletter.audience.lists import Subscriber, read_list
+from newsletter.addresses import BadAddress, normalise_address
+from newsletter.audience.lists import Subscriber, find_subscriber, first_subscriber
 from newsletter.compose import compose
 from newsletter.delivery import Audience
-from newsletter.errors import ListError, StateError, UsageError
+from newsletter.errors import StateError, UsageError
 from newsletter.issue import Issue
 from newsletter.message import Envelope, MessageMaker
 from newsletter.personalise import Copy, Recipient, personalise
@@ -37,8 +38,7 @@ def make_preview(
 ) -> Preview:
     """The issue as `as_email` (default: the list's first subscriber) gets it."""
     issue, rendered = compose(project, articles, issue_id)
-    if list_name is None and project.list_names():
-        list_name = project.default_list()
+    list_name = project.resolve_list(list_name)
     subscriber = _pick(project, list_name, as_email)
     settings = project.settings
     name = list_name or "preview"
@@ -70,15 +70,17 @@ def write_preview(preview: Preview, folder: Path, project: Project) -> list[Path
 
 
 def _pick(project: Project, list_name: str | None, as_email: str | None) -> Subscriber:
+    email = None
+    if as_email is not None:
+        try:
+            email = normalise_address(as_email)
+        except BadAddress as exc:
+            raise UsageError(f"--as {as_email!r}: {exc}") from None
     if list_name is None:
-        return Subscriber(email=as_email or PREVIEW_ADDRESS)
+        return Subscriber(email=email or PREVIEW_ADDRESS)
     path = project.list_path(list_name)
-    if not path.is_file():
-        raise ListError("no such list file", where=project.shown(path))
-    wanted = as_email.lower() if as_email else None
-    for row in read_list(path, project.shown(path)):
-        if isinstance(row, Subscriber) and (wanted is None or row.key == wanted):
-            return row
-    if wanted:
+    shown = project.shown(path)
+    found = find_subscriber(path, email, shown) if email else first_subscriber(path, shown)
+    if email and found is None:
         raise UsageError(f"--as {as_email}: not a subscriber of list {list_name}")
-    return Subscriber(email=PREVIEW_ADDRESS)
+    return found or Subscriber(email=PREVIEW_ADDRESS)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from newsletter.audience.lists import check_list_name
 from newsletter.clock import Clock, SystemClock
-from newsletter.errors import ListError, SettingsError, StateError
+from newsletter.errors import ListError, SettingsError, StateError, UsageError
 from newsletter.paths import shown
 from newsletter.settings import SETTINGS_FILE, Settings, load_settings
 from newsletter.unsubscribe import SECRET_BYTES
@@ -65,12 +65,18 @@ class Project:
         folder = self.root / "subscribers"
         return sorted(p.stem for p in folder.glob("*.csv")) if folder.is_dir() else []
 
-    def default_list(self) -> str:
+    def resolve_list(self, name: str | None) -> str | None:
+        """The list a command works on: the one named (its file must exist), else the
+        project's only list, else None when it has none."""
+        if name is not None:
+            path = self.list_path(name)
+            if not path.is_file():
+                raise ListError("no such list file", where=self.shown(path))
+            return name
         names = self.list_names()
-        if len(names) != 1:
-            found = ", ".join(names) or "none"
-            raise ListError(f"say which list with --list (lists here: {found})")
-        return names[0]
+        if len(names) > 1:
+            raise UsageError(f"say which list with --list (lists here: {', '.join(names)})")
+        return names[0] if names else None
 
     # --- secrets ---
 

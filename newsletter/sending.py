@@ -7,9 +7,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from newsletter.audience.lists import BadRow, Subscriber, read_list
+from newsletter.addresses import BadAddress, normalise_address
+from newsletter.audience.lists import BadRow, Subscriber, find_subscriber, read_list
 from newsletter.compose import compose
-from newsletter.delivery import Audience, Progress, SendReport, count, deliver
+from newsletter.delivery import Audience, BadRows, Progress, SendReport, count, deliver
 from newsletter.errors import ListError, UsageError
 from newsletter.issue import Issue
 from newsletter.message import Envelope
@@ -17,6 +18,8 @@ from newsletter.project import Project
 from newsletter.render import RenderedIssue
 from newsletter.transports import make_transport
 from newsletter.transports.base import Batch, Transport
+
+TEST_LIST = "test"  # what a test copy's unsubscribe link names when the project has no list
 
 
 @dataclass
@@ -54,7 +57,7 @@ class SendPlan:
     def rows(self) -> Iterator[Subscriber | BadRow]:
         return read_list(self.list_path, self.list_shown)
 
-    def count(self) -> tuple[list[Subscriber], int, list[BadRow]]:
+    def count(self) -> tuple[list[Subscriber], int, BadRows]:
         return count(self.rows())
 
 
@@ -67,11 +70,9 @@ def plan_send(
     test_address: str | None = None,
 ) -> SendPlan:
     """Check everything that can be checked before anything is sent."""
-    if list_name is None:
-        list_name = project.default_list() if test_address is None else _test_list(project)
-    list_path = project.list_path(list_name)
-    if test_address is None and not list_path.is_file():
-        raise ListError("no such list file", where=project.shown(list_path))
+    if list_name is None and test_address is None:
+        raise UsageError("missing --list LIST (or send one copy with --test EMAIL)")
+    list_name = project.resolve_list(list_name) or TEST_LIST
     transport = make_transport(project, transport_kind)
     issue, rendered = compose(project, articles, issue_id)
     settings = project.settings
@@ -89,30 +90,32 @@ def run_send(plan: SendPlan, progress: Progress | None = None) -> SendReport:
         plan.transport.close()
 
 
+def check_outcome(plan: SendPlan, report: SendReport) -> None:
+    """Raise what went wrong with a finished send: the transport's error, or a list
+    that had nobody to send to."""
+    if report.error:
+        raise report.error
+    if report.accepted == 0 and report.refused == 0:
+        raise nobody_on(plan)
+
+
+def nobody_on(plan: SendPlan) -> ListError:
+    return ListError("no valid subscribers on this list; nothing was sent", where=plan.list_shown)
+
+
 def run_test_send(plan: SendPlan, address: str) -> str:
     """One copy, marked as a test, to `address`; personalised as that subscriber when
     the list has them. Returns the address it went to."""
-    from email_validator import EmailNotValidError, validate_email
-
     try:
-        email = validate_email(
-            address, check_deliverability=False, allow_smtputf8=False
-        ).ascii_email
-    except EmailNotValidError as exc:
+        email = normalise_address(address)
+    except BadAddress as exc:
         raise UsageError(f"--test {address!r}: {exc}") from None
-    rows = plan.rows() if plan.list_path.is_file() else iter(())
-    subscriber = next(
-        (row for row in rows if isinstance(row, Subscriber) and row.key == email.lower()),
-        Subscriber(email=email),
-    )
-    recipient = plan.audience.recipient(subscriber, plan.rendered)
+    subscriber = None
+    if plan.list_path.is_file():
+        subscriber = find_subscriber(plan.list_path, email, plan.list_shown)
+    recipient = plan.audience.recipient(subscriber or Subscriber(email), plan.rendered)
     try:
         plan.transport.send(Batch(plan.rendered, (recipient,), plan.envelope, test=True))
     finally:
         plan.transport.close()
     return email
-
-
-def _test_list(project: Project) -> str:
-    names = project.list_names()
-    return names[0] if len(names) == 1 else "test"

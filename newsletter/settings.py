@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from newsletter.addresses import BadAddress, normalise_address
 from newsletter.errors import SettingsError
 from newsletter.paths import shown as shown_path
 
@@ -90,8 +91,6 @@ def _base_url(value: Any) -> str:
 
 def parse_address(value: Any) -> Address:
     """`Name <user@example.com>` or `user@example.com` -> Address."""
-    from email_validator import EmailNotValidError, validate_email
-
     text = _text(value)
     header = HeaderRegistry()("from", text)
     found = header.addresses
@@ -99,10 +98,10 @@ def parse_address(value: Any) -> Address:
         raise _Invalid(f'expected one address like "Name <news@example.com>", got {text!r}')
     name, addr = found[0].display_name, found[0].addr_spec
     try:
-        checked = validate_email(addr, check_deliverability=False, allow_smtputf8=False)
-    except EmailNotValidError as exc:
+        checked = normalise_address(addr)
+    except BadAddress as exc:
         raise _Invalid(f"{addr!r} is not a valid address: {exc}") from None
-    local, _, domain = checked.ascii_email.rpartition("@")
+    local, _, domain = checked.rpartition("@")
     return Address(display_name=name, username=local, domain=domain)
 
 

@@ -43,3 +43,25 @@ def test_preview_needs_somewhere_to_go(project_dir, cli):
     result = cli("preview", SAMPLE_ARTICLE)
     assert result.exit_code == 2
     assert "--output" in result.stderr
+
+
+def test_as_is_normalised_like_the_list(project_dir, cli):
+    (project_dir / "subscribers" / "sample.csv").write_text("email,name\nhans@bücher.de,Hans\n")
+    result = cli("preview", SAMPLE_ARTICLE, "--output", "out", "--as", "HANS@BÜCHER.DE")
+    assert result.exit_code == 0, result.output
+    assert "Hi Hans," in (project_dir / "out" / "000_1718b35f7cc77fd8.txt").read_text()
+
+
+def test_as_an_invalid_address_is_wrong_usage(project_dir, cli):
+    result = cli("preview", SAMPLE_ARTICLE, "--output", "out", "--as", "not an address")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: --as 'not an address': ")
+
+
+def test_several_lists_need_a_list_option(project_dir, cli):
+    (project_dir / "subscribers" / "other.csv").write_text("email\nx@example.com\n")
+    result = cli("preview", SAMPLE_ARTICLE, "--output", "out")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "error: say which list with --list (lists here: other, sample)"
+    )

@@ -199,3 +199,51 @@ def test_a_list_with_no_valid_subscriber_is_an_error_after_its_rows_are_reported
     assert lines[2] == (
         "error: subscribers/bad.csv: no valid subscribers on this list; nothing was sent"
     )
+
+
+def test_test_send_to_a_missing_list_is_an_error(project_dir, cli):
+    result = cli("send", SAMPLE_ARTICLE, "--test", "ada@example.com", "--list", "nope")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "error: subscribers/nope.csv: no such list file"
+    assert not (project_dir / "outbox").exists()
+
+
+def test_test_send_with_several_lists_asks_which(project_dir, cli):
+    write(project_dir / "subscribers" / "other.csv", "email\nx@example.com\n")
+    result = cli("send", SAMPLE_ARTICLE, "--test", "ada@example.com")
+    assert result.exit_code == 2
+    assert "say which list with --list" in result.stderr
+
+
+def test_test_send_to_someone_not_on_the_list_uses_the_fallbacks(project_dir, cli):
+    result = cli("send", SAMPLE_ARTICLE, "--list", "sample", "--test", "guest@example.org")
+    assert result.exit_code == 0, result.output
+    (path,) = (project_dir / "outbox").rglob("*.eml")
+    message = read_eml(path)
+    assert "Hi there," in body(message, "plain")
+    assert "l=sample&e=guest@example.org" in message["List-Unsubscribe"]
+
+
+def test_confirmation_on_a_terminal_counts_first_and_can_be_declined(project_dir, cli, monkeypatch):
+    monkeypatch.setattr("newsletter.cli.send.interactive", lambda: True)
+    result = cli("send", SAMPLE_ARTICLE, "--list", "sample", input="n\n")
+    assert result.exit_code == 1
+    assert "Send “Chrissy Teigen" in result.stdout and "to 4 subscribers of sample" in result.stdout
+    assert not (project_dir / "outbox").exists()
+    accepted = cli("send", SAMPLE_ARTICLE, "--list", "sample", input="y\n")
+    assert accepted.exit_code == 0, accepted.output
+    assert len(list((project_dir / OUTBOX).glob("*.eml"))) == 4
+    assert accepted.stderr.count("skipped:") == 2  # bad rows shown once, before the prompt
+
+
+def test_empty_list_is_the_same_error_on_a_terminal_and_under_cron(project_dir, cli, monkeypatch):
+    write(project_dir / "subscribers" / "hdr.csv", "email,name\n")
+    quiet = cli("send", SAMPLE_ARTICLE, "--list", "hdr", "--yes")
+    monkeypatch.setattr("newsletter.cli.send.interactive", lambda: True)
+    asked = cli("send", SAMPLE_ARTICLE, "--list", "hdr")
+    assert quiet.exit_code == asked.exit_code == 1
+    assert (
+        quiet.stderr
+        == asked.stderr
+        == ("error: subscribers/hdr.csv: no valid subscribers on this list; nothing was sent\n")
+    )

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from newsletter.addresses import BadAddress, normalise_address
 from newsletter.errors import ListError, UsageError
 from newsletter.whitespace import squash
 
@@ -81,9 +82,20 @@ def read_list(path: Path, shown: str | None = None) -> Iterator[Subscriber | Bad
         yield from _rows(handle, columns, delimiter)
 
 
-def _rows(handle: object, columns: list[str], delimiter: str) -> Iterator[Subscriber | BadRow]:
-    from email_validator import EmailNotValidError, validate_email
+def find_subscriber(path: Path, email: str, shown: str | None = None) -> Subscriber | None:
+    """The subscriber with this (normalised) address, or None."""
+    key = email.lower()
+    for row in read_list(path, shown):
+        if isinstance(row, Subscriber) and row.key == key:
+            return row
+    return None
 
+
+def first_subscriber(path: Path, shown: str | None = None) -> Subscriber | None:
+    return next((row for row in read_list(path, shown) if isinstance(row, Subscriber)), None)
+
+
+def _rows(handle: object, columns: list[str], delimiter: str) -> Iterator[Subscriber | BadRow]:
     email_at = columns.index("email")
     seen: dict[str, int] = {}
     reader = csv.reader(handle, delimiter=delimiter)  # type: ignore[arg-type]
@@ -109,11 +121,10 @@ def _rows(handle: object, columns: list[str], delimiter: str) -> Iterator[Subscr
             yield BadRow(first, "missing email")
             continue
         try:
-            checked = validate_email(raw, check_deliverability=False, allow_smtputf8=False)
-        except EmailNotValidError as exc:
+            email = normalise_address(raw)
+        except BadAddress as exc:
             yield BadRow(first, f"invalid address: {exc}", raw)
             continue
-        email = checked.ascii_email
         if (earlier := seen.get(email.lower())) is not None:
             yield BadRow(first, f"duplicate of line {earlier}", raw)
             continue

@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 if TYPE_CHECKING:
-    from newsletter.audience.lists import BadRow
-    from newsletter.delivery import SendReport
+    from newsletter.delivery import BadRows, SendReport
 
 MAX_BAD_ROWS_SHOWN = 20
 
@@ -20,14 +19,12 @@ def print_notes(notes: list[str]) -> None:
         typer.echo(f"note: {note}", err=True)
 
 
-def print_bad_rows(rows: list[BadRow], shown: str) -> None:
-    for row in rows[:MAX_BAD_ROWS_SHOWN]:
+def print_bad_rows(bad: BadRows, shown: str) -> None:
+    for row in bad.kept[:MAX_BAD_ROWS_SHOWN]:
         typer.echo(f"skipped: {row.describe(shown)}", err=True)
-    if len(rows) > MAX_BAD_ROWS_SHOWN:
+    if bad.total > MAX_BAD_ROWS_SHOWN:
         typer.echo(
-            f"skipped: … and {len(rows) - MAX_BAD_ROWS_SHOWN} more bad rows "
-            f"(see `newsletter subscribers check`)",
-            err=True,
+            f"skipped: … and {bad.total - MAX_BAD_ROWS_SHOWN} more bad rows in {shown}", err=True
         )
 
 
@@ -47,7 +44,7 @@ class Progress:
             self._bar.stop()
 
     def __call__(self, report: SendReport) -> None:
-        if self.total is None or not sys.stderr.isatty():
+        if not sys.stderr.isatty():
             return
         if self._bar is None:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -72,12 +69,31 @@ def _stderr_console() -> Any:
 
 
 def summary_line(report: SendReport) -> str:
-    bad, dupes = len(report.bad_rows), report.duplicates
+    verb = "Stopped" if report.error else "Sent"
     line = (
-        f"Sent issue {report.issue_id} to list {report.list_name}: {report.accepted} "
+        f"{verb} issue {report.issue_id} to list {report.list_name}: {report.accepted} "
         f"accepted by {report.transport} ({report.destination})"
     )
+    if report.refused:
+        line += f", {report.refused} refused"
+    bad, dupes = report.bad_rows.total, report.bad_rows.duplicates
     if bad:
         line += f"; skipped {bad} bad row{'s' * (bad != 1)}"
         line += f" ({dupes} duplicate{'s' * (dupes != 1)})" if dupes else ""
     return line + "."
+
+
+def report_data(report: SendReport) -> dict[str, object]:
+    """The report for --json."""
+    return {
+        "issue": report.issue_id,
+        "list": report.list_name,
+        "transport": report.transport,
+        "destination": report.destination,
+        "accepted": report.accepted,
+        "refused": report.refused,
+        "batches": report.batches,
+        "bad_rows": report.bad_rows.total,
+        "duplicates": report.bad_rows.duplicates,
+        "error": str(report.error) if report.error else None,
+    }

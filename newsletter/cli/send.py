@@ -14,13 +14,12 @@ from newsletter.cli.common import (
     ProjectOption,
     interactive,
     open_project,
-    warn,
 )
-from newsletter.cli.output import Progress, print_bad_rows, print_notes, summary_line
-from newsletter.errors import ListError, UsageError
+from newsletter.cli.output import Progress, print_bad_rows, print_notes, report_data, summary_line
 
 if TYPE_CHECKING:
-    from newsletter.audience.lists import BadRow, Subscriber
+    from newsletter.audience.lists import Subscriber
+    from newsletter.delivery import BadRows
     from newsletter.sending import SendPlan
 
 
@@ -62,11 +61,9 @@ def send(
     project: ProjectOption = Path("."),
 ) -> None:
     """Deliver the issue to every active subscriber of --list."""
-    from newsletter.sending import plan_send, run_send, run_test_send
+    from newsletter.sending import check_outcome, nobody_on, plan_send, run_send, run_test_send
 
     proj = open_project(project)
-    if test is None and not list_name:
-        raise UsageError("missing --list LIST (or send one copy with --test EMAIL)")
     plan = plan_send(proj, articles, list_name, issue_id, transport, test)
     print_notes(plan.notes)
 
@@ -84,6 +81,7 @@ def send(
         )
         return
 
+    total = None
     if dry_run or (interactive() and not yes):
         first, total, bad = plan.count()
         print_bad_rows(bad, plan.list_shown)
@@ -91,47 +89,23 @@ def send(
             _print_dry_run(plan, first, total, bad, as_json)
             return
         if total == 0:
-            raise UsageError(f"list {plan.list_name} has no valid subscribers; nothing to send")
+            raise nobody_on(plan)
         typer.confirm(
             f"Send “{plan.subject}” to {total} subscriber{'s' * (total != 1)} of "
             f"{plan.list_name} via {plan.transport.name}?",
             abort=True,
         )
-        with Progress(total) as progress:
-            report = run_send(plan, progress)
-    else:
-        report = run_send(plan)
+    with Progress(total) as progress:
+        report = run_send(plan, progress)
+    if total is None:
         print_bad_rows(report.bad_rows, plan.list_shown)
-    if report.accepted == 0 and report.error is None:
-        raise ListError(
-            "no valid subscribers on this list; nothing was sent", where=plan.list_shown
-        )
-
-    if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    "issue": report.issue_id,
-                    "list": report.list_name,
-                    "transport": report.transport,
-                    "destination": report.destination,
-                    "accepted": report.accepted,
-                    "batches": report.batches,
-                    "bad_rows": len(report.bad_rows),
-                    "duplicates": report.duplicates,
-                    "error": str(report.error) if report.error else None,
-                },
-                indent=2,
-            )
-        )
-    else:
-        typer.echo(summary_line(report))
-    if report.error:
-        raise report.error
+    if report.accepted or report.refused or report.error:
+        typer.echo(json.dumps(report_data(report), indent=2) if as_json else summary_line(report))
+    check_outcome(plan, report)
 
 
 def _print_dry_run(
-    plan: SendPlan, first: list[Subscriber], total: int, bad: list[BadRow], as_json: bool
+    plan: SendPlan, first: list[Subscriber], total: int, bad: BadRows, as_json: bool
 ) -> None:
     if as_json:
         typer.echo(
@@ -143,7 +117,7 @@ def _print_dry_run(
                     "list": plan.list_name,
                     "transport": plan.transport.name,
                     "recipients": total,
-                    "bad_rows": len(bad),
+                    "bad_rows": bad.total,
                     "first_recipients": [s.email for s in first],
                 },
                 indent=2,
@@ -157,12 +131,9 @@ def _print_dry_run(
         f"  from        {plan.sender}",
         f"  list        {plan.list_name} ({plan.list_shown})",
         f"  transport   {plan.transport.name} -> {plan.transport.destination(plan.issue.id)}",
-        f"  recipients  {total}" + (f" (skipping {len(bad)} bad rows)" if bad else ""),
+        f"  recipients  {total}" + (f" (skipping {bad.total} bad rows)" if bad.total else ""),
     ]
     lines += [f"    {s.email}" + (f"  {s.name}" if s.name else "") for s in first]
     if total > len(first):
         lines.append(f"    … and {total - len(first)} more")
     typer.echo("\n".join(lines))
-
-
-__all__ = ["send", "warn"]

@@ -6,7 +6,7 @@ PermanentError (stop the send) or AmbiguousError (handed over, answer never came
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from newsletter.message import Envelope
@@ -25,9 +25,11 @@ class Batch:
 
 @dataclass(frozen=True)
 class Accepted:
-    """Addresses the transport accepted, each with the id it was accepted under."""
+    """The transport's answer for a batch: each address either accepted, with the id it
+    was accepted under, or refused, with the reason (an SMTP 550 for one recipient)."""
 
     message_ids: dict[str, str]
+    refused: dict[str, str] = field(default_factory=dict)
 
 
 class Transport(Protocol):
