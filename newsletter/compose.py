@@ -20,7 +20,12 @@ def compose(
         raise UsageError("name at least one article file")
     unique = list(dict.fromkeys(project.find(path).resolve() for path in paths))
     articles = tuple(read_article(path, project.shown(path)) for path in unique)
-    issue = Issue(check_issue_id(given_id) if given_id is not None else issue_id(unique), articles)
+    issue = Issue(
+        check_issue_id(given_id)
+        if given_id is not None
+        else issue_id(unique, project.root / "articles"),
+        articles,
+    )
     rendered = render_issue(
         issue,
         project.settings.newsletter,

@@ -24,17 +24,25 @@ class Issue:
         return len(self.articles) > 1
 
 
-def issue_id(paths: list[Path]) -> str:
+def issue_id(paths: list[Path], articles_dir: Path | None = None) -> str:
     """Derived from the article file names, not their content: fixing a typo mid-send
-    keeps the same issue (and so nobody gets it twice)."""
-    stems = [
-        re.sub(r"[^A-Za-z0-9._-]+", "-", path.stem).strip("-._") or "article" for path in paths
-    ]
+    keeps the same issue (and so nobody gets it twice). Inside the project's articles/
+    folder the sub-folders count too: 2025/welcome.md and 2026/welcome.md differ."""
+    stems = [_name(path, articles_dir) for path in paths]
     joined = "__".join(stems)
     if len(joined) > MAX_ID:
         digest = hashlib.sha256("\n".join(stems).encode()).hexdigest()[:12]
         joined = f"{joined[: MAX_ID - 13].rstrip('-._')}-{digest}"
     return joined
+
+
+def _name(path: Path, articles_dir: Path | None) -> str:
+    try:
+        relative = path.with_suffix("").relative_to(articles_dir) if articles_dir else None
+    except ValueError:
+        relative = None
+    name = "-".join(relative.parts) if relative else path.stem
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-._") or "article"
 
 
 def check_issue_id(value: str) -> str:

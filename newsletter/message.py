@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.header import Header
 from email.policy import SMTP
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime, formataddr, quote
 
 from newsletter.personalise import UNSUBSCRIBE_URL, Recipient, personalise
 from newsletter.render import RenderedIssue
@@ -40,7 +40,8 @@ class Envelope:
 
     @property
     def list_id(self) -> str:
-        return f"{self.newsletter.name} <{self.list_name}.{self.domain}>"
+        """RFC 2919: a phrase (quoted or encoded as needed) and <list.domain>."""
+        return formataddr((self.newsletter.name, f"{self.list_name}.{self.domain}"), "utf-8")
 
 
 def message_id(issue_id: str, email: str, domain: str, test: bool = False) -> str:
@@ -75,7 +76,7 @@ class MessageMaker:
         self._tail = b"".join(
             [
                 _header("Date", format_datetime(when)),
-                _header("List-Id", envelope.list_id),
+                _raw("List-Id", envelope.list_id),
                 _raw("List-Unsubscribe-Post", ONE_CLICK),
                 _header("Content-Language", issue.language),
                 _header("X-Newsletter-Issue", issue.id),
@@ -144,6 +145,8 @@ def _to(name: str, email: str) -> bytes:
     name = squash(name)
     if not name:
         return f"To: {email}\r\n".encode("ascii")
+    if name.isascii() and "=?" in name:  # would read as an encoded word: quote it
+        return f'To: "{quote(name)}" <{email}>\r\n'.encode("ascii")
     if name.isascii():
         return f"To: {formataddr((name, email))}\r\n".encode("ascii")
     encoded = Header(name, "utf-8", header_name="To").encode(linesep="\r\n")

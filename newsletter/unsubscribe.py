@@ -9,13 +9,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
 
 SECRET_BYTES = 32
 
 
 def sign(secret: bytes, list_name: str, email: str) -> str:
-    message = f"unsubscribe\n{list_name}\n{email.lower()}".encode()
+    """Each field is length-prefixed, so no two (list, address) pairs sign alike."""
+    fields = ("unsubscribe", list_name, email.lower())
+    message = "".join(f"{len(part)}:{part}" for part in fields).encode()
     digest = hmac.new(secret, message, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
@@ -27,11 +29,10 @@ def verify(secret: bytes, list_name: str, email: str, signature: str) -> bool:
 
 
 def unsubscribe_url(base: str, secret: bytes, list_name: str, email: str) -> str:
-    separator = "&" if urlsplit(base).query else "?"
-    return (
-        f"{base}{separator}l={quote(list_name, safe='')}&e={quote(email, safe='@')}"
-        f"&s={sign(secret, list_name, email)}"
-    )
+    parts = urlsplit(base)
+    query = f"l={quote(list_name, safe='')}&e={quote(email, safe='@')}"
+    query += f"&s={sign(secret, list_name, email)}"
+    return urlunsplit(parts._replace(query=f"{parts.query}&{query}" if parts.query else query))
 
 
 def parse_link(url: str) -> tuple[str, str, str] | None:

@@ -197,3 +197,10 @@ def test_markdown_keeps_nested_blocks_in_place(tmp_path):
     assert second.blocks[2].ordered
     assert [b.kind for b in quote.children] == ["paragraph", "list"]
     assert (image.src, image.href) == ("https://e.com/l.png", "https://e.com/target")
+
+
+def test_every_photo_line_is_a_credit_never_body_text(tmp_path):
+    path = write(tmp_path / "p.txt", "Headline\n\nPhoto: A\nBody one.\nPhoto: B\nBody two.\n")
+    article = read_article(path)
+    assert article.image_credit == "A; B"
+    assert [p.plain_text for p in article.paragraphs] == ["Body one.", "Body two."]

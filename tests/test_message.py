@@ -108,3 +108,20 @@ def test_headers_in_order_and_complete(maker_for):
     ]  # fmt: skip
     assert message["List-Id"] == "Pop Culture Weekly <sample.example.com>"
     assert message["Date"].datetime == NOW
+
+
+def test_a_name_that_looks_encoded_is_quoted_so_clients_show_it_as_typed(maker_for):
+    _, data, _ = maker_for()("reader@example.com", "=?utf-8?q?evil?=")
+    assert b'To: "=?utf-8?q?evil?=" <reader@example.com>' in data
+
+
+def test_list_id_phrase_is_quoted_or_encoded(project):
+    from dataclasses import replace
+
+    settings = replace(project.settings.newsletter, name='Zoë "Weekly" <News>')
+    list_id = Envelope(settings, "sample").list_id
+    assert list_id.endswith(" <sample.example.com>")
+    parsed = email.message_from_bytes(
+        f"List-Id: {list_id}\r\n\r\n".encode(), policy=policy.compat32
+    )["List-Id"]
+    assert str(make_header(decode_header(parsed))).startswith('Zoë "Weekly" <News>')

@@ -48,7 +48,8 @@ def test_credit_is_a_caption_and_the_body_has_every_paragraph(rendered):
 
 def test_every_style_is_inlined_except_the_media_rules(rendered):
     html = html_of(rendered)
-    styles = re.findall(r"<style[^>]*>(.*?)</style>", html, re.S)
+    outside_mso = re.sub(r"<!--\[if mso\]>.*?<!\[endif\]-->", "", html, flags=re.S)
+    styles = re.findall(r"<style[^>]*>(.*?)</style>", outside_mso, re.S)
     assert len(styles) == 1
     css = styles[0]
     outside_media = re.sub(r"@media[^{]*\{(?:[^{}]*\{[^{}]*\})*[^{}]*\}", "", css).strip()
@@ -238,3 +239,12 @@ def test_front_matter_links_with_unsafe_schemes_are_refused(project, tmp_path, f
     article = write(tmp_path / "u.md", f"---\ntitle: U\n{field}: javascript:alert(1)\n---\nx\n")
     with pytest.raises(ArticleError, match=f"`{field}` must be an http"):
         compose(project, [article])
+
+
+def test_issue_id_keeps_sub_folders_of_articles(project):
+    from newsletter.issue import issue_id
+
+    articles = project.root / "articles"
+    assert issue_id([articles / "2025" / "welcome.md"], articles) == "2025-welcome"
+    assert issue_id([articles / "2026" / "welcome.md"], articles) == "2026-welcome"
+    assert issue_id([project.root / "elsewhere" / "welcome.md"], articles) == "welcome"

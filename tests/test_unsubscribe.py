@@ -38,3 +38,14 @@ def test_plus_and_other_characters_are_encoded_in_the_url():
     url = unsubscribe_url("https://e.com/u?x=1", SECRET, "w", "a+b&c@example.com")
     assert url.startswith("https://e.com/u?x=1&l=w&e=" + quote("a+b&c@example.com", safe="@"))
     assert parse_link(url)[1] == "a+b&c@example.com"
+
+
+def test_fields_cannot_be_shifted_between_list_and_address():
+    assert not verify(SECRET, "a\nb", "c@x.com", sign(SECRET, "a", "b\nc@x.com"))
+    assert sign(SECRET, "ab", "c@x.com") != sign(SECRET, "a", "bc@x.com")
+
+
+def test_a_fragment_in_the_base_url_stays_at_the_end():
+    url = unsubscribe_url("https://e.com/u#top", SECRET, "w", "a@example.com")
+    assert url.startswith("https://e.com/u?l=w&e=a@example.com&s=") and url.endswith("#top")
+    assert parse_link(url)[:2] == ("w", "a@example.com")

@@ -40,14 +40,15 @@ def parse_plaintext(path: Path, text: str) -> Article:
     if _is_headline(lines[0]):
         title = lines.pop(0)
 
-    credit = ""
+    credits: list[str] = []
     paragraphs: list[str] = []
     for line in lines:
         match = CREDIT.match(line)
-        if match and not credit:
-            credit = match["credit"]
+        if match:
+            credits.append(match["credit"])
         else:
             paragraphs.append(line)
+    credit = "; ".join(dict.fromkeys(credits))
 
     while len(paragraphs) > 1 and _is_navigation(paragraphs[-1]):
         paragraphs.pop()

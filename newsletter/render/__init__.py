@@ -206,6 +206,9 @@ def _text_view(article: Article, links: LinkList) -> _ArticleView:
 
 
 def _tidy_text(text: str) -> str:
-    """Trailing spaces off, at most one blank line in a row, CRLF-free, ends in newline."""
-    lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
+    """Trailing spaces off (but the "-- " signature separator's), at most one blank
+    line in a row, CRLF-free, ends in a newline."""
+    lines = [
+        line if line == "-- " else line.rstrip() for line in text.replace("\r\n", "\n").split("\n")
+    ]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n") + "\n"
