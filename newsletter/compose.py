@@ -8,8 +8,14 @@ from pathlib import Path
 from newsletter.articles import read_article
 from newsletter.errors import UsageError
 from newsletter.issue import Issue, check_issue_id, issue_id
+from newsletter.paths import shown
 from newsletter.project import Project
 from newsletter.render import RenderedIssue, render_issue
+
+
+def article_notes(issue: Issue) -> list[str]:
+    """What the readers guessed about the articles, each naming its file."""
+    return [f"{shown(a.path)}: {note}" for a in issue.articles for note in a.notes]
 
 
 def compose(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from newsletter.addresses import BadAddress, normalise_address
 from newsletter.audience.lists import BadRow, Subscriber, find_subscriber, read_list
-from newsletter.compose import compose
+from newsletter.compose import article_notes, compose
 from newsletter.delivery import Audience, BadRows, Progress, SendReport, count, deliver
 from newsletter.errors import ListError, UsageError
 from newsletter.issue import Issue
@@ -50,9 +50,7 @@ class SendPlan:
 
     @property
     def notes(self) -> list[str]:
-        return [
-            f"{self.project.shown(a.path)}: {note}" for a in self.issue.articles for note in a.notes
-        ]
+        return article_notes(self.issue)
 
     def rows(self) -> Iterator[Subscriber | BadRow]:
         return read_list(self.list_path, self.list_shown)

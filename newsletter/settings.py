@@ -20,12 +20,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from newsletter.addresses import BadAddress, normalise_address
 from newsletter.errors import SettingsError
+from newsletter.language import LANGUAGE_TAG, language_direction
 from newsletter.paths import shown as shown_path
 
 SETTINGS_FILE = "newsletter.toml"
 TRANSPORT_KINDS = ("outbox", "sendgrid", "smtp")
 SMTP_SECURITY = ("none", "starttls", "ssl")
-RTL_LANGUAGES = frozenset({"ar", "dv", "fa", "he", "ku", "ps", "sd", "ug", "ur", "yi"})
 
 
 class _Invalid(ValueError):
@@ -120,7 +120,7 @@ def _timezone(value: Any) -> str:
 
 def _language(value: Any) -> str:
     text = _text(value)
-    if not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", text):
+    if not LANGUAGE_TAG.fullmatch(text):
         raise _Invalid(f'expected a language tag like "en" or "pt-BR", got {text!r}')
     return text
 
@@ -178,7 +178,7 @@ class NewsletterSettings:
 
     @property
     def direction(self) -> str:
-        return "rtl" if self.language.split("-")[0].lower() in RTL_LANGUAGES else "ltr"
+        return language_direction(self.language)
 
 
 @dataclass(frozen=True)

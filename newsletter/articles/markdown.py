@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from newsletter.articles.model import Article, Block, ListItem, Span, text_direction
+from newsletter.articles.model import Article, Block, ListItem, Span
 from newsletter.errors import ArticleError
+from newsletter.language import LANGUAGE_TAG, text_direction
 from newsletter.whitespace import squash
 
 STRING_FIELDS = (
@@ -39,9 +40,7 @@ def parse_markdown(path: Path, text: str) -> Article:
     strings = {name: _string(meta, name) for name in STRING_FIELDS}
     for name in ("url", "image"):
         _check_link(name, strings[name])
-    if strings["language"] and not re.fullmatch(
-        r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", strings["language"]
-    ):
+    if strings["language"] and not LANGUAGE_TAG.fullmatch(strings["language"]):
         raise ArticleError(
             f"front matter `language` must be a tag like en or pt-BR, got {strings['language']!r}"
         )

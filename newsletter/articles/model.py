@@ -6,7 +6,6 @@ when the HTML part is rendered.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -94,15 +93,3 @@ class Article:
     @property
     def stem(self) -> str:
         return self.path.stem
-
-
-def text_direction(text: str) -> Literal["ltr", "rtl"]:
-    """`rtl` when strong right-to-left letters outnumber left-to-right ones."""
-    rtl = ltr = 0
-    for ch in text:
-        kind = unicodedata.bidirectional(ch)
-        if kind in ("R", "AL"):
-            rtl += 1
-        elif kind == "L":
-            ltr += 1
-    return "rtl" if rtl > ltr else "ltr"

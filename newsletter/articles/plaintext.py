@@ -14,8 +14,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from newsletter.articles.model import Article, Block, Span, text_direction
+from newsletter.articles.model import Article, Block, Span
 from newsletter.errors import ArticleError
+from newsletter.language import text_direction
 from newsletter.whitespace import squash
 
 CREDIT = re.compile(

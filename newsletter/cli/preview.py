@@ -51,11 +51,12 @@ def preview(
     """Render the issue as one subscriber would get it."""
     if output is None and not open_:
         raise UsageError("say where the preview goes: --output DIR, or --open")
+    from newsletter.compose import article_notes
     from newsletter.preview import make_preview, write_preview
 
     proj = open_project(project)
     result = make_preview(proj, articles, list_name, as_email, issue_id)
-    print_notes([f"{proj.shown(a.path)}: {n}" for a in result.issue.articles for n in a.notes])
+    print_notes(article_notes(result.issue))
     folder = output if output is not None else proj.state_dir / "preview"
     files = write_preview(result, folder, proj)
     for path in files:

@@ -10,8 +10,6 @@ if TYPE_CHECKING:
     from newsletter.project import Project
     from newsletter.transports.base import Transport
 
-AVAILABLE = ("outbox",)
-
 
 def make_transport(project: Project, kind: str | None = None) -> Transport:
     kind = kind or project.settings.transport.kind

@@ -42,8 +42,9 @@ class OutboxTransport:
                 accepted[recipient.email] = msgid
             _fsync_dir(folder)
         except OSError as exc:
+            where = self.shown(Path(exc.filename)) if exc.filename else self.shown(folder)
             raise PermanentError(
-                f"cannot write to the outbox: {exc.strerror}", where=str(exc.filename or folder)
+                f"cannot write to the outbox: {exc.strerror}", where=where
             ) from None
         return Accepted(accepted)
 
