@@ -247,3 +247,13 @@ def test_empty_list_is_the_same_error_on_a_terminal_and_under_cron(project_dir, 
         == asked.stderr
         == ("error: subscribers/hdr.csv: no valid subscribers on this list; nothing was sent\n")
     )
+
+
+def test_an_outbox_that_cannot_be_written_stops_the_send_with_a_one_line_error(project_dir, cli):
+    write(project_dir / "outbox" / "000_1718b35f7cc77fd8", "a file where a folder should be")
+    result = cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes")
+    assert result.exit_code == 1
+    assert result.stdout.startswith("Stopped issue 000_1718b35f7cc77fd8 to list sample: 0 accepted")
+    assert result.stderr.splitlines()[-1] == (
+        "error: outbox/000_1718b35f7cc77fd8: cannot write to the outbox: File exists"
+    )

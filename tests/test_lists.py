@@ -66,14 +66,20 @@ def test_ragged_and_empty_rows(tmp_path):
     ]
 
 
-def test_a_million_row_list_is_streamed_not_loaded(tmp_path):
-    """The reader is a generator: taking the first row does not read the whole file."""
+def test_a_big_list_is_streamed_not_loaded(tmp_path):
+    """Reading the first rows of a 30 MB list allocates far less than the file's size."""
+    import tracemalloc
+
     path = tmp_path / "big.csv"
     with path.open("w") as handle:
-        handle.write("email\n")
-        handle.writelines(f"u{i}@example.com\n" for i in range(200_000))
+        handle.write("email,name\n")
+        handle.writelines(f"user{i}@example.com,{'x' * 60}\n" for i in range(400_000))
+    assert path.stat().st_size > 30_000_000
+    tracemalloc.start()
     stream = read_list(path)
-    first = next(stream)
-    assert first.email == "u0@example.com"
-    assert path.stat().st_size > 3_000_000
+    firsts = [next(stream) for _ in range(1000)]
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
     stream.close()
+    assert firsts[-1].email == "user999@example.com"
+    assert peak < 3_000_000
