@@ -35,5 +35,5 @@ def test_init_with_templates_copies_the_defaults_to_edit(tmp_path, cli):
 def test_init_refuses_an_existing_project(tmp_path, cli):
     assert cli("init", str(tmp_path / "p")).exit_code == 0
     again = cli("init", str(tmp_path / "p"))
-    assert again.exit_code != 0
+    assert again.exit_code == 2
     assert again.stderr.startswith("error: ") and "already" in again.stderr
