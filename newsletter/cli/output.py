@@ -71,15 +71,15 @@ def _stderr_console() -> Any:
 def summary_line(report: SendReport) -> str:
     verb = "Stopped" if report.error else "Sent"
     line = (
-        f"{verb} issue {report.issue_id} to list {report.list_name}: {report.accepted} "
+        f"{verb} issue {report.issue_id} to list {report.list_name}: {report.accepted:,} "
         f"accepted by {report.transport} ({report.destination})"
     )
     if report.refused:
-        line += f", {report.refused} refused"
+        line += f", {report.refused:,} refused"
     bad, dupes = report.bad_rows.total, report.bad_rows.duplicates
     if bad:
-        line += f"; skipped {bad} bad row{'s' * (bad != 1)}"
-        line += f" ({dupes} duplicate{'s' * (dupes != 1)})" if dupes else ""
+        line += f"; skipped {bad:,} bad row{'s' * (bad != 1)}"
+        line += f" ({dupes:,} duplicate{'s' * (dupes != 1)})" if dupes else ""
     return line + "."
 
 

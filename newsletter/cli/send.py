@@ -91,7 +91,7 @@ def send(
         if total == 0:
             raise nobody_on(plan)
         typer.confirm(
-            f"Send “{plan.subject}” to {total} subscriber{'s' * (total != 1)} of "
+            f"Send “{plan.subject}” to {total:,} subscriber{'s' * (total != 1)} of "
             f"{plan.list_name} via {plan.transport.name}?",
             abort=True,
         )
@@ -131,7 +131,7 @@ def _print_dry_run(
         f"  from        {plan.sender}",
         f"  list        {plan.list_name} ({plan.list_shown})",
         f"  transport   {plan.transport.name} -> {plan.transport.destination(plan.issue.id)}",
-        f"  recipients  {total}" + (f" (skipping {bad.total} bad rows)" if bad.total else ""),
+        f"  recipients  {total:,}" + (f" (skipping {bad.total:,} bad rows)" if bad.total else ""),
     ]
     lines += [f"    {s.email}" + (f"  {s.name}" if s.name else "") for s in first]
     if total > len(first):
