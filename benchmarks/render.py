@@ -277,11 +277,9 @@ def loop_recipient(subs, aud, rendered) -> None:
 
 
 def loop_url(subs, aud) -> None:
-    from newsletter.unsubscribe import unsubscribe_url
-
-    base, secret, name = aud.unsubscribe_base, aud.secret, aud.list_name
+    url = aud.links.url
     for s in subs:
-        unsubscribe_url(base, secret, name, s.email)
+        url(s.email)
 
 
 def loop_personalise(recipients, rendered) -> None:

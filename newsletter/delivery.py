@@ -15,19 +15,18 @@ from newsletter.message import Envelope
 from newsletter.personalise import Recipient, recipient_for
 from newsletter.render import RenderedIssue
 from newsletter.transports.base import Batch, Transport
-from newsletter.unsubscribe import unsubscribe_url
+from newsletter.unsubscribe import Links
 
 
-@dataclass(frozen=True)
 class Audience:
     """Turns subscribers of one list into recipients of one issue."""
 
-    list_name: str
-    unsubscribe_base: str
-    secret: bytes
+    def __init__(self, list_name: str, unsubscribe_base: str, secret: bytes) -> None:
+        self.list_name = list_name
+        self.links = Links(unsubscribe_base, secret, list_name)
 
     def recipient(self, subscriber: Subscriber, issue: RenderedIssue) -> Recipient:
-        url = unsubscribe_url(self.unsubscribe_base, self.secret, self.list_name, subscriber.email)
+        url = self.links.url(subscriber.email)
         return recipient_for(
             subscriber.email, subscriber.name, subscriber.fields, issue.fields, url
         )

@@ -14,12 +14,34 @@ from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
 SECRET_BYTES = 32
 
 
+class Links:
+    """Signs and builds the unsubscribe links of one list; the parts every link shares
+    (the URL around the query, the keyed HMAC state) are prepared once."""
+
+    def __init__(self, base: str, secret: bytes, list_name: str) -> None:
+        parts = urlsplit(base)
+        self._head = urlunsplit(parts._replace(query="", fragment="")) + "?"
+        self._head += f"{parts.query}&" if parts.query else ""
+        self._head += f"l={quote(list_name, safe='')}&e="
+        self._tail = f"#{parts.fragment}" if parts.fragment else ""
+        self._mac = hmac.new(secret, _fields("unsubscribe", list_name), hashlib.sha256)
+
+    def sign(self, email: str) -> str:
+        mac = self._mac.copy()
+        mac.update(_fields(email.lower()))
+        return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode("ascii")
+
+    def url(self, email: str) -> str:
+        return f"{self._head}{quote(email, safe='@')}&s={self.sign(email)}{self._tail}"
+
+
+def _fields(*parts: str) -> bytes:
+    """Each field length-prefixed, so no two (list, address) pairs sign alike."""
+    return "".join(f"{len(part)}:{part}" for part in parts).encode()
+
+
 def sign(secret: bytes, list_name: str, email: str) -> str:
-    """Each field is length-prefixed, so no two (list, address) pairs sign alike."""
-    fields = ("unsubscribe", list_name, email.lower())
-    message = "".join(f"{len(part)}:{part}" for part in fields).encode()
-    digest = hmac.new(secret, message, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    return Links("http://x/", secret, list_name).sign(email)
 
 
 def verify(secret: bytes, list_name: str, email: str, signature: str) -> bool:
@@ -29,10 +51,7 @@ def verify(secret: bytes, list_name: str, email: str, signature: str) -> bool:
 
 
 def unsubscribe_url(base: str, secret: bytes, list_name: str, email: str) -> str:
-    parts = urlsplit(base)
-    query = f"l={quote(list_name, safe='')}&e={quote(email, safe='@')}"
-    query += f"&s={sign(secret, list_name, email)}"
-    return urlunsplit(parts._replace(query=f"{parts.query}&{query}" if parts.query else query))
+    return Links(base, secret, list_name).url(email)
 
 
 def parse_link(url: str) -> tuple[str, str, str] | None:
