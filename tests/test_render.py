@@ -248,3 +248,12 @@ def test_issue_id_keeps_sub_folders_of_articles(project):
     assert issue_id([articles / "2025" / "welcome.md"], articles) == "2025-welcome"
     assert issue_id([articles / "2026" / "welcome.md"], articles) == "2026-welcome"
     assert issue_id([project.root / "elsewhere" / "welcome.md"], articles) == "welcome"
+
+
+def test_a_title_taken_from_the_opening_sentence_is_not_shown_twice(project):
+    single = compose(project, [DATA / "cnn.txt"])[1]
+    assert "<h1" not in html_of(single) and '<h2 class="headline' not in html_of(single)
+    assert text_of(single).count("Are you in the grips of the wintry storm") == 1
+    assert single.subject.source("text").startswith("Are you in the grips")
+    digest = compose(project, [DATA / "cnn.txt", project.root / SAMPLE_ARTICLE])[1]
+    assert html_of(digest).count('<h2 class="headline digest-headline"') == 2

@@ -85,6 +85,7 @@ class Article:
     language: str = ""  # a BCP 47 tag when the article is not in the newsletter's language
     extra: dict[str, Any] = field(default_factory=dict)  # other front matter, for templates
     notes: tuple[str, ...] = ()  # things the reader guessed, worth telling the editor
+    title_from_body: bool = False  # the title repeats the opening sentence: not shown twice
 
     @property
     def paragraphs(self) -> tuple[Block, ...]:

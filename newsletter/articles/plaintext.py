@@ -58,7 +58,10 @@ def parse_plaintext(path: Path, text: str) -> Article:
         raise ArticleError("has no paragraphs after the headline")
     if not title:
         title = _title_from(paragraphs[0])
-        notes.append("no headline line; the title is taken from the first sentence")
+        notes.append(
+            "no headline line; the subject is taken from the first sentence (add a headline "
+            "as the first line to choose it)"
+        )
 
     body = tuple(Block("paragraph", (Span(p),)) for p in paragraphs)
     return Article(
@@ -68,6 +71,7 @@ def parse_plaintext(path: Path, text: str) -> Article:
         image_credit=credit,
         direction=text_direction(title + " ".join(paragraphs)),
         notes=tuple(notes),
+        title_from_body=bool(notes),
     )
 
 
