@@ -19,7 +19,16 @@ _DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/
 _MAX_LOCAL = 64
 _MAX_ADDRESS = 254
 _MAX_REMEMBERED = 100_000
-_valid_domains: dict[str, str] = {}  # domain as written -> its ASCII form
+# Mailbox names that email-validator lower-cases (RFC 2142): always asked in full.
+_CASE_INSENSITIVE = frozenset(
+    {
+        "info", "marketing", "sales", "support", "abuse", "noc", "security", "postmaster",
+        "hostmaster", "usenet", "news", "webmaster", "www", "uucp", "ftp",
+    }
+)  # fmt: skip
+# domain as written -> (its ASCII form, the longest UTF-8 length of its written,
+# normalised and ASCII forms: email-validator limits all three addresses to 254 bytes)
+_valid_domains: dict[str, tuple[str, int]] = {}
 
 
 class BadAddress(ValueError):
@@ -29,21 +38,23 @@ class BadAddress(ValueError):
 def normalise_address(text: str) -> str:
     text = text.strip()
     local, at, domain = text.rpartition("@")
-    plain = bool(at) and len(local) <= _MAX_LOCAL and _DOT_ATOM.fullmatch(local) is not None
+    plain = (
+        bool(at)
+        and len(local) <= _MAX_LOCAL
+        and _DOT_ATOM.fullmatch(local) is not None
+        and local.lower() not in _CASE_INSENSITIVE
+    )
     if plain and (known := _valid_domains.get(domain)):
-        address = f"{local}@{known}"
-        if len(address) <= _MAX_ADDRESS:
-            return address
-    address = _validate(text)
-    if plain and len(_valid_domains) < _MAX_REMEMBERED:
-        _valid_domains[domain] = address.rpartition("@")[2]
-    return address
-
-
-def _validate(text: str) -> str:
+        ascii_domain, longest = known
+        if len(local) + 1 + longest <= _MAX_ADDRESS:
+            return f"{local}@{ascii_domain}"
     from email_validator import EmailNotValidError, validate_email
 
     try:
-        return validate_email(text, check_deliverability=False, allow_smtputf8=False).ascii_email
+        checked = validate_email(text, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
         raise BadAddress(str(exc)) from None
+    if plain and len(_valid_domains) < _MAX_REMEMBERED:
+        forms = (domain, checked.domain, checked.ascii_domain)
+        _valid_domains[domain] = (checked.ascii_domain, max(len(f.encode()) for f in forms))
+    return checked.ascii_email
