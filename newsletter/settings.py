@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from email.headerregistry import Address, HeaderRegistry
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from newsletter.addresses import BadAddress, normalise_address
@@ -78,11 +78,39 @@ def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
 
 
 def _url(value: Any) -> str:
+    """An absolute http(s) URL, returned in ASCII (IDNA host, percent-encoded rest),
+    so it can go into headers and links as it is."""
     text = _text(value)
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise _Invalid(f"a URL cannot contain spaces or control characters, got {text!r}")
     parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise _Invalid(f"expected an absolute http(s) URL, got {text!r}")
-    return text
+    try:
+        host = parts.hostname.encode("idna").decode("ascii")
+        port = f":{parts.port}" if parts.port else ""
+    except (UnicodeError, ValueError):
+        raise _Invalid(f"the host or port of {text!r} is not valid") from None
+    if parts.username or parts.password:
+        raise _Invalid(f"a URL with a user name or password is not accepted, got {text!r}")
+    ascii_parts = (
+        quote(part, safe=_URL_SAFE) for part in (parts.path, parts.query, parts.fragment)
+    )
+    return urlunsplit((parts.scheme, host + port, *ascii_parts))
+
+
+_URL_SAFE = "/?#[]@!$&'()*+,;=%:-._~"
+
+
+def _unsubscribe_url(value: Any) -> str:
+    url = _url(value)
+    taken = {"l", "e", "s"} & set(parse_qs(urlsplit(url).query, keep_blank_values=True))
+    if taken:
+        raise _Invalid(
+            f"the query of {url!r} uses {', '.join(sorted(taken))}, which the signed "
+            "unsubscribe links need for themselves"
+        )
+    return url
 
 
 def _base_url(value: Any) -> str:
@@ -183,7 +211,7 @@ class NewsletterSettings:
 
 @dataclass(frozen=True)
 class UnsubscribeSettings:
-    url: str = _setting("url", _url, "http://127.0.0.1:8025/unsubscribe")
+    url: str = _setting("url", _unsubscribe_url, "http://127.0.0.1:8025/unsubscribe")
     secret_env: str = _setting("secret_env", _optional_env_name, "NEWSLETTER_SECRET")
 
 

@@ -57,3 +57,35 @@ def test_sendgrid_categories_follow_the_api_limits(tmp_path):
     many = MINIMAL + "[sendgrid]\ncategories = [" + ", ".join(f'"c{i}"' for i in range(11)) + "]\n"
     with pytest.raises(SettingsError, match="at most 10 categories"):
         load_settings(write(tmp_path / "n.toml", many))
+
+
+@pytest.mark.parametrize(
+    ("url", "stored"),
+    [
+        (
+            "https://bücher.example/abmelden?x=ü#top",
+            "https://xn--bcher-kva.example/abmelden?x=%C3%BC#top",
+        ),
+        ("http://127.0.0.1:8025/unsubscribe", "http://127.0.0.1:8025/unsubscribe"),
+    ],
+)
+def test_unsubscribe_url_is_kept_in_ascii(tmp_path, url, stored):
+    text = MINIMAL + f'[unsubscribe]\nurl = "{url}"\n'
+    assert load_settings(write(tmp_path / "n.toml", text)).unsubscribe.url == stored
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("https://example.com/un sub", "cannot contain spaces"),
+        ("https://example.com/u?l=other", "uses l, which the signed unsubscribe links need"),
+        ("https://user:pw@example.com/u", "user name or password"),
+        ("https://example.com:99999/u", "host or port"),
+        ("mailto:u@example.com", "absolute http(s) URL"),
+    ],
+)
+def test_bad_unsubscribe_urls_are_refused_by_name(tmp_path, url, message):
+    text = MINIMAL + f'[unsubscribe]\nurl = "{url}"\n'
+    with pytest.raises(SettingsError, match=r"n.toml:\d+: \[unsubscribe\] url: ") as caught:
+        load_settings(write(tmp_path / "n.toml", text))
+    assert message in str(caught.value)
