@@ -75,15 +75,30 @@ class Placeholders:
             self._by_use[use] = key
         return self._by_use[use]
 
-    def token(self, key: str, part: Part) -> str:
-        text = make_token(self.prefix, key, part)
-        return _HtmlToken(text) if part == "html" else _Token(text)
+    def token(self, key: str, part: Part) -> Token:
+        """A key's token as templates get it (see Token)."""
+        cls = _HtmlToken if part == "html" else Token
+        token = cls(make_token(self.prefix, key, part))
+        token._field = self.fields[key]
+        token._placeholders = self
+        token._part = part
+        return token
 
     def subscriber(self, part: Part) -> SubscriberTokens:
         return SubscriberTokens(self, part)
 
     def template(self, text: str, part: Part) -> Template:
-        return Template.parse(text, part, self.prefix)
+        """Split a rendered part at its tokens; every token must be one handed out here,
+        and no piece of one may be left over (a template cut or changed one)."""
+        template = Template.parse(text, part, self.prefix)
+        unknown = set(template.keys) - set(self.fields)
+        nonce = self.prefix.removeprefix("%%nl").lower()
+        if unknown or (nonce and any(nonce in lit.lower() for lit in template.literals)):
+            raise FieldUseError(
+                "a subscriber field was changed after it was output (a filter on text that "
+                "holds one?); output fields as they are, e.g. {{ subscriber.name }}"
+            )
+        return template
 
 
 class SubscriberTokens:
@@ -96,33 +111,43 @@ class SubscriberTokens:
         self._placeholders = placeholders
         self._part = part
 
-    def get(self, column: str, default: str = "") -> str:
+    def get(self, column: str, default: str = "") -> Token:
         return self._placeholders.token(
             self._placeholders.key_for(column, str(default)), self._part
         )
 
-    def __getitem__(self, column: str) -> str:
+    def __getitem__(self, column: str) -> Token:
         return self.get(column)
 
-    def __getattr__(self, column: str) -> str:
+    def __getattr__(self, column: str) -> Token:
         if column.startswith("_"):
             raise AttributeError(column)
         return self.get(column)
 
 
-class _Token(str):
+class Token(str):
     """A placeholder as templates see it. Its value is only known per recipient, after
     rendering, so a template may output it and nothing else: testing, comparing,
-    measuring, slicing or filtering it would act on the placeholder, not the value."""
+    measuring, slicing or filtering it would act on the placeholder, not the value.
+    (The render environment also refuses it in filters and tests; `default` gives
+    the field a fallback.)"""
 
-    __slots__ = ()
+    _field: Field
+    _placeholders: Placeholders
+    _part: Part
 
     def _refuse(self, *args: object, **kwargs: object) -> NoReturn:
-        key = str.__str__(self).rsplit(".", 1)[-1].rstrip("%")
         raise FieldUseError(
-            f"subscriber field {key!r} is filled in per recipient after rendering: output "
-            "it as it is, e.g. {{ subscriber.name }}; it cannot be tested, compared, sliced "
-            'or changed by a filter (use subscriber.get("name", "fallback") for a fallback)'
+            f"subscriber field {self._field.column!r} is filled in per recipient after "
+            "rendering: output it as it is, e.g. {{ subscriber.name }}; it cannot be tested, "
+            "compared, sliced or changed by a filter (a fallback: "
+            'subscriber.get("name", "there") or subscriber.name|default("there"))'
+        )
+
+    def _with_default(self, default: object) -> Token:
+        placeholders = self._placeholders
+        return placeholders.token(
+            placeholders.key_for(self._field.column, str(default)), self._part
         )
 
     __bool__ = __len__ = __iter__ = __getitem__ = __contains__ = _refuse
@@ -130,14 +155,12 @@ class _Token(str):
     __hash__ = str.__hash__
 
     def __getattribute__(self, name: str) -> object:
-        if name.startswith("__") or name == "_refuse":
+        if name.startswith("_"):
             return super().__getattribute__(name)
         return self._refuse()
 
 
-class _HtmlToken(_Token):
-    __slots__ = ()
-
+class _HtmlToken(Token):
     def __html__(self) -> str:
         return str.__str__(self)
 

@@ -157,7 +157,7 @@ def test_template_testing_a_subscriber_field_names_the_template(project):
     write(project.root / "templates" / "subject.txt", "{% if subscriber.name %}Hi{% endif %}")
     from newsletter.errors import TemplateError
 
-    with pytest.raises(TemplateError, match=r"subject.txt:1: subscriber field 'f_name'"):
+    with pytest.raises(TemplateError, match=r"subject.txt:1: subscriber field 'name' is filled"):
         compose(project, [project.root / SAMPLE_ARTICLE])
 
 
@@ -257,3 +257,39 @@ def test_a_title_taken_from_the_opening_sentence_is_not_shown_twice(project):
     assert single.subject.source("text").startswith("Are you in the grips")
     digest = compose(project, [DATA / "cnn.txt", project.root / SAMPLE_ARTICLE])[1]
     assert html_of(digest).count('<h2 class="headline digest-headline"') == 2
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "{{ subscriber.name|title }}",
+        "{{ subscriber.name|int }}",
+        "{{ subscriber.name|wordcount }}",
+        "{{ subscriber.name|replace('a', 'e') }}",
+        "{% if subscriber.name is defined %}x{% endif %}",
+        "{{ (subscriber.name ~ '')[4:] }}",
+        "{{ (subscriber.name ~ '')|upper }}",
+    ],
+)
+def test_templates_cannot_change_subscriber_fields(project, subject):
+    from newsletter.errors import TemplateError
+
+    write(project.root / "templates" / "subject.txt", subject)
+    with pytest.raises(TemplateError, match="subscriber field"):
+        compose(project, [project.root / SAMPLE_ARTICLE])
+
+
+def test_default_filter_gives_a_field_its_fallback(project):
+    from newsletter.audience.lists import Subscriber
+    from newsletter.delivery import Audience
+    from newsletter.personalise import personalise
+
+    write(
+        project.root / "templates" / "subject.txt",
+        'For {{ subscriber.name|default("you") }} and {{ subscriber.get("city", "all")|e }}',
+    )
+    rendered = compose(project, [project.root / SAMPLE_ARTICLE])[1]
+    audience = Audience("sample", "https://example.com/u", b"k" * 32)
+    nameless = audience.recipient(Subscriber("x@example.com", "", {"city": "Oslo"}), rendered)
+    copy = personalise(rendered.subject, rendered.html, rendered.text, nameless)
+    assert copy.subject == "For you and Oslo"

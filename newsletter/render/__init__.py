@@ -20,6 +20,7 @@ from newsletter.errors import TemplateError
 from newsletter.issue import Issue
 from newsletter.paths import PACKAGE_TEMPLATES, shown
 from newsletter.personalise import Field, FieldUseError, Part, Placeholders, Template
+from newsletter.render.fields import guard
 from newsletter.render.html import blocks_html, image_html
 from newsletter.render.links import absolute
 from newsletter.render.text import LinkList, blocks_text, underline, wrap
@@ -133,7 +134,7 @@ def _environment(template_dirs: tuple[Path, ...]) -> Any:
     )
     env.filters["wrap"] = wrap
     env.filters["underline"] = underline
-    return env
+    return guard(env)
 
 
 def _render(env: Any, name: str, context: dict[str, Any]) -> str:
