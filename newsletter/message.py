@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import binascii
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from email.header import Header
 from email.policy import SMTP
-from email.utils import format_datetime, formataddr, quote
+from email.utils import format_datetime, quote
 
 from newsletter.personalise import UNSUBSCRIBE_URL, Recipient, personalise
 from newsletter.render import RenderedIssue
@@ -41,7 +42,9 @@ class Envelope:
     @property
     def list_id(self) -> str:
         """RFC 2919: a phrase (quoted or encoded as needed) and <list.domain>."""
-        return formataddr((self.newsletter.name, f"{self.list_name}.{self.domain}"), "utf-8")
+        return (
+            f"{_phrase(_clean(self.newsletter.name), 'List-Id')} <{self.list_name}.{self.domain}>"
+        )
 
 
 def message_id(issue_id: str, email: str, domain: str, test: bool = False) -> str:
@@ -64,7 +67,7 @@ class MessageMaker:
         self.test = test
         self.prefix = "[Test] " if test else ""
         # "=_" never occurs in quoted-printable text (it writes "=" as "=3D").
-        self.boundary = f"=_nl_{secrets.token_hex(16)}"
+        self.boundary = f"=_nl_{secrets.token_hex(8)}"
         newsletter = envelope.newsletter
         self._from = _header("From", str(newsletter.from_))
         self._reply_to = (
@@ -132,25 +135,41 @@ def _raw(name: str, value: str) -> bytes:
 
 
 def _subject(text: str) -> bytes:
-    """RFC 2047 where needed, folded at spaces. (The modern folder puts a subject that
-    starts with "[" on a line of its own, which parsers then read with a leading space.)"""
-    charset = "us-ascii" if text.isascii() else "utf-8"
-    encoded = Header(text, charset, header_name="Subject").encode(linesep="\r\n")
+    """Plain ASCII folded at spaces; anything else (non-ASCII, "=?" that would read as
+    an encoded word, a word too long to fold) as RFC 2047 encoded words."""
+    text = _clean(text)
+    plain = text.isascii() and "=?" not in text and max(map(len, text.split()), default=0) <= 70
+    charset = "us-ascii" if plain else "utf-8"
+    encoded = Header(text, charset, header_name="Subject").encode(" \t", linesep="\r\n")
     return f"Subject: {encoded}\r\n".encode("ascii")
 
 
 def _to(name: str, email: str) -> bytes:
-    """The recipient's address with their display name from the list: quoted when it
-    holds specials, RFC 2047-encoded when it is not ASCII, never a line break."""
-    name = squash(name)
+    """The recipient's address with their display name from the list."""
+    name = _clean(name)
     if not name:
         return f"To: {email}\r\n".encode("ascii")
-    if name.isascii() and "=?" in name:  # would read as an encoded word: quote it
-        return f'To: "{quote(name)}" <{email}>\r\n'.encode("ascii")
-    if name.isascii():
-        return f"To: {formataddr((name, email))}\r\n".encode("ascii")
-    encoded = Header(name, "utf-8", header_name="To").encode(linesep="\r\n")
-    return f"To: {encoded} <{email}>\r\n".encode("ascii")
+    phrase = _phrase(name, "To")
+    last = len(phrase.rsplit("\n", 1)[-1]) + (4 if "\n" not in phrase else 0)
+    gap = " " if last + len(email) + 3 <= 78 else "\r\n "
+    return f"To: {phrase}{gap}<{email}>\r\n".encode("ascii")
+
+
+_SPECIALS = re.compile(r'[][\\()<>@,:;".]')
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _phrase(name: str, header: str) -> str:
+    """A display name: as it is, quoted when it holds specials, or RFC 2047 encoded
+    words when it is not ASCII, looks like an encoded word, or is long (they fold)."""
+    if not name.isascii() or "=?" in name or len(name) > 60:
+        return Header(name, "utf-8", header_name=header).encode(linesep="\r\n")
+    return f'"{quote(name)}"' if _SPECIALS.search(name) else name
+
+
+def _clean(text: str) -> str:
+    """Text from a CSV cell or a template: no control character may reach a header."""
+    return squash(_CONTROLS.sub(" ", text))
 
 
 def _quoted_printable(text: str) -> bytes:

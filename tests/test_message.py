@@ -110,9 +110,45 @@ def test_headers_in_order_and_complete(maker_for):
     assert message["Date"].datetime == NOW
 
 
-def test_a_name_that_looks_encoded_is_quoted_so_clients_show_it_as_typed(maker_for):
-    _, data, _ = maker_for()("reader@example.com", "=?utf-8?q?evil?=")
-    assert b'To: "=?utf-8?q?evil?=" <reader@example.com>' in data
+def raw_header(data, name):
+    return email.message_from_bytes(data, policy=policy.compat32)[name]
+
+
+@pytest.mark.parametrize("name", ["=?utf-8?q?evil?=", "A\x00B\x07C\x1b", "Dr " * 300])
+def test_names_reach_the_to_header_as_typed_with_no_controls_and_short_lines(maker_for, name):
+    _, data, _message = maker_for()("reader@example.com", name)
+    expected = " ".join(name.replace("\x00", " ").replace("\x07", " ").replace("\x1b", " ").split())
+    assert str(make_header(decode_header(raw_header(data, "To")))) == (
+        f"{expected} <reader@example.com>"
+    )
+    head = data.split(b"\r\n\r\n", 1)[0]
+    assert all(len(line) <= 998 for line in head.split(b"\r\n"))
+    to_lines = head.split(b"To: ", 1)[1].split(b"\r\nReply-To")[0].split(b"\r\n")
+    assert all(len(line) <= 80 for line in to_lines)
+    assert not any(ch in head for ch in (b"\x00", b"\x07", b"\x1b"))
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "=?utf-8?q?hi?= there",
+        "a,b,c," * 40,
+        "x" * 1200,
+        "[Weekly] Zoë’s “big” day: " + "words " * 30,
+    ],
+)
+def test_subjects_fold_and_read_back_as_written(project, tmp_path, title):
+    from conftest import write
+
+    write(project.root / "templates" / "subject.txt", "{{ articles[0].title }}")
+    article = write(tmp_path / "s.md", f"---\ntitle: '{title}'\n---\nBody.\n")
+    rendered = compose(project, [article])[1]
+    maker = MessageMaker(rendered, Envelope(project.settings.newsletter, "sample"), NOW)
+    audience = Audience("sample", "https://example.com/u", b"k" * 32)
+    _, data = maker.make(audience.recipient(Subscriber("a@example.com"), rendered))
+    head = data.split(b"\r\n\r\n", 1)[0]
+    assert all(len(line) <= 998 for line in head.split(b"\r\n"))
+    assert str(make_header(decode_header(raw_header(data, "Subject")))) == " ".join(title.split())
 
 
 def test_list_id_phrase_is_quoted_or_encoded(project):
