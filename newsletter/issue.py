@@ -10,7 +10,7 @@ from pathlib import Path
 from newsletter.articles.model import Article
 from newsletter.errors import UsageError
 
-ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+ID_PATTERN = re.compile(r"(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]{0,99}(?<!\.)")
 MAX_ID = 100
 
 
@@ -42,13 +42,14 @@ def _name(path: Path, articles_dir: Path | None) -> str:
     except ValueError:
         relative = None
     name = "-".join(relative.parts) if relative else path.stem
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-._") or "article"
+    name = re.sub(r"\.{2,}", ".", re.sub(r"[^A-Za-z0-9._-]+", "-", name))
+    return name.strip("-._") or "article"
 
 
 def check_issue_id(value: str) -> str:
     if not ID_PATTERN.fullmatch(value):
         raise UsageError(
             f"--id {value!r}: use 1 to {MAX_ID} letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit"
+            "starting with a letter or digit, with no '..' and no '.' at the end"
         )
     return value

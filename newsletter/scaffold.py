@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from newsletter.errors import UsageError
+from newsletter.errors import StateError, UsageError
 from newsletter.paths import PACKAGE_TEMPLATES, SKELETON
 from newsletter.settings import SETTINGS_FILE
 
@@ -35,7 +35,7 @@ def create_project(folder: Path, with_templates: bool = False) -> list[Path]:
                 shutil.copyfile(PACKAGE_TEMPLATES / name, target)
                 created.append(target)
     except OSError as exc:
-        raise UsageError(
+        raise StateError(
             f"cannot create the project: {exc.strerror}", where=str(exc.filename or folder)
         ) from None
     return created

@@ -293,3 +293,32 @@ def test_default_filter_gives_a_field_its_fallback(project):
     nameless = audience.recipient(Subscriber("x@example.com", "", {"city": "Oslo"}), rendered)
     copy = personalise(rendered.subject, rendered.html, rendered.text, nameless)
     assert copy.subject == "For you and Oslo"
+
+
+def test_a_field_inside_css_is_an_error_not_a_silent_loss(project):
+    from newsletter.errors import TemplateError
+    from newsletter.paths import PACKAGE_TEMPLATES
+
+    html = (PACKAGE_TEMPLATES / "email.html").read_text()
+    html = html.replace(
+        '<p class="greeting">', '<p class="greeting" style="color: {{ subscriber.city }}">'
+    )
+    write(project.root / "templates" / "email.html", html)
+    with pytest.raises(TemplateError, match=r"email\.html: a subscriber field inside CSS"):
+        compose(project, [project.root / SAMPLE_ARTICLE])
+
+
+@pytest.mark.parametrize("bad", ["x..y", "x.", "../x", ".x", "a/b", "", "x" * 101])
+def test_issue_ids_that_could_not_be_a_folder_or_message_id_are_refused(bad):
+    from newsletter.errors import UsageError
+    from newsletter.issue import check_issue_id
+
+    with pytest.raises(UsageError):
+        check_issue_id(bad)
+
+
+def test_derived_issue_ids_have_no_double_or_trailing_dots(tmp_path):
+    from newsletter.issue import ID_PATTERN, issue_id
+
+    derived = issue_id([tmp_path / "a..b.md", tmp_path / "c. .md"])
+    assert ID_PATTERN.fullmatch(derived), derived

@@ -53,8 +53,6 @@ def render_issue(
     """Render the issue's subject, HTML and text parts, with CSS inlined.
 
     `prefix` fixes the placeholder tokens' random prefix (for reproducible output)."""
-    from newsletter.render.inline import inline_css
-
     env = _environment(template_dirs)
     issue = replace(issue, articles=tuple(absolute(a, newsletter.site_url) for a in issue.articles))
     placeholders = Placeholders(prefix)
@@ -109,7 +107,7 @@ def render_issue(
     return RenderedIssue(
         id=issue.id,
         subject=subject,
-        html=_parse(placeholders, inline_css(html), "html", "email.html"),
+        html=_parse(placeholders, _inlined(html, placeholders.prefix), "html", "email.html"),
         text=_parse(placeholders, _tidy_text(text), "text", "email.txt"),
         preheader=preheader,
         language=newsletter.language,
@@ -163,6 +161,19 @@ def _template_frame(exc: BaseException, name: str) -> str:
             where = f"{shown(filename)}:{tb.tb_lineno}"
         tb = tb.tb_next
     return where
+
+
+def _inlined(html: str, prefix: str) -> str:
+    from newsletter.render.inline import inline_css
+
+    inlined = inline_css(html)
+    if inlined.count(prefix) != html.count(prefix):
+        raise TemplateError(
+            "a subscriber field inside CSS (a style attribute or <style>) was lost when the "
+            "CSS was inlined; use fields in text and in other attributes only",
+            where="email.html",
+        )
+    return inlined
 
 
 def _parse(placeholders: Placeholders, text: str, part: Part, name: str) -> Template:

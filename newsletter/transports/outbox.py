@@ -63,11 +63,15 @@ def file_name(email: str) -> str:
 
 def _write_atomically(path: Path, data: bytes) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:  # a full disk or an interrupt: leave no half-written file
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def _fsync_dir(folder: Path) -> None:
