@@ -204,3 +204,12 @@ def test_every_photo_line_is_a_credit_never_body_text(tmp_path):
     article = read_article(path)
     assert article.image_credit == "A; B"
     assert [p.plain_text for p in article.paragraphs] == ["Body one.", "Body two."]
+
+
+def test_an_image_taken_out_of_a_line_leaves_one_space(tmp_path):
+    path = write(
+        tmp_path / "i.md", "---\ntitle: T\n---\nText ![a](https://e.com/a.png) on `a  b`.\n"
+    )
+    paragraph, image = read_article(path).body
+    assert paragraph.plain_text == "Text on a  b."
+    assert image.src == "https://e.com/a.png"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -217,6 +218,9 @@ def _inline(children: list[Any]) -> tuple[tuple[Span, ...], list[Block]]:
     return _merge(spans), images
 
 
+_SPACES = re.compile(r" {2,}")
+
+
 def _merge(spans: list[Span]) -> tuple[Span, ...]:
     """Join neighbouring spans with the same style, trim the ends."""
     merged: list[Span] = []
@@ -227,6 +231,8 @@ def _merge(spans: list[Span]) -> tuple[Span, ...]:
                 last.text + span.text, last.href, last.strong, last.em, last.code, last.strike
             )
         merged.append(span)
+    # An image taken out of a line leaves the spaces on both sides of it: keep one.
+    merged = [s if s.code or s.br else replace(s, text=_SPACES.sub(" ", s.text)) for s in merged]
     while merged and not merged[-1].br and not merged[-1].text.strip():
         merged.pop()
     if merged and not merged[-1].br:
