@@ -49,9 +49,5 @@ def open_project(path: Path) -> Project:
     return Project.open(path)
 
 
-def warn(message: str) -> None:
-    typer.echo(f"warning: {' '.join(message.split())}", err=True)
-
-
 def interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
