@@ -5,16 +5,18 @@ Rendering happened once before this; per recipient there is only substitution.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
 from newsletter.audience.lists import BadRow, Subscriber
-from newsletter.errors import TransportError
+from newsletter.clock import Clock, SystemClock
+from newsletter.errors import AmbiguousError, TransientError, TransportError
 from newsletter.message import Envelope
 from newsletter.personalise import Recipient, recipient_for
 from newsletter.render import RenderedIssue
-from newsletter.transports.base import Batch, Transport
+from newsletter.transports.base import Accepted, Batch, Transport
 from newsletter.unsubscribe import Links
 
 
@@ -60,12 +62,35 @@ class SendReport:
     destination: str
     accepted: int = 0
     refused: int = 0
+    unconfirmed: int = 0  # in a batch handed over whose answer never came
     batches: int = 0
+    retries: int = 0
     bad_rows: BadRows = field(default_factory=BadRows)
     error: TransportError | None = None
 
 
 Progress = Callable[[SendReport], None]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Transient failures are retried: exponential back-off with full jitter, or the
+    wait the provider asked for; both bounded."""
+
+    attempts: int = 6
+    base: float = 1.0
+    cap: float = 60.0
+    longest_asked_wait: float = 120.0
+
+    def wait(self, attempt: int, error: TransientError, jitter: float) -> float | None:
+        """Seconds to wait before attempt `attempt + 1`, or None to give up."""
+        if attempt >= self.attempts:
+            return None
+        if error.retry_after is not None:
+            if error.retry_after > self.longest_asked_wait:
+                return None
+            return max(error.retry_after, 0.0) + jitter * self.base
+        return jitter * min(self.cap, self.base * 2 ** (attempt - 1))
 
 
 def deliver(
@@ -75,20 +100,31 @@ def deliver(
     envelope: Envelope,
     transport: Transport,
     progress: Progress | None = None,
+    clock: Clock | None = None,
+    retry: RetryPolicy | None = None,
 ) -> SendReport:
     """Send to every subscriber in `rows`; bad rows are collected, never fatal.
 
-    A transport error stops the send; the report then says how far it got and
-    carries the error (nothing after the failing batch was handed over).
+    Transient failures are retried (see RetryPolicy). Any other transport error, or
+    retries running out, stops the send; the report then says how far it got and
+    carries the error: nothing after the failing batch was handed over. An ambiguous
+    batch (handed over, no answer) is counted as unconfirmed and never resent.
     """
+    clock = clock or SystemClock()
+    retry = retry or RetryPolicy()
     report = SendReport(
         issue.id, audience.list_name, transport.name, transport.destination(issue.id)
     )
     subscribers = _good_rows(rows, report.bad_rows)
     while batch := tuple(islice(subscribers, transport.batch_size)):
         recipients = tuple(audience.recipient(s, issue) for s in batch)
+        handed = Batch(issue, recipients, envelope, number=report.batches + 1)
         try:
-            accepted = transport.send(Batch(issue, recipients, envelope, number=report.batches + 1))
+            accepted = _send_with_retries(transport, handed, clock, retry, report)
+        except AmbiguousError as exc:
+            report.unconfirmed += len(recipients)
+            report.error = exc
+            break
         except TransportError as exc:
             report.error = exc
             break
@@ -98,6 +134,26 @@ def deliver(
         if progress:
             progress(report)
     return report
+
+
+def _send_with_retries(
+    transport: Transport, batch: Batch, clock: Clock, retry: RetryPolicy, report: SendReport
+) -> Accepted:
+    attempt = 1
+    while True:
+        try:
+            return transport.send(batch)
+        except TransientError as exc:
+            wait = retry.wait(attempt, exc, random.random())
+            if wait is None:
+                raise TransientError(
+                    f"{exc.message} (gave up after {attempt} attempts)",
+                    where=exc.where,
+                    status=exc.status,
+                ) from None
+            report.retries += 1
+            clock.sleep(wait)
+            attempt += 1
 
 
 def count(rows: Iterable[Subscriber | BadRow]) -> tuple[list[Subscriber], int, BadRows]:

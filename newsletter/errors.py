@@ -54,7 +54,19 @@ class TransportError(NewsletterError):
 
 
 class TransientError(TransportError):
-    """Worth retrying later: nothing was accepted."""
+    """Worth retrying later: nothing was accepted. `retry_after` is the wait the
+    provider asked for (a 429's reset time), in seconds, when it said."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        where: str | None = None,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, where=where, status=status)
 
 
 class PermanentError(TransportError):

@@ -22,7 +22,7 @@ from email.utils import format_datetime, quote
 from newsletter.personalise import UNSUBSCRIBE_URL, Recipient, personalise
 from newsletter.render import RenderedIssue
 from newsletter.settings import NewsletterSettings
-from newsletter.whitespace import squash
+from newsletter.whitespace import header_text
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 CRLF = b"\r\n"
@@ -42,9 +42,8 @@ class Envelope:
     @property
     def list_id(self) -> str:
         """RFC 2919: a phrase (quoted or encoded as needed) and <list.domain>."""
-        return (
-            f"{_phrase(_clean(self.newsletter.name), 'List-Id')} <{self.list_name}.{self.domain}>"
-        )
+        phrase = _phrase(header_text(self.newsletter.name), "List-Id")
+        return f"{phrase} <{self.list_name}.{self.domain}>"
 
 
 def message_id(issue_id: str, email: str, domain: str, test: bool = False) -> str:
@@ -137,7 +136,7 @@ def _raw(name: str, value: str) -> bytes:
 def _subject(text: str) -> bytes:
     """Plain ASCII folded at spaces; anything else (non-ASCII, "=?" that would read as
     an encoded word, a word too long to fold) as RFC 2047 encoded words."""
-    text = _clean(text)
+    text = header_text(text)
     plain = text.isascii() and "=?" not in text and max(map(len, text.split()), default=0) <= 70
     charset = "us-ascii" if plain else "utf-8"
     encoded = Header(text, charset, header_name="Subject").encode(" \t", linesep="\r\n")
@@ -146,7 +145,7 @@ def _subject(text: str) -> bytes:
 
 def _to(name: str, email: str) -> bytes:
     """The recipient's address with their display name from the list."""
-    name = _clean(name)
+    name = header_text(name)
     if not name:
         return f"To: {email}\r\n".encode("ascii")
     phrase = _phrase(name, "To")
@@ -156,7 +155,6 @@ def _to(name: str, email: str) -> bytes:
 
 
 _SPECIALS = re.compile(r'[][\\()<>@,:;".]')
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _phrase(name: str, header: str) -> str:
@@ -165,11 +163,6 @@ def _phrase(name: str, header: str) -> str:
     if not name.isascii() or "=?" in name or len(name) > 60:
         return Header(name, "utf-8", header_name=header).encode(linesep="\r\n")
     return f'"{quote(name)}"' if _SPECIALS.search(name) else name
-
-
-def _clean(text: str) -> str:
-    """Text from a CSV cell or a template: no control character may reach a header."""
-    return squash(_CONTROLS.sub(" ", text))
 
 
 def _quoted_printable(text: str) -> bytes:

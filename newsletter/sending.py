@@ -82,7 +82,13 @@ def plan_send(
 def run_send(plan: SendPlan, progress: Progress | None = None) -> SendReport:
     try:
         return deliver(
-            plan.rendered, plan.rows(), plan.audience, plan.envelope, plan.transport, progress
+            plan.rendered,
+            plan.rows(),
+            plan.audience,
+            plan.envelope,
+            plan.transport,
+            progress,
+            plan.project.clock,
         )
     finally:
         plan.transport.close()

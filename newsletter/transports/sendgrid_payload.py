@@ -1,0 +1,138 @@
+"""The v3 Mail Send request body for one batch, built apart from posting it (as
+django-anymail splits payload from backend) so its rules are tested without a server.
+
+One request carries up to 1000 personalizations, one recipient each, with that
+recipient's `substitutions` (the rendered issue's tokens and their values: escaped
+for the HTML part's tokens, raw for the text part's), `headers` (their own
+List-Unsubscribe) and the issue's content, subject, from and reply-to once.
+
+Everything the API would reject is caught here, before the request: a recipient
+whose substitutions pass SendGrid's 10,000 bytes is refused (named, with why), the
+others go out.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from email.headerregistry import Address
+from typing import Any
+
+from newsletter.errors import PermanentError
+from newsletter.personalise import UNSUBSCRIBE_URL, Recipient, html_values
+from newsletter.settings import SendgridSettings
+from newsletter.transports.base import Batch
+from newsletter.whitespace import header_text
+
+MAX_PERSONALIZATIONS = 1000
+MAX_SUBSTITUTION_BYTES = 10_000
+MAX_CUSTOM_ARGS_BYTES = 10_000
+MAX_REQUEST_BYTES = 30 * 1024 * 1024
+
+
+@dataclass
+class Payload:
+    """A request body and the recipients it carries (in order), plus those refused."""
+
+    body: dict[str, Any]
+    recipients: list[str] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)
+
+    def encode(self) -> bytes:
+        data = json.dumps(self.body, ensure_ascii=False, separators=(",", ":")).encode()
+        if len(data) > MAX_REQUEST_BYTES:
+            raise PermanentError(
+                f"batch {len(self.recipients)} recipients make a request of {len(data):,} "
+                f"bytes, over SendGrid's {MAX_REQUEST_BYTES:,}: the issue is too large"
+            )
+        return data
+
+
+def build_payload(batch: Batch, settings: SendgridSettings) -> Payload:
+    issue = batch.issue
+    if len(batch.recipients) > MAX_PERSONALIZATIONS:
+        raise ValueError(f"a batch of {len(batch.recipients)} is over {MAX_PERSONALIZATIONS}")
+    newsletter = batch.envelope.newsletter
+    html_keys = set(issue.html.keys)
+    text_keys = set(issue.text.keys) | set(issue.subject.keys)
+    subject = ("[Test] " if batch.test else "") + issue.subject.source("text")
+    body: dict[str, Any] = {
+        "personalizations": [],
+        "from": _mailbox(newsletter.from_),
+        "subject": subject,
+        "content": [
+            {"type": "text/plain", "value": issue.text.source("text")},
+            {"type": "text/html", "value": issue.html.source("html")},
+        ],
+        "custom_args": {"issue": issue.id, "list": batch.envelope.list_name},
+        "categories": list(settings.categories),
+    }
+    if newsletter.reply_to:
+        body["reply_to"] = _mailbox(newsletter.reply_to)
+    if settings.unsubscribe_group:
+        body["asm"] = {"group_id": settings.unsubscribe_group}
+    if settings.sandbox:
+        body["mail_settings"] = {"sandbox_mode": {"enable": True}}
+    if not body["categories"]:
+        del body["categories"]
+
+    payload = Payload(body)
+    seen: set[str] = set()
+    for recipient in batch.recipients:
+        key = recipient.email.lower()
+        if key in seen:
+            payload.refused[recipient.email] = "listed twice in one request"
+            continue
+        substitutions = _substitutions(recipient, issue, html_keys, text_keys)
+        size = sum(len(k.encode()) + len(v.encode()) for k, v in substitutions.items())
+        if size > MAX_SUBSTITUTION_BYTES:
+            payload.refused[recipient.email] = (
+                f"its fields make {size:,} bytes of substitutions, over SendGrid's "
+                f"{MAX_SUBSTITUTION_BYTES:,} per recipient"
+            )
+            continue
+        seen.add(key)
+        body["personalizations"].append(
+            {
+                "to": [_recipient(recipient)],
+                "substitutions": substitutions,
+                "headers": {
+                    "List-Unsubscribe": f"<{recipient.values[UNSUBSCRIBE_URL]}>",
+                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                },
+            }
+        )
+        payload.recipients.append(recipient.email)
+    return payload
+
+
+def _substitutions(
+    recipient: Recipient, issue: Any, html_keys: set[str], text_keys: set[str]
+) -> dict[str, str]:
+    raw = recipient.values
+    escaped = html_values({key: raw[key] for key in html_keys})
+    subs = {issue.html.token(key, "html"): escaped[key] for key in html_keys}
+    subs.update({issue.text.token(key, "text"): raw[key] for key in text_keys})
+    return subs
+
+
+def _mailbox(address: Address) -> dict[str, str]:
+    box = {"email": address.addr_spec}
+    if address.display_name:
+        box["name"] = _name(address.display_name)
+    return box
+
+
+def _recipient(recipient: Recipient) -> dict[str, str]:
+    box = {"email": recipient.email}
+    name = header_text(recipient.name)
+    if name:
+        box["name"] = _name(name)
+    return box
+
+
+def _name(name: str) -> str:
+    """SendGrid wants a display name holding `,` or `;` wrapped in double quotes."""
+    if ("," in name or ";" in name) and not (name.startswith('"') and name.endswith('"')):
+        return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return name
