@@ -232,6 +232,7 @@ class SendgridSettings:
     sandbox: bool = _setting("sandbox", _bool, False)
     categories: tuple[str, ...] = _setting("categories", _categories, ("newsletter",))
     unsubscribe_group: int = _setting("unsubscribe_group", _int_between(0, 2**31 - 1), 0)
+    timeout: int = _setting("timeout", _int_between(1, 600), 30)  # seconds a request may take
 
 
 @dataclass(frozen=True)

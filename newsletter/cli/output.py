@@ -76,6 +76,11 @@ def summary_line(report: SendReport) -> str:
     )
     if report.refused:
         line += f", {report.refused:,} refused"
+    if report.unconfirmed:
+        line += (
+            f", {report.unconfirmed:,} unconfirmed (handed over but the answer never came: "
+            "they may have been accepted, so they are not sent again)"
+        )
     bad, dupes = report.bad_rows.total, report.bad_rows.duplicates
     if bad:
         line += f"; skipped {bad:,} bad row{'s' * (bad != 1)}"
@@ -92,6 +97,8 @@ def report_data(report: SendReport) -> dict[str, object]:
         "destination": report.destination,
         "accepted": report.accepted,
         "refused": report.refused,
+        "unconfirmed": report.unconfirmed,
+        "retries": report.retries,
         "batches": report.batches,
         "bad_rows": report.bad_rows.total,
         "duplicates": report.bad_rows.duplicates,

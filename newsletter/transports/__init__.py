@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
-from newsletter.errors import UsageError
+from newsletter.errors import SettingsError, UsageError
+from newsletter.paths import shown
 
 if TYPE_CHECKING:
     from newsletter.project import Project
@@ -17,6 +19,24 @@ def make_transport(project: Project, kind: str | None = None) -> Transport:
         from newsletter.transports.outbox import OutboxTransport
 
         return OutboxTransport(project.outbox_dir, project.clock, project.shown)
-    if kind in ("sendgrid", "smtp"):
-        raise UsageError(f"the {kind} transport is not available yet; use --transport outbox")
+    if kind == "sendgrid":
+        from newsletter.transports.sendgrid import SendgridTransport
+
+        settings = project.settings.sendgrid
+        return SendgridTransport(settings, _api_key(project), project.clock, settings.timeout)
+    if kind == "smtp":
+        raise UsageError("the smtp transport is not available yet; use --transport outbox")
     raise UsageError(f"unknown transport {kind!r}; expected one of outbox, sendgrid, smtp")
+
+
+def _api_key(project: Project) -> str:
+    """The SendGrid API key from the variable named in settings; never shown."""
+    name = project.settings.sendgrid.api_key_env
+    key = os.environ.get(name, "").strip()
+    if not key:
+        raise SettingsError(
+            f"[sendgrid] api_key_env: the environment variable {name} is not set; "
+            "it must hold your SendGrid API key",
+            where=shown(project.settings.path),
+        )
+    return key

@@ -1,0 +1,123 @@
+"""The SendGrid transport: one v3 Mail Send request per batch of up to 1000, through
+the official `sendgrid` client, with SendGrid doing the per-recipient substitution.
+
+Where a failure happens decides what it means (see the client's notes):
+- an HTTP error answer: 429 and 5xx are transient (retried by the send loop, a 429
+  after its X-RateLimit-Reset), 400/401/403/413 and the rest permanent, with the
+  API's own message;
+- failing to connect or to send the request (urllib wraps it in URLError): nothing
+  can have been accepted, transient;
+- the answer never coming (a read timeout, the connection dropped after the request
+  went out): SendGrid may have accepted the batch, so it is ambiguous and never
+  resent by itself.
+The API key is used for the Authorization header and nowhere else: it is never in
+a message, a log line or a file. The client logs request headers at DEBUG, so its
+logger is kept above that.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import urllib.error
+from typing import Any
+
+from newsletter.clock import Clock
+from newsletter.errors import AmbiguousError, PermanentError, TransientError
+from newsletter.settings import SendgridSettings
+from newsletter.transports.base import Accepted, Batch
+from newsletter.transports.sendgrid_payload import build_payload
+
+TRANSIENT = frozenset({429, 500, 502, 503, 504})
+
+
+class SendgridTransport:
+    name = "sendgrid"
+    batch_size = 1000
+
+    def __init__(
+        self, settings: SendgridSettings, api_key: str, clock: Clock, timeout: float = 30.0
+    ) -> None:
+        """`timeout`: seconds one request may take (the client has no limit of its own)."""
+        from sendgrid import SendGridAPIClient
+
+        # python_http_client logs "Authorization: Bearer <key>" at DEBUG: never let it.
+        logging.getLogger("python_http_client").setLevel(logging.WARNING)
+        self.settings = settings
+        self.clock = clock
+        self.timeout = timeout
+        self._client = SendGridAPIClient(api_key=api_key, host=settings.host)
+
+    def destination(self, issue_id: str, test: bool = False) -> str:
+        sandbox = ", sandbox mode" if self.settings.sandbox else ""
+        return f"SendGrid at {self.settings.host}{sandbox}"
+
+    def send(self, batch: Batch) -> Accepted:
+        payload = build_payload(batch, self.settings)
+        if not payload.recipients:
+            return Accepted({}, payload.refused)
+        from python_http_client.exceptions import HTTPError as Answer
+
+        count = len(payload.recipients)
+        try:
+            response = self._client.client.mail.send.post(
+                request_body=payload.body, timeout=self.timeout
+            )
+        except Answer as exc:  # SendGrid answered with an error status
+            raise self._answer_error(exc, count) from None
+        except urllib.error.URLError as exc:  # connecting or sending: nothing accepted
+            reason = getattr(exc, "reason", exc)
+            raise TransientError(
+                f"cannot reach SendGrid at {self.settings.host}: {reason}"
+            ) from None
+        except (http.client.HTTPException, ConnectionError, TimeoutError) as exc:
+            raise AmbiguousError(
+                f"no answer from SendGrid for a batch of {count} recipients "
+                f"({type(exc).__name__}: {exc or 'connection closed'}); SendGrid may have "
+                "accepted it, so it is not sent again"
+            ) from None
+        message_id = _header(response.headers, "X-Message-Id")
+        return Accepted({email: message_id for email in payload.recipients}, payload.refused)
+
+    def close(self) -> None:
+        pass
+
+    def _answer_error(self, exc: Any, count: int) -> Exception:
+        status = int(exc.status_code)
+        detail = _api_message(getattr(exc, "body", b""))
+        message = f"SendGrid answered {status}" + (f": {detail}" if detail else "")
+        if status == 429:
+            reset = _header(getattr(exc, "headers", None), "X-RateLimit-Reset")
+            wait = None
+            if reset.isdigit():
+                wait = max(0.0, int(reset) - self.clock.now().timestamp())
+            return TransientError(message, status=status, retry_after=wait)
+        if status in TRANSIENT or status >= 500:
+            return TransientError(message, status=status)
+        return PermanentError(f"{message} (a batch of {count} recipients)", status=status)
+
+
+def _api_message(body: bytes | str | None) -> str:
+    """`errors[].message` (and `field`) from SendGrid's error body, as one line."""
+    if not body:
+        return ""
+    try:
+        data = json.loads(body)
+        parts = []
+        for error in data.get("errors", []):
+            text = str(error.get("message") or "").strip()
+            if error.get("field"):
+                text += f" (field {error['field']})"
+            parts.append(text)
+        return "; ".join(p for p in parts if p)[:1000]
+    except (ValueError, AttributeError, TypeError):
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+        return " ".join(text.split())[:300]
+
+
+def _header(headers: Any, name: str) -> str:
+    if headers is None:
+        return ""
+    value = headers.get(name) if hasattr(headers, "get") else None
+    return str(value or "").strip()

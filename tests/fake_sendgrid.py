@@ -1,0 +1,262 @@
+"""A local SendGrid-like server for tests: POST /v3/mail/send on 127.0.0.1.
+
+It answers like SendGrid (202 with X-Message-Id; its 400 error body; 401 without
+the bearer key; 413; 429 with X-RateLimit-* headers), enforces the API's documented
+limits that a schema cannot express (shared/sendgrid-openapi/README.md), records
+what it accepted, and injects faults on request: "429", "500", "400", "drop" (the
+request is accepted, then the connection is closed without an answer) and "slow"
+(accepted, answered after the client's timeout); `refuse_for(seconds)` stops
+listening for a while so connections are refused.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+MAX_REQUEST = 30 * 1024 * 1024
+UNAUTHORIZED = "The provided authorization grant is invalid, expired, or revoked"
+RESERVED = {
+    "x-sg-id", "x-sg-eid", "received", "dkim-signature", "content-type",
+    "content-transfer-encoding", "to", "from", "subject", "reply-to", "cc", "bcc",
+}  # fmt: skip
+
+
+class Rejected(Exception):
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def check(body: Any) -> None:
+    """The API's rules for a mail send request; raises Rejected like a 400."""
+    if not isinstance(body, dict):
+        raise Rejected("The request body must be a JSON object")
+    people = body.get("personalizations")
+    if not isinstance(people, list) or not 1 <= len(people) <= 1000:
+        raise Rejected("The personalizations field must hold 1 to 1000 items", "personalizations")
+    sender = body.get("from")
+    if not isinstance(sender, dict) or "@" not in str(sender.get("email", "")):
+        raise Rejected("The from object must be provided for every email send.", "from.email")
+    seen: set[str] = set()
+    total = 0
+    for n, person in enumerate(people):
+        where = f"personalizations.{n}"
+        boxes = [*person.get("to", []), *person.get("cc", []), *person.get("bcc", [])]
+        if not person.get("to"):
+            raise Rejected("The to array is required for all personalization objects", where)
+        for box in boxes:
+            email = str(box.get("email", "")).lower()
+            if email in seen:
+                raise Rejected(
+                    "Each email address in the personalization block should be "
+                    "unique between to, cc, and bcc.",
+                    f"{where}.to",
+                )
+            seen.add(email)
+            name = box.get("name")
+            if name and ("," in name or ";" in name) and not name.startswith('"'):
+                raise Rejected("Recipient names containing , or ; must be quoted", f"{where}.to")
+        total += len(boxes)
+        subs = person.get("substitutions", {})
+        if any(not isinstance(v, str) for v in subs.values()):
+            raise Rejected("Substitution values must be strings", f"{where}.substitutions")
+        if sum(len(k.encode()) + len(v.encode()) for k, v in subs.items()) > 10_000:
+            raise Rejected(
+                "Substitutions may not exceed 10,000 bytes per personalization",
+                f"{where}.substitutions",
+            )
+        for header in person.get("headers", {}):
+            if header.lower() in RESERVED:
+                raise Rejected(f"The header {header} is reserved", f"{where}.headers")
+        if not (person.get("subject") or body.get("subject")):
+            raise Rejected("The subject is required", f"{where}.subject")
+    if total > 1000:
+        raise Rejected("A request may hold at most 1000 recipients", "personalizations")
+    for header in body.get("headers", {}):
+        if header.lower() in RESERVED:
+            raise Rejected(f"The header {header} is reserved", "headers")
+    categories = body.get("categories", [])
+    if len(categories) > 10 or any(len(c) > 255 for c in categories):
+        raise Rejected("At most 10 categories of at most 255 characters", "categories")
+    args = body.get("custom_args", {})
+    if not isinstance(args, dict) or len(json.dumps(args)) >= 10_000:
+        raise Rejected("custom_args must be an object under 10,000 bytes", "custom_args")
+    if "send_at" in body and body["send_at"] > time.time() + 72 * 3600:
+        raise Rejected("send_at may be at most 72 hours ahead", "send_at")
+    content = body.get("content", [])
+    if not content or any(not c.get("value") for c in content):
+        raise Rejected(
+            "The content value must be a string at least one character in length.",
+            "content.0.value",
+        )
+    types = [c.get("type") for c in content]
+    if "text/plain" in types and types[0] != "text/plain":
+        raise Rejected("If present, text/plain content must be first", "content.0.type")
+
+
+class FakeSendGrid:
+    def __init__(self, api_key: str = "SG.test-key-0123456789") -> None:
+        self.api_key = api_key
+        self.faults: list[str] = []
+        self.slow_seconds = 2.0
+        self.accepted: list[dict[str, Any]] = []  # request bodies SendGrid would send
+        self.requests = 0
+        self.lock = threading.Lock()
+        self.port = _free_port()
+        self._server: ThreadingHTTPServer | None = None
+        self._start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def inject(self, *faults: str) -> None:
+        with self.lock:
+            self.faults.extend(faults)
+
+    def accepted_emails(self) -> list[str]:
+        return [
+            box["email"]
+            for body in self.accepted
+            for p in body["personalizations"]
+            for box in p["to"]
+        ]
+
+    def refuse_for(self, seconds: float) -> None:
+        """Stop listening now; listen again on the same port after `seconds`."""
+        self._stop()
+        threading.Timer(seconds, self._start).start()
+
+    def close(self) -> None:
+        self._stop()
+
+    def __enter__(self) -> FakeSendGrid:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _start(self) -> None:
+        fake = self
+
+        class Handler(_Handler):
+            server_fake = fake
+
+        ThreadingHTTPServer.allow_reuse_address = True
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        server.daemon_threads = True
+        self._server = server
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def _stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+
+    def _fault(self) -> str | None:
+        with self.lock:
+            self.requests += 1
+            return self.faults.pop(0) if self.faults else None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_fake: FakeSendGrid
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: object) -> None:  # keep test output clean
+        pass
+
+    def do_POST(self) -> None:
+        fake = self.server_fake
+        if self.path != "/v3/mail/send":
+            return self._answer(404, {"errors": [{"message": "not found", "field": None}]})
+        if self.headers.get("Authorization") != f"Bearer {fake.api_key}":
+            return self._answer(
+                401,
+                {
+                    "errors": [
+                        {
+                            "message": UNAUTHORIZED,
+                            "field": None,
+                            "help": None,
+                        }
+                    ]
+                },
+            )
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_REQUEST:
+            return self._answer(413, {"errors": [{"message": "Payload too large", "field": None}]})
+        raw = self.rfile.read(length)
+        fault = fake._fault()
+        if fault == "429":
+            reset = str(int(time.time()) + 1)
+            return self._answer(
+                429,
+                {"errors": [{"field": None, "message": "too many requests"}]},
+                {
+                    "X-RateLimit-Limit": "600",
+                    "X-RateLimit-Remaining": "0",
+                    "X-RateLimit-Reset": reset,
+                },
+            )
+        if fault == "500":
+            return self._answer(
+                500, {"errors": [{"message": "Internal server error", "field": None}]}
+            )
+        if fault == "400":
+            return self._answer(
+                400,
+                {
+                    "errors": [
+                        {
+                            "message": "The from address does not match "
+                            "a verified Sender Identity.",
+                            "field": "from",
+                            "help": None,
+                        }
+                    ]
+                },
+            )
+        try:
+            body = json.loads(raw)
+            check(body)
+        except ValueError:
+            return self._answer(400, {"errors": [{"message": "Bad Request", "field": None}]})
+        except Rejected as exc:
+            return self._answer(
+                400, {"errors": [{"message": str(exc), "field": exc.field, "help": None}]}
+            )
+        with fake.lock:
+            fake.accepted.append(body)
+        if fault == "drop":
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return None
+        if fault == "slow":
+            time.sleep(fake.slow_seconds)
+        sandbox = body.get("mail_settings", {}).get("sandbox_mode", {}).get("enable")
+        return self._answer(200 if sandbox else 202, None, {"X-Message-Id": uuid.uuid4().hex[:22]})
+
+    def _answer(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body).encode() if body is not None else b""
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if data:
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

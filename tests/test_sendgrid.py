@@ -1,0 +1,172 @@
+"""The SendGrid transport through the real `sendgrid` client, against a local
+SendGrid-like server (tests/fake_sendgrid.py) on 127.0.0.1."""
+
+import json
+import logging
+import time
+
+import pytest
+from conftest import SAMPLE_ARTICLE, SECRET, write
+from fake_sendgrid import FakeSendGrid
+
+from newsletter.unsubscribe import parse_link, verify
+
+ISSUE = "000_1718b35f7cc77fd8"
+
+
+@pytest.fixture
+def fake():
+    with FakeSendGrid() as server:
+        yield server
+
+
+@pytest.fixture
+def waits(monkeypatch):
+    """No real waiting between retries: the waits asked for are recorded."""
+    asked = []
+    monkeypatch.setattr("newsletter.clock.SystemClock.sleep", lambda self, s: asked.append(s))
+    return asked
+
+
+@pytest.fixture
+def sendgrid_project(project_dir, fake, monkeypatch, waits):
+    """The sample project pointed at the local server, its key in the environment, a
+    list of 2,500."""
+    settings = project_dir / "newsletter.toml"
+    text = settings.read_text().replace('host = "https://api.sendgrid.com"', f'host = "{fake.url}"')
+    settings.write_text(text.replace("sandbox = false", "sandbox = false\ntimeout = 1"))
+    monkeypatch.setenv("SENDGRID_API_KEY", fake.api_key)
+    rows = "".join(f"reader{i}@example.com,Reader {i} & <Co>\n" for i in range(2500))
+    write(project_dir / "subscribers" / "big.csv", "email,name\n" + rows)
+    return project_dir
+
+
+def send(cli, *extra):
+    return cli("send", SAMPLE_ARTICLE, "--list", "big", "--transport", "sendgrid", "--yes", *extra)
+
+
+def test_2500_recipients_make_exactly_3_requests_each_address_once(sendgrid_project, fake, cli):
+    result = send(cli)
+    assert result.exit_code == 0, result.output
+    assert fake.requests == 3
+    assert [len(body["personalizations"]) for body in fake.accepted] == [1000, 1000, 500]
+    emails = fake.accepted_emails()
+    assert len(emails) == len(set(emails)) == 2500
+    assert "2,500 accepted by sendgrid" in result.stdout
+
+
+def test_each_recipient_gets_their_own_name_and_unsubscribe_headers(sendgrid_project, fake, cli):
+    assert send(cli).exit_code == 0
+    body = fake.accepted[1]
+    person = body["personalizations"][7]
+    assert person["to"] == [{"email": "reader1007@example.com", "name": "Reader 1007 & <Co>"}]
+    html = body["content"][1]["value"]
+    text = body["content"][0]["value"]
+    assert [c["type"] for c in body["content"]] == ["text/plain", "text/html"]
+    subs = person["substitutions"]
+    html_name = [v for k, v in subs.items() if k in html and "Reader" in v]
+    text_name = [v for k, v in subs.items() if k in text and "Reader" in v]
+    assert html_name == ["Reader 1007 &amp; &lt;Co&gt;"]
+    assert text_name == ["Reader 1007 & <Co>"]
+    link = person["headers"]["List-Unsubscribe"][1:-1]
+    assert person["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    list_name, email, signature = parse_link(link)
+    assert (list_name, email) == ("big", "reader1007@example.com")
+    assert verify(SECRET.encode(), list_name, email, signature)
+    assert body["custom_args"] == {"issue": ISSUE, "list": "big"}
+    assert body["categories"] == ["newsletter"]
+    assert body["from"] == {"email": "news@example.com", "name": "Pop Culture Weekly"}
+
+
+def test_429s_and_500s_are_retried_and_every_address_goes_once(sendgrid_project, fake, cli, waits):
+    fake.inject("429", "500", "429", "500")
+    result = send(cli)
+    assert result.exit_code == 0, result.output
+    emails = fake.accepted_emails()
+    assert len(emails) == len(set(emails)) == 2500
+    assert fake.requests == 3 + 4
+    assert len(waits) == 4 and all(0 <= w <= 60 for w in waits)
+
+
+def test_a_429_waits_until_its_reset_time(sendgrid_project, fake, cli, waits):
+    fake.inject("429")
+    assert send(cli).exit_code == 0
+    (wait,) = waits
+    assert 0 <= wait <= 2.5  # X-RateLimit-Reset is one second ahead, plus jitter
+
+
+def test_refused_connections_are_retried_until_the_server_is_back(
+    sendgrid_project, fake, cli, monkeypatch
+):
+    monkeypatch.setattr("newsletter.clock.SystemClock.sleep", lambda self, s: time.sleep(0.3))
+    fake.refuse_for(0.6)
+    result = send(cli)
+    assert result.exit_code == 0, result.output
+    assert len(set(fake.accepted_emails())) == 2500
+
+
+def test_a_connection_dropped_after_the_request_is_never_resent(sendgrid_project, fake, cli):
+    fake.inject("drop")
+    result = send(cli)
+    assert result.exit_code == 1
+    assert fake.requests == 1 and len(fake.accepted_emails()) == 1000
+    assert "1,000 unconfirmed" in result.stdout
+    assert "may have accepted it, so it is not sent again" in result.stderr
+
+
+def test_an_answer_slower_than_the_timeout_is_unconfirmed_not_resent(sendgrid_project, fake, cli):
+    fake.slow_seconds = 2.5
+    fake.inject("slow")
+    result = send(cli)
+    assert result.exit_code == 1
+    assert fake.requests == 1
+    assert "unconfirmed" in result.stdout and "TimeoutError" in result.stderr
+
+
+def test_a_400_stops_the_send_with_the_apis_own_message(sendgrid_project, fake, cli):
+    fake.inject("400")
+    result = send(cli)
+    assert result.exit_code == 1
+    assert fake.accepted == []
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: SendGrid answered 400: The from address does not match a verified Sender "
+        "Identity. (field from) (a batch of 1000 recipients)"
+    )
+
+
+def test_a_wrong_key_is_a_401_with_sendgrids_message(sendgrid_project, fake, cli, monkeypatch):
+    monkeypatch.setenv("SENDGRID_API_KEY", "SG.wrong")
+    result = send(cli)
+    assert result.exit_code == 1
+    assert "SendGrid answered 401: The provided authorization grant is invalid" in result.stderr
+    assert "SG.wrong" not in result.output
+
+
+def test_a_missing_key_names_the_variable(sendgrid_project, cli, monkeypatch):
+    monkeypatch.delenv("SENDGRID_API_KEY")
+    result = send(cli)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "error: newsletter.toml: [sendgrid] api_key_env: the environment variable "
+        "SENDGRID_API_KEY is not set; it must hold your SendGrid API key\n"
+    )
+
+
+def test_the_key_is_in_no_output_log_or_file(sendgrid_project, fake, cli, caplog):
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger().setLevel(logging.DEBUG)
+    fake.inject("429", "drop")
+    outputs = [send(cli), send(cli, "--dry-run"), send(cli, "--json")]
+    text = "".join(r.output for r in outputs) + caplog.text
+    files = [p.read_bytes() for p in sendgrid_project.rglob("*") if p.is_file()]
+    assert fake.api_key not in text
+    assert not any(fake.api_key.encode() in data for data in files)
+
+
+def test_sandbox_mode_is_asked_for_and_its_200_counts_as_accepted(sendgrid_project, fake, cli):
+    settings = sendgrid_project / "newsletter.toml"
+    settings.write_text(settings.read_text().replace("sandbox = false", "sandbox = true"))
+    result = send(cli, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["accepted"] == 2500
+    assert all(b["mail_settings"] == {"sandbox_mode": {"enable": True}} for b in fake.accepted)
