@@ -33,8 +33,8 @@ def sent(project_dir, cli):
 
 def test_send_summary_counts_accepted_and_bad_rows(sent):
     assert sent.stdout.strip() == (
-        f"Sent issue 000_1718b35f7cc77fd8 to list sample: 4 accepted by outbox ({OUTBOX}/); "
-        "skipped 2 bad rows (1 duplicate)."
+        f"Sent issue 000_1718b35f7cc77fd8 to list sample: 4 accepted by outbox ({OUTBOX}/) "
+        "in 1 batch; skipped 2 bad rows (1 duplicate)."
     )
     assert "subscribers/sample.csv:5: 'not-an-email' invalid address" in sent.stderr
     assert "subscribers/sample.csv:6: 'ADA@Example.com' duplicate of line 2" in sent.stderr
@@ -257,3 +257,16 @@ def test_an_outbox_that_cannot_be_written_stops_the_send_with_a_one_line_error(p
     assert result.stderr.splitlines()[-1] == (
         "error: outbox/000_1718b35f7cc77fd8: cannot write to the outbox: File exists"
     )
+
+
+def test_progress_away_from_a_terminal_is_a_plain_line_now_and_then(capsys, monkeypatch):
+    from newsletter.cli.output import Progress
+    from newsletter.delivery import SendReport
+
+    report = SendReport("i", "l", "outbox", "x", accepted=2000, batches=2)
+    progress = Progress(5000, tty=False)
+    progress(report)
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(Progress, "LINE_EVERY", 0.0)
+    progress(report)
+    assert capsys.readouterr().err == "sending: 2,000 of 5,000 accepted in 2 requests\n"

@@ -4,6 +4,7 @@ elsewhere (cron mails whatever a job prints)."""
 from __future__ import annotations
 
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -29,12 +30,18 @@ def print_bad_rows(bad: BadRows, shown: str) -> None:
 
 
 class Progress:
-    """Called after each accepted batch. A bar on a terminal when the total is known."""
+    """Called after each accepted batch: a bar on a terminal; elsewhere (cron, a pipe)
+    a plain line on stderr every LINE_EVERY seconds, so a long send shows it is alive
+    and a short one stays quiet until its summary."""
 
-    def __init__(self, total: int | None) -> None:
+    LINE_EVERY = 10.0
+
+    def __init__(self, total: int | None, tty: bool | None = None) -> None:
         self.total = total
+        self.tty = sys.stderr.isatty() if tty is None else tty
         self._bar: Any = None
         self._task: Any = None
+        self._last_line = time.monotonic()
 
     def __enter__(self) -> Progress:
         return self
@@ -44,7 +51,15 @@ class Progress:
             self._bar.stop()
 
     def __call__(self, report: SendReport) -> None:
-        if not sys.stderr.isatty():
+        if not self.tty:
+            if time.monotonic() - self._last_line >= self.LINE_EVERY:
+                self._last_line = time.monotonic()
+                of = f" of {self.total:,}" if self.total else ""
+                typer.echo(
+                    f"sending: {report.accepted:,}{of} accepted in {report.batches:,} "
+                    f"request{'s' * (report.batches != 1)}",
+                    err=True,
+                )
             return
         if self._bar is None:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -53,7 +68,7 @@ class Progress:
                 TextColumn("sending"),
                 BarColumn(),
                 MofNCompleteColumn(),
-                TextColumn("{task.fields[batches]} batches"),
+                TextColumn("{task.fields[batches]} requests"),
                 transient=True,
                 console=_stderr_console(),
             )
@@ -72,8 +87,11 @@ def summary_line(report: SendReport) -> str:
     verb = "Stopped" if report.error else "Sent"
     line = (
         f"{verb} issue {report.issue_id} to list {report.list_name}: {report.accepted:,} "
-        f"accepted by {report.transport} ({report.destination})"
+        f"accepted by {report.transport} ({report.destination}) in {report.batches:,} "
+        f"batch{'es' * (report.batches != 1)}"
     )
+    if report.retries:
+        line += f" after {report.retries:,} retr{'ies' if report.retries != 1 else 'y'}"
     if report.refused:
         line += f", {report.refused:,} refused"
     if report.unconfirmed:
