@@ -62,6 +62,7 @@ class SendReport:
     destination: str
     accepted: int = 0
     refused: int = 0
+    refusals: list[tuple[str, str]] = field(default_factory=list)  # the first few, to show
     unconfirmed: int = 0  # in a batch handed over whose answer never came
     batches: int = 0
     retries: int = 0
@@ -131,6 +132,8 @@ def deliver(
         report.batches += 1
         report.accepted += len(accepted.message_ids)
         report.refused += len(accepted.refused)
+        room = BadRows.KEEP - len(report.refusals)
+        report.refusals.extend(list(accepted.refused.items())[: max(room, 0)])
         if progress:
             progress(report)
     return report

@@ -21,6 +21,13 @@ from typing import Any
 
 MAX_REQUEST = 30 * 1024 * 1024
 UNAUTHORIZED = "The provided authorization grant is invalid, expired, or revoked"
+STATUS_MESSAGES = {
+    "403": "access forbidden",
+    "413": "The JSON payload you have included in your request is too large.",
+    "500": "Internal server error",
+    "502": "Bad gateway",
+    "503": "Service unavailable",
+}
 RESERVED = {
     "x-sg-id", "x-sg-eid", "received", "dkim-signature", "content-type",
     "content-transfer-encoding", "to", "from", "subject", "reply-to", "cc", "bcc",
@@ -206,10 +213,9 @@ class _Handler(BaseHTTPRequestHandler):
                     "X-RateLimit-Reset": reset,
                 },
             )
-        if fault == "500":
-            return self._answer(
-                500, {"errors": [{"message": "Internal server error", "field": None}]}
-            )
+        if fault in STATUS_MESSAGES:
+            message = STATUS_MESSAGES[fault]
+            return self._answer(int(fault), {"errors": [{"message": message, "field": None}]})
         if fault == "400":
             return self._answer(
                 400,

@@ -170,3 +170,38 @@ def test_sandbox_mode_is_asked_for_and_its_200_counts_as_accepted(sendgrid_proje
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["accepted"] == 2500
     assert all(b["mail_settings"] == {"sandbox_mode": {"enable": True}} for b in fake.accepted)
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ("403", "SendGrid answered 403: access forbidden"),
+        ("413", "SendGrid answered 413: The JSON payload you have included in your request"),
+    ],
+)
+def test_permanent_answers_stop_the_send_with_exit_1(sendgrid_project, fake, cli, fault, message):
+    fake.inject(fault)
+    result = send(cli)
+    assert result.exit_code == 1
+    assert fake.accepted == [] and fake.requests == 1
+    assert result.stderr.strip().splitlines()[-1].startswith(f"error: {message}")
+
+
+def test_retries_that_run_out_stop_the_send_and_say_so(sendgrid_project, fake, cli):
+    fake.inject(*["503"] * 6)
+    result = send(cli)
+    assert result.exit_code == 1
+    assert "Service unavailable (gave up after 6 attempts)" in result.stderr
+    assert fake.accepted == []
+
+
+def test_a_recipient_sendgrid_would_reject_is_refused_by_name_and_the_rest_go(
+    sendgrid_project, fake, cli
+):
+    rows = "email,name\nok@example.com,Ok\nbig@example.com," + "x" * 6000 + "\n"
+    write(sendgrid_project / "subscribers" / "big.csv", rows)
+    result = send(cli)
+    assert result.exit_code == 0, result.output
+    assert fake.accepted_emails() == ["ok@example.com"]
+    assert "refused: big@example.com: its fields make" in result.stderr
+    assert "1 accepted by sendgrid" in result.stdout and "1 refused" in result.stdout

@@ -20,6 +20,13 @@ def print_notes(notes: list[str]) -> None:
         typer.echo(f"note: {note}", err=True)
 
 
+def print_refusals(report: SendReport) -> None:
+    for email, reason in report.refusals[:MAX_BAD_ROWS_SHOWN]:
+        typer.echo(f"refused: {email}: {reason}", err=True)
+    if report.refused > MAX_BAD_ROWS_SHOWN:
+        typer.echo(f"refused: … and {report.refused - MAX_BAD_ROWS_SHOWN:,} more", err=True)
+
+
 def print_bad_rows(bad: BadRows, shown: str) -> None:
     for row in bad.kept[:MAX_BAD_ROWS_SHOWN]:
         typer.echo(f"skipped: {row.describe(shown)}", err=True)

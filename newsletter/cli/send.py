@@ -15,7 +15,14 @@ from newsletter.cli.common import (
     interactive,
     open_project,
 )
-from newsletter.cli.output import Progress, print_bad_rows, print_notes, report_data, summary_line
+from newsletter.cli.output import (
+    Progress,
+    print_bad_rows,
+    print_notes,
+    print_refusals,
+    report_data,
+    summary_line,
+)
 
 if TYPE_CHECKING:
     from newsletter.audience.lists import Subscriber
@@ -99,6 +106,7 @@ def send(
         report = run_send(plan, progress)
     if total is None:
         print_bad_rows(report.bad_rows, plan.list_shown)
+    print_refusals(report)
     if report.accepted or report.refused or report.error:
         typer.echo(json.dumps(report_data(report), indent=2) if as_json else summary_line(report))
     check_outcome(plan, report)

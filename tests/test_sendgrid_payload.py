@@ -1,0 +1,91 @@
+"""The Mail Send request body for a batch, checked without a server."""
+
+import re
+from dataclasses import replace
+
+import pytest
+from conftest import SAMPLE_ARTICLE, write
+
+from newsletter.audience.lists import Subscriber
+from newsletter.compose import compose
+from newsletter.delivery import Audience
+from newsletter.message import Envelope
+from newsletter.transports.base import Batch
+from newsletter.transports.sendgrid_payload import build_payload
+
+
+@pytest.fixture
+def batch_of(project):
+    def make(subscribers, test=False, subject=None):
+        if subject:
+            write(project.root / "templates" / "subject.txt", subject)
+        rendered = compose(project, [project.root / SAMPLE_ARTICLE])[1]
+        audience = Audience("sample", "https://example.com/u", b"k" * 32)
+        recipients = tuple(audience.recipient(s, rendered) for s in subscribers)
+        envelope = Envelope(project.settings.newsletter, "sample")
+        return Batch(rendered, recipients, envelope, test=test)
+
+    return make
+
+
+def sub(email, name="", **fields):
+    return Subscriber(email, name, {"name": name, **fields})
+
+
+def test_every_token_in_the_content_and_subject_has_a_substitution(batch_of, project):
+    batch = batch_of(
+        [sub("a@example.com", "Ada"), sub("b@example.com")],
+        subject='{{ subscriber.get("name", "friend") }}: {{ articles[0].title }}',
+    )
+    body = build_payload(batch, project.settings.sendgrid).body
+    used = set()
+    for part in (body["subject"], *(c["value"] for c in body["content"])):
+        used |= set(re.findall(r"%%nl\w+?[ht]\.[a-z0-9_]+%%", part))
+    for person in body["personalizations"]:
+        assert set(person["substitutions"]) == used
+        assert all(isinstance(v, str) for v in person["substitutions"].values())
+    subject_token = re.match(r"(%%nl\w+?t\.[a-z0-9_]+%%)", body["subject"]).group(1)
+    values = [p["substitutions"][subject_token] for p in body["personalizations"]]
+    assert values == ["Ada", "friend"]
+
+
+def test_settings_reach_the_request(batch_of, project):
+    settings = replace(
+        project.settings.sendgrid, sandbox=True, unsubscribe_group=42, categories=("weekly", "pop")
+    )
+    body = build_payload(batch_of([sub("a@example.com")]), settings).body
+    assert body["mail_settings"] == {"sandbox_mode": {"enable": True}}
+    assert body["asm"] == {"group_id": 42}
+    assert body["categories"] == ["weekly", "pop"]
+    assert body["reply_to"] == {"email": "editor@example.com"}
+    no_categories = replace(project.settings.sendgrid, categories=())
+    assert "categories" not in build_payload(batch_of([sub("a@example.com")]), no_categories).body
+
+
+@pytest.mark.parametrize(
+    ("name", "sent"),
+    [("Doe, Jane", '"Doe, Jane"'), ('Say "hi"; ok', '"Say \\"hi\\"; ok"'), ("Ada", "Ada")],
+)
+def test_names_with_commas_or_semicolons_are_quoted(batch_of, project, name, sent):
+    body = build_payload(batch_of([sub("a@example.com", name)]), project.settings.sendgrid).body
+    assert body["personalizations"][0]["to"] == [{"email": "a@example.com", "name": sent}]
+
+
+def test_a_recipient_over_the_substitution_limit_is_refused_by_name(batch_of, project):
+    big = sub("big@example.com", "x" * 6000)
+    payload = build_payload(batch_of([sub("a@example.com"), big]), project.settings.sendgrid)
+    assert payload.recipients == ["a@example.com"]
+    assert "over SendGrid's 10,000 per recipient" in payload.refused["big@example.com"]
+
+
+def test_the_same_address_twice_in_a_batch_goes_once(batch_of, project):
+    payload = build_payload(
+        batch_of([sub("a@example.com"), sub("A@example.com")]), project.settings.sendgrid
+    )
+    assert payload.recipients == ["a@example.com"]
+    assert payload.refused == {"A@example.com": "listed twice in one request"}
+
+
+def test_test_copies_are_marked_in_the_subject(batch_of, project):
+    body = build_payload(batch_of([sub("a@example.com")], test=True), project.settings.sendgrid)
+    assert body.body["subject"].startswith("[Test] Chrissy Teigen")
