@@ -9,9 +9,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
 
 SECRET_BYTES = 32
+
+
+_URL_SAFE = re.compile(r"[A-Za-z0-9._@-]+")  # addresses that quote() would leave alone
 
 
 class Links:
@@ -32,7 +36,8 @@ class Links:
         return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode("ascii")
 
     def url(self, email: str) -> str:
-        return f"{self._head}{quote(email, safe='@')}&s={self.sign(email)}{self._tail}"
+        quoted = email if _URL_SAFE.fullmatch(email) else quote(email, safe="@")
+        return f"{self._head}{quoted}&s={self.sign(email)}{self._tail}"
 
 
 def _fields(*parts: str) -> bytes:

@@ -9,11 +9,14 @@ from __future__ import annotations
 import re
 
 _ASCII_SPACE = re.compile(r"[ \t\n\r\f\v]+")
+_OTHER_SPACE = re.compile(r"[\t\n\r\f\v]")
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def squash(text: str) -> str:
     """Runs of ASCII whitespace become one space; ends trimmed."""
+    if "  " not in text and not _OTHER_SPACE.search(text):
+        return text.strip(" ")
     return _ASCII_SPACE.sub(" ", text).strip(" ")
 
 

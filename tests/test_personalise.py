@@ -107,3 +107,29 @@ def test_unicode_and_no_break_spaces_in_values_survive():
     key = placeholders.key_for("name")
     values = field_values(placeholders.fields, "z@example.org", {"name": "Zoë\u00a0Å"}, "u")
     assert values[key] == "Zoë\u00a0Å"
+
+
+def test_escape_html_matches_markupsafe():
+    import random
+
+    from markupsafe import escape
+
+    from newsletter.personalise import escape_html
+
+    rng = random.Random(3)
+    alphabet = "ab &<>'\"é\u00a0;#"
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert escape_html(text) == str(escape(text)), text
+
+
+def test_squash_keeps_unicode_spaces_and_collapses_ascii_ones():
+    import random
+
+    from newsletter.whitespace import _ASCII_SPACE, squash
+
+    rng = random.Random(5)
+    alphabet = "ab \t\n\r\u00a0\u2009x"
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10)))
+        assert squash(text) == _ASCII_SPACE.sub(" ", text).strip(" "), repr(text)

@@ -110,7 +110,7 @@ def _rows(handle: object, columns: list[str], delimiter: str) -> Iterator[Subscr
             continue
         if not any(cell.strip() for cell in row):
             continue
-        if any(_broken(cell) for cell in row):
+        if _broken("".join(row)):
             yield BadRow(first, "not UTF-8 text")
             continue
         if len(row) > len(columns):
@@ -134,6 +134,9 @@ def _rows(handle: object, columns: list[str], delimiter: str) -> Iterator[Subscr
         yield Subscriber(email=email, name=name, fields=values, line=first)
 
 
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
 def _broken(text: str) -> bool:
     """Undecodable bytes arrive as lone surrogates (errors='surrogateescape')."""
-    return any("\udc80" <= ch <= "\udcff" for ch in text)
+    return not text.isascii() and _SURROGATE.search(text) is not None

@@ -4,7 +4,6 @@ library function, format the result. Errors are printed here and nowhere else.""
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any
 
 import typer
@@ -94,7 +93,3 @@ _register()
 
 def main() -> None:
     app(prog_name="newsletter")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -19,7 +19,7 @@ from email.headerregistry import Address
 from typing import Any
 
 from newsletter.errors import PermanentError
-from newsletter.personalise import UNSUBSCRIBE_URL, Recipient, html_values
+from newsletter.personalise import UNSUBSCRIBE_URL, Recipient, escape_html
 from newsletter.settings import SendgridSettings
 from newsletter.transports.base import Batch
 from newsletter.whitespace import header_text
@@ -53,8 +53,11 @@ def build_payload(batch: Batch, settings: SendgridSettings) -> Payload:
     if len(batch.recipients) > MAX_PERSONALIZATIONS:
         raise ValueError(f"a batch of {len(batch.recipients)} is over {MAX_PERSONALIZATIONS}")
     newsletter = batch.envelope.newsletter
-    html_keys = set(issue.html.keys)
+    # (key, token) pairs, made once per batch; each token's size counts for every recipient
+    html_tokens = [(key, issue.html.token(key, "html")) for key in sorted(set(issue.html.keys))]
     text_keys = set(issue.text.keys) | set(issue.subject.keys)
+    text_tokens = [(key, issue.text.token(key, "text")) for key in sorted(text_keys)]
+    token_bytes = sum(len(token) for _, token in html_tokens + text_tokens)
     subject = ("[Test] " if batch.test else "") + issue.subject.source("text")
     body: dict[str, Any] = {
         "personalizations": [],
@@ -83,8 +86,10 @@ def build_payload(batch: Batch, settings: SendgridSettings) -> Payload:
         if key in seen:
             payload.refused[recipient.email] = "listed twice in one request"
             continue
-        substitutions = _substitutions(recipient, issue, html_keys, text_keys)
-        size = sum(len(k.encode()) + len(v.encode()) for k, v in substitutions.items())
+        raw = recipient.values
+        substitutions = {token: escape_html(raw[key]) for key, token in html_tokens}
+        substitutions.update({token: raw[key] for key, token in text_tokens})
+        size = token_bytes + sum(map(_utf8_len, substitutions.values()))
         if size > MAX_SUBSTITUTION_BYTES:
             payload.refused[recipient.email] = (
                 f"its fields make {size:,} bytes of substitutions, over SendGrid's "
@@ -106,14 +111,8 @@ def build_payload(batch: Batch, settings: SendgridSettings) -> Payload:
     return payload
 
 
-def _substitutions(
-    recipient: Recipient, issue: Any, html_keys: set[str], text_keys: set[str]
-) -> dict[str, str]:
-    raw = recipient.values
-    escaped = html_values({key: raw[key] for key in html_keys})
-    subs = {issue.html.token(key, "html"): escaped[key] for key in html_keys}
-    subs.update({issue.text.token(key, "text"): raw[key] for key in text_keys})
-    return subs
+def _utf8_len(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode())
 
 
 def _mailbox(address: Address) -> dict[str, str]:

@@ -1,0 +1,235 @@
+"""SendGrid send benchmark: N recipients through the SendGrid transport to a local
+SendGrid-like server, beside a floor measured in the same run.
+
+Run from anywhere:  .venv/bin/python benchmarks/send.py [--n 100000] [--runs 3]
+
+- ours: `newsletter send --transport sendgrid` as a process (read and check the
+  list, personalise, build 1000-recipient requests, post them with the official
+  client);
+- floor: a minimal script that reads the same CSV with `csv`, builds the same JSON
+  batches (same substitutions, same signed unsubscribe links) and posts them with
+  urllib to the same server, with no checks at all.
+Both talk to one server process (it parses every request and counts recipients).
+Prints wall time, recipients/s, requests and peak RSS of each, medians over runs,
+and ours/floor. Targets: 1,000,000 recipients in <= 60 s and <= 300 MB, within 2x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = "articles/000_1718b35f7cc77fd8.txt"
+KEY = "SG.benchmark-key"
+
+SERVER = textwrap.dedent(
+    """
+    import json, sys, threading, uuid
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    counts = {"requests": 0, "recipients": 0}
+    lock = threading.Lock()
+    class H(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        def log_message(self, *a): pass
+        def do_POST(self):
+            if self.path == "/count":
+                data = json.dumps(counts).encode()
+                with lock:
+                    counts.update(requests=0, recipients=0)
+            else:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with lock:
+                    counts["requests"] += 1
+                    counts["recipients"] += len(body["personalizations"])
+                data = b""
+            self.send_response(200 if self.path == "/count" else 202)
+            self.send_header("X-Message-Id", uuid.uuid4().hex[:22])
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), H)
+    print(server.server_address[1], flush=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    sys.stdin.read()
+    """
+)
+
+FLOOR = textwrap.dedent(
+    """
+    import base64, csv, hashlib, hmac, html, json, sys, urllib.request
+    from urllib.parse import quote
+    csv_path, url, key, secret = sys.argv[1:5]
+    content = json.load(open(sys.argv[5]))
+    def link(email):
+        mac = hmac.new(secret.encode(), b"11:unsubscribe3:big", hashlib.sha256)
+        mac.update(f"{len(email)}:{email.lower()}".encode())
+        sig = base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
+        return f"http://127.0.0.1:8025/unsubscribe?l=big&e={quote(email, safe='@')}&s={sig}"
+    def post(people):
+        body = dict(content, personalizations=people)
+        request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+            headers={"Authorization": "Bearer " + key, "Content-Type": "application/json"})
+        urllib.request.urlopen(request, timeout=30).read()
+    people = []
+    with open(csv_path, newline="") as handle:
+        rows = csv.reader(handle)
+        next(rows)
+        for email, name in rows:
+            unsub = link(email)
+            people.append({"to": [{"email": email, "name": name}],
+                "substitutions": {
+                    content["h_name"]: html.escape(name), content["h_email"]: email,
+                    content["h_unsub"]: html.escape(unsub), content["t_name"]: name,
+                    content["t_email"]: email, content["t_unsub"]: unsub},
+                "headers": {"List-Unsubscribe": f"<{unsub}>",
+                            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}})
+            if len(people) == 1000:
+                post(people)
+                people = []
+    if people:
+        post(people)
+    """
+)
+
+MEASURED = textwrap.dedent(
+    """
+    import resource, runpy, sys
+    script, *rest = sys.argv[1:]
+    try:
+        if script == "-m":
+            sys.argv = rest
+            runpy.run_module(rest[0], run_name="__main__")
+        else:
+            sys.argv = [script, *rest]
+            runpy.run_path(script, run_name="__main__")
+    except SystemExit as exit:
+        if exit.code not in (0, None):
+            raise
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+    """
+)
+
+
+def run_measured(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS in MB) of a Python program run in a new process."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURED, *args], cwd=cwd, env=env, capture_output=True, text=True
+    )
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.exit(f"failed: {' '.join(args)}\n{done.stderr[-2000:]}")
+    return wall, int(done.stderr.strip().splitlines()[-1]) / 1024
+
+
+def server_count(url: str) -> dict[str, int]:
+    import urllib.request
+
+    request = urllib.request.Request(f"{url}/count", data=b"", method="POST")
+    return json.loads(urllib.request.urlopen(request).read())
+
+
+def floor_content(root: Path, path: Path) -> None:
+    """The rendered issue's shared request parts and token names, for the floor."""
+    sys.path.insert(0, str(REPO))
+    from newsletter.audience.lists import Subscriber
+    from newsletter.project import Project
+    from newsletter.sending import plan_send
+    from newsletter.transports.base import Batch
+    from newsletter.transports.sendgrid_payload import build_payload
+
+    project = Project.open(root)
+    plan = plan_send(project, [root / SAMPLE], "big", transport_kind="outbox")
+    recipient = plan.audience.recipient(Subscriber("x@example.com", "X"), plan.rendered)
+    batch = Batch(plan.rendered, (recipient,), plan.envelope)
+    body = build_payload(batch, project.settings.sendgrid).body
+    del body["personalizations"]
+    issue = plan.rendered
+    body.update(
+        h_name=issue.html.token("f_name", "html"),
+        h_email=issue.html.token("email", "html"),
+        h_unsub=issue.html.token("unsubscribe_url", "html"),
+        t_name=issue.text.token("f_name", "text"),
+        t_email=issue.text.token("email", "text"),
+        t_unsub=issue.text.token("unsubscribe_url", "text"),
+    )
+    path.write_text(json.dumps(body))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    n = args.n
+    tool = Path(sys.executable).parent / "newsletter"
+    print(
+        f"newsletter SendGrid send benchmark -- python {sys.version.split()[0]}, {n:,} recipients"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "p"
+        subprocess.run([str(tool), "init", str(root)], check=True, capture_output=True)
+        with (root / "subscribers" / "big.csv").open("w") as handle:
+            handle.write("email,name\n")
+            handle.writelines(f"reader{i}@example{i % 97}.com,Reader {i}\n" for i in range(n))
+        server = subprocess.Popen(
+            [sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        url = f"http://127.0.0.1:{server.stdout.readline().strip()}"
+        settings = root / "newsletter.toml"
+        settings.write_text(
+            settings.read_text().replace('host = "https://api.sendgrid.com"', f'host = "{url}"')
+        )
+        env = dict(os.environ, SENDGRID_API_KEY=KEY, NEWSLETTER_SECRET="s" * 32)
+        floor_content(root, Path(tmp) / "content.json")
+        floor_script = Path(tmp) / "floor.py"
+        floor_script.write_text(FLOOR)
+        ours_args = ["-m", "newsletter", "send", SAMPLE, "--list", "big", "--transport",
+                     "sendgrid", "--yes", "--id", "bench"]  # fmt: skip
+        content = str(Path(tmp) / "content.json")
+        floor_args = [str(floor_script), str(root / "subscribers" / "big.csv"),
+                      f"{url}/v3/mail/send", KEY, "s" * 32, content]  # fmt: skip
+        results: dict[str, list[tuple[float, float]]] = {"ours": [], "floor": []}
+        counts: dict[str, dict[str, int]] = {}
+        try:
+            for _ in range(args.runs):
+                for name, cmd in (("ours", ours_args), ("floor", floor_args)):
+                    results[name].append(run_measured(cmd, root, env))
+                    counts[name] = server_count(url)
+        finally:
+            server.stdin.close()
+            server.wait(timeout=10)
+    print(
+        f"\n{args.runs} runs each, interleaved; medians"
+        "          wall     recipients/s  requests  peak RSS"
+    )
+    for name in ("ours", "floor"):
+        walls = [w for w, _ in results[name]]
+        rss = max(r for _, r in results[name])
+        wall = statistics.median(walls)
+        label = "newsletter send (sendgrid)" if name == "ours" else "floor: csv + json + urllib"
+        print(
+            f"  {label:40} {wall:7.2f} s  {n / wall:12,.0f}  {counts[name]['requests']:8,}"
+            f"  {rss:6.0f} MB   (server saw {counts[name]['recipients']:,} recipients)"
+        )
+    ratio = statistics.median(w for w, _ in results["ours"]) / statistics.median(
+        w for w, _ in results["floor"]
+    )
+    per_million = statistics.median(w for w, _ in results["ours"]) * 1_000_000 / n
+    print(
+        f"  ours / floor: {ratio:.2f}x (target <= 2x);  at this rate 1,000,000 take "
+        f"{per_million:.0f} s (target <= 60 s)"
+    )
+
+
+if __name__ == "__main__":
+    main()
