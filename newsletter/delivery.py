@@ -63,7 +63,7 @@ class SendReport:
     accepted: int = 0
     refused: int = 0
     refusals: list[tuple[str, str]] = field(default_factory=list)  # the first few, to show
-    unconfirmed: int = 0  # in a batch handed over whose answer never came
+    ambiguous: int = 0  # in a batch handed over whose answer never came
     batches: int = 0
     retries: int = 0
     bad_rows: BadRows = field(default_factory=BadRows)
@@ -109,7 +109,7 @@ def deliver(
     Transient failures are retried (see RetryPolicy). Any other transport error, or
     retries running out, stops the send; the report then says how far it got and
     carries the error: nothing after the failing batch was handed over. An ambiguous
-    batch (handed over, no answer) is counted as unconfirmed and never resent.
+    batch (handed over, no answer) is counted as ambiguous and never resent.
     """
     clock = clock or SystemClock()
     retry = retry or RetryPolicy()
@@ -123,7 +123,7 @@ def deliver(
         try:
             accepted = _send_with_retries(transport, handed, clock, retry, report)
         except AmbiguousError as exc:
-            report.unconfirmed += len(recipients)
+            report.ambiguous += len(recipients)
             report.error = exc
             break
         except TransportError as exc:

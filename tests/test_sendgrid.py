@@ -110,17 +110,17 @@ def test_a_connection_dropped_after_the_request_is_never_resent(sendgrid_project
     result = send(cli)
     assert result.exit_code == 1
     assert fake.requests == 1 and len(fake.accepted_emails()) == 1000
-    assert "1,000 unconfirmed" in result.stdout
+    assert "1,000 ambiguous" in result.stdout
     assert "may have accepted it, so it is not sent again" in result.stderr
 
 
-def test_an_answer_slower_than_the_timeout_is_unconfirmed_not_resent(sendgrid_project, fake, cli):
+def test_an_answer_slower_than_the_timeout_is_ambiguous_not_resent(sendgrid_project, fake, cli):
     fake.slow_seconds = 2.5
     fake.inject("slow")
     result = send(cli)
     assert result.exit_code == 1
     assert fake.requests == 1
-    assert "unconfirmed" in result.stdout and "TimeoutError" in result.stderr
+    assert "ambiguous" in result.stdout and "TimeoutError" in result.stderr
 
 
 def test_a_400_stops_the_send_with_the_apis_own_message(sendgrid_project, fake, cli):

@@ -101,9 +101,9 @@ def summary_line(report: SendReport) -> str:
         line += f" after {report.retries:,} retr{'ies' if report.retries != 1 else 'y'}"
     if report.refused:
         line += f", {report.refused:,} refused"
-    if report.unconfirmed:
+    if report.ambiguous:
         line += (
-            f", {report.unconfirmed:,} unconfirmed (handed over but the answer never came: "
+            f", {report.ambiguous:,} ambiguous (handed over but the answer never came: "
             "they may have been accepted, so they are not sent again)"
         )
     bad, dupes = report.bad_rows.total, report.bad_rows.duplicates
@@ -122,7 +122,7 @@ def report_data(report: SendReport) -> dict[str, object]:
         "destination": report.destination,
         "accepted": report.accepted,
         "refused": report.refused,
-        "unconfirmed": report.unconfirmed,
+        "ambiguous": report.ambiguous,
         "retries": report.retries,
         "batches": report.batches,
         "bad_rows": report.bad_rows.total,
