@@ -3,7 +3,8 @@
 It answers like SendGrid (202 with X-Message-Id; its 400 error body; 401 without
 the bearer key; 413; 429 with X-RateLimit-* headers), enforces the API's documented
 limits that a schema cannot express (shared/sendgrid-openapi/README.md), records
-what it accepted, and injects faults on request: "429", "500", "400", "drop" (the
+what it accepted, and injects faults on request: "429", "500", "400", "200" (an
+unexpected status for an accepted request), "drop" (the
 request is accepted, then the connection is closed without an answer) and "slow"
 (accepted, answered after the client's timeout); `refuse_for(seconds)` stops
 listening for a while so connections are refused.
@@ -248,6 +249,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "slow":
             time.sleep(fake.slow_seconds)
         sandbox = body.get("mail_settings", {}).get("sandbox_mode", {}).get("enable")
+        sandbox = sandbox or fault == "200"
         return self._answer(200 if sandbox else 202, None, {"X-Message-Id": uuid.uuid4().hex[:22]})
 
     def _answer(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:

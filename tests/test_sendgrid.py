@@ -205,3 +205,12 @@ def test_a_recipient_sendgrid_would_reject_is_refused_by_name_and_the_rest_go(
     assert fake.accepted_emails() == ["ok@example.com"]
     assert "refused: big@example.com: its fields make" in result.stderr
     assert "1 accepted by sendgrid" in result.stdout and "1 refused" in result.stdout
+
+
+def test_only_a_202_counts_as_accepted_outside_sandbox_mode(sendgrid_project, fake, cli):
+    fake.inject("200")
+    result = send(cli)
+    assert result.exit_code == 1
+    assert "1,000 ambiguous" in result.stdout
+    assert "SendGrid answered 200, not the 202 that means accepted" in result.stderr
+    assert fake.requests == 1

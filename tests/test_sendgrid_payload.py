@@ -89,3 +89,14 @@ def test_the_same_address_twice_in_a_batch_goes_once(batch_of, project):
 def test_test_copies_are_marked_in_the_subject(batch_of, project):
     body = build_payload(batch_of([sub("a@example.com")], test=True), project.settings.sendgrid)
     assert body.body["subject"].startswith("[Test] Chrissy Teigen")
+
+
+def test_an_issue_too_large_for_one_request_is_stopped_before_sending(batch_of, project):
+    from newsletter.errors import PermanentError
+
+    batch = batch_of([sub("a@example.com")])
+    huge = replace(
+        batch.issue, html=replace(batch.issue.html, literals=("x" * 6_000_000,), keys=())
+    )
+    with pytest.raises(PermanentError, match="over SendGrid's 31,457,280"):
+        build_payload(replace(batch, issue=huge), project.settings.sendgrid)

@@ -77,6 +77,12 @@ class SendgridTransport:
                 f"({type(exc).__name__}: {exc or 'connection closed'}); SendGrid may have "
                 "accepted it, so it is not sent again"
             ) from None
+        expected = 200 if self.settings.sandbox else 202
+        if response.status_code != expected:
+            raise AmbiguousError(
+                f"SendGrid answered {response.status_code}, not the {expected} that means "
+                f"accepted, for a batch of {count} recipients; it is not sent again"
+            )
         message_id = _header(response.headers, "X-Message-Id")
         return Accepted({email: message_id for email in payload.recipients}, payload.refused)
 

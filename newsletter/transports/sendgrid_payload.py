@@ -13,7 +13,6 @@ others go out.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from typing import Any
@@ -37,15 +36,7 @@ class Payload:
     body: dict[str, Any]
     recipients: list[str] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)
-
-    def encode(self) -> bytes:
-        data = json.dumps(self.body, ensure_ascii=False, separators=(",", ":")).encode()
-        if len(data) > MAX_REQUEST_BYTES:
-            raise PermanentError(
-                f"batch {len(self.recipients)} recipients make a request of {len(data):,} "
-                f"bytes, over SendGrid's {MAX_REQUEST_BYTES:,}: the issue is too large"
-            )
-        return data
+    size: int = 0  # an upper bound of the JSON request's bytes
 
 
 def build_payload(batch: Batch, settings: SendgridSettings) -> Payload:
@@ -80,6 +71,8 @@ def build_payload(batch: Batch, settings: SendgridSettings) -> Payload:
         del body["categories"]
 
     payload = Payload(body)
+    # JSON escaping at most doubles ASCII text and writes \uXXXX (6 bytes) for others
+    payload.size = 6 * sum(len(part["value"]) for part in body["content"]) + 6 * len(subject)
     seen: set[str] = set()
     for recipient in batch.recipients:
         key = recipient.email.lower()
@@ -96,6 +89,7 @@ def build_payload(batch: Batch, settings: SendgridSettings) -> Payload:
                 f"{MAX_SUBSTITUTION_BYTES:,} per recipient"
             )
             continue
+        payload.size += 2 * size + 6 * len(recipient.values[UNSUBSCRIBE_URL]) + 600
         seen.add(key)
         body["personalizations"].append(
             {
@@ -108,6 +102,11 @@ def build_payload(batch: Batch, settings: SendgridSettings) -> Payload:
             }
         )
         payload.recipients.append(recipient.email)
+    if payload.size > MAX_REQUEST_BYTES:
+        raise PermanentError(
+            f"a request of {len(payload.recipients)} recipients could reach {payload.size:,} "
+            f"bytes, over SendGrid's {MAX_REQUEST_BYTES:,}: the issue's content is too large"
+        )
     return payload
 
 
