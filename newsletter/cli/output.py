@@ -103,7 +103,7 @@ def summary_line(report: SendReport) -> str:
         line += f", {report.refused:,} refused"
     if report.ambiguous:
         line += (
-            f", {report.ambiguous:,} ambiguous (handed over but the answer never came: "
+            f", {report.ambiguous:,} ambiguous (unconfirmed: handed over, the answer never came; "
             "they may have been accepted, so they are not sent again)"
         )
     bad, dupes = report.bad_rows.total, report.bad_rows.duplicates
