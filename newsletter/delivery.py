@@ -66,6 +66,7 @@ class SendReport:
     ambiguous: int = 0  # in a batch handed over whose answer never came
     batches: int = 0
     retries: int = 0
+    message_ids: list[str] = field(default_factory=list)  # the provider's id for each batch
     bad_rows: BadRows = field(default_factory=BadRows)
     error: TransportError | None = None
 
@@ -87,11 +88,10 @@ class RetryPolicy:
         """Seconds to wait before attempt `attempt + 1`, or None to give up."""
         if attempt >= self.attempts:
             return None
-        if error.retry_after is not None:
-            if error.retry_after > self.longest_asked_wait:
-                return None
-            return max(error.retry_after, 0.0) + jitter * self.base
-        return jitter * min(self.cap, self.base * 2 ** (attempt - 1))
+        if error.retry_after is not None:  # what the provider asked for, within reason
+            return min(max(error.retry_after, 0.0), self.longest_asked_wait) + jitter * self.base
+        delay = min(self.cap, self.base * 2 ** (attempt - 1))
+        return delay / 2 + jitter * delay / 2  # "equal jitter": never a retry at once
 
 
 def deliver(
@@ -132,6 +132,8 @@ def deliver(
         report.batches += 1
         report.accepted += len(accepted.message_ids)
         report.refused += len(accepted.refused)
+        if accepted.batch_id is not None:
+            report.message_ids.append(accepted.batch_id)
         room = BadRows.KEEP - len(report.refusals)
         report.refusals.extend(list(accepted.refused.items())[: max(room, 0)])
         if progress:
@@ -150,7 +152,7 @@ def _send_with_retries(
             wait = retry.wait(attempt, exc, random.random())
             if wait is None:
                 raise TransientError(
-                    f"{exc.message} (gave up after {attempt} attempts)",
+                    f"{exc.message} (gave up after {attempt} attempt{'s' * (attempt != 1)})",
                     where=exc.where,
                     status=exc.status,
                 ) from None

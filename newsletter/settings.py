@@ -102,6 +102,16 @@ def _url(value: Any) -> str:
 _URL_SAFE = "/?#[]@!$&'()*+,;=%:-._~"
 
 
+def _api_host(value: Any) -> str:
+    """https, or plain http only to this machine (a local test server): the API key
+    must never cross a network in the clear."""
+    url = _base_url(value)
+    parts = urlsplit(url)
+    if parts.scheme != "https" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise _Invalid(f"the API host must use https (or be on 127.0.0.1), got {url!r}")
+    return url
+
+
 def _unsubscribe_url(value: Any) -> str:
     url = _url(value)
     taken = {"l", "e", "s"} & set(parse_qs(urlsplit(url).query, keep_blank_values=True))
@@ -228,7 +238,7 @@ class OutboxSettings:
 @dataclass(frozen=True)
 class SendgridSettings:
     api_key_env: str = _setting("api_key_env", _env_name, "SENDGRID_API_KEY")
-    host: str = _setting("host", _base_url, "https://api.sendgrid.com")
+    host: str = _setting("host", _api_host, "https://api.sendgrid.com")
     sandbox: bool = _setting("sandbox", _bool, False)
     categories: tuple[str, ...] = _setting("categories", _categories, ("newsletter",))
     unsubscribe_group: int = _setting("unsubscribe_group", _int_between(0, 2**31 - 1), 0)

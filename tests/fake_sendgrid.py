@@ -13,6 +13,7 @@ listening for a while so connections are refused.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -68,7 +69,8 @@ def check(body: Any) -> None:
                 )
             seen.add(email)
             name = box.get("name")
-            if name and ("," in name or ";" in name) and not name.startswith('"'):
+            quoted = re.fullmatch(r'"(?:[^"\\]|\\.)*"', name or "")
+            if name and ("," in name or ";" in name) and not quoted:
                 raise Rejected("Recipient names containing , or ; must be quoted", f"{where}.to")
         total += len(boxes)
         subs = person.get("substitutions", {})
@@ -113,6 +115,8 @@ class FakeSendGrid:
         self.api_key = api_key
         self.faults: list[str] = []
         self.slow_seconds = 2.0
+        self.reset_in = 1  # seconds from now in a 429's X-RateLimit-Reset
+        self.redirect_to = ""  # where a "303" fault sends the client
         self.accepted: list[dict[str, Any]] = []  # request bodies SendGrid would send
         self.requests = 0
         self.lock = threading.Lock()
@@ -199,12 +203,12 @@ class _Handler(BaseHTTPRequestHandler):
                 },
             )
         length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
         if length > MAX_REQUEST:
             return self._answer(413, {"errors": [{"message": "Payload too large", "field": None}]})
-        raw = self.rfile.read(length)
         fault = fake._fault()
         if fault == "429":
-            reset = str(int(time.time()) + 1)
+            reset = str(int(time.time()) + fake.reset_in)
             return self._answer(
                 429,
                 {"errors": [{"field": None, "message": "too many requests"}]},
@@ -214,6 +218,8 @@ class _Handler(BaseHTTPRequestHandler):
                     "X-RateLimit-Reset": reset,
                 },
             )
+        if fault == "303":
+            return self._answer(303, None, {"Location": fake.redirect_to})
         if fault in STATUS_MESSAGES:
             message = STATUS_MESSAGES[fault]
             return self._answer(int(fault), {"errors": [{"message": message, "field": None}]})

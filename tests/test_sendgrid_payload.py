@@ -95,8 +95,15 @@ def test_an_issue_too_large_for_one_request_is_stopped_before_sending(batch_of, 
     from newsletter.errors import PermanentError
 
     batch = batch_of([sub("a@example.com")])
-    huge = replace(
-        batch.issue, html=replace(batch.issue.html, literals=("x" * 6_000_000,), keys=())
-    )
+    huge_html = replace(batch.issue.html, literals=("é" * 6_000_000,), keys=())
+    huge = replace(batch.issue, html=huge_html)
     with pytest.raises(PermanentError, match="over SendGrid's 31,457,280"):
         build_payload(replace(batch, issue=huge), project.settings.sendgrid)
+
+
+def test_a_large_ascii_issue_that_fits_is_measured_not_refused(batch_of, project):
+    batch = batch_of([sub("a@example.com")])
+    big_html = replace(batch.issue.html, literals=("x" * 6_000_000,), keys=())
+    payload = build_payload(replace(batch, issue=replace(batch.issue, html=big_html)),
+                            project.settings.sendgrid)  # fmt: skip
+    assert 6_000_000 < payload.size < 7_000_000

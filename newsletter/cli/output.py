@@ -124,6 +124,7 @@ def report_data(report: SendReport) -> dict[str, object]:
         "refused": report.refused,
         "ambiguous": report.ambiguous,
         "retries": report.retries,
+        "message_ids": report.message_ids,
         "batches": report.batches,
         "bad_rows": report.bad_rows.total,
         "duplicates": report.bad_rows.duplicates,

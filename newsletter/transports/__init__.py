@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import TYPE_CHECKING
 
 from newsletter.errors import SettingsError, UsageError
@@ -33,10 +34,20 @@ def _api_key(project: Project) -> str:
     """The SendGrid API key from the variable named in settings; never shown."""
     name = project.settings.sendgrid.api_key_env
     key = os.environ.get(name, "").strip()
+    where = shown(project.settings.path)
     if not key:
         raise SettingsError(
             f"[sendgrid] api_key_env: the environment variable {name} is not set; "
             "it must hold your SendGrid API key",
-            where=shown(project.settings.path),
+            where=where,
+        )
+    if not _KEY.fullmatch(key):  # never show the value: it is a secret, even when wrong
+        raise SettingsError(
+            f"[sendgrid] api_key_env: the environment variable {name} holds characters an "
+            "API key cannot have (spaces, line breaks or non-ASCII); set it again",
+            where=where,
         )
     return key
+
+
+_KEY = re.compile(r"[\x21-\x7e]+")

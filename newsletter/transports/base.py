@@ -30,6 +30,7 @@ class Accepted:
 
     message_ids: dict[str, str]
     refused: dict[str, str] = field(default_factory=dict)
+    batch_id: str | None = None  # one id for the whole batch (SendGrid's X-Message-Id)
 
 
 class Transport(Protocol):

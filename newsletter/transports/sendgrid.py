@@ -17,10 +17,11 @@ logger is kept above that.
 
 from __future__ import annotations
 
-import http.client
+import functools
 import json
 import logging
 import urllib.error
+import urllib.request
 from typing import Any
 
 from newsletter.clock import Clock
@@ -47,7 +48,11 @@ class SendgridTransport:
         self.settings = settings
         self.clock = clock
         self.timeout = timeout
-        self._client = SendGridAPIClient(api_key=api_key, host=settings.host)
+        # The Mail Send endpoint's client, made to refuse redirects: urllib would follow
+        # one with the Authorization header (the key) to wherever it points, and count
+        # what that answered. A 3xx is an error answer instead.
+        self._endpoint = SendGridAPIClient(api_key=api_key, host=settings.host).client.mail.send
+        self._endpoint._make_request = functools.partial(_without_redirects, self._endpoint)
 
     def destination(self, issue_id: str, test: bool = False) -> str:
         sandbox = ", sandbox mode" if self.settings.sandbox else ""
@@ -61,9 +66,7 @@ class SendgridTransport:
 
         count = len(payload.recipients)
         try:
-            response = self._client.client.mail.send.post(
-                request_body=payload.body, timeout=self.timeout
-            )
+            response = self._endpoint.post(request_body=payload.body, timeout=self.timeout)
         except Answer as exc:  # SendGrid answered with an error status
             raise self._answer_error(exc, count) from None
         except urllib.error.URLError as exc:  # connecting or sending: nothing accepted
@@ -71,7 +74,7 @@ class SendgridTransport:
             raise TransientError(
                 f"cannot reach SendGrid at {self.settings.host}: {reason}"
             ) from None
-        except (http.client.HTTPException, ConnectionError, TimeoutError) as exc:
+        except Exception as exc:  # after the request went out: it may have been accepted
             raise AmbiguousError(
                 f"no answer from SendGrid for a batch of {count} recipients "
                 f"({type(exc).__name__}: {exc or 'connection closed'}); SendGrid may have "
@@ -83,8 +86,9 @@ class SendgridTransport:
                 f"SendGrid answered {response.status_code}, not the {expected} that means "
                 f"accepted, for a batch of {count} recipients; it is not sent again"
             )
-        message_id = _header(response.headers, "X-Message-Id")
-        return Accepted({email: message_id for email in payload.recipients}, payload.refused)
+        message_id = _header(response.headers, "X-Message-Id") or "(no X-Message-Id)"
+        ids = dict.fromkeys(payload.recipients, message_id)
+        return Accepted(ids, payload.refused, batch_id=message_id)
 
     def close(self) -> None:
         pass
@@ -95,9 +99,10 @@ class SendgridTransport:
         message = f"SendGrid answered {status}" + (f": {detail}" if detail else "")
         if status == 429:
             reset = _header(getattr(exc, "headers", None), "X-RateLimit-Reset")
-            wait = None
-            if reset.isdigit():
-                wait = max(0.0, int(reset) - self.clock.now().timestamp())
+            try:  # a Unix time; never trust it to be in the future or near
+                wait = max(1.0, float(reset) - self.clock.now().timestamp())
+            except ValueError:
+                wait = None
             return TransientError(message, status=status, retry_after=wait)
         if status in TRANSIENT or status >= 500:
             return TransientError(message, status=status)
@@ -127,3 +132,16 @@ def _header(headers: Any, name: str) -> str:
         return ""
     value = headers.get(name) if hasattr(headers, "get") else None
     return str(value or "").strip()
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
+def _without_redirects(endpoint: Any, opener: Any, request: Any, timeout: Any = None) -> Any:
+    """python_http_client's request, through an opener that follows no redirect."""
+    return type(endpoint)._make_request(endpoint, _OPENER, request, timeout=timeout)

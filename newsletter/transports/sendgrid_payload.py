@@ -13,6 +13,7 @@ others go out.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from typing import Any
@@ -25,7 +26,6 @@ from newsletter.whitespace import header_text
 
 MAX_PERSONALIZATIONS = 1000
 MAX_SUBSTITUTION_BYTES = 10_000
-MAX_CUSTOM_ARGS_BYTES = 10_000
 MAX_REQUEST_BYTES = 30 * 1024 * 1024
 
 
@@ -71,8 +71,8 @@ def build_payload(batch: Batch, settings: SendgridSettings) -> Payload:
         del body["categories"]
 
     payload = Payload(body)
-    # JSON escaping at most doubles ASCII text and writes \uXXXX (6 bytes) for others
-    payload.size = 6 * sum(len(part["value"]) for part in body["content"]) + 6 * len(subject)
+    payload.size = sum(_json_bound(part["value"]) for part in body["content"])
+    payload.size += _json_bound(subject)
     seen: set[str] = set()
     for recipient in batch.recipients:
         key = recipient.email.lower()
@@ -89,7 +89,7 @@ def build_payload(batch: Batch, settings: SendgridSettings) -> Payload:
                 f"{MAX_SUBSTITUTION_BYTES:,} per recipient"
             )
             continue
-        payload.size += 2 * size + 6 * len(recipient.values[UNSUBSCRIBE_URL]) + 600
+        payload.size += 12 * size + 6 * len(recipient.values[UNSUBSCRIBE_URL]) + 600
         seen.add(key)
         body["personalizations"].append(
             {
@@ -102,12 +102,21 @@ def build_payload(batch: Batch, settings: SendgridSettings) -> Payload:
             }
         )
         payload.recipients.append(recipient.email)
+    if payload.size > MAX_REQUEST_BYTES:  # the bound is loose: measure what would be sent
+        payload.size = len(json.dumps(body))
     if payload.size > MAX_REQUEST_BYTES:
         raise PermanentError(
-            f"a request of {len(payload.recipients)} recipients could reach {payload.size:,} "
-            f"bytes, over SendGrid's {MAX_REQUEST_BYTES:,}: the issue's content is too large"
+            f"a request of {len(payload.recipients)} recipients would be {payload.size:,} bytes, "
+            f"over SendGrid's {MAX_REQUEST_BYTES:,}: the issue or the subscribers' fields are "
+            "too large"
         )
     return payload
+
+
+def _json_bound(text: str) -> int:
+    """At most how many bytes `json.dumps` (ASCII-escaping, as the client sends) makes
+    of a string: 6 for any ASCII character (\u0001), 12 for others (surrogate pairs)."""
+    return len(text) * (6 if text.isascii() else 12)
 
 
 def _utf8_len(text: str) -> int:
