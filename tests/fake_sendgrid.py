@@ -6,12 +6,14 @@ limits that a schema cannot express (shared/sendgrid-openapi/README.md), records
 what it accepted, and injects faults on request: "429", "500", "400", "200" (an
 unexpected status for an accepted request), "drop" (the
 request is accepted, then the connection is closed without an answer) and "slow"
-(accepted, answered after the client's timeout); `refuse_for(seconds)` stops
+(accepted, answered after the client's timeout), "trickle" (accepted, answered a
+byte at a time, for ever); `refuse_for(seconds)` stops
 listening for a while so connections are refused.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -254,6 +256,13 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         if fault == "slow":
             time.sleep(fake.slow_seconds)
+        if fault == "trickle":  # a byte every 0.3 s: never a read timeout, never done
+            with contextlib.suppress(OSError):
+                for byte in b"HTTP/1.1 202 Accepted\r\nX-Message-Id: abc\r\n" * 3:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(0.3)
+            return None
         sandbox = body.get("mail_settings", {}).get("sandbox_mode", {}).get("enable")
         sandbox = sandbox or fault == "200"
         return self._answer(200 if sandbox else 202, None, {"X-Message-Id": uuid.uuid4().hex[:22]})

@@ -134,7 +134,16 @@ def test_an_answer_slower_than_the_timeout_is_ambiguous_not_resent(sendgrid_proj
     result = send(cli)
     assert result.exit_code == 1
     assert fake.requests == 1
-    assert "ambiguous" in result.stdout and "TimeoutError" in result.stderr
+    assert "1,000 ambiguous" in result.stdout and "no answer from SendGrid" in result.stderr
+
+
+def test_an_answer_trickled_byte_by_byte_is_cut_at_the_timeout(sendgrid_project, fake, cli):
+    fake.inject("trickle")
+    start = time.monotonic()
+    result = send(cli)
+    assert time.monotonic() - start < 4  # timeout = 1 in total, though bytes keep coming
+    assert result.exit_code == 1 and "1,000 ambiguous" in result.stdout
+    assert fake.requests == 1
 
 
 def test_a_400_stops_the_send_with_the_apis_own_message(sendgrid_project, fake, cli):

@@ -17,9 +17,13 @@ logger is kept above that.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import http.client
 import json
 import logging
+import socket
+import threading
 import urllib.error
 import urllib.request
 from typing import Any
@@ -48,11 +52,13 @@ class SendgridTransport:
         self.settings = settings
         self.clock = clock
         self.timeout = timeout
-        # The Mail Send endpoint's client, made to refuse redirects: urllib would follow
-        # one with the Authorization header (the key) to wherever it points, and count
-        # what that answered. A 3xx is an error answer instead.
+        # The Mail Send endpoint's client, made to refuse redirects (urllib would follow
+        # one with the Authorization header, the key, to wherever it points, and count
+        # what that answered; a 3xx is an error answer instead) and to give up on a
+        # request that takes longer than `timeout` in all.
         self._endpoint = SendGridAPIClient(api_key=api_key, host=settings.host).client.mail.send
-        self._endpoint._make_request = functools.partial(_without_redirects, self._endpoint)
+        opener = _opener(timeout)
+        self._endpoint._make_request = functools.partial(_with_opener, self._endpoint, opener)
 
     def destination(self, issue_id: str, test: bool = False) -> str:
         sandbox = ", sandbox mode" if self.settings.sandbox else ""
@@ -139,9 +145,47 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_OPENER = urllib.request.build_opener(_NoRedirect)
+class _Deadline:
+    """A connection that is cut once `total` seconds have passed since it was made: the
+    socket timeout bounds each wait, this bounds the whole request (a server trickling
+    its answer byte by byte would otherwise hold a send for ever)."""
+
+    total = 30.0
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        self._timer = threading.Timer(self.total, self._cut)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _cut(self) -> None:
+        with contextlib.suppress(OSError, AttributeError):
+            self.sock.shutdown(socket.SHUT_RDWR)  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        if timer := getattr(self, "_timer", None):
+            timer.cancel()
+        super().close()  # type: ignore[misc]
 
 
-def _without_redirects(endpoint: Any, opener: Any, request: Any, timeout: Any = None) -> Any:
-    """python_http_client's request, through an opener that follows no redirect."""
-    return type(endpoint)._make_request(endpoint, _OPENER, request, timeout=timeout)
+def _opener(total: float) -> urllib.request.OpenerDirector:
+    """urllib's opener with no redirects and a deadline on every request."""
+    http_class = type("HTTP", (_Deadline, http.client.HTTPConnection), {"total": total})
+    https_class = type("HTTPS", (_Deadline, http.client.HTTPSConnection), {"total": total})
+
+    class HTTP(urllib.request.HTTPHandler):
+        def http_open(self, req: Any) -> Any:
+            return self.do_open(http_class, req)
+
+    class HTTPS(urllib.request.HTTPSHandler):
+        def https_open(self, req: Any) -> Any:
+            return self.do_open(https_class, req, context=self._context)
+
+    return urllib.request.build_opener(_NoRedirect, HTTP, HTTPS)
+
+
+def _with_opener(
+    endpoint: Any, opener: urllib.request.OpenerDirector, _: Any, request: Any, timeout: Any = None
+) -> Any:
+    """python_http_client's request, through our opener instead of urllib's default."""
+    return type(endpoint)._make_request(endpoint, opener, request, timeout=timeout)
