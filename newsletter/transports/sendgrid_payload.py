@@ -82,7 +82,8 @@ def build_payload(batch: Batch, settings: SendgridSettings) -> Payload:
         raw = recipient.values
         substitutions = {token: escape_html(raw[key]) for key, token in html_tokens}
         substitutions.update({token: raw[key] for key, token in text_tokens})
-        size = token_bytes + sum(map(_utf8_len, substitutions.values()))
+        values = "".join(substitutions.values())
+        size = token_bytes + (len(values) if values.isascii() else len(values.encode()))
         if size > MAX_SUBSTITUTION_BYTES:
             payload.refused[recipient.email] = (
                 f"its fields make {size:,} bytes of substitutions, over SendGrid's "
@@ -117,10 +118,6 @@ def _json_bound(text: str) -> int:
     """At most how many bytes `json.dumps` (ASCII-escaping, as the client sends) makes
     of a string: 6 for any ASCII character (\u0001), 12 for others (surrogate pairs)."""
     return len(text) * (6 if text.isascii() else 12)
-
-
-def _utf8_len(text: str) -> int:
-    return len(text) if text.isascii() else len(text.encode())
 
 
 def _mailbox(address: Address) -> dict[str, str]:
