@@ -121,7 +121,7 @@ def deliver(
         recipients = tuple(audience.recipient(s, issue) for s in batch)
         handed = Batch(issue, recipients, envelope, number=report.batches + 1)
         try:
-            accepted = _send_with_retries(transport, handed, clock, retry, report)
+            accepted = send_with_retries(transport, handed, clock, retry, report)
         except AmbiguousError as exc:
             report.ambiguous += len(recipients)
             report.error = exc
@@ -141,9 +141,15 @@ def deliver(
     return report
 
 
-def _send_with_retries(
-    transport: Transport, batch: Batch, clock: Clock, retry: RetryPolicy, report: SendReport
+def send_with_retries(
+    transport: Transport,
+    batch: Batch,
+    clock: Clock,
+    retry: RetryPolicy | None = None,
+    report: SendReport | None = None,
 ) -> Accepted:
+    """Hand one batch over, retrying transient failures as the policy says."""
+    retry = retry or RetryPolicy()
     attempt = 1
     while True:
         try:
@@ -156,7 +162,8 @@ def _send_with_retries(
                     where=exc.where,
                     status=exc.status,
                 ) from None
-            report.retries += 1
+            if report is not None:
+                report.retries += 1
             clock.sleep(wait)
             attempt += 1
 

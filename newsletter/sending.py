@@ -10,7 +10,15 @@ from pathlib import Path
 from newsletter.addresses import BadAddress, normalise_address
 from newsletter.audience.lists import BadRow, Subscriber, find_subscriber, read_list
 from newsletter.compose import article_notes, compose
-from newsletter.delivery import Audience, BadRows, Progress, SendReport, count, deliver
+from newsletter.delivery import (
+    Audience,
+    BadRows,
+    Progress,
+    SendReport,
+    count,
+    deliver,
+    send_with_retries,
+)
 from newsletter.errors import ListError, UsageError
 from newsletter.issue import Issue
 from newsletter.message import Envelope
@@ -119,7 +127,8 @@ def run_test_send(plan: SendPlan, address: str) -> str:
         subscriber = find_subscriber(plan.list_path, email, plan.list_shown)
     recipient = plan.audience.recipient(subscriber or Subscriber(email), plan.rendered)
     try:
-        plan.transport.send(Batch(plan.rendered, (recipient,), plan.envelope, test=True))
+        batch = Batch(plan.rendered, (recipient,), plan.envelope, test=True)
+        send_with_retries(plan.transport, batch, plan.project.clock)
     finally:
         plan.transport.close()
     return email

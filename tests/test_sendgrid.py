@@ -272,3 +272,12 @@ def test_message_ids_are_reported_per_batch(sendgrid_project, fake, cli):
     result = send(cli, "--json")
     ids = json.loads(result.stdout)["message_ids"]
     assert len(ids) == 3 and len(set(ids)) == 3 and all(ids)
+
+
+def test_a_test_copy_is_retried_like_a_send(sendgrid_project, fake, cli, waits):
+    fake.inject("500")
+    result = cli("send", SAMPLE_ARTICLE, "--list", "big", "--transport", "sendgrid",
+                 "--test", "reader7@example.com")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert len(waits) == 1 and fake.accepted_emails() == ["reader7@example.com"]
+    assert fake.accepted[0]["subject"].startswith("[Test] ")
