@@ -8,11 +8,11 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import islice
 
 from newsletter.audience.lists import BadRow, Subscriber
 from newsletter.clock import Clock, SystemClock
 from newsletter.errors import AmbiguousError, TransientError, TransportError
+from newsletter.ledger import Ledger
 from newsletter.message import Envelope
 from newsletter.personalise import Recipient, recipient_for
 from newsletter.render import RenderedIssue
@@ -66,6 +66,14 @@ class SendReport:
     ambiguous: int = 0  # in a batch handed over whose answer never came
     batches: int = 0
     retries: int = 0
+    resumed: bool = False  # the issue was frozen by an earlier run
+    content_changed: bool = False  # its articles changed since: the frozen content went
+    done_at: str | None = None  # set when the issue had been sent completely before
+    done_count: int = 0
+    recovered: int = 0  # rows a dead run left in flight, now ambiguous
+    held: int = 0  # ambiguous rows of the issue after this run
+    pending: int = 0
+    skipped: int = 0  # suppressed
     message_ids: list[str] = field(default_factory=list)  # the provider's id for each batch
     bad_rows: BadRows = field(default_factory=BadRows)
     error: TransportError | None = None
@@ -95,49 +103,59 @@ class RetryPolicy:
 
 
 def deliver(
+    ledger: Ledger,
     issue: RenderedIssue,
-    rows: Iterable[Subscriber | BadRow],
     audience: Audience,
     envelope: Envelope,
     transport: Transport,
+    report: SendReport,
     progress: Progress | None = None,
     clock: Clock | None = None,
     retry: RetryPolicy | None = None,
 ) -> SendReport:
-    """Send to every subscriber in `rows`; bad rows are collected, never fatal.
+    """Send the frozen issue to its pending recipients, a batch at a time.
 
-    Transient failures are retried (see RetryPolicy). Any other transport error, or
-    retries running out, stops the send; the report then says how far it got and
-    carries the error: nothing after the failing batch was handed over. An ambiguous
-    batch (handed over, no answer) is counted as ambiguous and never resent.
+    Each batch is moved to in_flight in a committed transaction before the transport
+    sees it, and settled after: sent (with the provider's id), refused, or ambiguous
+    when the answer never came (held, never resent by itself; the send goes on).
+    Transient failures are retried (RetryPolicy); when retries run out, or on a
+    permanent error, the batch goes back to pending and the send stops.
     """
     clock = clock or SystemClock()
     retry = retry or RetryPolicy()
-    report = SendReport(
-        issue.id, audience.list_name, transport.name, transport.destination(issue.id)
-    )
-    subscribers = _good_rows(rows, report.bad_rows)
-    while batch := tuple(islice(subscribers, transport.batch_size)):
-        recipients = tuple(audience.recipient(s, issue) for s in batch)
-        handed = Batch(issue, recipients, envelope, number=report.batches + 1)
+    number = ledger.last_batch(issue.id)
+    while subscribers := ledger.claim(issue.id, transport.batch_size, number + 1, clock.now()):
+        number += 1
+        recipients = tuple(audience.recipient(s, issue) for s in subscribers)
+        emails = [r.email for r in recipients]
         try:
-            accepted = send_with_retries(transport, handed, clock, retry, report)
+            accepted = send_with_retries(
+                transport, Batch(issue, recipients, envelope, number=number), clock, retry, report
+            )
         except AmbiguousError as exc:
+            ledger.settle(issue.id, {}, {}, emails, {}, clock.now())
             report.ambiguous += len(recipients)
             report.error = exc
-            break
+            continue
         except TransportError as exc:
+            ledger.release(issue.id, emails, clock.now())
             report.error = exc
             break
+        answered = set(accepted.message_ids) | set(accepted.refused)
+        unanswered = [email for email in emails if email not in answered]
+        ledger.settle(issue.id, accepted.message_ids, accepted.refused, unanswered, {},
+                      clock.now())  # fmt: skip
         report.batches += 1
         report.accepted += len(accepted.message_ids)
         report.refused += len(accepted.refused)
+        report.ambiguous += len(unanswered)
         if accepted.batch_id is not None:
             report.message_ids.append(accepted.batch_id)
         room = BadRows.KEEP - len(report.refusals)
         report.refusals.extend(list(accepted.refused.items())[: max(room, 0)])
         if progress:
             progress(report)
+    ledger.finish_if_done(issue.id, clock.now())
     return report
 
 
@@ -173,14 +191,15 @@ def count(rows: Iterable[Subscriber | BadRow]) -> tuple[list[Subscriber], int, B
     bad = BadRows()
     first: list[Subscriber] = []
     total = 0
-    for subscriber in _good_rows(rows, bad):
+    for subscriber in good_rows(rows, bad):
         total += 1
         if len(first) < 10:
             first.append(subscriber)
     return first, total, bad
 
 
-def _good_rows(rows: Iterable[Subscriber | BadRow], bad: BadRows) -> Iterator[Subscriber]:
+def good_rows(rows: Iterable[Subscriber | BadRow], bad: BadRows) -> Iterator[Subscriber]:
+    """The subscribers of a list; its bad rows are counted into `bad`."""
     for row in rows:
         if isinstance(row, BadRow):
             bad.add(row)

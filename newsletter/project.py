@@ -3,10 +3,14 @@ that commands build once and take everything else from."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from newsletter.audience.lists import check_list_name
 from newsletter.clock import Clock, SystemClock
@@ -14,6 +18,9 @@ from newsletter.errors import ListError, SettingsError, StateError, UsageError
 from newsletter.paths import shown
 from newsletter.settings import SETTINGS_FILE, Settings, load_settings
 from newsletter.unsubscribe import SECRET_BYTES
+
+if TYPE_CHECKING:
+    from newsletter.ledger import Ledger
 
 STATE_DIR = ".newsletter"
 SECRET_FILE = "secret"
@@ -77,6 +84,45 @@ class Project:
         if len(names) > 1:
             raise UsageError(f"say which list with --list (lists here: {', '.join(names)})")
         return names[0] if names else None
+
+    # --- state ---
+
+    def ledger(self) -> Ledger:
+        from newsletter.ledger import Ledger
+
+        return Ledger(self.state_dir / "state.db")
+
+    @contextlib.contextmanager
+    def send_lock(self, wait: bool = False) -> Iterator[None]:
+        """One sender at a time per project (a send, or a cron run). The lock is the
+        operating system's (filelock), so a killed process leaves none behind; who
+        holds it is written beside it, for the message the next run gets."""
+        from filelock import FileLock, Timeout
+
+        self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        lock = FileLock(self.state_dir / "send.lock")
+        holder = self.state_dir / "send.lock.json"
+        try:
+            lock.acquire(timeout=-1 if wait else 0)
+        except Timeout:
+            try:
+                info = json.loads(holder.read_text())
+                who = f"process {info['pid']}, {info['what']}, since {info['since']}"
+            except (OSError, ValueError, KeyError):
+                who = "another process"
+            raise StateError(
+                f"another send is running ({who}); wait for it, or run again with --wait",
+                where=self.shown(self.state_dir),
+            ) from None
+        try:
+            holder.write_text(
+                json.dumps({"pid": os.getpid(), "what": "newsletter send",
+                            "since": self.clock.now().isoformat(timespec="seconds")})
+            )  # fmt: skip
+            yield
+        finally:
+            holder.unlink(missing_ok=True)
+            lock.release()
 
     # --- secrets ---
 

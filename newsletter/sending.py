@@ -3,6 +3,8 @@ transport), then run it, or send one test copy."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +19,10 @@ from newsletter.delivery import (
     SendReport,
     count,
     deliver,
+    good_rows,
     send_with_retries,
 )
-from newsletter.errors import ListError, UsageError
+from newsletter.errors import AmbiguousError, ListError, UsageError
 from newsletter.issue import Issue
 from newsletter.message import Envelope
 from newsletter.project import Project
@@ -87,27 +90,86 @@ def plan_send(
     return SendPlan(project, issue, rendered, list_name, transport, envelope, audience)
 
 
-def run_send(plan: SendPlan, progress: Progress | None = None) -> SendReport:
+def run_send(
+    plan: SendPlan,
+    progress: Progress | None = None,
+    wait: bool = False,
+    retry_ambiguous: bool = False,
+    mark_ambiguous_sent: bool = False,
+) -> SendReport:
+    """Send the issue through the ledger, holding the project's send lock.
+
+    The first run freezes the issue (its rendered content and its recipients, in one
+    transaction); a later run resumes it with that same content, whatever changed in
+    the articles or the list since. A completed issue is not sent again."""
+    project, issue_id = plan.project, plan.rendered.id
+    clock = project.clock
+    report = SendReport(issue_id, plan.list_name, plan.transport.name,
+                        plan.transport.destination(issue_id))  # fmt: skip
+    ledger = project.ledger()
     try:
-        return deliver(
-            plan.rendered,
-            plan.rows(),
-            plan.audience,
-            plan.envelope,
-            plan.transport,
-            progress,
-            plan.project.clock,
-        )
+        with project.send_lock(wait):
+            record = ledger.issue(issue_id)
+            rendered = plan.rendered
+            if record is None:
+                subscribers = good_rows(plan.rows(), report.bad_rows)
+                ledger.freeze(rendered, plan.list_name, plan.transport.name,
+                              [project.shown(a.path) for a in plan.issue.articles],
+                              content_hash(plan.issue), subscribers, clock.now())  # fmt: skip
+            else:
+                report.resumed = True
+                if record.list_name != plan.list_name:
+                    raise UsageError(
+                        f"issue {issue_id} was started for list {record.list_name}, not "
+                        f"{plan.list_name}; give it another --id to send it to this list"
+                    )
+                report.content_changed = record.content_hash != content_hash(plan.issue)
+                rendered = record.rendered()
+                if record.state == "done" and not (retry_ambiguous or mark_ambiguous_sent):
+                    report.done_at = record.finished_at
+                    report.done_count = ledger.counts(issue_id)["sent"]
+                    return report
+            report.recovered = ledger.recover(issue_id, clock.now())
+            if retry_ambiguous or mark_ambiguous_sent:
+                ledger.reopen_ambiguous(issue_id, clock.now(), as_sent=mark_ambiguous_sent)
+            deliver(ledger, rendered, plan.audience, plan.envelope, plan.transport, report,
+                    progress, clock)  # fmt: skip
+            counts = ledger.counts(issue_id)
+            report.held = counts["ambiguous"]
+            report.pending = counts["pending"]
+            report.skipped = counts["skipped"]
+            return report
     finally:
+        ledger.close()
         plan.transport.close()
+
+
+def content_hash(issue: Issue) -> str:
+    """Of the article files as they are now: a resumed send warns when they changed."""
+    digest = hashlib.sha256()
+    for article in issue.articles:
+        with contextlib.suppress(OSError):
+            digest.update(article.path.read_bytes())
+    return digest.hexdigest()
 
 
 def check_outcome(plan: SendPlan, report: SendReport) -> None:
     """Raise what went wrong with a finished send: the transport's error, or a list
     that had nobody to send to."""
-    if report.error:
+    if report.error and not isinstance(report.error, AmbiguousError):
         raise report.error
-    if report.accepted == 0 and report.refused == 0:
+    if report.held:
+        raise AmbiguousError(
+            f"{report.held:,} recipients of issue {report.issue_id} are held as ambiguous "
+            "(handed over, no answer came); send again with --retry-ambiguous to resend "
+            "them, or --mark-ambiguous-sent if you know they arrived"
+        )
+    if (
+        report.done_at is None
+        and report.accepted == 0
+        and report.refused == 0
+        and not (report.resumed or report.skipped)
+    ):
         raise nobody_on(plan)
 
 

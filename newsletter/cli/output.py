@@ -15,6 +15,10 @@ if TYPE_CHECKING:
 MAX_BAD_ROWS_SHOWN = 20
 
 
+def warn(message: str) -> None:
+    typer.echo(f"warning: {' '.join(message.split())}", err=True)
+
+
 def print_notes(notes: list[str]) -> None:
     for note in notes:
         typer.echo(f"note: {note}", err=True)

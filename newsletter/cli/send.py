@@ -22,7 +22,9 @@ from newsletter.cli.output import (
     print_refusals,
     report_data,
     summary_line,
+    warn,
 )
+from newsletter.errors import UsageError
 
 if TYPE_CHECKING:
     from newsletter.audience.lists import Subscriber
@@ -65,9 +67,25 @@ def send(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    wait: Annotated[
+        bool,
+        typer.Option("--wait", help="If another send is running, wait for it instead of stopping."),
+    ] = False,
+    retry_ambiguous: Annotated[
+        bool,
+        typer.Option(
+            "--retry-ambiguous",
+            help="Send again to recipients held as ambiguous (handed over, no answer came).",
+        ),
+    ] = False,
+    mark_ambiguous_sent: Annotated[
+        bool,
+        typer.Option("--mark-ambiguous-sent", help="Count recipients held as ambiguous as sent."),
+    ] = False,
     project: ProjectOption = Path("."),
 ) -> None:
-    """Deliver the issue to every active subscriber of --list."""
+    """Deliver the issue to every active subscriber of --list (resuming an interrupted
+    send, never sending an address twice)."""
     from newsletter.sending import check_outcome, nobody_on, plan_send, run_send, run_test_send
 
     proj = open_project(project)
@@ -102,8 +120,27 @@ def send(
             f"{plan.list_name} via {plan.transport.name}?",
             abort=True,
         )
+    if retry_ambiguous and mark_ambiguous_sent:
+        raise UsageError("--retry-ambiguous and --mark-ambiguous-sent contradict each other")
     with Progress(total) as progress:
-        report = run_send(plan, progress)
+        report = run_send(plan, progress, wait, retry_ambiguous, mark_ambiguous_sent)
+    if report.done_at:
+        typer.echo(
+            f"Issue {report.issue_id} was sent to list {report.list_name} on "
+            f"{report.done_at[:16].replace('T', ' ')} ({report.done_count:,} accepted); "
+            "nothing more to send."
+        )
+        return
+    if report.content_changed:
+        warn(
+            f"the articles of issue {report.issue_id} changed since its send started; "
+            "the content frozen then is what is sent"
+        )
+    if report.recovered:
+        warn(
+            f"{report.recovered:,} recipients were in flight when an earlier run stopped: "
+            "held as ambiguous, not resent"
+        )
     if total is None:
         print_bad_rows(report.bad_rows, plan.list_shown)
     print_refusals(report)

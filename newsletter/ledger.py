@@ -1,0 +1,367 @@
+"""The delivery ledger: SQLite state in .newsletter/state.db.
+
+One row per issue (its frozen content and recipients' list) and one per recipient:
+pending -> in_flight (committed before the transport is called) -> sent | failed |
+refused; skipped rows (suppressed) never leave. A row found in_flight when a send
+starts belongs to a run that died with the batch handed over: it becomes ambiguous,
+and nothing resends it unless the editor asks.
+
+The schema is versioned by named migrations recorded in the same transaction as the
+change, so a later release opens an older project without loss; a newer one is
+refused with a clear error.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from newsletter.audience.lists import Subscriber
+from newsletter.errors import StateError
+from newsletter.personalise import Field, Template
+from newsletter.render import RenderedIssue
+
+STATES = ("pending", "in_flight", "sent", "failed", "refused", "skipped", "ambiguous")
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "0001_issues_deliveries_suppressions",
+        """
+        CREATE TABLE issues (
+            id TEXT PRIMARY KEY,
+            list TEXT NOT NULL,
+            transport TEXT NOT NULL,
+            articles TEXT NOT NULL,          -- JSON: the article paths
+            content TEXT NOT NULL,           -- JSON: the frozen rendered issue
+            content_hash TEXT NOT NULL,      -- of the articles when the send started
+            state TEXT NOT NULL CHECK (state IN ('sending', 'done')),
+            created_at TEXT NOT NULL,
+            finished_at TEXT
+        );
+        CREATE TABLE deliveries (
+            issue_id TEXT NOT NULL REFERENCES issues(id),
+            email_key TEXT NOT NULL,
+            seq INTEGER NOT NULL,            -- the list's order
+            email TEXT NOT NULL,
+            name TEXT NOT NULL,
+            fields TEXT NOT NULL,            -- JSON: the subscriber's row when frozen
+            state TEXT NOT NULL CHECK (state IN ('pending', 'in_flight', 'sent', 'failed',
+                                                 'refused', 'skipped', 'ambiguous')),
+            batch INTEGER,
+            message_id TEXT,
+            reason TEXT,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (issue_id, email_key)
+        ) WITHOUT ROWID;
+        CREATE INDEX deliveries_state ON deliveries (issue_id, state, seq);
+        CREATE TABLE suppressions (
+            email_key TEXT PRIMARY KEY,
+            email TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            source TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        """,
+    ),
+]
+
+
+@dataclass(frozen=True)
+class IssueRecord:
+    id: str
+    list_name: str
+    transport: str
+    content_hash: str
+    state: str
+    created_at: str
+    finished_at: str | None
+    content: str
+
+    def rendered(self) -> RenderedIssue:
+        return load_rendered(self.content)
+
+
+class Ledger:
+    """The project's state database. Short transactions; WAL; compare-and-set moves."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA busy_timeout = 30000")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self.db.execute("PRAGMA synchronous = FULL")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"the state database is unusable: {exc}", where=str(path)) from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _migrate(self) -> None:
+        db = self.db
+        db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+        done = {row[0] for row in db.execute("SELECT name FROM migrations")}
+        known = {name for name, _ in MIGRATIONS}
+        if done - known:
+            newer = ", ".join(sorted(done - known))
+            raise StateError(
+                f"made by a newer version of newsletter (migrations {newer}); upgrade it",
+                where=str(self.path),
+            )
+        for name, script in MIGRATIONS:
+            if name in done:
+                continue
+            with self._transaction():
+                for statement in script.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute("INSERT INTO migrations VALUES (?, datetime('now'))", (name,))
+
+    def _transaction(self) -> Any:
+        return _Transaction(self.db)
+
+    # --- issues ---
+
+    def issue(self, issue_id: str) -> IssueRecord | None:
+        row = self.db.execute(
+            "SELECT id, list, transport, content_hash, state, created_at, finished_at, content "
+            "FROM issues WHERE id = ?",
+            (issue_id,),
+        ).fetchone()
+        return IssueRecord(*row) if row else None
+
+    def freeze(
+        self,
+        rendered: RenderedIssue,
+        list_name: str,
+        transport: str,
+        articles: list[str],
+        content_hash: str,
+        subscribers: Iterable[Subscriber],
+        now: datetime,
+    ) -> int:
+        """Record the issue's content and every recipient, in one transaction. An issue
+        with no recipient at all is not recorded (returns 0)."""
+        stamp = now.isoformat()
+        try:
+            return self._freeze(rendered, list_name, transport, articles, content_hash,
+                                subscribers, stamp)  # fmt: skip
+        except _Empty:
+            return 0
+
+    def _freeze(
+        self,
+        rendered: RenderedIssue,
+        list_name: str,
+        transport: str,
+        articles: list[str],
+        content_hash: str,
+        subscribers: Iterable[Subscriber],
+        stamp: str,
+    ) -> int:
+        with self._transaction():
+            self.db.execute(
+                "INSERT INTO issues VALUES (?, ?, ?, ?, ?, ?, 'sending', ?, NULL)",
+                (rendered.id, list_name, transport, json.dumps(articles),
+                 dump_rendered(rendered), content_hash, stamp),
+            )  # fmt: skip
+            rows = (
+                (rendered.id, s.key, n, s.email, s.name, json.dumps(s.fields), stamp)
+                for n, s in enumerate(subscribers)
+            )
+            self.db.executemany(
+                "INSERT OR IGNORE INTO deliveries (issue_id, email_key, seq, email, name, "
+                "fields, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
+                rows,
+            )
+            self.db.execute(
+                "UPDATE deliveries SET state = 'skipped', reason = s.reason || ' (' || "
+                "s.source || ')' FROM suppressions AS s WHERE deliveries.issue_id = ? AND "
+                "deliveries.email_key = s.email_key AND deliveries.state = 'pending'",
+                (rendered.id,),
+            )
+            total = self.db.execute(
+                "SELECT count(*) FROM deliveries WHERE issue_id = ?", (rendered.id,)
+            ).fetchone()[0]
+            if total == 0:
+                raise _Empty
+            return total
+
+    def recover(self, issue_id: str, now: datetime) -> int:
+        """Rows left in flight by a run that died: ambiguous, never resent by themselves."""
+        with self._transaction():
+            return self.db.execute(
+                "UPDATE deliveries SET state = 'ambiguous', reason = 'the run sending it "
+                "stopped before the answer was recorded', updated_at = ? "
+                "WHERE issue_id = ? AND state = 'in_flight'",
+                (now.isoformat(), issue_id),
+            ).rowcount
+
+    def reopen_ambiguous(self, issue_id: str, now: datetime, as_sent: bool) -> int:
+        """The editor's call on ambiguous rows: send them again, or count them as sent."""
+        state, reason = ("sent", "marked sent by the editor") if as_sent else ("pending", None)
+        with self._transaction():
+            return self.db.execute(
+                "UPDATE deliveries SET state = ?, reason = ?, updated_at = ? "
+                "WHERE issue_id = ? AND state = 'ambiguous'",
+                (state, reason, now.isoformat(), issue_id),
+            ).rowcount
+
+    def claim(self, issue_id: str, size: int, batch: int, now: datetime) -> list[Subscriber]:
+        """Move up to `size` pending rows to in_flight, committed before they are sent.
+        A suppression recorded since the freeze wins here: such rows become skipped."""
+        stamp = now.isoformat()
+        with self._transaction():
+            self.db.execute(
+                "UPDATE deliveries SET state = 'skipped', reason = s.reason || ' (' || "
+                "s.source || ')', updated_at = ? FROM suppressions AS s WHERE "
+                "deliveries.issue_id = ? AND deliveries.email_key = s.email_key AND "
+                "deliveries.state = 'pending'",
+                (stamp, issue_id),
+            )
+            rows = self.db.execute(
+                "SELECT email_key, email, name, fields FROM deliveries "
+                "WHERE issue_id = ? AND state = 'pending' ORDER BY seq LIMIT ?",
+                (issue_id, size),
+            ).fetchall()
+            self.db.executemany(
+                "UPDATE deliveries SET state = 'in_flight', batch = ?, updated_at = ? "
+                "WHERE issue_id = ? AND email_key = ? AND state = 'pending'",
+                [(batch, stamp, issue_id, row[0]) for row in rows],
+            )
+        return [Subscriber(email, name, json.loads(fields)) for _, email, name, fields in rows]
+
+    def settle(
+        self,
+        issue_id: str,
+        sent: dict[str, str],
+        refused: dict[str, str],
+        ambiguous: Iterable[str],
+        failed: dict[str, str],
+        now: datetime,
+    ) -> None:
+        """Record a batch's outcome; only rows still in flight move."""
+        stamp = now.isoformat()
+        moves = [
+            *(("sent", msgid, None, email) for email, msgid in sent.items()),
+            *(("refused", None, why, email) for email, why in refused.items()),
+            *(("failed", None, why, email) for email, why in failed.items()),
+            *(("ambiguous", None, "no answer came", email) for email in ambiguous),
+        ]
+        with self._transaction():
+            self.db.executemany(
+                "UPDATE deliveries SET state = ?, message_id = ?, reason = ?, updated_at = ? "
+                "WHERE issue_id = ? AND email_key = ? AND state = 'in_flight'",
+                [(s, m, r, stamp, issue_id, e.lower()) for s, m, r, e in moves],
+            )
+
+    def release(self, issue_id: str, emails: Iterable[str], now: datetime) -> None:
+        """A batch that was never handed over (a transient failure that gave up, a
+        permanent error): back to pending, to be sent by a later run."""
+        with self._transaction():
+            self.db.executemany(
+                "UPDATE deliveries SET state = 'pending', batch = NULL, updated_at = ? "
+                "WHERE issue_id = ? AND email_key = ? AND state = 'in_flight'",
+                [(now.isoformat(), issue_id, e.lower()) for e in emails],
+            )
+
+    def last_batch(self, issue_id: str) -> int:
+        row = self.db.execute(
+            "SELECT max(batch) FROM deliveries WHERE issue_id = ?", (issue_id,)
+        ).fetchone()
+        return row[0] or 0
+
+    def counts(self, issue_id: str) -> dict[str, int]:
+        found = dict(
+            self.db.execute(
+                "SELECT state, count(*) FROM deliveries WHERE issue_id = ? GROUP BY state",
+                (issue_id,),
+            ).fetchall()
+        )
+        return {state: found.get(state, 0) for state in STATES}
+
+    def finish_if_done(self, issue_id: str, now: datetime) -> bool:
+        """An issue is done when nothing is pending, in flight or ambiguous."""
+        with self._transaction():
+            return (
+                self.db.execute(
+                    "UPDATE issues SET state = 'done', finished_at = ? WHERE id = ? AND "
+                    "state = 'sending' AND NOT EXISTS (SELECT 1 FROM deliveries WHERE "
+                    "issue_id = ? AND state IN ('pending', 'in_flight', 'ambiguous'))",
+                    (now.isoformat(), issue_id, issue_id),
+                ).rowcount
+                == 1
+            )
+
+    def suppress(self, email: str, reason: str, source: str, now: datetime) -> None:
+        with self._transaction():
+            self.db.execute(
+                "INSERT OR REPLACE INTO suppressions VALUES (?, ?, ?, ?, ?)",
+                (email.lower(), email, reason, source, now.isoformat()),
+            )
+
+    def ambiguous(self, issue_id: str) -> Iterator[str]:
+        for (email,) in self.db.execute(
+            "SELECT email FROM deliveries WHERE issue_id = ? AND state = 'ambiguous'",
+            (issue_id,),
+        ):
+            yield email
+
+
+class _Empty(Exception):
+    """Rolls back the freeze of an issue with no recipient."""
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: Any, *rest: Any) -> None:
+        self.db.execute("ROLLBACK" if kind else "COMMIT")
+
+
+def dump_rendered(rendered: RenderedIssue) -> str:
+    def template(t: Template) -> dict[str, Any]:
+        return {"literals": t.literals, "keys": t.keys, "prefix": t.prefix}
+
+    return json.dumps(
+        {
+            "id": rendered.id,
+            "subject": template(rendered.subject),
+            "html": template(rendered.html),
+            "text": template(rendered.text),
+            "preheader": rendered.preheader,
+            "language": rendered.language,
+            "fields": {k: [f.column, f.default] for k, f in rendered.fields.items()},
+        }
+    )
+
+
+def load_rendered(text: str) -> RenderedIssue:
+    data = json.loads(text)
+
+    def template(d: dict[str, Any]) -> Template:
+        return Template(tuple(d["literals"]), tuple(d["keys"]), d["prefix"])
+
+    return RenderedIssue(
+        id=data["id"],
+        subject=template(data["subject"]),
+        html=template(data["html"]),
+        text=template(data["text"]),
+        preheader=data["preheader"],
+        language=data["language"],
+        fields={k: Field(k, column, default) for k, (column, default) in data["fields"].items()},
+    )
