@@ -1,0 +1,146 @@
+"""The delivery ledger: frozen issues, resumed sends, at most once, one sender at a time."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import NOW, SAMPLE_ARTICLE, SECRET, write
+from fake_sendgrid import FakeSendGrid
+
+from newsletter.errors import StateError
+from newsletter.ledger import Ledger
+
+ISSUE = "000_1718b35f7cc77fd8"
+
+
+def test_a_finished_issue_is_not_sent_again(project_dir, cli):
+    assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 0
+    outbox = project_dir / "outbox" / ISSUE
+    for path in outbox.glob("*.eml"):
+        path.unlink()
+    again = cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes")
+    assert again.exit_code == 0
+    assert again.stdout.startswith(f"Issue {ISSUE} was sent to list sample on ")
+    assert "(4 accepted); nothing more to send." in again.stdout
+    assert list(outbox.glob("*.eml")) == []
+
+
+def test_a_resumed_send_keeps_the_frozen_content_and_says_the_articles_changed(project_dir, cli):
+    with FakeSendGrid() as fake:
+        settings = project_dir / "newsletter.toml"
+        text = settings.read_text().replace(
+            'host = "https://api.sendgrid.com"', f'host = "{fake.url}"'
+        )
+        settings.write_text(text)
+        os.environ["SENDGRID_API_KEY"] = fake.api_key
+        try:
+            fake.inject("400")  # the first batch is refused: nothing sent, issue frozen
+            first = cli(
+                "send", SAMPLE_ARTICLE, "--list", "sample", "--yes", "--transport", "sendgrid"
+            )
+            assert first.exit_code == 1
+            article = project_dir / SAMPLE_ARTICLE
+            article.write_text(article.read_text().replace("Chrissy Teigen Says", "EDITED"))
+            second = cli(
+                "send", SAMPLE_ARTICLE, "--list", "sample", "--yes", "--transport", "sendgrid"
+            )
+        finally:
+            del os.environ["SENDGRID_API_KEY"]
+        assert second.exit_code == 0, second.output
+        assert "changed since its send started" in second.stderr
+        (body,) = fake.accepted
+        assert body["subject"].startswith("Chrissy Teigen Says")
+        assert len(body["personalizations"]) == 4
+
+
+def test_a_suppression_recorded_after_the_freeze_still_wins(project_dir, project, cli):
+    with FakeSendGrid() as fake:
+        settings = project_dir / "newsletter.toml"
+        text = settings.read_text().replace(
+            'host = "https://api.sendgrid.com"', f'host = "{fake.url}"'
+        )
+        settings.write_text(text)
+        os.environ["SENDGRID_API_KEY"] = fake.api_key
+        try:
+            fake.inject("400")
+            cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes", "--transport", "sendgrid")
+            ledger = project.ledger()
+            ledger.suppress("TOM@example.net", "unsubscribed", "test", NOW)
+            ledger.close()
+            result = cli(
+                "send", SAMPLE_ARTICLE, "--list", "sample", "--yes", "--transport", "sendgrid"
+            )
+        finally:
+            del os.environ["SENDGRID_API_KEY"]
+        assert result.exit_code == 0, result.output
+        assert sorted(fake.accepted_emails()) == [
+            "ada@example.com", "nameless@example.com", "zoe@example.org",
+        ]  # fmt: skip
+
+
+def test_a_second_sender_is_told_who_holds_the_lock(project_dir, project, cli):
+    with project.send_lock():
+        result = cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: .newsletter: another send is running (process ")
+    assert not (project_dir / "outbox").exists()
+    assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 0
+
+
+def test_a_killed_send_resumes_without_sending_anyone_twice(project_dir):
+    """SIGKILL while a batch is in flight: the resumed send holds that batch as
+    ambiguous and sends every other address once."""
+    rows = "".join(f"reader{i}@example.com,Reader {i}\n" for i in range(3500))
+    write(project_dir / "subscribers" / "big.csv", "email,name\n" + rows)
+    with FakeSendGrid() as fake:
+        settings = project_dir / "newsletter.toml"
+        text = settings.read_text().replace(
+            'host = "https://api.sendgrid.com"', f'host = "{fake.url}"'
+        )
+        settings.write_text(text.replace("sandbox = false", "sandbox = false\ntimeout = 60"))
+        env = dict(os.environ, SENDGRID_API_KEY=fake.api_key, NEWSLETTER_SECRET=SECRET)
+        command = [sys.executable, "-m", "newsletter", "send", SAMPLE_ARTICLE, "--list", "big",
+                   "--transport", "sendgrid", "--yes"]  # fmt: skip
+        fake.slow_seconds = 30
+        fake.inject("ok", "slow")  # the second batch hangs after the server took it
+        process = subprocess.Popen(command, cwd=project_dir, env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+        deadline = time.monotonic() + 30
+        while fake.requests < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        resumed = subprocess.run(command, cwd=project_dir, env=env, capture_output=True,
+                                 text=True)  # fmt: skip
+    assert resumed.returncode == 1  # the in-flight batch is held, so not everything went
+    assert "1,000 recipients were in flight when an earlier run stopped" in resumed.stderr
+    emails = fake.accepted_emails()
+    assert len(emails) == len(set(emails)) == 3500  # each address once at the server
+    ledger = Ledger(project_dir / ".newsletter" / "state.db")
+    counts = ledger.counts(ISSUE)
+    ledger.close()
+    assert counts["sent"] == 2500 and counts["ambiguous"] == 1000
+
+
+def test_a_newer_schema_is_refused_with_a_clear_error(tmp_path):
+    path = tmp_path / "state.db"
+    Ledger(path).close()
+    db = sqlite3.connect(path)
+    db.execute("INSERT INTO migrations VALUES ('9999_future', 'now')")
+    db.commit()
+    db.close()
+    with pytest.raises(StateError, match="made by a newer version of newsletter"):
+        Ledger(path)
+
+
+def test_a_corrupt_state_file_is_a_clear_error_and_is_left_alone(tmp_path):
+    path = tmp_path / "state.db"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StateError, match="the state database is unusable"):
+        Ledger(path)
+    assert path.read_bytes() == b"this is not a database" * 100
