@@ -133,7 +133,7 @@ def deliver(
                 transport, Batch(issue, recipients, envelope, number=number), clock, retry, report
             )
         except AmbiguousError as exc:
-            ledger.settle(issue.id, {}, {}, emails, {}, clock.now())
+            ledger.settle(issue.id, number, {}, {}, emails, clock.now())
             report.ambiguous += len(recipients)
             report.error = exc
             continue
@@ -143,8 +143,8 @@ def deliver(
             break
         answered = set(accepted.message_ids) | set(accepted.refused)
         unanswered = [email for email in emails if email not in answered]
-        ledger.settle(issue.id, accepted.message_ids, accepted.refused, unanswered, {},
-                      clock.now())  # fmt: skip
+        ledger.settle(issue.id, number, accepted.message_ids, accepted.refused, unanswered,
+                      clock.now(), accepted.batch_id)  # fmt: skip
         report.batches += 1
         report.accepted += len(accepted.message_ids)
         report.refused += len(accepted.refused)

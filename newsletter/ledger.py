@@ -216,52 +216,75 @@ class Ledger:
             ).rowcount
 
     def claim(self, issue_id: str, size: int, batch: int, now: datetime) -> list[Subscriber]:
-        """Move up to `size` pending rows to in_flight, committed before they are sent.
-        A suppression recorded since the freeze wins here: such rows become skipped."""
+        """Move the next `size` pending rows (in list order) to in_flight, committed
+        before they are sent. A suppression recorded since the freeze wins here: such
+        rows become skipped instead."""
         stamp = now.isoformat()
-        with self._transaction():
-            self.db.execute(
-                "UPDATE deliveries SET state = 'skipped', reason = s.reason || ' (' || "
-                "s.source || ')', updated_at = ? FROM suppressions AS s WHERE "
-                "deliveries.issue_id = ? AND deliveries.email_key = s.email_key AND "
-                "deliveries.state = 'pending'",
-                (stamp, issue_id),
-            )
-            rows = self.db.execute(
-                "SELECT email_key, email, name, fields FROM deliveries "
-                "WHERE issue_id = ? AND state = 'pending' ORDER BY seq LIMIT ?",
-                (issue_id, size),
-            ).fetchall()
-            self.db.executemany(
-                "UPDATE deliveries SET state = 'in_flight', batch = ?, updated_at = ? "
-                "WHERE issue_id = ? AND email_key = ? AND state = 'pending'",
-                [(batch, stamp, issue_id, row[0]) for row in rows],
-            )
-        return [Subscriber(email, name, json.loads(fields)) for _, email, name, fields in rows]
+        while True:  # until a batch with someone to send to, or nothing pending
+            with self._transaction():
+                claimed = self._claim(issue_id, size, batch, stamp)
+            if claimed is None or claimed:
+                return claimed or []
+
+    def _claim(self, issue_id: str, size: int, batch: int, stamp: str) -> list[Subscriber] | None:
+        """One try of claim: None when nothing is pending."""
+        rows = self.db.execute(
+            "SELECT d.seq, d.email_key, d.email, d.name, d.fields, s.reason, s.source "
+            "FROM deliveries AS d LEFT JOIN suppressions AS s ON s.email_key = d.email_key "
+            "WHERE d.issue_id = ? AND d.state = 'pending' ORDER BY d.seq LIMIT ?",
+            (issue_id, size),
+        ).fetchall()
+        if not rows:
+            return None
+        self.db.execute(
+            "UPDATE deliveries SET state = 'in_flight', batch = ?, updated_at = ? "
+            "WHERE issue_id = ? AND state = 'pending' AND seq <= ?",
+            (batch, stamp, issue_id, rows[-1][0]),
+        )
+        self.db.executemany(
+            "UPDATE deliveries SET state = 'skipped', reason = ?, batch = NULL "
+            "WHERE issue_id = ? AND email_key = ?",
+            [(f"{r[5]} ({r[6]})", issue_id, r[1]) for r in rows if r[5] is not None],
+        )
+        return [
+            Subscriber(email, name, json.loads(fields))
+            for _, _, email, name, fields, reason, _ in rows
+            if reason is None
+        ]
 
     def settle(
         self,
         issue_id: str,
+        batch: int,
         sent: dict[str, str],
         refused: dict[str, str],
         ambiguous: Iterable[str],
-        failed: dict[str, str],
         now: datetime,
+        batch_id: str | None = None,
     ) -> None:
-        """Record a batch's outcome; only rows still in flight move."""
+        """Record a batch's outcome; only rows still in flight move. With `batch_id`
+        (one id for the whole batch, as SendGrid gives), every row of the batch not
+        refused or ambiguous is sent under it, in one statement."""
         stamp = now.isoformat()
         moves = [
-            *(("sent", msgid, None, email) for email, msgid in sent.items()),
             *(("refused", None, why, email) for email, why in refused.items()),
-            *(("failed", None, why, email) for email, why in failed.items()),
             *(("ambiguous", None, "no answer came", email) for email in ambiguous),
         ]
+        if batch_id is None:
+            moves += [("sent", msgid, None, email) for email, msgid in sent.items()]
         with self._transaction():
             self.db.executemany(
                 "UPDATE deliveries SET state = ?, message_id = ?, reason = ?, updated_at = ? "
                 "WHERE issue_id = ? AND email_key = ? AND state = 'in_flight'",
                 [(s, m, r, stamp, issue_id, e.lower()) for s, m, r, e in moves],
             )
+            if batch_id is not None:
+                self.db.execute(  # by the state index: only in-flight rows are looked at
+                    "UPDATE deliveries INDEXED BY deliveries_state SET state = 'sent', "
+                    "message_id = ?, updated_at = ? "
+                    "WHERE issue_id = ? AND state = 'in_flight' AND batch = ?",
+                    (batch_id, stamp, issue_id, batch),
+                )
 
     def release(self, issue_id: str, emails: Iterable[str], now: datetime) -> None:
         """A batch that was never handed over (a transient failure that gave up, a
