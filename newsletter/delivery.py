@@ -123,9 +123,10 @@ def deliver(
     """
     clock = clock or SystemClock()
     retry = retry or RetryPolicy()
-    number = ledger.last_batch(issue.id)
-    while subscribers := ledger.claim(issue.id, transport.batch_size, number + 1, clock.now()):
-        number += 1
+    size = transport.batch_size
+    number = ledger.last_batch(issue.id) + 1
+    subscribers = ledger.claim(issue.id, size, number, clock.now())
+    while subscribers:
         recipients = tuple(audience.recipient(s, issue) for s in subscribers)
         emails = [r.email for r in recipients]
         try:
@@ -133,7 +134,9 @@ def deliver(
                 transport, Batch(issue, recipients, envelope, number=number), clock, retry, report
             )
         except AmbiguousError as exc:
-            ledger.settle(issue.id, number, {}, {}, emails, clock.now())
+            subscribers = ledger.settle(issue.id, number, {}, {}, emails, clock.now(),
+                                        then_claim=size)  # fmt: skip
+            number += 1
             report.ambiguous += len(recipients)
             report.error = exc
             continue
@@ -143,8 +146,9 @@ def deliver(
             break
         answered = set(accepted.message_ids) | set(accepted.refused)
         unanswered = [email for email in emails if email not in answered]
-        ledger.settle(issue.id, number, accepted.message_ids, accepted.refused, unanswered,
-                      clock.now(), accepted.batch_id)  # fmt: skip
+        subscribers = ledger.settle(issue.id, number, accepted.message_ids, accepted.refused,
+                                    unanswered, clock.now(), accepted.batch_id, size)  # fmt: skip
+        number += 1
         report.batches += 1
         report.accepted += len(accepted.message_ids)
         report.refused += len(accepted.refused)

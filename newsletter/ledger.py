@@ -219,10 +219,12 @@ class Ledger:
         """Move the next `size` pending rows (in list order) to in_flight, committed
         before they are sent. A suppression recorded since the freeze wins here: such
         rows become skipped instead."""
-        stamp = now.isoformat()
+        with self._transaction():
+            return self._claim_some(issue_id, size, batch, now.isoformat())
+
+    def _claim_some(self, issue_id: str, size: int, batch: int, stamp: str) -> list[Subscriber]:
         while True:  # until a batch with someone to send to, or nothing pending
-            with self._transaction():
-                claimed = self._claim(issue_id, size, batch, stamp)
+            claimed = self._claim(issue_id, size, batch, stamp)
             if claimed is None or claimed:
                 return claimed or []
 
@@ -261,10 +263,13 @@ class Ledger:
         ambiguous: Iterable[str],
         now: datetime,
         batch_id: str | None = None,
-    ) -> None:
+        then_claim: int = 0,
+    ) -> list[Subscriber]:
         """Record a batch's outcome; only rows still in flight move. With `batch_id`
         (one id for the whole batch, as SendGrid gives), every row of the batch not
-        refused or ambiguous is sent under it, in one statement."""
+        refused or ambiguous is sent under it, in one statement. With `then_claim`,
+        the next batch (number batch + 1) of that size is claimed in the same
+        transaction (one commit a batch instead of two)."""
         stamp = now.isoformat()
         moves = [
             *(("refused", None, why, email) for email, why in refused.items()),
@@ -285,6 +290,9 @@ class Ledger:
                     "WHERE issue_id = ? AND state = 'in_flight' AND batch = ?",
                     (batch_id, stamp, issue_id, batch),
                 )
+            if then_claim:
+                return self._claim_some(issue_id, then_claim, batch + 1, stamp)
+        return []
 
     def release(self, issue_id: str, emails: Iterable[str], now: datetime) -> None:
         """A batch that was never handed over (a transient failure that gave up, a
