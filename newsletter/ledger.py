@@ -56,7 +56,8 @@ MIGRATIONS: list[tuple[str, str]] = [
             message_id TEXT,
             reason TEXT,
             updated_at TEXT NOT NULL,
-            PRIMARY KEY (issue_id, email_key)
+            PRIMARY KEY (issue_id, seq),     -- a batch's rows sit together on disk
+            UNIQUE (issue_id, email_key)     -- an address once per issue
         ) WITHOUT ROWID;
         CREATE INDEX deliveries_state ON deliveries (issue_id, state, seq);
         CREATE TABLE suppressions (
