@@ -333,6 +333,21 @@ class Ledger:
                 == 1
             )
 
+    def issues(self) -> list[IssueRecord]:
+        rows = self.db.execute(
+            "SELECT id, list, transport, content_hash, state, created_at, finished_at, '' "
+            "FROM issues ORDER BY created_at DESC, id"
+        ).fetchall()
+        return [IssueRecord(*row) for row in rows]
+
+    def recipients(self, issue_id: str) -> Iterator[tuple[str, str, str | None, str | None]]:
+        """(email, state, message id, reason) of every recipient, in list order."""
+        yield from self.db.execute(
+            "SELECT email, state, message_id, reason FROM deliveries WHERE issue_id = ? "
+            "ORDER BY seq",
+            (issue_id,),
+        )
+
     def suppress(self, email: str, reason: str, source: str, now: datetime) -> None:
         with self._transaction():
             self.db.execute(

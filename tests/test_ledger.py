@@ -144,3 +144,24 @@ def test_a_corrupt_state_file_is_a_clear_error_and_is_left_alone(tmp_path):
     with pytest.raises(StateError, match="the state database is unusable"):
         Ledger(path)
     assert path.read_bytes() == b"this is not a database" * 100
+
+
+def test_status_shows_each_issue_and_its_recipients(project_dir, cli):
+    import json
+
+    empty = cli("status")
+    assert empty.exit_code == 0 and "No issue has been sent" in empty.stdout
+    assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 0
+    table = cli("status")
+    assert table.exit_code == 0
+    line = table.stdout.splitlines()[1]
+    assert line.startswith(ISSUE) and " done " in line
+    data = json.loads(cli("status", "--json").stdout)
+    assert data[0]["delivered"] == 4 and data[0]["pending"] == 0 and data[0]["state"] == "done"
+    detail = json.loads(cli("status", ISSUE, "--recipients", "--json").stdout)
+    assert [r["email"] for r in detail["recipients"]] == [
+        "ada@example.com", "zoe@example.org", "tom@example.net", "nameless@example.com",
+    ]  # fmt: skip
+    assert {r["state"] for r in detail["recipients"]} == {"sent"}
+    missing = cli("status", "nope")
+    assert missing.exit_code == 2 and "no issue 'nope'" in missing.stderr

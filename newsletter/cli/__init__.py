@@ -81,10 +81,11 @@ def _root(
 
 
 def _register() -> None:
-    from newsletter.cli import init, preview, send
+    from newsletter.cli import init, preview, send, status
 
     app.command("preview")(preview.preview)
     app.command("send")(send.send)
+    app.command("status")(status.status)
     app.command("init")(init.init)
 
 

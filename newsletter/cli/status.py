@@ -1,0 +1,56 @@
+"""`newsletter status`: what was sent, per issue and per address."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from newsletter.cli.common import ProjectOption, open_project
+
+COLUMNS = ("delivered", "failed", "refused", "skipped", "pending", "ambiguous")
+
+
+def status(
+    issue: Annotated[
+        str | None,
+        typer.Argument(help="One issue's id (default: every issue).", show_default=False),
+    ] = None,
+    recipients: Annotated[
+        bool, typer.Option("--recipients", help="With ISSUE: every address and its state.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    project: ProjectOption = Path("."),
+) -> None:
+    """Show what was sent: per issue, delivered, failed, skipped, pending, ambiguous."""
+    from newsletter.errors import UsageError
+    from newsletter.status import issue_statuses, recipient_states
+
+    proj = open_project(project)
+    if recipients and issue is None:
+        raise UsageError("--recipients needs an ISSUE")
+    found = issue_statuses(proj, issue)
+    rows = recipient_states(proj, issue) if recipients and issue else None
+    if as_json:
+        data: object = [s.data() for s in found]
+        if rows is not None:
+            data = {"issue": found[0].data(), "recipients": rows}
+        typer.echo(json.dumps(data, indent=2))
+        return
+    if not found:
+        typer.echo("No issue has been sent from this project yet.")
+        return
+    header = f"{'issue':30} {'list':12} {'state':8} {'started':17}" + "".join(
+        f" {c:>10}" for c in COLUMNS
+    )
+    typer.echo(header)
+    for s in found:
+        d = s.data()
+        started = s.started[:16].replace("T", " ")
+        line = f"{s.id[:30]:30} {s.list_name[:12]:12} {s.state:8} {started:17}"
+        typer.echo(line + "".join(f" {d[c]:>10,}" for c in COLUMNS))
+    for row in rows or []:
+        extra = row["reason"] or row["message_id"] or ""
+        typer.echo(f"  {row['email']:40} {row['state']:10} {extra}")
