@@ -127,7 +127,11 @@ def deliver(
     number = ledger.last_batch(issue.id) + 1
     subscribers = ledger.claim(issue.id, size, number, clock.now())
     while subscribers:
-        recipients = tuple(audience.recipient(s, issue) for s in subscribers)
+        try:
+            recipients = tuple(audience.recipient(s, issue) for s in subscribers)
+        except BaseException:  # never handed over: back to pending, not ambiguous
+            ledger.release(issue.id, [s.email for s in subscribers], clock.now())
+            raise
         emails = [r.email for r in recipients]
         try:
             accepted = send_with_retries(
@@ -141,6 +145,9 @@ def deliver(
             report.error = exc
             continue
         except TransportError as exc:
+            if exc.partial is not None:  # part of the batch went before the failure
+                ledger.settle(issue.id, number, exc.partial.message_ids, {}, [], clock.now())
+                report.accepted += len(exc.partial.message_ids)
             ledger.release(issue.id, emails, clock.now())
             report.error = exc
             break

@@ -6,6 +6,8 @@ recipient or a batch.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class NewsletterError(Exception):
     """Base of every error a user can cause or fix."""
@@ -47,9 +49,15 @@ class TransportError(NewsletterError):
     """A transport could not hand over a batch."""
 
     def __init__(
-        self, message: str, *, where: str | None = None, status: int | None = None
+        self,
+        message: str,
+        *,
+        where: str | None = None,
+        status: int | None = None,
+        partial: Any = None,
     ) -> None:
         self.status = status
+        self.partial = partial  # an Accepted for the part of the batch handed over first
         super().__init__(message, where=where)
 
 

@@ -377,7 +377,10 @@ class _Transaction:
         self.db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, kind: Any, *rest: Any) -> None:
-        self.db.execute("ROLLBACK" if kind else "COMMIT")
+        if not kind:
+            self.db.execute("COMMIT")
+        elif self.db.in_transaction:  # SQLite may have rolled back by itself already
+            self.db.execute("ROLLBACK")
 
 
 def dump_rendered(rendered: RenderedIssue) -> str:

@@ -165,3 +165,32 @@ def test_status_shows_each_issue_and_its_recipients(project_dir, cli):
     assert {r["state"] for r in detail["recipients"]} == {"sent"}
     missing = cli("status", "nope")
     assert missing.exit_code == 2 and "no issue 'nope'" in missing.stderr
+
+
+def test_an_outbox_failing_mid_batch_keeps_what_it_wrote_and_resends_only_the_rest(
+    project_dir, cli, monkeypatch
+):
+    import newsletter.transports.outbox as outbox
+
+    written = []
+    real = outbox._write_atomically
+
+    def flaky(path, data):
+        if len(written) == 1:
+            written.append("fail")
+            raise OSError(28, "No space left on device", str(path))
+        written.append(path.name)
+        real(path, data)
+
+    monkeypatch.setattr(outbox, "_write_atomically", flaky)
+    first = cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes")
+    assert first.exit_code == 1 and "No space left on device" in first.stderr
+    assert "1 accepted" in first.stdout
+    monkeypatch.setattr(outbox, "_write_atomically", real)
+    calls = []
+    monkeypatch.setattr(
+        outbox, "_write_atomically", lambda p, d: calls.append(p.name) or real(p, d)
+    )
+    second = cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes")
+    assert second.exit_code == 0, second.output
+    assert written[0] not in calls and len(calls) == 3  # the first file is not written again

@@ -43,8 +43,11 @@ class OutboxTransport:
             _fsync_dir(folder)
         except OSError as exc:
             where = self.shown(Path(exc.filename)) if exc.filename else self.shown(folder)
+            # the files already written are accepted: they must not be written again
             raise PermanentError(
-                f"cannot write to the outbox: {exc.strerror}", where=where
+                f"cannot write to the outbox: {exc.strerror}",
+                where=where,
+                partial=Accepted(accepted),
             ) from None
         return Accepted(accepted)
 
