@@ -23,8 +23,7 @@ from typing import Any
 
 from newsletter.audience.lists import Subscriber
 from newsletter.errors import StateError
-from newsletter.personalise import Field, Template
-from newsletter.render import RenderedIssue
+from newsletter.render import RenderedIssue, dump_rendered, load_rendered
 
 STATES = ("pending", "in_flight", "sent", "failed", "refused", "skipped", "ambiguous")
 
@@ -355,13 +354,6 @@ class Ledger:
                 (email.lower(), email, reason, source, now.isoformat()),
             )
 
-    def ambiguous(self, issue_id: str) -> Iterator[str]:
-        for (email,) in self.db.execute(
-            "SELECT email FROM deliveries WHERE issue_id = ? AND state = 'ambiguous'",
-            (issue_id,),
-        ):
-            yield email
-
 
 class _Empty(Exception):
     """Rolls back the freeze of an issue with no recipient."""
@@ -381,37 +373,3 @@ class _Transaction:
             self.db.execute("COMMIT")
         elif self.db.in_transaction:  # SQLite may have rolled back by itself already
             self.db.execute("ROLLBACK")
-
-
-def dump_rendered(rendered: RenderedIssue) -> str:
-    def template(t: Template) -> dict[str, Any]:
-        return {"literals": t.literals, "keys": t.keys, "prefix": t.prefix}
-
-    return json.dumps(
-        {
-            "id": rendered.id,
-            "subject": template(rendered.subject),
-            "html": template(rendered.html),
-            "text": template(rendered.text),
-            "preheader": rendered.preheader,
-            "language": rendered.language,
-            "fields": {k: [f.column, f.default] for k, f in rendered.fields.items()},
-        }
-    )
-
-
-def load_rendered(text: str) -> RenderedIssue:
-    data = json.loads(text)
-
-    def template(d: dict[str, Any]) -> Template:
-        return Template(tuple(d["literals"]), tuple(d["keys"]), d["prefix"])
-
-    return RenderedIssue(
-        id=data["id"],
-        subject=template(data["subject"]),
-        html=template(data["html"]),
-        text=template(data["text"]),
-        preheader=data["preheader"],
-        language=data["language"],
-        fields={k: Field(k, column, default) for k, (column, default) in data["fields"].items()},
-    )
