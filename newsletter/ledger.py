@@ -152,48 +152,35 @@ class Ledger:
         with no recipient at all is not recorded (returns 0)."""
         stamp = now.isoformat()
         try:
-            return self._freeze(rendered, list_name, transport, articles, content_hash,
-                                subscribers, stamp)  # fmt: skip
-        except _Empty:
+            with self._transaction():
+                self.db.execute(
+                    "INSERT INTO issues VALUES (?, ?, ?, ?, ?, ?, 'sending', ?, NULL)",
+                    (rendered.id, list_name, transport, json.dumps(articles),
+                     dump_rendered(rendered), content_hash, stamp),
+                )  # fmt: skip
+                rows = (
+                    (rendered.id, s.key, n, s.email, s.name, json.dumps(s.fields), stamp)
+                    for n, s in enumerate(subscribers)
+                )
+                self.db.executemany(
+                    "INSERT OR IGNORE INTO deliveries (issue_id, email_key, seq, email, name, "
+                    "fields, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
+                    rows,
+                )
+                self.db.execute(
+                    "UPDATE deliveries SET state = 'skipped', reason = s.reason || ' (' || "
+                    "s.source || ')' FROM suppressions AS s WHERE deliveries.issue_id = ? AND "
+                    "deliveries.email_key = s.email_key AND deliveries.state = 'pending'",
+                    (rendered.id,),
+                )
+                total = self.db.execute(
+                    "SELECT count(*) FROM deliveries WHERE issue_id = ?", (rendered.id,)
+                ).fetchone()[0]
+                if total == 0:
+                    raise _Empty
+                return total
+        except _Empty:  # raised inside the transaction, so it rolled back
             return 0
-
-    def _freeze(
-        self,
-        rendered: RenderedIssue,
-        list_name: str,
-        transport: str,
-        articles: list[str],
-        content_hash: str,
-        subscribers: Iterable[Subscriber],
-        stamp: str,
-    ) -> int:
-        with self._transaction():
-            self.db.execute(
-                "INSERT INTO issues VALUES (?, ?, ?, ?, ?, ?, 'sending', ?, NULL)",
-                (rendered.id, list_name, transport, json.dumps(articles),
-                 dump_rendered(rendered), content_hash, stamp),
-            )  # fmt: skip
-            rows = (
-                (rendered.id, s.key, n, s.email, s.name, json.dumps(s.fields), stamp)
-                for n, s in enumerate(subscribers)
-            )
-            self.db.executemany(
-                "INSERT OR IGNORE INTO deliveries (issue_id, email_key, seq, email, name, "
-                "fields, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
-                rows,
-            )
-            self.db.execute(
-                "UPDATE deliveries SET state = 'skipped', reason = s.reason || ' (' || "
-                "s.source || ')' FROM suppressions AS s WHERE deliveries.issue_id = ? AND "
-                "deliveries.email_key = s.email_key AND deliveries.state = 'pending'",
-                (rendered.id,),
-            )
-            total = self.db.execute(
-                "SELECT count(*) FROM deliveries WHERE issue_id = ?", (rendered.id,)
-            ).fetchone()[0]
-            if total == 0:
-                raise _Empty
-            return total
 
     def recover(self, issue_id: str, now: datetime) -> int:
         """Rows left in flight by a run that died: ambiguous, never resent by themselves."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,3 +57,34 @@ def write(path: Path, text: str | bytes) -> Path:
     else:
         path.write_text(text, encoding="utf-8")
     return path
+
+
+def point_sendgrid_at(project_dir: Path, url: str, **settings: str) -> None:
+    """Point the project's [sendgrid] host at a local server; `settings` replace other
+    [sendgrid] lines, e.g. sandbox="true" or timeout="1" (added when absent)."""
+    path = project_dir / "newsletter.toml"
+    text = path.read_text().replace('host = "https://api.sendgrid.com"', f'host = "{url}"')
+    for key, value in settings.items():
+        line = re.search(rf"^{key} = .*$", text, re.M)
+        if line:
+            text = text.replace(line.group(0), f"{key} = {value}")
+        else:
+            text = text.replace("[sendgrid]\n", f"[sendgrid]\n{key} = {value}\n")
+    path.write_text(text)
+
+
+@pytest.fixture
+def fake():
+    """A local SendGrid-like server (tests/fake_sendgrid.py), stopped after the test."""
+    from fake_sendgrid import FakeSendGrid
+
+    with FakeSendGrid() as server:
+        yield server
+
+
+@pytest.fixture
+def on_fake(project_dir, fake, monkeypatch):
+    """The sample project sending through the local server, its key in the environment."""
+    point_sendgrid_at(project_dir, fake.url)
+    monkeypatch.setenv("SENDGRID_API_KEY", fake.api_key)
+    return fake

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SAMPLE_ARTICLE, write
+from conftest import REPO, SAMPLE_ARTICLE, point_sendgrid_at, write
 
 SPEC = REPO / "tests" / "contract" / "tsg_mail_v3.json"
 PRISM = REPO / "node_modules" / ".bin" / "prism"
@@ -74,10 +74,7 @@ def prism(tmp_path_factory):
 
 
 def test_our_requests_fit_sendgrids_published_schema(project_dir, cli, prism, monkeypatch):
-    settings = project_dir / "newsletter.toml"
-    text = settings.read_text().replace('host = "https://api.sendgrid.com"', f'host = "{prism}"')
-    text = text.replace("unsubscribe_group = 0", "unsubscribe_group = 12")
-    settings.write_text(text)
+    point_sendgrid_at(project_dir, prism, unsubscribe_group="12")
     monkeypatch.setenv("SENDGRID_API_KEY", "SG.contract-test")
     rows = "".join(f'reader{i}@example.com,"Reader {i}, Jr."\n' for i in range(1500))
     write(project_dir / "subscribers" / "big.csv", "email,name\n" + rows)
@@ -90,9 +87,7 @@ def test_our_requests_fit_sendgrids_published_schema(project_dir, cli, prism, mo
 
 
 def test_a_sandbox_test_copy_fits_the_schema_too(project_dir, cli, prism, monkeypatch):
-    settings = project_dir / "newsletter.toml"
-    text = settings.read_text().replace('host = "https://api.sendgrid.com"', f'host = "{prism}"')
-    settings.write_text(text.replace("sandbox = false", "sandbox = true"))
+    point_sendgrid_at(project_dir, prism, sandbox="true")
     monkeypatch.setenv("SENDGRID_API_KEY", "SG.contract-test")
     # Prism answers the documented 202, which sandbox mode (200) does not expect: the
     # copy is held as ambiguous. What matters here is that the schema accepted it.

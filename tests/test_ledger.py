@@ -8,13 +8,16 @@ import sys
 import time
 
 import pytest
-from conftest import NOW, SAMPLE_ARTICLE, SECRET, write
-from fake_sendgrid import FakeSendGrid
+from conftest import NOW, SAMPLE_ARTICLE, SECRET, point_sendgrid_at, write
 
 from newsletter.errors import StateError
 from newsletter.ledger import Ledger
 
 ISSUE = "000_1718b35f7cc77fd8"
+
+
+def send_sendgrid(cli):
+    return cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes", "--transport", "sendgrid")
 
 
 def test_a_finished_issue_is_not_sent_again(project_dir, cli):
@@ -29,57 +32,32 @@ def test_a_finished_issue_is_not_sent_again(project_dir, cli):
     assert list(outbox.glob("*.eml")) == []
 
 
-def test_a_resumed_send_keeps_the_frozen_content_and_says_the_articles_changed(project_dir, cli):
-    with FakeSendGrid() as fake:
-        settings = project_dir / "newsletter.toml"
-        text = settings.read_text().replace(
-            'host = "https://api.sendgrid.com"', f'host = "{fake.url}"'
-        )
-        settings.write_text(text)
-        os.environ["SENDGRID_API_KEY"] = fake.api_key
-        try:
-            fake.inject("400")  # the first batch is refused: nothing sent, issue frozen
-            first = cli(
-                "send", SAMPLE_ARTICLE, "--list", "sample", "--yes", "--transport", "sendgrid"
-            )
-            assert first.exit_code == 1
-            article = project_dir / SAMPLE_ARTICLE
-            article.write_text(article.read_text().replace("Chrissy Teigen Says", "EDITED"))
-            second = cli(
-                "send", SAMPLE_ARTICLE, "--list", "sample", "--yes", "--transport", "sendgrid"
-            )
-        finally:
-            del os.environ["SENDGRID_API_KEY"]
-        assert second.exit_code == 0, second.output
-        assert "changed since its send started" in second.stderr
-        (body,) = fake.accepted
-        assert body["subject"].startswith("Chrissy Teigen Says")
-        assert len(body["personalizations"]) == 4
+def test_a_resumed_send_keeps_the_frozen_content_and_says_the_articles_changed(
+    project_dir, cli, on_fake
+):
+    on_fake.inject("400")  # the first batch is refused: nothing sent, the issue frozen
+    assert send_sendgrid(cli).exit_code == 1
+    article = project_dir / SAMPLE_ARTICLE
+    article.write_text(article.read_text().replace("Chrissy Teigen Says", "EDITED"))
+    second = send_sendgrid(cli)
+    assert second.exit_code == 0, second.output
+    assert "changed since its send started" in second.stderr
+    (body,) = on_fake.accepted
+    assert body["subject"].startswith("Chrissy Teigen Says")
+    assert len(body["personalizations"]) == 4
 
 
-def test_a_suppression_recorded_after_the_freeze_still_wins(project_dir, project, cli):
-    with FakeSendGrid() as fake:
-        settings = project_dir / "newsletter.toml"
-        text = settings.read_text().replace(
-            'host = "https://api.sendgrid.com"', f'host = "{fake.url}"'
-        )
-        settings.write_text(text)
-        os.environ["SENDGRID_API_KEY"] = fake.api_key
-        try:
-            fake.inject("400")
-            cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes", "--transport", "sendgrid")
-            ledger = project.ledger()
-            ledger.suppress("TOM@example.net", "unsubscribed", "test", NOW)
-            ledger.close()
-            result = cli(
-                "send", SAMPLE_ARTICLE, "--list", "sample", "--yes", "--transport", "sendgrid"
-            )
-        finally:
-            del os.environ["SENDGRID_API_KEY"]
-        assert result.exit_code == 0, result.output
-        assert sorted(fake.accepted_emails()) == [
-            "ada@example.com", "nameless@example.com", "zoe@example.org",
-        ]  # fmt: skip
+def test_a_suppression_recorded_after_the_freeze_still_wins(project, cli, on_fake):
+    on_fake.inject("400")
+    send_sendgrid(cli)
+    ledger = project.ledger()
+    ledger.suppress("TOM@example.net", "unsubscribed", "test", NOW)
+    ledger.close()
+    result = send_sendgrid(cli)
+    assert result.exit_code == 0, result.output
+    assert sorted(on_fake.accepted_emails()) == [
+        "ada@example.com", "nameless@example.com", "zoe@example.org",
+    ]  # fmt: skip
 
 
 def test_a_second_sender_is_told_who_holds_the_lock(project_dir, project, cli):
@@ -91,32 +69,27 @@ def test_a_second_sender_is_told_who_holds_the_lock(project_dir, project, cli):
     assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 0
 
 
-def test_a_killed_send_resumes_without_sending_anyone_twice(project_dir):
+def test_a_killed_send_resumes_without_sending_anyone_twice(project_dir, fake):
     """SIGKILL while a batch is in flight: the resumed send holds that batch as
     ambiguous and sends every other address once."""
     rows = "".join(f"reader{i}@example.com,Reader {i}\n" for i in range(3500))
     write(project_dir / "subscribers" / "big.csv", "email,name\n" + rows)
-    with FakeSendGrid() as fake:
-        settings = project_dir / "newsletter.toml"
-        text = settings.read_text().replace(
-            'host = "https://api.sendgrid.com"', f'host = "{fake.url}"'
-        )
-        settings.write_text(text.replace("sandbox = false", "sandbox = false\ntimeout = 60"))
-        env = dict(os.environ, SENDGRID_API_KEY=fake.api_key, NEWSLETTER_SECRET=SECRET)
-        command = [sys.executable, "-m", "newsletter", "send", SAMPLE_ARTICLE, "--list", "big",
-                   "--transport", "sendgrid", "--yes"]  # fmt: skip
-        fake.slow_seconds = 30
-        fake.inject("ok", "slow")  # the second batch hangs after the server took it
-        process = subprocess.Popen(command, cwd=project_dir, env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
-        deadline = time.monotonic() + 30
-        while fake.requests < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.2)
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        resumed = subprocess.run(command, cwd=project_dir, env=env, capture_output=True,
-                                 text=True)  # fmt: skip
+    point_sendgrid_at(project_dir, fake.url, timeout="60")
+    env = dict(os.environ, SENDGRID_API_KEY=fake.api_key, NEWSLETTER_SECRET=SECRET)
+    command = [sys.executable, "-m", "newsletter", "send", SAMPLE_ARTICLE, "--list", "big",
+               "--transport", "sendgrid", "--yes"]  # fmt: skip
+    fake.slow_seconds = 30
+    fake.inject("ok", "slow")  # the second batch hangs after the server took it
+    process = subprocess.Popen(command, cwd=project_dir, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    deadline = time.monotonic() + 30
+    while fake.requests < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    resumed = subprocess.run(command, cwd=project_dir, env=env, capture_output=True,
+                             text=True)  # fmt: skip
     assert resumed.returncode == 1  # the in-flight batch is held, so not everything went
     assert "1,000 recipients were in flight when an earlier run stopped" in resumed.stderr
     emails = fake.accepted_emails()

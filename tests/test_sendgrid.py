@@ -6,18 +6,12 @@ import logging
 import time
 
 import pytest
-from conftest import SAMPLE_ARTICLE, SECRET, write
+from conftest import SAMPLE_ARTICLE, SECRET, point_sendgrid_at, write
 from fake_sendgrid import FakeSendGrid
 
 from newsletter.unsubscribe import parse_link, verify
 
 ISSUE = "000_1718b35f7cc77fd8"
-
-
-@pytest.fixture
-def fake():
-    with FakeSendGrid() as server:
-        yield server
 
 
 @pytest.fixture
@@ -29,13 +23,10 @@ def waits(monkeypatch):
 
 
 @pytest.fixture
-def sendgrid_project(project_dir, fake, monkeypatch, waits):
-    """The sample project pointed at the local server, its key in the environment, a
-    list of 2,500."""
-    settings = project_dir / "newsletter.toml"
-    text = settings.read_text().replace('host = "https://api.sendgrid.com"', f'host = "{fake.url}"')
-    settings.write_text(text.replace("sandbox = false", "sandbox = false\ntimeout = 1"))
-    monkeypatch.setenv("SENDGRID_API_KEY", fake.api_key)
+def sendgrid_project(project_dir, on_fake, waits):
+    """The sample project sending through the local server (timeout 1 s), a list of
+    2,500."""
+    point_sendgrid_at(project_dir, on_fake.url, timeout="1")
     rows = "".join(f"reader{i}@example.com,Reader {i} & <Co>\n" for i in range(2500))
     write(project_dir / "subscribers" / "big.csv", "email,name\n" + rows)
     return project_dir
