@@ -144,6 +144,16 @@ def run_send(
         plan.transport.close()
 
 
+def frozen_counts(plan: SendPlan) -> dict[str, int] | None:
+    """The recipient counts of this issue when a send of it started before, else None."""
+    ledger = plan.project.ledger()
+    try:
+        found = ledger.issue(plan.rendered.id) is not None
+        return ledger.counts(plan.rendered.id) if found else None
+    finally:
+        ledger.close()
+
+
 def content_hash(issue: Issue) -> str:
     """Of the article files as they are now: a resumed send warns when they changed."""
     digest = hashlib.sha256()

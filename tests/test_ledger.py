@@ -167,3 +167,14 @@ def test_an_outbox_failing_mid_batch_keeps_what_it_wrote_and_resends_only_the_re
     second = cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes")
     assert second.exit_code == 0, second.output
     assert written[0] not in calls and len(calls) == 3  # the first file is not written again
+
+
+def test_a_resumed_send_asks_about_the_recipients_not_sent_yet(project_dir, cli, monkeypatch):
+    write(project_dir / "outbox" / ISSUE, "a file where the folder goes: the send fails")
+    assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 1
+    (project_dir / "outbox" / ISSUE).unlink()
+    monkeypatch.setattr("newsletter.cli.send.interactive", lambda: True)
+    result = cli("send", SAMPLE_ARTICLE, "--list", "sample", input="y\n")
+    assert "Resume “Chrissy Teigen" in result.stdout
+    assert "send to the 4 recipients of sample not sent yet" in result.stdout
+    assert result.exit_code == 0, result.output

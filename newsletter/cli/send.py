@@ -86,7 +86,14 @@ def send(
 ) -> None:
     """Deliver the issue to every active subscriber of --list (resuming an interrupted
     send, never sending an address twice)."""
-    from newsletter.sending import check_outcome, nobody_on, plan_send, run_send, run_test_send
+    from newsletter.sending import (
+        check_outcome,
+        frozen_counts,
+        nobody_on,
+        plan_send,
+        run_send,
+        run_test_send,
+    )
 
     proj = open_project(project)
     plan = plan_send(proj, articles, list_name, issue_id, transport, test)
@@ -107,7 +114,19 @@ def send(
         return
 
     total = None
-    if dry_run or (interactive() and not yes):
+    if retry_ambiguous and mark_ambiguous_sent:
+        raise UsageError("--retry-ambiguous and --mark-ambiguous-sent contradict each other")
+    frozen = None if dry_run else frozen_counts(plan)
+    if frozen is not None:  # a send of this issue started before: resume it
+        total = frozen["pending"] + (frozen["ambiguous"] if retry_ambiguous else 0)
+        if total and interactive() and not yes:
+            typer.confirm(
+                f"Resume “{plan.subject}”: send to the {total:,} recipient"
+                f"{'s' * (total != 1)} of {plan.list_name} not sent yet, via "
+                f"{plan.transport.name}?",
+                abort=True,
+            )
+    elif dry_run or (interactive() and not yes):
         first, total, bad = plan.count()
         print_bad_rows(bad, plan.list_shown)
         if dry_run:
@@ -120,8 +139,6 @@ def send(
             f"{plan.list_name} via {plan.transport.name}?",
             abort=True,
         )
-    if retry_ambiguous and mark_ambiguous_sent:
-        raise UsageError("--retry-ambiguous and --mark-ambiguous-sent contradict each other")
     with Progress(total) as progress:
         report = run_send(plan, progress, wait, retry_ambiguous, mark_ambiguous_sent)
     if report.done_at:
@@ -141,7 +158,7 @@ def send(
             f"{report.recovered:,} recipients were in flight when an earlier run stopped: "
             "held as ambiguous, not resent"
         )
-    if total is None:
+    if total is None or frozen is not None:
         print_bad_rows(report.bad_rows, plan.list_shown)
     print_refusals(report)
     if report.accepted or report.refused or report.error:
