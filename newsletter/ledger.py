@@ -68,6 +68,26 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0002_schedule",
+        """
+        CREATE TABLE schedule (
+            n INTEGER PRIMARY KEY,
+            issue_id TEXT NOT NULL,
+            list TEXT NOT NULL,
+            articles TEXT NOT NULL,          -- JSON: the article paths, as given
+            transport TEXT,                  -- NULL: the project's [transport] kind then
+            send_at TEXT NOT NULL,           -- UTC, 'YYYY-MM-DDTHH:MM:SSZ' (sorts as text)
+            given TEXT NOT NULL,             -- the time as the editor meant it, with offset
+            state TEXT NOT NULL CHECK (state IN ('queued', 'started', 'cancelled', 'failed')),
+            reason TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX schedule_queued ON schedule (issue_id) WHERE state = 'queued';
+        CREATE INDEX schedule_due ON schedule (state, send_at);
+        """,
+    ),
 ]
 
 
