@@ -41,6 +41,10 @@ class StateError(NewsletterError):
     """The project state in .newsletter/ is unusable."""
 
 
+class LockHeld(StateError):
+    """Another run is sending this issue now."""
+
+
 class UsageError(NewsletterError):
     """Options that do not make sense together; the CLI exits 2."""
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from newsletter.audience.lists import check_list_name
 from newsletter.clock import Clock, SystemClock
-from newsletter.errors import ListError, SettingsError, StateError, UsageError
+from newsletter.errors import ListError, LockHeld, SettingsError, StateError, UsageError
 from newsletter.paths import shown
 from newsletter.settings import SETTINGS_FILE, Settings, load_settings
 from newsletter.unsubscribe import SECRET_BYTES
@@ -93,15 +93,18 @@ class Project:
         return Ledger(self.state_dir / "state.db")
 
     @contextlib.contextmanager
-    def send_lock(self, wait: bool = False) -> Iterator[None]:
-        """One sender at a time per project (a send, or a cron run). The lock is the
+    def send_lock(
+        self, issue_id: str, wait: bool = False, what: str = "newsletter send"
+    ) -> Iterator[None]:
+        """One sender at a time per issue (a send, or a cron run). The lock is the
         operating system's (filelock), so a killed process leaves none behind; who
-        holds it is written beside it, for the message the next run gets."""
+        holds it is written beside it, for the message the next run gets (LockHeld)."""
         from filelock import FileLock, Timeout
 
-        self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        lock = FileLock(self.state_dir / "send.lock")
-        holder = self.state_dir / "send.lock.json"
+        folder = self.state_dir / "locks"
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        lock = FileLock(folder / f"{issue_id}.lock")
+        holder = folder / f"{issue_id}.json"
         try:
             lock.acquire(timeout=-1 if wait else 0)
         except Timeout:
@@ -110,13 +113,14 @@ class Project:
                 who = f"process {info['pid']}, {info['what']}, since {info['since']}"
             except (OSError, ValueError, KeyError):
                 who = "another process"
-            raise StateError(
-                f"another send is running ({who}); wait for it, or run again with --wait",
+            raise LockHeld(
+                f"issue {issue_id} is being sent by another run ({who}); wait for it, "
+                "or run again with --wait",
                 where=self.shown(self.state_dir),
             ) from None
         try:
             holder.write_text(
-                json.dumps({"pid": os.getpid(), "what": "newsletter send",
+                json.dumps({"pid": os.getpid(), "what": what,
                             "since": self.clock.now().isoformat(timespec="seconds")})
             )  # fmt: skip
             yield

@@ -22,8 +22,9 @@ from newsletter.delivery import (
     good_rows,
     send_with_retries,
 )
-from newsletter.errors import AmbiguousError, ListError, UsageError
+from newsletter.errors import AmbiguousError, ListError, StateError, UsageError
 from newsletter.issue import Issue
+from newsletter.ledger import IssueRecord
 from newsletter.message import Envelope
 from newsletter.project import Project
 from newsletter.render import RenderedIssue
@@ -36,7 +37,7 @@ TEST_LIST = "test"  # what a test copy's unsubscribe link names when the project
 @dataclass
 class SendPlan:
     project: Project
-    issue: Issue
+    issue: Issue | None  # None when resumed from the ledger alone (cron)
     rendered: RenderedIssue
     list_name: str
     transport: Transport
@@ -61,7 +62,7 @@ class SendPlan:
 
     @property
     def notes(self) -> list[str]:
-        return article_notes(self.issue)
+        return article_notes(self.issue) if self.issue else []
 
     def rows(self) -> Iterator[Subscriber | BadRow]:
         return read_list(self.list_path, self.list_shown)
@@ -90,6 +91,17 @@ def plan_send(
     return SendPlan(project, issue, rendered, list_name, transport, envelope, audience)
 
 
+def plan_resume(project: Project, record: IssueRecord) -> SendPlan:
+    """A plan for an issue whose send started before, from the ledger alone: its
+    frozen content, list and transport (the articles may have changed or gone)."""
+    transport = make_transport(project, record.transport)
+    settings = project.settings
+    audience = Audience(record.list_name, settings.unsubscribe.url, project.unsubscribe_secret())
+    envelope = Envelope(settings.newsletter, record.list_name)
+    return SendPlan(project, None, record.rendered(), record.list_name, transport, envelope,
+                    audience)  # fmt: skip
+
+
 def run_send(
     plan: SendPlan,
     progress: Progress | None = None,
@@ -97,7 +109,22 @@ def run_send(
     retry_ambiguous: bool = False,
     mark_ambiguous_sent: bool = False,
 ) -> SendReport:
-    """Send the issue through the ledger, holding the project's send lock.
+    """Send the issue through the ledger, holding the issue's send lock (LockHeld
+    when another run holds it and `wait` is false)."""
+    try:
+        with plan.project.send_lock(plan.rendered.id, wait):
+            return send_locked(plan, progress, retry_ambiguous, mark_ambiguous_sent)
+    finally:
+        plan.transport.close()
+
+
+def send_locked(
+    plan: SendPlan,
+    progress: Progress | None = None,
+    retry_ambiguous: bool = False,
+    mark_ambiguous_sent: bool = False,
+) -> SendReport:
+    """The send itself; the caller holds the issue's send lock.
 
     The first run freezes the issue (its rendered content and its recipients, in one
     transaction); a later run resumes it with that same content, whatever changed in
@@ -108,40 +135,42 @@ def run_send(
                         plan.transport.destination(issue_id))  # fmt: skip
     ledger = project.ledger()
     try:
-        with project.send_lock(wait):
-            record = ledger.issue(issue_id)
-            rendered = plan.rendered
-            if record is None:
-                subscribers = good_rows(plan.rows(), report.bad_rows)
-                ledger.freeze(rendered, plan.list_name, plan.transport.name,
-                              [project.shown(a.path) for a in plan.issue.articles],
-                              content_hash(plan.issue), subscribers, clock.now())  # fmt: skip
-            else:
-                report.resumed = True
-                if record.list_name != plan.list_name:
-                    raise UsageError(
-                        f"issue {issue_id} was started for list {record.list_name}, not "
-                        f"{plan.list_name}; give it another --id to send it to this list"
-                    )
-                report.content_changed = record.content_hash != content_hash(plan.issue)
-                rendered = record.rendered()
-                if record.state == "done" and not (retry_ambiguous or mark_ambiguous_sent):
-                    report.done_at = record.finished_at
-                    report.done_count = ledger.counts(issue_id)["sent"]
-                    return report
-            report.recovered = ledger.recover(issue_id, clock.now())
-            if retry_ambiguous or mark_ambiguous_sent:
-                ledger.reopen_ambiguous(issue_id, clock.now(), as_sent=mark_ambiguous_sent)
-            deliver(ledger, rendered, plan.audience, plan.envelope, plan.transport, report,
-                    progress, clock)  # fmt: skip
-            counts = ledger.counts(issue_id)
-            report.held = counts["ambiguous"]
-            report.pending = counts["pending"]
-            report.skipped = counts["skipped"]
-            return report
+        record = ledger.issue(issue_id)
+        rendered = plan.rendered
+        if record is None:
+            if plan.issue is None:
+                raise StateError(f"issue {issue_id} is not in the ledger")
+            subscribers = good_rows(plan.rows(), report.bad_rows)
+            ledger.freeze(rendered, plan.list_name, plan.transport.name,
+                          [project.shown(a.path) for a in plan.issue.articles],
+                          content_hash(plan.issue), subscribers, clock.now())  # fmt: skip
+        else:
+            report.resumed = True
+            if record.list_name != plan.list_name:
+                raise UsageError(
+                    f"issue {issue_id} was started for list {record.list_name}, not "
+                    f"{plan.list_name}; give it another --id to send it to this list"
+                )
+            report.content_changed = bool(
+                plan.issue and record.content_hash != content_hash(plan.issue)
+            )
+            rendered = record.rendered()
+            if record.state == "done" and not (retry_ambiguous or mark_ambiguous_sent):
+                report.done_at = record.finished_at
+                report.done_count = ledger.counts(issue_id)["sent"]
+                return report
+        report.recovered = ledger.recover(issue_id, clock.now())
+        if retry_ambiguous or mark_ambiguous_sent:
+            ledger.reopen_ambiguous(issue_id, clock.now(), as_sent=mark_ambiguous_sent)
+        deliver(ledger, rendered, plan.audience, plan.envelope, plan.transport, report,
+                progress, clock)  # fmt: skip
+        counts = ledger.counts(issue_id)
+        report.held = counts["ambiguous"]
+        report.pending = counts["pending"]
+        report.skipped = counts["skipped"]
+        return report
     finally:
         ledger.close()
-        plan.transport.close()
 
 
 def frozen_counts(plan: SendPlan) -> dict[str, int] | None:

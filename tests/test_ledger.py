@@ -61,10 +61,12 @@ def test_a_suppression_recorded_after_the_freeze_still_wins(project, cli, on_fak
 
 
 def test_a_second_sender_is_told_who_holds_the_lock(project_dir, project, cli):
-    with project.send_lock():
+    with project.send_lock("000_1718b35f7cc77fd8"):
         result = cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes")
     assert result.exit_code == 1
-    assert result.stderr.startswith("error: .newsletter: another send is running (process ")
+    assert result.stderr.startswith(
+        "error: .newsletter: issue 000_1718b35f7cc77fd8 is being sent by another run (process "
+    )
     assert not (project_dir / "outbox").exists()
     assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 0
 

@@ -109,7 +109,7 @@ def send(
         result = run_test_send(plan, test)
         typer.echo(
             f"Sent a test copy of “{plan.subject}” to {result} via "
-            f"{plan.transport.name} ({plan.transport.destination(plan.issue.id, True)})."
+            f"{plan.transport.name} ({plan.transport.destination(plan.rendered.id, True)})."
         )
         return
 
@@ -174,7 +174,7 @@ def _print_dry_run(
             json.dumps(
                 {
                     "dry_run": True,
-                    "issue": plan.issue.id,
+                    "issue": plan.rendered.id,
                     "subject": plan.subject,
                     "list": plan.list_name,
                     "transport": plan.transport.name,
@@ -188,11 +188,11 @@ def _print_dry_run(
         return
     lines = [
         "Dry run: nothing is sent.",
-        f"  issue       {plan.issue.id}",
+        f"  issue       {plan.rendered.id}",
         f"  subject     {plan.subject}",
         f"  from        {plan.sender}",
         f"  list        {plan.list_name} ({plan.list_shown})",
-        f"  transport   {plan.transport.name} -> {plan.transport.destination(plan.issue.id)}",
+        f"  transport   {plan.transport.name} -> {plan.transport.destination(plan.rendered.id)}",
         f"  recipients  {total:,}" + (f" (skipping {bad.total:,} bad rows)" if bad.total else ""),
     ]
     lines += [f"    {s.email}" + (f"  {s.name}" if s.name else "") for s in first]
