@@ -111,3 +111,10 @@ class Queue:
             ).rowcount
             == 1
         )
+
+    def note(self, n: int, reason: str, now: datetime) -> None:
+        """Why a due entry could not be sent yet; it stays queued."""
+        self.db.execute(
+            "UPDATE schedule SET reason = ?, updated_at = ? WHERE n = ? AND state = 'queued'",
+            (reason, now.isoformat(), n),
+        )

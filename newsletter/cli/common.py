@@ -42,6 +42,26 @@ ListOption = Annotated[
     ),
 ]
 
+IdOption = Annotated[
+    str | None,
+    typer.Option(
+        "--id",
+        metavar="ID",
+        help="The issue id (default: from the article file names).",
+        show_default=False,
+    ),
+]
+TransportOption = Annotated[
+    str | None,
+    typer.Option(
+        "--transport",
+        metavar="KIND",
+        help="outbox, sendgrid or smtp (default: [transport] kind).",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
 
 def open_project(path: Path) -> Project:
     from newsletter.project import Project

@@ -8,7 +8,13 @@ from typing import Annotated
 
 import typer
 
-from newsletter.cli.common import ArticlesArgument, ListOption, ProjectOption, open_project
+from newsletter.cli.common import (
+    ArticlesArgument,
+    IdOption,
+    ListOption,
+    ProjectOption,
+    open_project,
+)
 from newsletter.cli.output import print_notes
 from newsletter.errors import UsageError
 
@@ -37,15 +43,7 @@ def preview(
         ),
     ] = None,
     list_name: ListOption = None,
-    issue_id: Annotated[
-        str | None,
-        typer.Option(
-            "--id",
-            metavar="ID",
-            help="The issue id (default: from the article file names).",
-            show_default=False,
-        ),
-    ] = None,
+    issue_id: IdOption = None,
     project: ProjectOption = Path("."),
 ) -> None:
     """Render the issue as one subscriber would get it."""

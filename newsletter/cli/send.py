@@ -10,8 +10,11 @@ import typer
 
 from newsletter.cli.common import (
     ArticlesArgument,
+    IdOption,
+    JsonOption,
     ListOption,
     ProjectOption,
+    TransportOption,
     interactive,
     open_project,
 )
@@ -48,25 +51,9 @@ def send(
         ),
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    issue_id: Annotated[
-        str | None,
-        typer.Option(
-            "--id",
-            metavar="ID",
-            help="The issue id (default: from the article file names).",
-            show_default=False,
-        ),
-    ] = None,
-    transport: Annotated[
-        str | None,
-        typer.Option(
-            "--transport",
-            metavar="KIND",
-            help="outbox, sendgrid or smtp (default: [transport] kind).",
-            show_default=False,
-        ),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    issue_id: IdOption = None,
+    transport: TransportOption = None,
+    as_json: JsonOption = False,
     wait: Annotated[
         bool,
         typer.Option("--wait", help="If another send is running, wait for it instead of stopping."),

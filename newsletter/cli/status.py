@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from newsletter.cli.common import ProjectOption, open_project
+from newsletter.cli.common import JsonOption, ProjectOption, open_project
 
 COLUMNS = ("delivered", "failed", "refused", "skipped", "pending", "ambiguous")
 
@@ -21,7 +21,7 @@ def status(
     recipients: Annotated[
         bool, typer.Option("--recipients", help="With ISSUE: every address and its state.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonOption = False,
     project: ProjectOption = Path("."),
 ) -> None:
     """Show what was sent: per issue, delivered, failed, skipped, pending, ambiguous."""

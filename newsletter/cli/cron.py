@@ -1,0 +1,40 @@
+"""`newsletter cron`: the scheduled job. Silent when there is nothing to do (cron
+mails whatever a job prints); one line per issue otherwise; exit 1 if any failed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from newsletter.cli.common import ProjectOption, open_project
+from newsletter.cli.output import Progress, print_refusals, summary_line, warn
+
+
+def cron(project: ProjectOption = Path(".")) -> None:
+    """Send every queued issue whose time has come and resume every interrupted
+    send. Safe to run every minute; overlapping runs skip what another holds."""
+    from newsletter.cron import run_cron
+
+    proj = open_project(project)
+    with Progress(None, tty=False) as progress:
+        results = run_cron(proj, progress)
+    failed = False
+    for result in results:
+        report = result.report
+        if report is not None:
+            if report.recovered:
+                warn(
+                    f"issue {report.issue_id}: {report.recovered:,} recipients were in flight "
+                    "when an earlier run stopped: held as ambiguous, not resent"
+                )
+            print_refusals(report)
+            if report.accepted or report.refused or report.ambiguous or not result.error:
+                verb = "" if result.scheduled else " (resumed)"
+                typer.echo(summary_line(report).replace(" issue ", f"{verb} issue ", 1))
+        if result.error is not None:
+            failed = True
+            typer.echo(f"error: issue {result.issue_id}: {' '.join(str(result.error).split())}",
+                       err=True)  # fmt: skip
+    if failed:
+        raise typer.Exit(1)

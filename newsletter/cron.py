@@ -1,0 +1,131 @@
+"""What `cron` does, as a library: send every queued issue whose time has come and
+resume every interrupted send. Safe to run every minute, and several at once: each
+issue is sent under its own lock, and an issue another run holds is skipped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from newsletter.delivery import Progress, SendReport
+from newsletter.errors import LockHeld, NewsletterError
+from newsletter.ledger import IssueRecord, Ledger
+from newsletter.project import Project
+from newsletter.queue import Entry, Queue
+from newsletter.sending import SendPlan, check_outcome, plan_resume, plan_send, send_locked
+
+WHO = "newsletter cron"
+
+
+@dataclass
+class CronResult:
+    """One issue this run did something about: sent, resumed, or failed to."""
+
+    issue_id: str
+    scheduled: bool  # a queued issue whose time came; else a resumed send
+    report: SendReport | None = None
+    error: NewsletterError | None = None  # what went wrong (the send's own, or before it)
+
+
+def run_cron(project: Project, progress: Progress | None = None) -> list[CronResult]:
+    """Every due issue, then every interrupted one. Issues with nothing to do, or
+    held by another run, are left out of the results: a quiet run prints nothing."""
+    ledger = project.ledger()
+    try:
+        due = Queue(ledger).due(project.clock.now())
+        interrupted = [r for r in ledger.issues() if r.state == "sending" and _resumable(ledger, r)]
+    finally:
+        ledger.close()
+    results = [_send_due(project, entry, progress) for entry in due]
+    started = {entry.issue_id for entry in due}
+    results += [_resume(project, r, progress) for r in interrupted if r.id not in started]
+    return [r for r in results if r is not None]
+
+
+def _resumable(ledger: Ledger, record: IssueRecord) -> bool:
+    """Someone still to send to (pending), or rows a dead run left in flight (they
+    become ambiguous, which is worth one report). Held ambiguous rows alone wait for
+    the editor: cron does not nag about them every minute."""
+    counts = ledger.counts(record.id)
+    return bool(counts["pending"] or counts["in_flight"])
+
+
+def _send_due(project: Project, entry: Entry, progress: Progress | None) -> CronResult | None:
+    result = CronResult(entry.issue_id, scheduled=True)
+    try:
+        with project.send_lock(entry.issue_id, what=WHO):
+            ledger = project.ledger()
+            try:
+                current = Queue(ledger).get(entry.n)
+                if current is None or current.state != "queued":
+                    return None  # cancelled, or started by another run meanwhile
+                record = ledger.issue(entry.issue_id)
+            finally:
+                ledger.close()
+            plan = (
+                plan_resume(project, record)  # killed after its freeze: the frozen content
+                if record is not None
+                else _plan(project, entry)
+            )
+            try:
+                result.report = send_locked(plan, progress)
+            finally:
+                plan.transport.close()
+            _mark_started(project, entry)  # frozen now: from here on it is a resumed send
+            check_outcome(plan, result.report)
+    except LockHeld:
+        return None
+    except NewsletterError as exc:
+        result.error = exc
+        _note(project, entry, exc)
+    if result.report is not None and result.report.done_at and result.error is None:
+        return None  # sent completely by another run before this one got the lock
+    return result
+
+
+def _plan(project: Project, entry: Entry) -> SendPlan:
+    articles = [project.root / Path(a) for a in entry.articles]
+    return plan_send(project, articles, entry.list_name, entry.issue_id, entry.transport)
+
+
+def _resume(project: Project, record: IssueRecord, progress: Progress | None) -> CronResult | None:
+    result = CronResult(record.id, scheduled=False)
+    try:
+        with project.send_lock(record.id, what=WHO):
+            ledger = project.ledger()
+            try:
+                fresh = ledger.issue(record.id)
+                if fresh is None or fresh.state != "sending" or not _resumable(ledger, fresh):
+                    return None  # finished by another run meanwhile
+            finally:
+                ledger.close()
+            plan = plan_resume(project, fresh)
+            try:
+                result.report = send_locked(plan, progress)
+            finally:
+                plan.transport.close()
+            check_outcome(plan, result.report)
+    except LockHeld:
+        return None
+    except NewsletterError as exc:
+        result.error = exc
+    return result
+
+
+def _mark_started(project: Project, entry: Entry) -> None:
+    ledger = project.ledger()
+    try:
+        Queue(ledger).mark(entry.n, "started", project.clock.now())
+    finally:
+        ledger.close()
+
+
+def _note(project: Project, entry: Entry, error: NewsletterError) -> None:
+    """Keep a due entry queued when its send could not start (a missing article, an
+    unset API key in cron's environment): it goes out once that is fixed, and the
+    reason shows in `schedule --list-queued` meanwhile."""
+    ledger = project.ledger()
+    try:
+        Queue(ledger).note(entry.n, str(error), project.clock.now())
+    finally:
+        ledger.close()

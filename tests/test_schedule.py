@@ -1,0 +1,280 @@
+"""`schedule` and `cron`: times in the project's zone, the queue, the scheduled job.
+Time is a FixedClock the tests move; nothing sleeps to wait for a schedule."""
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from conftest import NOW, SAMPLE_ARTICLE, SECRET, point_sendgrid_at, write
+
+from newsletter.clock import FixedClock
+from newsletter.errors import UsageError
+from newsletter.ledger import Ledger
+from newsletter.when import parse_when
+
+ISSUE = "000_1718b35f7cc77fd8"
+BERLIN = "Europe/Berlin"
+
+
+@pytest.fixture
+def clock(project_dir, monkeypatch):
+    """The clock every command of this test reads (NOW, in Berlin: 10:30 CET)."""
+    fixed = FixedClock(NOW)
+    monkeypatch.setattr("newsletter.project.SystemClock", lambda: fixed)
+    settings = project_dir / "newsletter.toml"
+    settings.write_text(settings.read_text().replace('timezone = "UTC"', f'timezone = "{BERLIN}"'))
+    return fixed
+
+
+def outbox(project_dir):
+    return sorted(p.name for p in (project_dir / "outbox" / ISSUE).glob("*.eml"))
+
+
+# --- times ---
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-12-01T09:00", datetime(2026, 12, 1, 8, 0, tzinfo=UTC)),  # CET, +01:00
+        ("2027-07-01 09:00", datetime(2027, 7, 1, 7, 0, tzinfo=UTC)),  # CEST, +02:00
+        ("2026-12-01T09:00Z", datetime(2026, 12, 1, 9, 0, tzinfo=UTC)),
+        ("2026-12-01T09:00:30+05:30", datetime(2026, 12, 1, 3, 30, 30, tzinfo=UTC)),
+        ("20261201T0900", datetime(2026, 12, 1, 8, 0, tzinfo=UTC)),
+        ("2027-10-31T02:30+01:00", datetime(2027, 10, 31, 1, 30, tzinfo=UTC)),  # fold, said
+    ],
+)
+def test_times_are_read_in_the_project_zone_unless_they_carry_an_offset(text, expected):
+    assert parse_when(text, BERLIN, NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("2027-03-28T02:30", "that time does not exist in Europe/Berlin (the clocks skip it "
+         "that night); give an offset: 2027-03-28T02:30+01:00 is 2027-03-28 03:30 CEST; "
+         "2027-03-28T02:30+02:00 is 2027-03-28 01:30 CET"),
+        ("2027-10-31T02:30", "that time happens twice in Europe/Berlin (the clocks go back "
+         "that night); give its offset: 2027-10-31T02:30+02:00 for the first, "
+         "2027-10-31T02:30+01:00 for the second"),
+        ("2026-11-25T10:29", "that is in the past (now it is 2026-11-25 10:30 CET); add --now"),
+        ("2026-11-31T09:00", "not an ISO 8601 time; write e.g. 2026-12-01T09:00"),
+        ("next tuesday", "not an ISO 8601 time"),
+        ("2026-12-01", "give a time of day too, e.g. 2026-12-01T09:00"),
+    ],
+)  # fmt: skip
+def test_a_nonexistent_ambiguous_past_or_malformed_time_is_refused(text, message):
+    with pytest.raises(UsageError, match=r"^--at ") as caught:
+        parse_when(text, BERLIN, NOW)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_past_time_is_allowed_with_now():
+    assert parse_when("2026-01-01T00:00", BERLIN, NOW, allow_past=True) == datetime(
+        2025, 12, 31, 23, 0, tzinfo=UTC
+    )
+
+
+# --- schedule ---
+
+
+def test_schedule_checks_queues_lists_and_cancels(project_dir, cli, clock):
+    result = cli("schedule", SAMPLE_ARTICLE, "--list", "sample", "--at", "2026-12-01T09:00")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Queued “Chrissy Teigen Says")
+    assert "for list sample, 4 subscribers now: 2026-12-01 09:00 CET." in result.stdout
+    assert "skipped: subscribers/sample.csv:5:" in result.stderr  # bad rows shown now
+
+    shown = cli("schedule", "--list-queued")
+    assert shown.exit_code == 0
+    assert f"{ISSUE}           sample       2026-12-01 09:00 CET" in shown.stdout
+    data = json.loads(cli("schedule", "--list-queued", "--json").stdout)
+    assert data == [{
+        "issue": ISSUE, "list": "sample", "articles": [SAMPLE_ARTICLE], "transport": None,
+        "send_at": "2026-12-01T08:00:00Z", "given": "2026-12-01T09:00+01:00",
+        "state": "queued", "reason": None,
+    }]  # fmt: skip
+
+    twice = cli("schedule", SAMPLE_ARTICLE, "--list", "sample", "--at", "2026-12-02T09:00")
+    assert twice.exit_code == 2
+    assert "is already queued for 2026-12-01T09:00+01:00; cancel it first" in twice.stderr
+
+    cancelled = cli("schedule", "--cancel", ISSUE)
+    assert cancelled.exit_code == 0
+    assert cancelled.stdout == (
+        f"Cancelled issue {ISSUE} (list sample, was queued for 2026-12-01 09:00 CET).\n"
+    )
+    assert cli("schedule", "--list-queued").stdout == "Nothing is queued.\n"
+    again = cli("schedule", "--cancel", ISSUE)
+    assert again.exit_code == 2 and "no queued issue" in again.stderr
+    clock.at += timedelta(days=30)
+    assert cli("cron").stdout == ""  # a cancelled issue is not sent
+    assert not (project_dir / "outbox").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((SAMPLE_ARTICLE, "--list", "sample"), "missing --at WHEN (or --now"),
+        ((SAMPLE_ARTICLE, "--at", "2026-12-01T09:00"), "missing --list LIST"),
+        ((SAMPLE_ARTICLE, "--list", "sample", "--at", "2026-11-25T08:00"), "in the past"),
+        ((SAMPLE_ARTICLE, "--list", "nope", "--at", "2026-12-01T09:00"), "no such list file"),
+        (("--list-queued", "--cancel", "x"), "give ARTICLE... --list LIST --at WHEN, or"),
+        ((), "give ARTICLE... --list LIST --at WHEN, or"),
+        (("articles/missing.md", "--list", "sample", "--now"), "missing.md"),
+    ],
+)
+def test_schedule_refuses_what_could_not_be_sent(project_dir, cli, clock, args, message):
+    result = cli("schedule", *args)
+    assert result.exit_code in (1, 2)
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert cli("schedule", "--list-queued").stdout == "Nothing is queued.\n"
+
+
+def test_schedule_refuses_an_issue_already_sent(project_dir, cli, clock):
+    assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 0
+    result = cli("schedule", SAMPLE_ARTICLE, "--list", "sample", "--now")
+    assert result.exit_code == 2
+    assert f"issue {ISSUE} was sent on 2026-11-25 09:30; give another --id" in result.stderr
+    renamed = cli("schedule", SAMPLE_ARTICLE, "--list", "sample", "--now", "--id", "again")
+    assert renamed.exit_code == 0
+
+
+def test_a_list_with_nobody_to_send_to_is_refused_when_scheduling(project_dir, cli, clock):
+    write(project_dir / "subscribers" / "empty.csv", "email,name\nnot-an-address,X\n")
+    result = cli("schedule", SAMPLE_ARTICLE, "--list", "empty", "--now")
+    assert result.exit_code == 1 and "no valid subscribers on this list" in result.stderr
+
+
+# --- cron ---
+
+
+def test_cron_sends_a_queued_issue_when_its_time_comes_and_only_once(project_dir, cli, clock):
+    assert cli("cron").stdout == ""  # nothing queued: silent
+    at = "2026-11-25T11:00"  # 10:00 UTC, half an hour from NOW
+    assert cli("schedule", SAMPLE_ARTICLE, "--list", "sample", "--at", at).exit_code == 0
+    early = cli("cron")
+    assert (early.exit_code, early.stdout, early.stderr) == (0, "", "")
+    assert not (project_dir / "outbox").exists()
+
+    clock.at = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+    due = cli("cron")
+    assert due.exit_code == 0, due.output
+    assert due.stdout.startswith(f"Sent issue {ISSUE} to list sample: 4 accepted by outbox")
+    assert len(due.stdout.splitlines()) == 1 and due.stderr == ""
+    assert len(outbox(project_dir)) == 4
+    assert cli("schedule", "--list-queued").stdout == "Nothing is queued.\n"
+
+    clock.at += timedelta(minutes=1)
+    later = cli("cron")
+    assert (later.exit_code, later.stdout, later.stderr) == (0, "", "")
+    assert len(outbox(project_dir)) == 4
+
+
+def test_the_list_and_articles_are_read_when_the_send_starts(project_dir, cli, clock):
+    """Scheduling checks them; the send uses them as they are at its time."""
+    assert (
+        cli("schedule", SAMPLE_ARTICLE, "--list", "sample", "--at", "2026-12-01T09:00").exit_code
+        == 0
+    )
+    article = project_dir / SAMPLE_ARTICLE
+    article.write_text(article.read_text().replace("Chrissy Teigen Says", "Fixed typo:"))
+    with (project_dir / "subscribers" / "sample.csv").open("a") as handle:
+        handle.write("late@example.com,Late Subscriber\n")
+    clock.at = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    assert cli("cron").exit_code == 0
+    names = outbox(project_dir)
+    assert len(names) == 5
+    message = (project_dir / "outbox" / ISSUE / names[0]).read_text()
+    assert "Subject: Fixed typo:" in message
+
+
+def test_a_due_issue_that_cannot_start_stays_queued_and_says_why(project_dir, cli, clock):
+    assert cli("schedule", SAMPLE_ARTICLE, "--list", "sample", "--now").exit_code == 0
+    article = project_dir / SAMPLE_ARTICLE
+    text = article.read_text()
+    article.unlink()
+    failed = cli("cron")
+    assert failed.exit_code == 1
+    assert failed.stdout == ""
+    assert failed.stderr.startswith(f"error: issue {ISSUE}: ")
+    assert "000_1718b35f7cc77fd8.txt" in failed.stderr and len(failed.stderr.splitlines()) == 1
+    assert "last try failed: " in cli("schedule", "--list-queued").stdout
+    article.write_text(text)
+    fixed = cli("cron")
+    assert fixed.exit_code == 0 and fixed.stdout.startswith("Sent issue")
+    assert len(outbox(project_dir)) == 4
+
+
+def test_cron_resumes_an_interrupted_send_with_its_frozen_content(project_dir, cli, clock, on_fake):
+    on_fake.inject("500", "500", "500", "500", "500", "500")  # retries run out: stopped
+    stopped = cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes", "--transport", "sendgrid")
+    assert stopped.exit_code == 1
+    (project_dir / SAMPLE_ARTICLE).unlink()  # the frozen content is what goes
+    resumed = cli("cron")
+    assert resumed.exit_code == 0, resumed.output
+    assert resumed.stdout.startswith(f"Sent (resumed) issue {ISSUE} to list sample: 4 accepted")
+    emails = on_fake.accepted_emails()
+    assert len(emails) == len(set(emails)) == 4
+    assert cli("cron").stdout == ""
+
+
+def test_cron_reports_a_held_batch_once_and_does_not_nag(project_dir, cli, clock, on_fake):
+    point_sendgrid_at(project_dir, on_fake.url, timeout="1")
+    on_fake.inject("slow")
+    on_fake.slow_seconds = 3
+    assert (
+        cli(
+            "schedule", SAMPLE_ARTICLE, "--list", "sample", "--now", "--transport", "sendgrid"
+        ).exit_code
+        == 0
+    )
+    first = cli("cron")
+    assert first.exit_code == 1
+    assert "4 ambiguous" in first.stdout, first.stderr
+    assert "held as ambiguous" in first.stderr and "--retry-ambiguous" in first.stderr
+    quiet = cli("cron")
+    assert (quiet.exit_code, quiet.stdout, quiet.stderr) == (0, "", "")
+    status = json.loads(cli("status", ISSUE, "--json").stdout)
+    assert status[0]["ambiguous"] == 4
+
+
+def test_cron_skips_an_issue_another_run_is_sending(project_dir, project, cli, clock):
+    assert cli("schedule", SAMPLE_ARTICLE, "--list", "sample", "--now").exit_code == 0
+    with project.send_lock(ISSUE):
+        held = cli("cron")
+    assert (held.exit_code, held.stdout, held.stderr) == (0, "", "")
+    assert not (project_dir / "outbox").exists()
+    assert cli("cron").stdout.startswith("Sent issue")
+
+
+def test_four_cron_runs_at_once_send_every_address_once(project_dir, fake):
+    rows = "".join(f"reader{i}@example.com,Reader {i}\n" for i in range(5000))
+    write(project_dir / "subscribers" / "big.csv", "email,name\n" + rows)
+    point_sendgrid_at(project_dir, fake.url)
+    env = dict(os.environ, SENDGRID_API_KEY=fake.api_key, NEWSLETTER_SECRET=SECRET)
+    newsletter = [sys.executable, "-m", "newsletter"]
+    queued = subprocess.run([*newsletter, "schedule", SAMPLE_ARTICLE, "--list", "big", "--now",
+                             "--transport", "sendgrid"], cwd=project_dir, env=env,
+                            capture_output=True, text=True)  # fmt: skip
+    assert queued.returncode == 0, queued.stderr
+    cron = [*newsletter, "cron"]
+    pipe = subprocess.PIPE
+    runs = [
+        subprocess.Popen(cron, cwd=project_dir, env=env, stdout=pipe, stderr=pipe, text=True)
+        for _ in range(4)
+    ]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0, 0], outputs
+    emails = fake.accepted_emails()
+    assert len(emails) == len(set(emails)) == 5000
+    printed = [out for out, _ in outputs if out]
+    assert len(printed) == 1 and printed[0].startswith(f"Sent issue {ISSUE} to list big: 5,000")
+    ledger = Ledger(project_dir / ".newsletter" / "state.db")
+    assert ledger.counts(ISSUE)["sent"] == 5000
+    ledger.close()
