@@ -278,3 +278,17 @@ def test_four_cron_runs_at_once_send_every_address_once(project_dir, fake):
     ledger = Ledger(project_dir / ".newsletter" / "state.db")
     assert ledger.counts(ISSUE)["sent"] == 5000
     ledger.close()
+
+
+def test_status_shows_queued_issues_in_the_project_zone(project_dir, cli, clock):
+    assert (
+        cli("schedule", SAMPLE_ARTICLE, "--list", "sample", "--at", "2027-07-01T09:00").exit_code
+        == 0
+    )
+    assert cli("send", "articles/welcome.md", "--list", "sample", "--yes").exit_code == 0
+    lines = cli("status").stdout.splitlines()
+    assert lines[1].split() == [ISSUE, "sample", "queued", "2027-07-01", "09:00", "CEST"]
+    assert lines[2].split()[:6] == ["welcome", "sample", "done", "2026-11-25", "10:30", "CET"]
+    (queued,) = json.loads(cli("status", ISSUE, "--json").stdout)
+    assert queued["state"] == "queued" and queued["send_at"] == "2027-07-01T07:00:00Z"
+    assert queued["started"] is None and queued["delivered"] == 0

@@ -24,7 +24,8 @@ def status(
     as_json: JsonOption = False,
     project: ProjectOption = Path("."),
 ) -> None:
-    """Show what was sent: per issue, delivered, failed, skipped, pending, ambiguous."""
+    """Show what was sent and what is queued: per issue, delivered, failed, refused,
+    skipped, pending, ambiguous."""
     from newsletter.errors import UsageError
     from newsletter.status import issue_statuses, recipient_states
 
@@ -40,17 +41,20 @@ def status(
         typer.echo(json.dumps(data, indent=2))
         return
     if not found:
-        typer.echo("No issue has been sent from this project yet.")
+        typer.echo("No issue has been sent or queued from this project yet.")
         return
-    header = f"{'issue':30} {'list':12} {'state':8} {'started':17}" + "".join(
+    zone = proj.settings.newsletter.timezone
+    header = f"{'issue':30} {'list':12} {'state':8} {'when':22}" + "".join(
         f" {c:>10}" for c in COLUMNS
     )
     typer.echo(header)
     for s in found:
         d = s.data()
-        started = s.started[:16].replace("T", " ")
-        line = f"{s.id[:30]:30} {s.list_name[:12]:12} {s.state:8} {started:17}"
-        typer.echo(line + "".join(f" {d[c]:>10,}" for c in COLUMNS))
+        line = f"{s.id[:30]:30} {s.list_name[:12]:12} {s.state:8} {s.when(zone):22}"
+        if s.state == "queued":
+            typer.echo(line.rstrip())
+        else:
+            typer.echo(line + "".join(f" {d[c]:>10,}" for c in COLUMNS))
     for row in rows or []:
         extra = row["reason"] or row["message_id"] or ""
         typer.echo(f"  {row['email']:40} {row['state']:10} {extra}")
