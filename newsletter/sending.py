@@ -79,7 +79,10 @@ def plan_send(
     transport_kind: str | None = None,
     test_address: str | None = None,
 ) -> SendPlan:
-    """Check everything that can be checked before anything is sent."""
+    """Check everything that can be checked before anything is sent. With no
+    articles, `issue_id` names a started issue to resume from the ledger."""
+    if not articles:
+        return _plan_started(project, list_name, issue_id, transport_kind)
     if list_name is None and test_address is None:
         raise UsageError("missing --list LIST (or send one copy with --test EMAIL)")
     list_name = project.resolve_list(list_name) or TEST_LIST
@@ -91,10 +94,31 @@ def plan_send(
     return SendPlan(project, issue, rendered, list_name, transport, envelope, audience)
 
 
-def plan_resume(project: Project, record: IssueRecord) -> SendPlan:
+def _plan_started(
+    project: Project, list_name: str | None, issue_id: str | None, transport_kind: str | None
+) -> SendPlan:
+    if issue_id is None:
+        raise UsageError("missing ARTICLE (or --id ID of a started issue, to resume it)")
+    ledger = project.ledger()
+    try:
+        record = ledger.issue(issue_id)
+    finally:
+        ledger.close()
+    if record is None:
+        raise UsageError(f"no ARTICLE given, and no issue {issue_id!r} in the ledger to resume")
+    if list_name is not None and list_name != record.list_name:
+        raise UsageError(
+            f"issue {issue_id} was started for list {record.list_name}, not {list_name}"
+        )
+    return plan_resume(project, record, transport_kind)
+
+
+def plan_resume(
+    project: Project, record: IssueRecord, transport_kind: str | None = None
+) -> SendPlan:
     """A plan for an issue whose send started before, from the ledger alone: its
     frozen content, list and transport (the articles may have changed or gone)."""
-    transport = make_transport(project, record.transport)
+    transport = make_transport(project, transport_kind or record.transport)
     settings = project.settings
     audience = Audience(record.list_name, settings.unsubscribe.url, project.unsubscribe_secret())
     envelope = Envelope(settings.newsletter, record.list_name)
@@ -200,8 +224,9 @@ def check_outcome(plan: SendPlan, report: SendReport) -> None:
     if report.held:
         raise AmbiguousError(
             f"{report.held:,} recipients of issue {report.issue_id} are held as ambiguous "
-            "(handed over, no answer came); send again with --retry-ambiguous to resend "
-            "them, or --mark-ambiguous-sent if you know they arrived"
+            "(handed over, no answer came); to resend them: newsletter send --id "
+            f"{report.issue_id} --retry-ambiguous (or --mark-ambiguous-sent if you know "
+            "they arrived)"
         )
     if (
         report.done_at is None

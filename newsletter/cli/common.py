@@ -31,6 +31,14 @@ ArticlesArgument = Annotated[
         show_default=False,
     ),
 ]
+OptionalArticles = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        help="Article files (*.md, *.txt); several make a digest issue.",
+        metavar="ARTICLE",
+        show_default=False,
+    ),
+]
 ListOption = Annotated[
     str | None,
     typer.Option(

@@ -12,6 +12,7 @@ from newsletter.cli.common import (
     IdOption,
     JsonOption,
     ListOption,
+    OptionalArticles,
     ProjectOption,
     TransportOption,
     open_project,
@@ -21,14 +22,7 @@ from newsletter.errors import UsageError
 
 
 def schedule(
-    articles: Annotated[
-        list[Path] | None,
-        typer.Argument(
-            help="Article files (*.md, *.txt); several make a digest issue.",
-            metavar="ARTICLE",
-            show_default=False,
-        ),
-    ] = None,
+    articles: OptionalArticles = None,
     list_name: ListOption = None,
     at: Annotated[
         str | None,

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from newsletter.cli.common import (
-    ArticlesArgument,
     IdOption,
     JsonOption,
     ListOption,
+    OptionalArticles,
     ProjectOption,
     TransportOption,
     interactive,
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 
 def send(
-    articles: ArticlesArgument,
+    articles: OptionalArticles = None,
     list_name: ListOption = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be sent; send nothing.")
@@ -83,7 +83,7 @@ def send(
     )
 
     proj = open_project(project)
-    plan = plan_send(proj, articles, list_name, issue_id, transport, test)
+    plan = plan_send(proj, articles or [], list_name, issue_id, transport, test)
     print_notes(plan.notes)
 
     if test is not None:
@@ -103,7 +103,10 @@ def send(
     total = None
     if retry_ambiguous and mark_ambiguous_sent:
         raise UsageError("--retry-ambiguous and --mark-ambiguous-sent contradict each other")
-    frozen = None if dry_run else frozen_counts(plan)
+    frozen = frozen_counts(plan)
+    if frozen is not None and dry_run:
+        _print_dry_resume(plan, frozen, as_json)
+        return
     if frozen is not None:  # a send of this issue started before: resume it
         total = frozen["pending"] + (frozen["ambiguous"] if retry_ambiguous else 0)
         if total and interactive() and not yes:
@@ -151,6 +154,23 @@ def send(
     if report.accepted or report.refused or report.error:
         typer.echo(json.dumps(report_data(report), indent=2) if as_json else summary_line(report))
     check_outcome(plan, report)
+
+
+def _print_dry_resume(plan: SendPlan, counts: dict[str, int], as_json: bool) -> None:
+    pending = counts["pending"] + counts["in_flight"]
+    if as_json:
+        data = {"dry_run": True, "issue": plan.rendered.id, "subject": plan.subject,
+                "list": plan.list_name, "transport": plan.transport.name, "resume": True,
+                "recipients": pending, "sent": counts["sent"],
+                "ambiguous": counts["ambiguous"]}  # fmt: skip
+        typer.echo(json.dumps(data, indent=2))
+        return
+    typer.echo(
+        f"Dry run: nothing is sent. Issue {plan.rendered.id} (“{plan.subject}”) was started "
+        f"for list {plan.list_name}: {counts['sent']:,} sent, {pending:,} not sent yet, "
+        f"{counts['ambiguous']:,} held as ambiguous; a send now resumes it via "
+        f"{plan.transport.name} with its frozen content."
+    )
 
 
 def _print_dry_run(
