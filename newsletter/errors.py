@@ -41,6 +41,10 @@ class StateError(NewsletterError):
     """The project state in .newsletter/ is unusable."""
 
 
+class CheckError(NewsletterError):
+    """`newsletter check` found errors in the email, and the send was not forced."""
+
+
 class LockHeld(StateError):
     """Another run is sending this issue now."""
 

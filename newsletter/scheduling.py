@@ -3,7 +3,7 @@ a time; list the queue; cancel an entry. `cron` sends what is due (cron.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -32,10 +32,12 @@ def schedule_issue(
     now: bool = False,
     issue_id: str | None = None,
     transport_kind: str | None = None,
+    check: Callable[[SendPlan], None] | None = None,
 ) -> Scheduled:
     """Queue an issue for a time. Everything that can fail at send time is checked
     now: the time, the settings and transport, the articles render, the list reads
-    and has someone on it, the issue was not sent before."""
+    and has someone on it, the issue was not sent before; `check` (the CLI's lint of
+    the email) may refuse it by raising."""
     if at is None and not now:
         raise UsageError("missing --at WHEN (or --now to send at the next cron run)")
     if list_name is None:
@@ -45,6 +47,8 @@ def schedule_issue(
     send_at = parse_when(at, zone, current, allow_past=now) if at is not None else current
     plan = plan_send(project, articles, list_name, issue_id, transport_kind)
     try:
+        if check is not None:
+            check(plan)
         _, total, bad = plan.count()
         if total == 0:
             raise nobody_on(plan)

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from newsletter.addresses import BadAddress, normalise_address
 from newsletter.errors import ListError, UsageError
@@ -59,27 +60,42 @@ def check_list_name(name: str) -> str:
 def read_list(path: Path, shown: str | None = None) -> Iterator[Subscriber | BadRow]:
     """Yield each row as a Subscriber or a BadRow, in file order; duplicates are BadRows."""
     shown = shown or str(path)
+    with _open(path, shown) as handle:
+        columns, delimiter = _header(handle, shown)
+        yield from _rows(handle, columns, delimiter)
+
+
+def list_columns(path: Path, shown: str | None = None) -> list[str]:
+    """The list's column names as templates know them (lower-cased)."""
+    shown = shown or str(path)
+    with _open(path, shown) as handle:
+        return _header(handle, shown)[0]
+
+
+def _open(path: Path, shown: str) -> TextIO:
     try:
-        handle = path.open("r", encoding="utf-8-sig", errors="surrogateescape", newline="")
+        return path.open("r", encoding="utf-8-sig", errors="surrogateescape", newline="")
     except FileNotFoundError:
         raise ListError("no such list file", where=shown) from None
     except OSError as exc:
         raise ListError(f"cannot read: {exc.strerror}", where=shown) from None
-    with handle:
-        header_line = handle.readline()
-        if not header_line.strip():
-            raise ListError("is empty: expected a header row with an `email` column", where=shown)
-        delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
-        header = next(csv.reader([header_line], delimiter=delimiter))
-        columns = [squash(name).lower() for name in header]
-        if _broken(header_line):
-            raise ListError("line 1: the header row is not UTF-8 text", where=shown)
-        if "email" not in columns:
-            raise ListError(
-                f"line 1: no `email` column in the header (found: {', '.join(header)})",
-                where=shown,
-            )
-        yield from _rows(handle, columns, delimiter)
+
+
+def _header(handle: TextIO, shown: str) -> tuple[list[str], str]:
+    header_line = handle.readline()
+    if not header_line.strip():
+        raise ListError("is empty: expected a header row with an `email` column", where=shown)
+    delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
+    header = next(csv.reader([header_line], delimiter=delimiter))
+    columns = [squash(name).lower() for name in header]
+    if _broken(header_line):
+        raise ListError("line 1: the header row is not UTF-8 text", where=shown)
+    if "email" not in columns:
+        raise ListError(
+            f"line 1: no `email` column in the header (found: {', '.join(header)})",
+            where=shown,
+        )
+    return columns, delimiter
 
 
 def find_subscriber(path: Path, email: str, shown: str | None = None) -> Subscriber | None:

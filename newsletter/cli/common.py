@@ -68,6 +68,15 @@ TransportOption = Annotated[
         show_default=False,
     ),
 ]
+AsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as",
+        metavar="EMAIL",
+        help="Render for this subscriber (default: the list's first).",
+        show_default=False,
+    ),
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 
 

@@ -10,6 +10,7 @@ import typer
 
 from newsletter.cli.common import (
     ArticlesArgument,
+    AsOption,
     IdOption,
     ListOption,
     ProjectOption,
@@ -33,15 +34,7 @@ def preview(
         ),
     ] = None,
     open_: Annotated[bool, typer.Option("--open", help="Open the HTML in a browser.")] = False,
-    as_email: Annotated[
-        str | None,
-        typer.Option(
-            "--as",
-            metavar="EMAIL",
-            help="Render for this subscriber (default: the list's first).",
-            show_default=False,
-        ),
-    ] = None,
+    as_email: AsOption = None,
     list_name: ListOption = None,
     issue_id: IdOption = None,
     project: ProjectOption = Path("."),

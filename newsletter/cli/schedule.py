@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from newsletter.cli.check import check_failed, preflight
 from newsletter.cli.common import (
     IdOption,
     JsonOption,
@@ -19,6 +20,9 @@ from newsletter.cli.common import (
 )
 from newsletter.cli.output import print_bad_rows, print_notes
 from newsletter.errors import UsageError
+
+if TYPE_CHECKING:
+    from newsletter.sending import SendPlan
 
 
 def schedule(
@@ -53,6 +57,9 @@ def schedule(
         ),
     ] = None,
     as_json: JsonOption = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Queue it even if `newsletter check` finds errors.")
+    ] = False,
     project: ProjectOption = Path("."),
 ) -> None:
     """Queue an issue to be sent by `newsletter cron` at a time; --list-queued shows
@@ -85,8 +92,14 @@ def schedule(
             f"{scheduling.when_shown(proj, entry)})."
         )
         return
+
+    def lint(plan: SendPlan) -> None:
+        report = preflight(plan)
+        if report.errors and not force:
+            raise check_failed(report)
+
     result = scheduling.schedule_issue(
-        proj, articles or [], list_name, at, now, issue_id, transport
+        proj, articles or [], list_name, at, now, issue_id, transport, lint
     )
     print_notes(result.plan.notes)
     print_bad_rows(result.bad_rows, result.plan.list_shown)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from newsletter.cli.check import check_failed, preflight
 from newsletter.cli.common import (
     IdOption,
     JsonOption,
@@ -69,6 +70,9 @@ def send(
         bool,
         typer.Option("--mark-ambiguous-sent", help="Count recipients held as ambiguous as sent."),
     ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Send even if `newsletter check` finds errors.")
+    ] = False,
     project: ProjectOption = Path("."),
 ) -> None:
     """Deliver the issue to every active subscriber of --list (resuming an interrupted
@@ -85,6 +89,9 @@ def send(
     proj = open_project(project)
     plan = plan_send(proj, articles or [], list_name, issue_id, transport, test)
     print_notes(plan.notes)
+    frozen = frozen_counts(plan) if test is None else None
+    checked = preflight(plan, dry_run) if frozen is None and plan.issue is not None else None
+    refuse = bool(checked and checked.errors and not force)
 
     if test is not None:
         if dry_run:
@@ -103,7 +110,8 @@ def send(
     total = None
     if retry_ambiguous and mark_ambiguous_sent:
         raise UsageError("--retry-ambiguous and --mark-ambiguous-sent contradict each other")
-    frozen = frozen_counts(plan)
+    if refuse and not dry_run:
+        raise check_failed(checked)
     if frozen is not None and dry_run:
         _print_dry_resume(plan, frozen, as_json)
         return
@@ -121,6 +129,8 @@ def send(
         print_bad_rows(bad, plan.list_shown)
         if dry_run:
             _print_dry_run(plan, first, total, bad, as_json)
+            if refuse:
+                raise check_failed(checked)
             return
         if total == 0:
             raise nobody_on(plan)

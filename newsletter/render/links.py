@@ -38,3 +38,19 @@ def _block(block: Block, base: str) -> Block:
         src=_url(block.src, base),
         href=_url(block.href, base) or None,
     )
+
+
+def relative_urls(article: Article) -> list[str]:
+    """The article's links and images that are relative (made absolute when rendered)."""
+    found: list[str] = [u for u in (article.url, article.image) if u and not urlsplit(u).scheme]
+
+    def walk(blocks: tuple[Block, ...]) -> None:
+        for block in blocks:
+            urls = [s.href for s in block.spans if s.href] + [block.src or "", block.href or ""]
+            found.extend(u for u in urls if u and not urlsplit(u).scheme and u not in found)
+            for item in block.items:
+                walk(item.blocks)
+            walk(block.children)
+
+    walk(article.body)
+    return found
