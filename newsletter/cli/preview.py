@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import webbrowser
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,8 +16,11 @@ from newsletter.cli.common import (
     ProjectOption,
     open_project,
 )
-from newsletter.cli.output import print_notes
+from newsletter.cli.output import print_notes, warn
 from newsletter.errors import UsageError
+
+if TYPE_CHECKING:
+    from newsletter.project import Project
 
 
 def preview(
@@ -37,11 +40,27 @@ def preview(
     as_email: AsOption = None,
     list_name: ListOption = None,
     issue_id: IdOption = None,
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve",
+            help="Serve a live preview page on 127.0.0.1 that reloads when an article, "
+            "template or CSS changes (with --open, open it in a browser).",
+        ),
+    ] = False,
+    port: Annotated[
+        int,
+        typer.Option("--port", metavar="PORT", help="With --serve: the port (0: any free one)."),
+    ] = 8800,
     project: ProjectOption = Path("."),
 ) -> None:
-    """Render the issue as one subscriber would get it."""
+    """Render the issue as one subscriber would get it: to files (--output, --open),
+    or on a live page (--serve)."""
+    if serve:
+        _serve(open_project(project), articles, list_name, as_email, issue_id, port, open_)
+        return
     if output is None and not open_:
-        raise UsageError("say where the preview goes: --output DIR, or --open")
+        raise UsageError("say where the preview goes: --output DIR, --open, or --serve")
     from newsletter.compose import article_notes
     from newsletter.preview import make_preview, write_preview
 
@@ -54,3 +73,39 @@ def preview(
         typer.echo(proj.shown(path))
     if open_:
         webbrowser.open(files[0].resolve().as_uri())
+
+
+def _serve(
+    proj: Project,
+    articles: list[Path],
+    list_name: str | None,
+    as_email: str | None,
+    issue_id: str | None,
+    port: int,
+    open_: bool,
+) -> None:
+    import threading
+
+    from newsletter.preview_server import LivePreview, start_server, stop_server
+
+    live = LivePreview(proj.root, [proj.find(a) for a in articles], list_name, as_email, issue_id)
+    if live.current.error:
+        warn(f"the issue does not render yet: {live.current.error}")
+    try:
+        server, stop = start_server(live, port)
+    except OSError as exc:
+        raise UsageError(
+            f"--port {port}: cannot listen on 127.0.0.1:{port} ({exc.strerror})"
+        ) from None
+    url = f"http://127.0.0.1:{server.server_port}/"
+    typer.echo(
+        f"Preview at {url} — reloads when an article, template or CSS changes; Ctrl-C stops it."
+    )
+    if open_:
+        webbrowser.open(url)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_server(server, stop)

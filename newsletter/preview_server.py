@@ -1,0 +1,221 @@
+"""`preview --serve`: a local page showing the issue as one subscriber gets it, that
+reloads itself when an article, template, CSS, the list or the settings change.
+
+A WSGI application (tests call it directly; `serve` runs it under the standard
+library's server on 127.0.0.1) over a LivePreview, which renders on change and wakes
+the pages waiting on /events (server-sent events). A render error is shown on the
+page; the server keeps running and shows the next good render.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socketserver
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from newsletter.errors import NewsletterError
+from newsletter.paths import PACKAGE_TEMPLATES
+
+PAGE = Path(__file__).with_name("preview_page.html")
+POLL_SECONDS = 0.2
+HEARTBEAT_SECONDS = 15.0
+DARK_QUERY = re.compile(r"\(\s*prefers-color-scheme\s*:\s*dark\s*\)", re.I)
+
+
+@dataclass(frozen=True)
+class Render:
+    """One render of the issue, or the error that stopped it."""
+
+    version: int
+    html: str = ""
+    text: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+class LivePreview:
+    """Renders the issue when a file it depends on changes; pages wait on `wait`."""
+
+    def __init__(
+        self,
+        root: Path,
+        articles: Sequence[Path],
+        list_name: str | None = None,
+        as_email: str | None = None,
+        issue_id: str | None = None,
+    ) -> None:
+        self.root = root
+        self.articles = [a if a.is_absolute() else Path.cwd() / a for a in articles]
+        self.list_name, self.as_email, self.issue_id = list_name, as_email, issue_id
+        self._changed = threading.Condition()
+        self._rendering = threading.Lock()
+        self._stamp: tuple = ()
+        self.current = Render(0, error="not rendered yet")
+        self.refresh()
+
+    def watched(self) -> list[Path]:
+        """Every file a render reads: articles, templates and CSS (the project's and
+        the package's), the lists, the settings."""
+        folders = [self.root / "templates", PACKAGE_TEMPLATES, self.root / "subscribers"]
+        files = [*self.articles, self.root / "newsletter.toml"]
+        for folder in folders:
+            if folder.is_dir():
+                files += sorted(p for p in folder.rglob("*") if p.is_file())
+        return files
+
+    def _stamp_now(self) -> tuple:
+        stamp = []
+        for path in self.watched():
+            try:
+                info = path.stat()
+                stamp.append((str(path), info.st_mtime_ns, info.st_size))
+            except OSError:
+                stamp.append((str(path), None, None))
+        return tuple(stamp)
+
+    def refresh(self) -> bool:
+        """Render again if anything changed; True when it did (one caller at a time:
+        the watcher, or a test)."""
+        with self._rendering:
+            stamp = self._stamp_now()
+            if stamp == self._stamp:
+                return False
+            self._stamp = stamp
+            render = self._render(self.current.version + 1)
+            with self._changed:
+                self.current = render
+                self._changed.notify_all()
+            return True
+
+    def _render(self, version: int) -> Render:
+        from newsletter.message import MessageMaker
+        from newsletter.preview import make_preview
+        from newsletter.project import Project
+
+        try:
+            project = Project.open(self.root)
+            preview = make_preview(project, self.articles, self.list_name, self.as_email,
+                                   self.issue_id)  # fmt: skip
+            maker = MessageMaker(preview.rendered, preview.envelope, project.clock.now())
+            _, message = maker.make(preview.recipient)
+        except NewsletterError as exc:
+            return Render(version, error=" ".join(str(exc).split()))
+        from newsletter.check.rules import header_values
+
+        headers = header_values(message)
+        meta = {
+            "subject": preview.copy.subject,
+            "from": headers.get("from", ""),
+            "to": headers.get("to", ""),
+            "reply_to": headers.get("reply-to", ""),
+            "preheader": preview.rendered.preheader,
+            "list_unsubscribe": headers.get("list-unsubscribe", ""),
+            "list_unsubscribe_post": headers.get("list-unsubscribe-post", ""),
+            "html_bytes": len(preview.copy.html.encode()),
+            "issue": preview.rendered.id,
+        }
+        return Render(version, preview.copy.html, preview.copy.text, meta)
+
+    def wait(self, version: int, timeout: float) -> Render:
+        """The current render once its version differs from `version`, or after
+        `timeout` seconds."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.current.version != version, timeout)
+            return self.current
+
+    def watch(self, stop: threading.Event, every: float = POLL_SECONDS) -> None:
+        while not stop.wait(every):
+            self.refresh()
+
+
+Start = Callable[[str, list[tuple[str, str]]], Any]
+
+
+def make_app(live: LivePreview, stop: threading.Event | None = None) -> Callable:
+    """The preview's WSGI application."""
+    stop = stop or threading.Event()
+
+    def app(environ: dict[str, Any], start: Start) -> Iterable[bytes]:
+        method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/")
+        if method not in ("GET", "HEAD"):
+            return _answer(start, "405 Method Not Allowed", "text/plain", b"GET only\n")
+        render = live.current
+        if path == "/":
+            return _answer(start, "200 OK", "text/html", PAGE.read_bytes())
+        if path == "/email.html":
+            html = render.html if render.error is None else _error_page(render.error)
+            if "dark=1" in environ.get("QUERY_STRING", ""):
+                html = DARK_QUERY.sub("all", html)
+            return _answer(start, "200 OK", "text/html", html.encode())
+        if path == "/email.txt":
+            return _answer(start, "200 OK", "text/plain", render.text.encode())
+        if path == "/meta.json":
+            data = {"version": render.version, "error": render.error, **render.meta}
+            return _answer(start, "200 OK", "application/json", json.dumps(data).encode())
+        if path == "/events":
+            start("200 OK", [("Content-Type", "text/event-stream"), ("Cache-Control", "no-store")])
+            return _events(live, stop)
+        return _answer(start, "404 Not Found", "text/plain", b"not found\n")
+
+    return app
+
+
+def _answer(start: Start, status: str, kind: str, body: bytes) -> list[bytes]:
+    start(status, [("Content-Type", f"{kind}; charset=utf-8"), ("Cache-Control", "no-store"),
+                   ("Content-Length", str(len(body)))])  # fmt: skip
+    return [body]
+
+
+def _events(live: LivePreview, stop: threading.Event) -> Iterator[bytes]:
+    """One `data: VERSION` event now and at each new render; a comment line as a
+    heartbeat, so a closed page is noticed and its thread ends."""
+    version = live.current.version
+    yield f"retry: 500\ndata: {version}\n\n".encode()
+    while not stop.is_set():
+        render = live.wait(version, HEARTBEAT_SECONDS if not stop.is_set() else 0)
+        if render.version != version:
+            version = render.version
+            yield f"data: {version}\n\n".encode()
+        else:
+            yield b": heartbeat\n\n"
+
+
+def _error_page(error: str) -> str:
+    from html import escape
+
+    return (
+        '<!DOCTYPE html><html lang="en"><meta charset="utf-8"><title>Render error</title>'
+        '<body style="font:16px/1.5 system-ui,sans-serif;margin:24px;color:#7f1d1d">'
+        f"<h1>The issue does not render</h1><p>{escape(error)}</p></body></html>"
+    )
+
+
+class _Server(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True  # an open page's event stream does not keep the process alive
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args: object) -> None:  # the terminal shows our lines only
+        pass
+
+
+def start_server(live: LivePreview, port: int = 0) -> tuple[Any, threading.Event]:
+    """Serve on 127.0.0.1 (port 0: any free port) in a background thread, and watch
+    the files; returns the server (its `server_port`) and the event that stops both."""
+    stop = threading.Event()
+    server = make_server("127.0.0.1", port, make_app(live, stop), _Server, _QuietHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=live.watch, args=(stop,), daemon=True).start()
+    return server, stop
+
+
+def stop_server(server: Any, stop: threading.Event) -> None:
+    stop.set()
+    server.shutdown()
+    server.server_close()

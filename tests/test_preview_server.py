@@ -1,0 +1,96 @@
+"""`preview --serve`: the live preview page's server, over real HTTP on 127.0.0.1."""
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+from conftest import SAMPLE_ARTICLE, write
+
+from newsletter.preview_server import LivePreview, start_server, stop_server
+
+
+@pytest.fixture
+def served(project_dir):
+    live = LivePreview(project_dir, [project_dir / SAMPLE_ARTICLE], "sample")
+    server, stop = start_server(live, 0)
+    base = f"http://127.0.0.1:{server.server_port}"
+    yield live, base
+    stop_server(server, stop)
+
+
+def get(url: str) -> tuple[int, str, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            return answer.status, answer.headers["Content-Type"], answer.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers["Content-Type"], exc.read().decode()
+
+
+def meta(base: str) -> dict:
+    return json.loads(get(f"{base}/meta.json")[2])
+
+
+def test_the_page_the_email_its_text_and_headers(served):
+    _, base = served
+    status, kind, page = get(base + "/")
+    assert status == 200 and kind.startswith("text/html")
+    assert 'data-view="phone"' in page and "EventSource" in page
+    assert "http" not in page.replace("http-equiv", "")  # no external assets
+    data = meta(base)
+    assert data["version"] == 1 and data["error"] is None
+    assert data["subject"].startswith("Chrissy Teigen") and data["to"].endswith("<ada@example.com>")
+    assert data["list_unsubscribe_post"] == "List-Unsubscribe=One-Click"
+    html = get(base + "/email.html")[2]
+    assert "Hi Ada Lovelace," in html and "prefers-color-scheme: dark" in html
+    dark = get(base + "/email.html?dark=1")[2]
+    assert "prefers-color-scheme" not in dark and "@media all" in dark
+    assert "Hi Ada Lovelace," in get(base + "/email.txt")[2]
+    assert get(base + "/nope")[0] == 404
+
+
+def test_only_get_is_answered(served):
+    _, base = served
+    request = urllib.request.Request(base + "/", data=b"x", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=10)
+    assert caught.value.code == 405
+
+
+def test_an_edit_is_pushed_to_open_pages(served, project_dir):
+    live, base = served
+    with urllib.request.urlopen(base + "/events", timeout=10) as stream:
+        assert stream.readline() == b"retry: 500\n"
+        assert stream.readline() == b"data: 1\n"
+        stream.readline()
+        article = project_dir / SAMPLE_ARTICLE
+        article.write_text(article.read_text().replace("Chrissy Teigen Says", "Edited:"))
+        # the watcher notices within a fraction of a second; the stream blocks until then
+        assert stream.readline() == b"data: 2\n"
+    assert meta(base)["subject"].startswith("Edited:")
+    assert live.refresh() is False  # nothing changed since
+    assert live.current.version == 2
+
+
+def test_a_render_error_shows_on_the_page_and_the_server_keeps_running(served, project_dir):
+    live, base = served
+    templates = project_dir / "templates"
+    write(templates / "email.html", "<p>{{ broken( }}</p>")
+    live.refresh()  # or the watcher did, a moment ago
+    assert live.wait(1, 5).version == 2
+    data = meta(base)
+    assert data["version"] == 2
+    assert data["error"].startswith("templates/email.html:1:")
+    assert "The issue does not render" in get(base + "/email.html")[2]
+    (templates / "email.html").unlink()
+    live.refresh()
+    assert live.wait(2, 5).version == 3
+    assert meta(base)["error"] is None
+
+
+def test_preview_serve_refuses_a_port_in_use(project_dir, cli, served):
+    _, base = served
+    port = base.rsplit(":", 1)[1]
+    result = cli("preview", SAMPLE_ARTICLE, "--serve", "--port", port)
+    assert result.exit_code == 2
+    assert f"--port {port}: cannot listen on 127.0.0.1:{port}" in result.stderr
