@@ -1,8 +1,8 @@
 """Article blocks -> the plain-text part: wrapped lines, links numbered and listed.
 
 Written from the article model, not scraped from the HTML. Prose is wrapped at 72
-columns; a URL is never broken, so a line holding one long URL is the only kind
-that may be longer.
+columns; a URL is never broken, so a line holding one long URL and nothing else
+(but indentation) is the only kind that may be longer.
 """
 
 from __future__ import annotations
@@ -28,7 +28,15 @@ class LinkList:
         return self.urls.index(url) + 1
 
     def lines(self) -> list[str]:
-        return [f"[{n}] {url}" for n, url in enumerate(self.urls, 1)]
+        """`[n] URL`, or, when that would pass WIDTH, the URL alone on the next line
+        (indented under its number): a URL is never broken, so a long one is the only
+        thing on its line."""
+        out = []
+        for n, url in enumerate(self.urls, 1):
+            label = f"[{n}] "
+            line = label + url
+            out.append(line if len(line) <= WIDTH else f"{label.rstrip()}\n{' ' * len(label)}{url}")
+        return out
 
 
 def wrap(text: str, width: int = WIDTH, indent: str = "", hanging: str | None = None) -> str:

@@ -1,0 +1,361 @@
+"""The default template proves itself: the sample email, as a subscriber gets it
+(`newsletter preview`), judged by html-validate, by caniemail.com's data
+(doiuse-email) and in real headless Chromium, plus its size and its text part.
+
+The npm tools come from package.json (`npm ci`), Chromium is Debian's
+/usr/bin/chromium (scripts/test.sh installs both). A test that needs them skips
+locally when they are missing, and fails instead when CI or
+NEWSLETTER_REQUIRE_BROWSER is set (scripts/test.sh sets the latter).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from conftest import REPO, SAMPLE_ARTICLE, SECRET
+from typer.testing import CliRunner
+
+from newsletter.cli import app
+
+BROWSER = REPO / "tests" / "browser"
+BIN = REPO / "node_modules" / ".bin"
+CHROMIUM = Path(os.environ.get("NEWSLETTER_CHROMIUM", "/usr/bin/chromium"))
+CLIENTS = "gmail.*,outlook.windows,apple-mail.*,yahoo.*"
+MAX_HTML_BYTES = 40_000
+MAX_TEXT_COLUMNS = 78
+MIN_CONTRAST = 4.5
+
+# An article with what the sample lacks: a hero image, an inline image, a link and a
+# URL too long for a phone's line.
+PICTURES = """\
+---
+title: A picture article
+image: https://example.com/hero.jpg
+image_alt: A hero picture
+image_credit: A. Photographer
+url: https://example.com/pictures
+---
+An article with a hero image, an inline one and a URL longer than a phone's line:
+https://example.com/a/long/path/that/has/no/place/to/break/at/all/0123456789abcdef
+
+![A chart of readers per week](https://example.com/chart.png)
+
+A [link to the docs](https://example.com/docs) in the text.
+"""
+
+
+def require(ok: bool, what: str) -> None:
+    """Skip without `what` locally; fail in CI, where scripts/test.sh installs it."""
+    if ok:
+        return
+    message = f"{what} is missing: run `bash scripts/test.sh` (it installs it)"
+    if os.environ.get("CI") or os.environ.get("NEWSLETTER_REQUIRE_BROWSER"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def node(script: str, *args: str, tool: str) -> dict:
+    """Run tests/browser/SCRIPT with node; its stdout is JSON."""
+    require(shutil.which("node") is not None, "Node.js")
+    require((REPO / "node_modules" / tool).is_dir(), f"npm package {tool} (`npm ci`)")
+    done = subprocess.run(
+        ["node", str(BROWSER / script), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
+    assert done.returncode == 0, f"{script} failed:\n{done.stderr[-3000:]}"
+    return json.loads(done.stdout)
+
+
+def show(request: pytest.FixtureRequest, line: str) -> None:
+    """A line on the terminal even when pytest captures output."""
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if capture is None or reporter is None:
+        print(line)
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.write_line(line)
+
+
+@pytest.fixture(scope="module")
+def emails(tmp_path_factory) -> dict[str, Path]:
+    """name -> the HTML file a subscriber gets (its text part beside it, .txt).
+
+    `sample`: the sample article for the list's first subscriber; `sample-tom`: the
+    same for the subscriber whose name holds markup and `&`; `pictures`: PICTURES."""
+    root = tmp_path_factory.mktemp("quality")
+    project = root / "project"
+    project.mkdir()
+    shutil.copy(REPO / "newsletter.toml", project)
+    for folder in ("articles", "subscribers"):
+        shutil.copytree(REPO / folder, project / folder)
+    (project / "articles" / "pictures.md").write_text(PICTURES, encoding="utf-8")
+    runs = {
+        "sample": [SAMPLE_ARTICLE],
+        "sample-tom": [SAMPLE_ARTICLE, "--as", "tom@example.net"],
+        "pictures": ["articles/pictures.md"],
+    }
+    found = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NEWSLETTER_SECRET", SECRET)
+        patch.chdir(project)
+        for name, args in runs.items():
+            out = root / name
+            result = CliRunner().invoke(app, ["preview", *args, "--output", str(out)])
+            assert result.exit_code == 0, result.output
+            (html,) = out.glob("*.html")
+            found[name] = html.rename(out / f"{name}.html")
+            html.with_suffix(".txt").rename(out / f"{name}.txt")
+    return found
+
+
+# --- html-validate ---------------------------------------------------------------
+
+# Not an email: what the configuration must still refuse (a deprecated attribute
+# outside the allowed idioms, a deprecated element, an image without alt text).
+NOT_AN_EMAIL = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>t</title></head><body>
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0">
+<tbody><tr><td valign="top"><center>x</center><img src="https://e.com/a.png"></td></tr>
+</tbody></table></body></html>
+"""
+
+
+def test_the_email_is_valid_html_allowing_only_the_email_idioms(emails, tmp_path):
+    control = tmp_path / "not-an-email.html"
+    control.write_text(NOT_AN_EMAIL)
+    require(shutil.which("node") is not None, "Node.js")
+    require((BIN / "html-validate").exists(), "npm package html-validate (`npm ci`)")
+    config = BROWSER / "htmlvalidate.cjs"
+    files = [*map(str, emails.values()), str(control)]
+    done = subprocess.run(
+        [str(BIN / "html-validate"), "--config", str(config), "-f", "json", *files],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert done.stdout.strip(), done.stderr
+    report = {Path(r["filePath"]).name: r["messages"] for r in json.loads(done.stdout)}
+    problems = [
+        f"{name}:{m['line']}:{m['column']} {m['ruleId']}: {m['message']}"
+        for name, messages in report.items()
+        if name != control.name
+        for m in messages
+    ]
+    assert problems == [], "\n".join(problems)
+    refused = {m["ruleId"] for m in report[control.name]}
+    assert {"no-deprecated-attr", "deprecated", "wcag/h37"} <= refused, refused
+
+
+# --- doiuse-email (caniemail.com) ------------------------------------------------
+
+GMAIL = {"gmail.desktop-webmail", "gmail.ios", "gmail.android", "gmail.mobile-webmail"}
+GMAIL_APPS = {"gmail.ios", "gmail.android"}
+YAHOO = {"yahoo.desktop-webmail", "yahoo.ios", "yahoo.android"}
+APPLE = {"apple-mail.macos", "apple-mail.ios"}
+OUTLOOK = {"outlook.windows"}
+PREHEADER = "only the hidden preheader uses it, and it is hidden there by other means"
+
+# Features a client does NOT support, per client, and why the email still holds.
+# Anything else unsupported fails the test: decide, then add it here with a reason.
+UNSUPPORTED: dict[str, tuple[set[str], str]] = {
+    "@media": (
+        {"gmail.mobile-webmail", "outlook.windows"},
+        "progressive enhancement: without it the layout is the fluid 100%/600 px table "
+        "(Outlook: the MSO ghost table) in light colours, which meet 4.5:1",
+    ),
+    "<body> element": (
+        {"yahoo.ios", "yahoo.android"},
+        "nothing rides on <body>: the wrapper table carries the background (bgcolor)",
+    ),
+    "display:none": ({"gmail.mobile-webmail"}, PREHEADER + " (max-height:0, overflow)"),
+    "opacity": ({"gmail.mobile-webmail", *OUTLOOK, *YAHOO}, PREHEADER),
+    "overflow": ({*OUTLOOK, "yahoo.android"}, PREHEADER + " (display:none, mso-hide)"),
+    "border-radius": (OUTLOOK, "cosmetic: square corners on the card"),
+    "outline": (OUTLOOK, "`outline:none` on images is a reset; Outlook draws none anyway"),
+    "overflow-wrap": (
+        GMAIL - {"gmail.mobile-webmail"} | OUTLOOK | APPLE | YAHOO,
+        "a guard for words longer than a line (URLs); word-wrap:break-word, its older "
+        "name, and word-break:break-word do the job where it is missing",
+    ),
+    "word-break": (YAHOO, "the same long-word guard; Yahoo gets word-wrap:break-word"),
+}
+
+# Features a client supports only partly; the caniemail note and why it is harmless.
+PARTIAL: dict[str, str] = {
+    "@media": "no height queries (we use width), no prefers-color-scheme in Yahoo "
+    "(light colours are the default), none in Gmail apps with non-Gmail accounts",
+    "<body> element": "replaced by a <div>; the wrapper table carries the background",
+    "dir attribute": "buggy on <a> in Outlook; dir is set on <html> and the article only",
+    "lang attribute": "not on <td> in Yahoo; lang is set on <html> and the article only",
+    "margin": "no negative or auto margins in Outlook; centring there is the ghost table's",
+    "padding": "Outlook pads table cells only; the layout's padding is all on cells",
+    "display": "we use only block, inline-block and none, which are supported",
+    "display:none": "Outlook: not inherited by nested tables; the preheader has mso-hide",
+    "line-height": "Outlook needs mso-line-height-rule:exactly, which the CSS sets",
+    "max-width": "not on tables in iOS Mail and Yahoo iOS (the .shell div holds 600 px), "
+    "only on tables in Outlook (the ghost table holds it)",
+    "overflow": "Apple Mail cannot scroll hidden overflow; only the preheader hides any",
+    "role attribute": "Yahoo honours it on tables only, and only tables carry it",
+    "width attribute": "Outlook's bugs are with percentage widths on images; ours are px",
+    "border": "Outlook: partial for some border styles; we use solid borders and border:0",
+    "border-radius": "Yahoo lacks the elliptical `/` form, which we do not use",
+    "font-weight": "numeric weights are rounded; we use bold",
+    "letter-spacing": "em values render a little tighter in Outlook: the masthead only",
+    "text-transform": "Outlook lacks lowercase; we use uppercase",
+    "text-decoration": "one value (underline/none) per rule, as Outlook needs",
+    "overflow-wrap": "the long-word guard (see UNSUPPORTED)",
+    "word-break": "the long-word guard: where buggy, long words break anywhere",
+}
+
+FINDING = re.compile(r"^`(.+)` is (not|only partially) supported by `(.+)`$")
+
+
+@pytest.fixture(scope="module")
+def caniemail(emails) -> dict[str, dict[str, set[str]]]:
+    """{"not"|"only partially": {feature: clients}} over the sample and PICTURES."""
+    files = [str(emails["sample"]), str(emails["pictures"])]
+    results = node("doiuse.mjs", CLIENTS, *files, tool="doiuse-email")
+    found: dict[str, dict[str, set[str]]] = {"not": {}, "only partially": {}}
+    for result in results.values():
+        for message in result["errors"] + result["warnings"]:
+            match = FINDING.match(message)
+            assert match, f"unexpected doiuse-email message: {message}"
+            feature, level, client = match.groups()
+            found[level].setdefault(feature, set()).add(client)
+    return found
+
+
+def test_no_client_lacks_a_feature_that_the_layout_needs(caniemail):
+    new = {
+        feature: sorted(clients - UNSUPPORTED.get(feature, (set(), ""))[0])
+        for feature, clients in caniemail["not"].items()
+    }
+    new = {feature: clients for feature, clients in new.items() if clients}
+    assert new == {}, f"unsupported and not yet judged (see UNSUPPORTED): {new}"
+    stale = sorted(set(UNSUPPORTED) - set(caniemail["not"]))
+    assert stale == [], f"no longer found, remove from UNSUPPORTED: {stale}"
+
+
+def test_partly_supported_features_are_all_known_to_be_harmless(caniemail):
+    new = sorted(set(caniemail["only partially"]) - set(PARTIAL))
+    assert new == [], f"partly supported and not yet judged (see PARTIAL): {new}"
+    stale = sorted(set(PARTIAL) - set(caniemail["only partially"]))
+    assert stale == [], f"no longer found, remove from PARTIAL: {stale}"
+
+
+# --- headless Chromium -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def views(emails, tmp_path_factory, request) -> dict[str, list[dict]]:
+    """{email: [one view per width and colour scheme]}, measured by inspect.mjs."""
+    require(CHROMIUM.exists(), f"Chromium ({CHROMIUM}; Debian's `chromium` package)")
+    shots = tmp_path_factory.mktemp("screenshots")
+    files = [str(emails["sample"]), str(emails["pictures"])]
+    found = node("inspect.mjs", "--out", str(shots), *files, tool="playwright-core")
+    for email in found.values():
+        for view in email:
+            if view.get("screenshot"):
+                show(request, f"screenshot: {view['screenshot']}")
+    return found
+
+
+def each_view(views, width=None):
+    for name, email in views.items():
+        for view in email:
+            if width is None or view["width"] == width:
+                yield f"{name} at {view['width']} px, {view['scheme']}", view
+
+
+def test_a_375px_phone_never_scrolls_sideways(views):
+    for where, view in each_view(views):
+        assert view["scrollWidth"] <= view["viewportWidth"], where
+    assert [where for where, _ in each_view(views, 375)]
+
+
+def test_content_is_at_most_600px_wide_on_a_wide_screen(views):
+    for where, view in each_view(views, 1024):
+        assert view["contentWidth"] <= 600, where
+        assert view["containerWidth"] is not None and view["containerWidth"] <= 600, where
+
+
+def test_every_image_has_alt_text(views):
+    for where, view in each_view(views):
+        for image in view["images"]:
+            assert (image["alt"] or "").strip(), f"{where}: {image['src']}"
+    assert all(len(view["images"]) == 2 for view in views["pictures"])  # not vacuous
+
+
+def test_text_is_readable_in_light_and_dark_mode(views):
+    for where, view in each_view(views):
+        hard = [t for t in view["texts"] if t["contrast"] < MIN_CONTRAST]
+        assert hard == [], f"{where}: contrast under {MIN_CONTRAST}: {hard}"
+        paragraphs = [t for t in view["texts"] if t["class"] == "p"]
+        assert paragraphs, where
+        dark_background = all(int(t["background"][1:3], 16) < 0x40 for t in paragraphs)
+        assert dark_background == (view["scheme"] == "dark"), f"{where}: dark mode not applied"
+
+
+# --- size and the text part --------------------------------------------------------
+
+
+def test_the_sample_email_html_stays_under_40_kb(emails):
+    size = len(emails["sample"].read_bytes())
+    assert size < MAX_HTML_BYTES, f"{size} bytes"
+
+
+LONE_URL = re.compile(r"\s*https?://\S+")
+
+
+@pytest.mark.parametrize("name", ["sample", "pictures"])
+def test_text_part_lines_fit_78_columns_but_a_url_alone_on_its_line(emails, name):
+    text = emails[name].with_suffix(".txt").read_text(encoding="utf-8")
+    long = [
+        line
+        for line in text.splitlines()
+        if len(line) > MAX_TEXT_COLUMNS and not LONE_URL.fullmatch(line)
+    ]
+    assert long == []
+
+
+class _Hrefs(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag, attrs) -> None:
+        href = dict(attrs).get("href")
+        if tag == "a" and href and re.match(r"https?://", href):
+            self.hrefs.append(href)
+
+
+@pytest.mark.parametrize("name", ["sample", "pictures"])
+def test_text_part_lists_every_link_of_the_html_part(emails, name):
+    parser = _Hrefs()
+    parser.feed(emails[name].read_text(encoding="utf-8"))
+    text = emails[name].with_suffix(".txt").read_text(encoding="utf-8")
+    assert parser.hrefs
+    missing = [href for href in parser.hrefs if href not in text]
+    assert missing == []
+
+
+def test_a_long_link_stands_alone_under_its_number_in_the_links_list():
+    from newsletter.render.text import LinkList
+
+    links = LinkList()
+    short, long = "https://example.com/docs", "https://example.com/" + "x" * 80
+    links.number(short)
+    links.number(long)
+    assert "\n".join(links.lines()).splitlines() == [f"[1] {short}", "[2]", f"    {long}"]
