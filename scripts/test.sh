@@ -27,7 +27,7 @@ if [ ! -x /usr/bin/chromium ] || ! dpkg-query -W -f='${Status}' fonts-liberation
         --no-install-recommends chromium fonts-liberation >/dev/null
 fi
 # Here everything is installed: a browser or npm test that cannot run fails, never skips.
-export NEWSLETTER_REQUIRE_BROWSER=1
+export NEWSLETTER_REQUIRE_TOOLS=1
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from datetime import UTC, datetime
@@ -88,3 +89,14 @@ def on_fake(project_dir, fake, monkeypatch):
     point_sendgrid_at(project_dir, fake.url)
     monkeypatch.setenv("SENDGRID_API_KEY", fake.api_key)
     return fake
+
+
+def require_tool(ok: bool, what: str) -> None:
+    """Skip without `what` locally; fail where scripts/test.sh installed everything
+    (it sets NEWSLETTER_REQUIRE_TOOLS) or in CI."""
+    if ok:
+        return
+    message = f"{what} is missing: run `bash scripts/test.sh` (it installs it)"
+    if os.environ.get("CI") or os.environ.get("NEWSLETTER_REQUIRE_TOOLS"):
+        pytest.fail(message)
+    pytest.skip(message)

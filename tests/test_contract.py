@@ -7,7 +7,6 @@ in CI a missing Prism fails the test instead of skipping it.
 """
 
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -15,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SAMPLE_ARTICLE, point_sendgrid_at, write
+from conftest import REPO, SAMPLE_ARTICLE, point_sendgrid_at, require_tool, write
 
 SPEC = REPO / "tests" / "contract" / "tsg_mail_v3.json"
 PRISM = REPO / "node_modules" / ".bin" / "prism"
@@ -40,9 +39,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def prism(tmp_path_factory):
     if not PRISM.exists() or shutil.which("node") is None:
-        if os.environ.get("CI"):
-            pytest.fail("Prism is not installed: run `npm ci` (scripts/test.sh does)")
-        pytest.skip("Prism is not installed: run `npm ci`")
+        require_tool(False, "Prism (npm ci)")
     folder = tmp_path_factory.mktemp("prism")
     port = free_port()
     log = (folder / "prism.log").open("w")

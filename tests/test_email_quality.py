@@ -5,7 +5,7 @@
 The npm tools come from package.json (`npm ci`), Chromium is Debian's
 /usr/bin/chromium (scripts/test.sh installs both). A test that needs them skips
 locally when they are missing, and fails instead when CI or
-NEWSLETTER_REQUIRE_BROWSER is set (scripts/test.sh sets the latter).
+NEWSLETTER_REQUIRE_TOOLS is set (scripts/test.sh sets the latter).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SAMPLE_ARTICLE, SECRET
+from conftest import REPO, SAMPLE_ARTICLE, SECRET, require_tool
 from typer.testing import CliRunner
 
 from newsletter.cli import app
@@ -51,20 +51,10 @@ A [link to the docs](https://example.com/docs) in the text.
 """
 
 
-def require(ok: bool, what: str) -> None:
-    """Skip without `what` locally; fail in CI, where scripts/test.sh installs it."""
-    if ok:
-        return
-    message = f"{what} is missing: run `bash scripts/test.sh` (it installs it)"
-    if os.environ.get("CI") or os.environ.get("NEWSLETTER_REQUIRE_BROWSER"):
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 def node(script: str, *args: str, tool: str) -> dict:
     """Run tests/browser/SCRIPT with node; its stdout is JSON."""
-    require(shutil.which("node") is not None, "Node.js")
-    require((REPO / "node_modules" / tool).is_dir(), f"npm package {tool} (`npm ci`)")
+    require_tool(shutil.which("node") is not None, "Node.js")
+    require_tool((REPO / "node_modules" / tool).is_dir(), f"npm package {tool} (`npm ci`)")
     done = subprocess.run(
         ["node", str(BROWSER / script), *args],
         capture_output=True,
@@ -134,8 +124,8 @@ NOT_AN_EMAIL = """<!DOCTYPE html>
 def test_the_email_is_valid_html_allowing_only_the_email_idioms(emails, tmp_path):
     control = tmp_path / "not-an-email.html"
     control.write_text(NOT_AN_EMAIL)
-    require(shutil.which("node") is not None, "Node.js")
-    require((BIN / "html-validate").exists(), "npm package html-validate (`npm ci`)")
+    require_tool(shutil.which("node") is not None, "Node.js")
+    require_tool((BIN / "html-validate").exists(), "npm package html-validate (`npm ci`)")
     config = BROWSER / "htmlvalidate.cjs"
     files = [*map(str, emails.values()), str(control)]
     done = subprocess.run(
@@ -261,7 +251,7 @@ def test_partly_supported_features_are_all_known_to_be_harmless(caniemail):
 @pytest.fixture(scope="module")
 def views(emails, tmp_path_factory, request) -> dict[str, list[dict]]:
     """{email: [one view per width and colour scheme]}, measured by inspect.mjs."""
-    require(CHROMIUM.exists(), f"Chromium ({CHROMIUM}; Debian's `chromium` package)")
+    require_tool(CHROMIUM.exists(), f"Chromium ({CHROMIUM}; Debian's `chromium` package)")
     shots = tmp_path_factory.mktemp("screenshots")
     files = [str(emails["sample"]), str(emails["pictures"])]
     found = node("inspect.mjs", "--out", str(shots), *files, tool="playwright-core")
