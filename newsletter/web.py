@@ -1,0 +1,240 @@
+"""The unsubscribe endpoint: a WSGI application for the signed links in every email.
+
+    GET  a signed link      a confirmation page with a button; changes nothing (mail
+                            scanners fetch links)
+    POST the same link      `List-Unsubscribe=One-Click` (RFC 8058, sent by the inbox)
+                            or the page's button: records the suppression, then a
+                            done page with a way back (resubscribe)
+    POST ...&a=resubscribe  lifts a suppression this link made, and nothing else
+
+A forged, altered, truncated or cross-list link gets 400 and records nothing; the
+signature check is constant-time. Run it under any WSGI server as
+`newsletter.web:application` (the project folder from $NEWSLETTER_PROJECT, else the
+current one), or with `newsletter serve`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterable
+from html import escape
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from newsletter.audience.suppressions import UNDOABLE_SOURCES, UNSUBSCRIBED, Suppressions
+from newsletter.errors import NewsletterError
+from newsletter.project import Project
+from newsletter.unsubscribe import verify
+
+MAX_BODY = 10_000
+Start = Callable[[str, list[tuple[str, str]]], Any]
+HEADERS = [
+    ("Content-Type", "text/html; charset=utf-8"),
+    ("Cache-Control", "no-store"),
+    ("Referrer-Policy", "no-referrer"),  # the URL names the subscriber
+    ("X-Content-Type-Options", "nosniff"),
+    ("Content-Security-Policy",
+     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
+]  # fmt: skip
+
+# The pages' words, by language; English for any other.
+WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "confirm_title": "Unsubscribe?",
+        "confirm": "Stop sending {newsletter} to {email}?",
+        "button": "Unsubscribe",
+        "done_title": "You are unsubscribed",
+        "done": "{email} will not get {newsletter} again.",
+        "undo": "Unsubscribed by mistake?",
+        "resubscribe": "Subscribe again",
+        "again_title": "You are subscribed again",
+        "again": "{email} will get {newsletter} again.",
+        "bad_title": "This link does not work",
+        "bad": "This unsubscribe link is incomplete or has been changed. Use the link in "
+        "the latest email from {newsletter}, or reply to it and ask.",
+        "kept": "{email} stays unsubscribed from {newsletter} (the reason is not an "
+        "unsubscribe link, so it cannot be undone here). Reply to an email to ask.",
+    },
+    "de": {
+        "confirm_title": "Abmelden?",
+        "confirm": "{newsletter} nicht mehr an {email} senden?",
+        "button": "Abmelden",
+        "done_title": "Sie sind abgemeldet",
+        "done": "{email} erhält {newsletter} nicht mehr.",
+        "undo": "Versehentlich abgemeldet?",
+        "resubscribe": "Wieder anmelden",
+        "again_title": "Sie sind wieder angemeldet",
+        "again": "{email} erhält {newsletter} wieder.",
+        "bad_title": "Dieser Link funktioniert nicht",
+        "bad": "Dieser Abmeldelink ist unvollständig oder wurde verändert. Nutzen Sie den "
+        "Link in der neuesten E-Mail von {newsletter}, oder antworten Sie darauf.",
+        "kept": "{email} bleibt von {newsletter} abgemeldet (nicht über einen Abmeldelink, "
+        "daher hier nicht rückgängig zu machen). Antworten Sie auf eine E-Mail.",
+    },
+    "fr": {
+        "confirm_title": "Se désabonner ?",
+        "confirm": "Ne plus envoyer {newsletter} à {email} ?",
+        "button": "Se désabonner",
+        "done_title": "Vous êtes désabonné",
+        "done": "{email} ne recevra plus {newsletter}.",
+        "undo": "Désabonné par erreur ?",
+        "resubscribe": "Se réabonner",
+        "again_title": "Vous êtes réabonné",
+        "again": "{email} recevra de nouveau {newsletter}.",
+        "bad_title": "Ce lien ne fonctionne pas",
+        "bad": "Ce lien de désabonnement est incomplet ou a été modifié. Utilisez le lien du "
+        "dernier e-mail de {newsletter}, ou répondez-y.",
+        "kept": "{email} reste désabonné de {newsletter} (pas par un lien de désabonnement : "
+        "impossible de l'annuler ici). Répondez à un e-mail pour le demander.",
+    },
+    "es": {
+        "confirm_title": "¿Darse de baja?",
+        "confirm": "¿Dejar de enviar {newsletter} a {email}?",
+        "button": "Darse de baja",
+        "done_title": "Se ha dado de baja",
+        "done": "{email} no volverá a recibir {newsletter}.",
+        "undo": "¿Se dio de baja por error?",
+        "resubscribe": "Suscribirse de nuevo",
+        "again_title": "Vuelve a estar suscrito",
+        "again": "{email} volverá a recibir {newsletter}.",
+        "bad_title": "Este enlace no funciona",
+        "bad": "Este enlace de baja está incompleto o ha sido modificado. Use el enlace del "
+        "último correo de {newsletter}, o responda a él.",
+        "kept": "{email} sigue dado de baja de {newsletter} (no fue con un enlace de baja, "
+        "así que no se puede deshacer aquí). Responda a un correo para pedirlo.",
+    },
+}
+
+
+def words(language: str) -> dict[str, str]:
+    return WORDS.get(language.split("-")[0].lower(), WORDS["en"])
+
+
+def make_app(project_root: Path) -> Callable[[dict[str, Any], Start], Iterable[bytes]]:
+    """The endpoint for one project (its settings and state are read per request, so
+    an edited newsletter.toml or a new secret takes effect at once)."""
+
+    def app(environ: dict[str, Any], start: Start) -> Iterable[bytes]:
+        try:
+            return _handle(Project.open(project_root), environ, start)
+        except NewsletterError as exc:  # the project's settings or state, not the link
+            print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+            start("500 Internal Server Error", [*HEADERS])
+            return [b"<!DOCTYPE html><title>Error</title><p>Please try again later.</p>"]
+
+    return app
+
+
+def _handle(project: Project, environ: dict[str, Any], start: Start) -> Iterable[bytes]:
+    method = environ["REQUEST_METHOD"]
+    if method not in ("GET", "HEAD", "POST"):
+        start("405 Method Not Allowed", [("Allow", "GET, HEAD, POST"), *HEADERS])
+        return [b""]
+    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    form = _form(environ) if method == "POST" else {}
+    link = _link(query, project)
+    page = _Page(project, words(project.settings.newsletter.language))
+    if link is None:
+        return page.answer(start, "400 Bad Request", "bad_title", page.text("bad"))
+    _, email = link
+    one_click = form.get("List-Unsubscribe") == ["One-Click"]
+    resubscribe = "resubscribe" in query.get("a", []) + form.get("a", [])
+    if method != "POST" or not (one_click or resubscribe or form.get("confirm") == ["1"]):
+        return page.answer(start, "200 OK", "confirm_title", page.confirm(environ, email))
+    ledger = project.ledger()
+    try:
+        suppressions = Suppressions(ledger)
+        if resubscribe:
+            if suppressions.remove(email, UNDOABLE_SOURCES) or suppressions.get(email) is None:
+                return page.answer(start, "200 OK", "again_title", page.text("again", email))
+            return page.answer(start, "200 OK", "done_title", page.text("kept", email))
+        suppressions.add(email, UNSUBSCRIBED, "one-click" if one_click else "link",
+                         project.clock.now())  # fmt: skip
+    finally:
+        ledger.close()
+    return page.answer(start, "200 OK", "done_title", page.done(environ, email))
+
+
+def _link(query: dict[str, list[str]], project: Project) -> tuple[str, str] | None:
+    """(list, address) of a link whose signature is right, else None."""
+    try:
+        (list_name,), (email,), (signature,) = query["l"], query["e"], query["s"]
+    except (KeyError, ValueError):
+        return None
+    if not verify(project.unsubscribe_secret(), list_name, email, signature):
+        return None
+    return list_name, email
+
+
+def _form(environ: dict[str, Any]) -> dict[str, list[str]]:
+    try:
+        length = min(int(environ.get("CONTENT_LENGTH") or 0), MAX_BODY)
+    except ValueError:
+        length = 0
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+
+
+class _Page:
+    def __init__(self, project: Project, text: dict[str, str]) -> None:
+        self.settings = project.settings.newsletter
+        self.words = text
+
+    def text(self, key: str, email: str = "") -> str:
+        return escape(self.words[key].format(newsletter=self.settings.name, email=email))
+
+    def confirm(self, environ: dict[str, Any], email: str) -> str:
+        action = escape(_self_url(environ))
+        return (f"<p>{self.text('confirm', email)}</p>"
+                f'<form method="post" action="{action}">'
+                f'<button type="submit" name="confirm" value="1">{escape(self.words["button"])}'
+                "</button></form>")  # fmt: skip
+
+    def done(self, environ: dict[str, Any], email: str) -> str:
+        action = escape(_self_url(environ) + "&a=resubscribe")
+        return (f"<p>{self.text('done', email)}</p><p>{escape(self.words['undo'])}</p>"
+                f'<form method="post" action="{action}">'
+                f'<button type="submit" class="secondary">{escape(self.words["resubscribe"])}'
+                "</button></form>")  # fmt: skip
+
+    def answer(self, start: Start, status: str, title_key: str, body: str) -> list[bytes]:
+        title = escape(self.words[title_key])
+        name = escape(self.settings.name)
+        html = (
+            f'<!DOCTYPE html><html lang="{escape(self.settings.language)}" '
+            f'dir="{self.settings.direction}"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{title} · {name}</title><style>{STYLE}</style></head><body><main>"
+            f"<p class=name>{name}</p><h1>{title}</h1>{body}</main></body></html>"
+        )
+        data = html.encode()
+        start(status, [*HEADERS, ("Content-Length", str(len(data)))])
+        return [data]
+
+
+def _self_url(environ: dict[str, Any]) -> str:
+    query = environ.get("QUERY_STRING", "")
+    query = "&".join(p for p in query.split("&") if not p.startswith("a="))
+    return f"{environ.get('SCRIPT_NAME', '')}{environ.get('PATH_INFO', '')}?{query}"
+
+
+STYLE = (
+    ":root{color-scheme:light dark}body{margin:0;font:17px/1.5 system-ui,-apple-system,"
+    "'Segoe UI',Roboto,sans-serif;background:#f3f4f6;color:#111827}main{max-width:32rem;"
+    "margin:10vh auto;padding:2rem;background:#fff;border-radius:12px}.name{margin:0;"
+    "color:#4b5563;font-size:.9rem;text-transform:uppercase;letter-spacing:.05em}h1{font-size:"
+    "1.5rem;margin:.25rem 0 1rem}button{font:inherit;padding:.6rem 1.2rem;border-radius:8px;"
+    "border:0;background:#1d4ed8;color:#fff;cursor:pointer}button.secondary{background:"
+    "transparent;color:#1d4ed8;border:1px solid #1d4ed8}button:focus-visible{outline:3px "
+    "solid #93c5fd;outline-offset:2px}@media (prefers-color-scheme:dark){body{background:"
+    "#030712;color:#f9fafb}main{background:#111827}.name{color:#9ca3af}button.secondary{"
+    "color:#93c5fd;border-color:#93c5fd}}"
+)
+
+
+def application(environ: dict[str, Any], start: Start) -> Iterable[bytes]:
+    """For WSGI servers: the project in $NEWSLETTER_PROJECT, else the current folder."""
+    root = Path(os.environ.get("NEWSLETTER_PROJECT", ".")).resolve()
+    return make_app(root)(environ, start)

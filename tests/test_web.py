@@ -1,0 +1,168 @@
+"""The unsubscribe endpoint (`newsletter serve`, newsletter.web), over real HTTP on
+127.0.0.1: the whole loop from an email's List-Unsubscribe header to a skipped send."""
+
+import re
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+import pytest
+from conftest import SAMPLE_ARTICLE, SECRET
+
+from newsletter.audience.suppressions import Suppressions
+from newsletter.ledger import Ledger
+from newsletter.web import make_app
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def endpoint(project_dir):
+    server = make_server("127.0.0.1", 0, make_app(project_dir), handler_class=_Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def call(url: str, body: bytes | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url, data=body, method="POST" if body is not None else "GET")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def suppressed(project_dir) -> dict[str, tuple[str, str]]:
+    ledger = Ledger(project_dir / ".newsletter" / "state.db")
+    try:
+        return {s.email: (s.reason, s.source) for s in Suppressions(ledger).all()}
+    finally:
+        ledger.close()
+
+
+def link_for(project_dir, endpoint, email: str) -> str:
+    """The List-Unsubscribe link of `email`'s .eml, pointed at the test endpoint."""
+    for eml in (project_dir / "outbox").rglob("*.eml"):
+        head = eml.read_text().split("\n\n", 1)[0]
+        found = re.search(r"^List-Unsubscribe: <([^>]+)>", head, re.M)
+        if found and f"e={email}&" in found.group(1):
+            parts = urllib.parse.urlsplit(found.group(1))
+            return f"{endpoint}{parts.path}?{parts.query}"
+    raise AssertionError(f"no email to {email}")
+
+
+ONE_CLICK = b"List-Unsubscribe=One-Click"
+
+
+def test_one_click_unsubscribe_then_the_next_send_skips_the_address(project_dir, cli, endpoint):
+    assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 0
+    link = link_for(project_dir, endpoint, "zoe@example.org")
+
+    status, page = call(link)  # a mail scanner fetching the link: nothing happens
+    assert status == 200 and "Stop sending Pop Culture Weekly to zoe@example.org?" in page
+    assert '<form method="post"' in page and suppressed(project_dir) == {}
+
+    status, page = call(link, ONE_CLICK)
+    assert status == 200 and "zoe@example.org will not get Pop Culture Weekly again." in page
+    assert suppressed(project_dir) == {"zoe@example.org": ("unsubscribed", "one-click")}
+    assert call(link, ONE_CLICK)[0] == 200  # again: harmless
+    assert suppressed(project_dir) == {"zoe@example.org": ("unsubscribed", "one-click")}
+
+    second = cli("send", "articles/welcome.md", "--list", "sample", "--yes")
+    assert second.exit_code == 0, second.output
+    sent = sorted(p.name for p in (project_dir / "outbox" / "welcome").glob("*.eml"))
+    assert "zoe@example.org.eml" not in sent and len(sent) == 3
+    status = cli("status", "welcome", "--recipients", "--json").stdout
+    assert '"state": "skipped"' in status and "unsubscribed (one-click)" in status
+
+
+def test_the_confirmation_button_and_the_way_back(project_dir, cli, endpoint):
+    assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 0
+    link = link_for(project_dir, endpoint, "ada@example.com")
+    status, page = call(link, b"confirm=1")
+    assert status == 200 and suppressed(project_dir) == {
+        "ada@example.com": ("unsubscribed", "link")
+    }
+    action = re.search(r'action="([^"]+a=resubscribe)"', page).group(1).replace("&amp;", "&")
+    status, page = call(endpoint + action, b"")
+    assert status == 200 and "ada@example.com will get Pop Culture Weekly again." in page
+    assert suppressed(project_dir) == {}
+
+
+def test_a_bounce_is_not_undone_by_the_link(project_dir, cli, endpoint, project):
+    assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 0
+    ledger = project.ledger()
+    Suppressions(ledger).add("ada@example.com", "bounced", "sendgrid", project.clock.now())
+    ledger.close()
+    link = link_for(project_dir, endpoint, "ada@example.com")
+    status, page = call(link + "&a=resubscribe", b"")
+    assert status == 200 and "stays unsubscribed" in page
+    assert suppressed(project_dir) == {"ada@example.com": ("bounced", "sendgrid")}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda q: q.replace("e=zoe@example.org", "e=zoe@example.org.evil"),
+        lambda q: q.replace("e=zoe@example.org", "e=ada@example.com"),
+        lambda q: q.replace("l=sample", "l=other"),  # the signature of another list
+        lambda q: q[:-3],  # truncated signature
+        lambda q: re.sub(r"s=[^&]+", "s=" + "A" * 43, q),  # forged signature
+        lambda q: re.sub(r"&s=[^&]+", "", q),  # no signature
+        lambda q: q + "&s=extra",  # two signatures
+    ],
+)
+def test_forged_altered_or_truncated_links_record_nothing(project_dir, cli, endpoint, change):
+    assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 0
+    link = change(link_for(project_dir, endpoint, "zoe@example.org"))
+    for body in (None, ONE_CLICK, b"confirm=1"):
+        status, page = call(link, body)
+        assert status == 400 and "This unsubscribe link is incomplete or has been changed" in page
+    assert suppressed(project_dir) == {}
+
+
+def test_pages_are_in_the_newsletters_language_and_lock_down_the_browser(
+    project_dir, cli, endpoint
+):
+    settings = project_dir / "newsletter.toml"
+    settings.write_text(settings.read_text().replace('language = "en"', 'language = "de"'))
+    assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 0
+    link = link_for(project_dir, endpoint, "zoe@example.org")
+    with urllib.request.urlopen(link, timeout=10) as answer:
+        headers, page = answer.headers, answer.read().decode()
+    assert '<html lang="de"' in page and "Abmelden" in page
+    assert "default-src 'none'" in headers["Content-Security-Policy"]
+    assert headers["Referrer-Policy"] == "no-referrer" and headers["Cache-Control"] == "no-store"
+    assert "http" not in page.split("<form")[0].replace("http-equiv", "")  # no external assets
+
+
+def test_other_methods_are_refused(endpoint):
+    request = urllib.request.Request(endpoint + "/unsubscribe", method="DELETE")
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=10)
+    assert caught.value.code == 405
+
+
+def test_the_module_level_application_reads_the_project_from_the_environment(
+    project_dir, cli, monkeypatch
+):
+    from wsgiref.util import setup_testing_defaults
+
+    from newsletter.web import application
+
+    assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 0
+    link = link_for(project_dir, "", "tom@example.net")
+    monkeypatch.setenv("NEWSLETTER_PROJECT", str(project_dir))
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    environ = {"PATH_INFO": "/unsubscribe", "QUERY_STRING": link.split("?", 1)[1]}
+    setup_testing_defaults(environ)
+    seen = []
+    body = b"".join(application(environ, lambda status, headers: seen.append(status)))
+    assert seen == ["200 OK"] and b"tom@example.net" in body
