@@ -278,7 +278,7 @@ class Deliveries:
                 )
                 if key in keys
             ]
-            if len(seqs) == size:
+            if seqs and len(seqs) == size:
                 self.db.execute(
                     "UPDATE batches SET state = 'released', updated_at = ? "
                     "WHERE issue = ? AND number = ?",
