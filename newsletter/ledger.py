@@ -100,16 +100,18 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE TABLE issue_keys (
             n INTEGER PRIMARY KEY,
             issue_id TEXT NOT NULL UNIQUE REFERENCES issues(id),
-            recipients INTEGER NOT NULL,     -- its rows in deliveries
-            frontier INTEGER NOT NULL DEFAULT 0  -- below it, no recipient is waiting but
+            first_seq INTEGER NOT NULL DEFAULT 1,  -- its recipients' run of deliveries.seq
+            last_seq INTEGER NOT NULL DEFAULT 0,
+            recipients INTEGER NOT NULL DEFAULT 0,
+            frontier INTEGER NOT NULL DEFAULT 1  -- below it, no recipient is waiting but
                                              -- those pending alone
         );
-        INSERT INTO issue_keys (issue_id, recipients)
-            SELECT id, (SELECT count(*) FROM deliveries WHERE issue_id = issues.id)
-            FROM issues ORDER BY created_at, id;
+        INSERT INTO issue_keys (issue_id) SELECT id FROM issues ORDER BY created_at, id;
         CREATE TABLE deliveries_0003 (
+            seq INTEGER PRIMARY KEY,         -- the list's order: an issue's recipients
+                                             -- are a run of it, written in one go (an
+                                             -- append, cheaper than a composite key)
             issue INTEGER NOT NULL REFERENCES issue_keys(n),
-            seq INTEGER NOT NULL,            -- the list's order
             email_key TEXT NOT NULL,
             email TEXT NOT NULL,
             name TEXT NOT NULL,
@@ -123,18 +125,23 @@ MIGRATIONS: list[tuple[str, str]] = [
             batch INTEGER,                   -- the batch it was decided in
             message_id TEXT,
             reason TEXT,
-            updated_at TEXT,
-            PRIMARY KEY (issue, seq)         -- a batch's rows sit together on disk
+            updated_at TEXT
             -- An address once per issue: the list reader drops duplicates, and the
             -- freeze checks (ledger_batches). No UNIQUE (issue, email_key) index: in
             -- list order its keys come at random, and keeping it made a freeze of a
-            -- million recipients take 3 s more (the check takes about 0.5 s).
-        ) WITHOUT ROWID;
+            -- million recipients 3 s slower (the check takes about 0.5 s).
+        );
         INSERT INTO deliveries_0003
-            SELECT k.n, d.seq, d.email_key, d.email, d.name, d.fields,
-                   nullif(d.state, 'pending'), iif(d.state = 'pending', NULL, d.batch),
-                   d.message_id, d.reason, d.updated_at
+            SELECT row_number() OVER (ORDER BY k.n, d.seq), k.n, d.email_key, d.email,
+                   d.name, d.fields, nullif(d.state, 'pending'),
+                   iif(d.state = 'pending', NULL, d.batch), d.message_id, d.reason,
+                   d.updated_at
             FROM deliveries AS d JOIN issue_keys AS k ON k.issue_id = d.issue_id;
+        UPDATE issue_keys SET first_seq = m.first, last_seq = m.last, recipients = m.total,
+                              frontier = m.first
+            FROM (SELECT issue, min(seq) AS first, max(seq) AS last, count(*) AS total
+                  FROM deliveries_0003 GROUP BY issue) AS m
+            WHERE m.issue = issue_keys.n;
         DROP TABLE deliveries;
         ALTER TABLE deliveries_0003 RENAME TO deliveries;
         CREATE INDEX deliveries_alone ON deliveries (issue, state, batch)
@@ -227,8 +234,10 @@ class Ledger:
         return IssueRecord(*row) if row else None
 
     def _deliveries(self, issue_id: str) -> Deliveries | None:
-        row = self.db.execute("SELECT n FROM issue_keys WHERE issue_id = ?", (issue_id,)).fetchone()
-        return Deliveries(self.db, row[0]) if row else None
+        row = self.db.execute(
+            "SELECT n, first_seq, last_seq FROM issue_keys WHERE issue_id = ?", (issue_id,)
+        ).fetchone()
+        return Deliveries(self.db, *row) if row else None
 
     def freeze(
         self,
@@ -253,7 +262,7 @@ class Ledger:
                 key = self.db.execute(
                     "INSERT INTO issue_keys (issue_id, recipients) VALUES (?, 0)", (rendered.id,)
                 ).lastrowid
-                total = Deliveries(self.db, key).freeze(subscribers, stamp)
+                total = Deliveries(self.db, key, 1, 0).freeze(subscribers, stamp)
                 if total == 0:
                     raise _Empty
                 return total

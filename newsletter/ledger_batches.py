@@ -36,11 +36,14 @@ _WAITING = (
 
 
 class Deliveries:
-    """The recipients of the issue whose key (issue_keys.n) is `issue`."""
+    """The recipients of the issue whose key (issue_keys.n) is `issue`: the rows of
+    deliveries from seq `first` to `last`."""
 
-    def __init__(self, db: sqlite3.Connection, issue: int) -> None:
+    def __init__(self, db: sqlite3.Connection, issue: int, first: int, last: int) -> None:
         self.db = db
         self.issue = issue
+        self.first = first
+        self.last = last
 
     def _one(self, sql: str, *args: Any) -> Any:
         row = self.db.execute(sql, (self.issue, *args)).fetchone()
@@ -52,32 +55,43 @@ class Deliveries:
         """Every recipient once per address, in list order, and suppressed ones
         skipped; returns how many rows there are."""
         issue = self.issue
+        (first,) = self.db.execute("SELECT coalesce(max(seq), 0) + 1 FROM deliveries").fetchone()
         total = self.db.executemany(
-            "INSERT INTO deliveries (issue, seq, email_key, email, name, fields) "
+            "INSERT INTO deliveries (seq, issue, email_key, email, name, fields) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             (
-                (issue, n, s.email.lower(), s.email, s.name, _pack(s))
+                (first + n, issue, s.email.lower(), s.email, s.name, _pack(s))
                 for n, s in enumerate(subscribers)
             ),
         ).rowcount
+        if total == 0:
+            return 0
         twice = self.db.execute(  # one sort, far cheaper than a unique index kept up
-            "SELECT 1 FROM deliveries WHERE issue = ? GROUP BY email_key HAVING count(*) > 1 "
+            "SELECT 1 FROM deliveries WHERE seq >= ? GROUP BY email_key HAVING count(*) > 1 "
             "LIMIT 1",
-            (issue,),
+            (first,),
         ).fetchone()
         if twice:  # the list reader lets none through: a second defence, the first one kept
             total -= self.db.execute(
-                "DELETE FROM deliveries WHERE issue = ?1 AND seq NOT IN "
-                "(SELECT min(seq) FROM deliveries WHERE issue = ?1 GROUP BY email_key)",
-                (issue,),
+                "DELETE FROM deliveries WHERE seq >= ?1 AND seq NOT IN "
+                "(SELECT min(seq) FROM deliveries WHERE seq >= ?1 GROUP BY email_key)",
+                (first,),
             ).rowcount
         self.db.execute(
             "UPDATE deliveries SET state = 'skipped', reason = s.reason || ' (' || s.source || "
             "')', updated_at = ? FROM suppressions AS s "
-            "WHERE deliveries.issue = ? AND deliveries.email_key = s.email_key",
-            (stamp, issue),
+            "WHERE deliveries.seq >= ? AND deliveries.email_key = s.email_key",
+            (stamp, first),
         )
-        self.db.execute("UPDATE issue_keys SET recipients = ? WHERE n = ?", (total, issue))
+        self.first, (self.last,) = (
+            first,
+            self.db.execute("SELECT max(seq) FROM deliveries").fetchone(),
+        )
+        self.db.execute(
+            "UPDATE issue_keys SET first_seq = ?, last_seq = ?, recipients = ?, frontier = ? "
+            "WHERE n = ?",
+            (first, self.last, total, first, issue),
+        )
         return total
 
     # --- claim ---
@@ -130,7 +144,7 @@ class Deliveries:
                 "AND first_seq > ?",
                 start,
             )
-            end = following - 1 if following is not None else (1 << 62)
+            end = following - 1 if following is not None else self.last
             rows = self.db.execute(
                 _WAITING.format("")
                 + "WHERE d.issue = ? AND d.seq BETWEEN ? AND ? AND d.state IS NULL "
@@ -375,9 +389,9 @@ class Deliveries:
         )
         batch = next(batches, None)
         for seq, email, state, msgid, reason in self.db.execute(
-            "SELECT seq, email, state, message_id, reason FROM deliveries WHERE issue = ? "
-            "ORDER BY seq",
-            (self.issue,),
+            "SELECT seq, email, state, message_id, reason FROM deliveries "
+            "WHERE seq BETWEEN ? AND ? ORDER BY seq",
+            (self.first, self.last),
         ):
             if state is not None:
                 yield email, state, msgid, reason

@@ -163,6 +163,19 @@ def test_an_address_is_frozen_once_whatever_its_case(freeze):
     assert sum(ledger.counts(ISSUE).values()) == 2
 
 
+def test_issues_keep_to_their_own_recipients(freeze, project):
+    ledger = freeze(["a@example.com", "b@example.com"])
+    _, other = compose(project, [project.root / SAMPLE_ARTICLE], "other")
+    people = [Subscriber("c@example.com"), Subscriber("a@example.com")]
+    assert ledger.freeze(other, "big", "outbox", [], "h", people, NOW) == 2
+    assert emails_of(ledger.claim("other", 5, 1, NOW)) == ["c@example.com", "a@example.com"]
+    assert emails_of(ledger.claim(ISSUE, 1, 1, NOW)) == ["a@example.com"]
+    ledger.settle("other", 1, {}, {}, [], NOW, batch_id="o1")
+    assert states(ledger) == ["in_flight", "pending"]
+    assert [s for _, s, _, _ in ledger.recipients("other")] == ["sent", "sent"]
+    assert ledger.claim("other", 5, 2, NOW) == []
+
+
 def test_a_database_of_the_first_schema_reads_back_the_same(tmp_path):
     path = tmp_path / "state.db"
     db = sqlite3.connect(path)
