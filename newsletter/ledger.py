@@ -1,10 +1,12 @@
 """The delivery ledger: SQLite state in .newsletter/state.db.
 
-One row per issue (its frozen content and recipients' list) and one per recipient:
-pending -> in_flight (committed before the transport is called) -> sent | failed |
-refused; skipped rows (suppressed) never leave. A row found in_flight when a send
-starts belongs to a run that died with the batch handed over: it becomes ambiguous,
-and nothing resends it unless the editor asks.
+One row per issue (its frozen content and recipients' list) and one per recipient,
+sent in batches: pending -> in_flight (committed before the transport is called) ->
+sent | failed | refused; skipped recipients (suppressed) never leave. Recipients found
+in flight when a send starts belong to a run that died with the batch handed over:
+they become ambiguous, and nothing resends them unless the editor asks. How a state
+is recorded (a batch row for the common outcome, recipient rows for the exceptions)
+is in ledger_batches.
 
 The schema is versioned by named migrations recorded in the same transaction as the
 change, so a later release opens an older project without loss; a newer one is
@@ -23,6 +25,7 @@ from typing import Any
 
 from newsletter.audience.lists import Subscriber
 from newsletter.errors import StateError
+from newsletter.ledger_batches import Deliveries
 from newsletter.render import RenderedIssue, dump_rendered, load_rendered
 
 STATES = ("pending", "in_flight", "sent", "failed", "refused", "skipped", "ambiguous")
@@ -86,6 +89,78 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         CREATE UNIQUE INDEX schedule_queued ON schedule (issue_id) WHERE state = 'queued';
         CREATE INDEX schedule_due ON schedule (state, send_at);
+        """,
+    ),
+    (
+        # Per-recipient writes only at the freeze and for exceptions: a recipient row
+        # without a state of its own follows the live batch covering it (or is pending),
+        # see ledger_batches. Issues get an integer key; deliveries lose their state index.
+        "0003_batches",
+        """
+        CREATE TABLE issue_keys (
+            n INTEGER PRIMARY KEY,
+            issue_id TEXT NOT NULL UNIQUE REFERENCES issues(id),
+            first_seq INTEGER NOT NULL DEFAULT 1,  -- its recipients' run of deliveries.seq
+            last_seq INTEGER NOT NULL DEFAULT 0,
+            recipients INTEGER NOT NULL DEFAULT 0,
+            frontier INTEGER NOT NULL DEFAULT 1  -- below it, no recipient is waiting but
+                                             -- those pending alone
+        );
+        INSERT INTO issue_keys (issue_id) SELECT id FROM issues ORDER BY created_at, id;
+        CREATE TABLE deliveries_0003 (
+            seq INTEGER PRIMARY KEY,         -- the list's order: an issue's recipients
+                                             -- are a run of it, written in one go (an
+                                             -- append, cheaper than a composite key)
+            issue INTEGER NOT NULL REFERENCES issue_keys(n),
+            email_key TEXT NOT NULL,
+            email TEXT NOT NULL,
+            name TEXT NOT NULL,
+            fields TEXT NOT NULL,            -- the subscriber's row when frozen: JSON, or
+                                             -- '' for just its email and name columns
+            state TEXT CHECK (state IS NULL OR state IN ('pending', 'in_flight', 'sent',
+                                  'failed', 'refused', 'skipped', 'ambiguous')),
+                                             -- NULL: as its batch (or pending if none).
+                                             -- IS NULL first: an IN list checked on
+                                             -- every insert made a freeze 2 s/M slower
+            batch INTEGER,                   -- the batch it was decided in
+            message_id TEXT,
+            reason TEXT,
+            updated_at TEXT
+            -- An address once per issue: the list reader drops duplicates, and the
+            -- freeze checks (ledger_batches). No UNIQUE (issue, email_key) index: in
+            -- list order its keys come at random, and keeping it made a freeze of a
+            -- million recipients 3 s slower (the check takes about 0.5 s).
+        );
+        INSERT INTO deliveries_0003
+            SELECT row_number() OVER (ORDER BY k.n, d.seq), k.n, d.email_key, d.email,
+                   d.name, d.fields, nullif(d.state, 'pending'),
+                   iif(d.state = 'pending', NULL, d.batch), d.message_id, d.reason,
+                   d.updated_at
+            FROM deliveries AS d JOIN issue_keys AS k ON k.issue_id = d.issue_id;
+        UPDATE issue_keys SET first_seq = m.first, last_seq = m.last, recipients = m.total,
+                              frontier = m.first
+            FROM (SELECT issue, min(seq) AS first, max(seq) AS last, count(*) AS total
+                  FROM deliveries_0003 GROUP BY issue) AS m
+            WHERE m.issue = issue_keys.n;
+        DROP TABLE deliveries;
+        ALTER TABLE deliveries_0003 RENAME TO deliveries;
+        CREATE INDEX deliveries_alone ON deliveries (issue, state, batch)
+            WHERE state IS NOT NULL;
+        CREATE TABLE batches (
+            issue INTEGER NOT NULL REFERENCES issue_keys(n),
+            number INTEGER NOT NULL,
+            first_seq INTEGER NOT NULL,      -- the stretch of the list it covers
+            last_seq INTEGER NOT NULL,
+            size INTEGER NOT NULL,           -- its recipients not decided alone since
+            state TEXT NOT NULL CHECK (state IN ('in_flight', 'sent', 'ambiguous',
+                                                 'released')),
+            message_id TEXT,                 -- the provider's id for the whole batch
+            reason TEXT,
+            claimed_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (issue, number)
+        ) WITHOUT ROWID;
+        CREATE INDEX batches_live ON batches (issue, first_seq) WHERE state != 'released'
         """,
     ),
 ]
@@ -158,6 +233,12 @@ class Ledger:
         ).fetchone()
         return IssueRecord(*row) if row else None
 
+    def _deliveries(self, issue_id: str) -> Deliveries | None:
+        row = self.db.execute(
+            "SELECT n, first_seq, last_seq FROM issue_keys WHERE issue_id = ?", (issue_id,)
+        ).fetchone()
+        return Deliveries(self.db, *row) if row else None
+
     def freeze(
         self,
         rendered: RenderedIssue,
@@ -178,24 +259,10 @@ class Ledger:
                     (rendered.id, list_name, transport, json.dumps(articles),
                      dump_rendered(rendered), content_hash, stamp),
                 )  # fmt: skip
-                rows = (
-                    (rendered.id, s.key, n, s.email, s.name, json.dumps(s.fields), stamp)
-                    for n, s in enumerate(subscribers)
-                )
-                self.db.executemany(
-                    "INSERT OR IGNORE INTO deliveries (issue_id, email_key, seq, email, name, "
-                    "fields, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
-                    rows,
-                )
-                self.db.execute(
-                    "UPDATE deliveries SET state = 'skipped', reason = s.reason || ' (' || "
-                    "s.source || ')' FROM suppressions AS s WHERE deliveries.issue_id = ? AND "
-                    "deliveries.email_key = s.email_key AND deliveries.state = 'pending'",
-                    (rendered.id,),
-                )
-                total = self.db.execute(
-                    "SELECT count(*) FROM deliveries WHERE issue_id = ?", (rendered.id,)
-                ).fetchone()[0]
+                key = self.db.execute(
+                    "INSERT INTO issue_keys (issue_id, recipients) VALUES (?, 0)", (rendered.id,)
+                ).lastrowid
+                total = Deliveries(self.db, key, 1, 0).freeze(subscribers, stamp)
                 if total == 0:
                     raise _Empty
                 return total
@@ -203,63 +270,26 @@ class Ledger:
             return 0
 
     def recover(self, issue_id: str, now: datetime) -> int:
-        """Rows left in flight by a run that died: ambiguous, never resent by themselves."""
+        """Recipients left in flight by a run that died: ambiguous, never resent by
+        themselves. Returns how many."""
         with self._transaction():
-            return self.db.execute(
-                "UPDATE deliveries SET state = 'ambiguous', reason = 'the run sending it "
-                "stopped before the answer was recorded', updated_at = ? "
-                "WHERE issue_id = ? AND state = 'in_flight'",
-                (now.isoformat(), issue_id),
-            ).rowcount
+            deliveries = self._deliveries(issue_id)
+            return deliveries.recover(now.isoformat()) if deliveries else 0
 
     def reopen_ambiguous(self, issue_id: str, now: datetime, as_sent: bool) -> int:
-        """The editor's call on ambiguous rows: send them again, or count them as sent."""
-        state, reason = ("sent", "marked sent by the editor") if as_sent else ("pending", None)
+        """The editor's call on ambiguous recipients: send them again, or count them as
+        sent. Returns how many."""
         with self._transaction():
-            return self.db.execute(
-                "UPDATE deliveries SET state = ?, reason = ?, updated_at = ? "
-                "WHERE issue_id = ? AND state = 'ambiguous'",
-                (state, reason, now.isoformat(), issue_id),
-            ).rowcount
+            deliveries = self._deliveries(issue_id)
+            return deliveries.reopen(now.isoformat(), as_sent) if deliveries else 0
 
     def claim(self, issue_id: str, size: int, batch: int, now: datetime) -> list[Subscriber]:
-        """Move the next `size` pending rows (in list order) to in_flight, committed
-        before they are sent. A suppression recorded since the freeze wins here: such
-        rows become skipped instead."""
+        """Move the next `size` pending recipients (in list order) to in_flight as batch
+        `batch`, committed before they are sent. A suppression recorded since the freeze
+        wins here: such recipients become skipped instead."""
         with self._transaction():
-            return self._claim_some(issue_id, size, batch, now.isoformat())
-
-    def _claim_some(self, issue_id: str, size: int, batch: int, stamp: str) -> list[Subscriber]:
-        while True:  # until a batch with someone to send to, or nothing pending
-            claimed = self._claim(issue_id, size, batch, stamp)
-            if claimed is None or claimed:
-                return claimed or []
-
-    def _claim(self, issue_id: str, size: int, batch: int, stamp: str) -> list[Subscriber] | None:
-        """One try of claim: None when nothing is pending."""
-        rows = self.db.execute(
-            "SELECT d.seq, d.email_key, d.email, d.name, d.fields, s.reason, s.source "
-            "FROM deliveries AS d LEFT JOIN suppressions AS s ON s.email_key = d.email_key "
-            "WHERE d.issue_id = ? AND d.state = 'pending' ORDER BY d.seq LIMIT ?",
-            (issue_id, size),
-        ).fetchall()
-        if not rows:
-            return None
-        self.db.execute(
-            "UPDATE deliveries SET state = 'in_flight', batch = ?, updated_at = ? "
-            "WHERE issue_id = ? AND state = 'pending' AND seq <= ?",
-            (batch, stamp, issue_id, rows[-1][0]),
-        )
-        self.db.executemany(
-            "UPDATE deliveries SET state = 'skipped', reason = ?, batch = NULL "
-            "WHERE issue_id = ? AND email_key = ?",
-            [(f"{r[5]} ({r[6]})", issue_id, r[1]) for r in rows if r[5] is not None],
-        )
-        return [
-            Subscriber(email, name, json.loads(fields))
-            for _, _, email, name, fields, reason, _ in rows
-            if reason is None
-        ]
+            deliveries = self._deliveries(issue_id)
+            return deliveries.claim(size, batch, now.isoformat()) if deliveries else []
 
     def settle(
         self,
@@ -272,69 +302,48 @@ class Ledger:
         batch_id: str | None = None,
         then_claim: int = 0,
     ) -> list[Subscriber]:
-        """Record a batch's outcome; only rows still in flight move. With `batch_id`
-        (one id for the whole batch, as SendGrid gives), every row of the batch not
-        refused or ambiguous is sent under it, in one statement. With `then_claim`,
-        the next batch (number batch + 1) of that size is claimed in the same
-        transaction (one commit a batch instead of two)."""
+        """Record a batch's outcome; only its recipients still in flight move. With
+        `batch_id` (one id for the whole batch, as SendGrid gives), every recipient of
+        the batch not refused or ambiguous is sent under it. With `then_claim`, the next
+        batch (number batch + 1) of that size is claimed in the same transaction (one
+        commit a batch instead of two)."""
         stamp = now.isoformat()
-        moves = [
-            *(("refused", None, why, email) for email, why in refused.items()),
-            *(("ambiguous", None, "no answer came", email) for email in ambiguous),
-        ]
-        if batch_id is None:
-            moves += [("sent", msgid, None, email) for email, msgid in sent.items()]
         with self._transaction():
-            self.db.executemany(
-                "UPDATE deliveries SET state = ?, message_id = ?, reason = ?, updated_at = ? "
-                "WHERE issue_id = ? AND email_key = ? AND state = 'in_flight'",
-                [(s, m, r, stamp, issue_id, e.lower()) for s, m, r, e in moves],
-            )
-            if batch_id is not None:
-                self.db.execute(  # by the state index: only in-flight rows are looked at
-                    "UPDATE deliveries INDEXED BY deliveries_state SET state = 'sent', "
-                    "message_id = ?, updated_at = ? "
-                    "WHERE issue_id = ? AND state = 'in_flight' AND batch = ?",
-                    (batch_id, stamp, issue_id, batch),
-                )
-            if then_claim:
-                return self._claim_some(issue_id, then_claim, batch + 1, stamp)
-        return []
+            deliveries = self._deliveries(issue_id)
+            if deliveries is None:
+                return []
+            deliveries.settle(batch, sent, refused, ambiguous, stamp, batch_id)
+            return deliveries.claim(then_claim, batch + 1, stamp) if then_claim else []
 
     def release(self, issue_id: str, emails: Iterable[str], now: datetime) -> None:
         """A batch that was never handed over (a transient failure that gave up, a
         permanent error): back to pending, to be sent by a later run."""
         with self._transaction():
-            self.db.executemany(
-                "UPDATE deliveries SET state = 'pending', batch = NULL, updated_at = ? "
-                "WHERE issue_id = ? AND email_key = ? AND state = 'in_flight'",
-                [(now.isoformat(), issue_id, e.lower()) for e in emails],
-            )
+            deliveries = self._deliveries(issue_id)
+            if deliveries:
+                deliveries.release(emails, now.isoformat())
 
     def last_batch(self, issue_id: str) -> int:
-        row = self.db.execute(
-            "SELECT max(batch) FROM deliveries WHERE issue_id = ?", (issue_id,)
-        ).fetchone()
-        return row[0] or 0
+        deliveries = self._deliveries(issue_id)
+        return deliveries.last_batch() if deliveries else 0
 
     def counts(self, issue_id: str) -> dict[str, int]:
-        found = dict(
-            self.db.execute(
-                "SELECT state, count(*) FROM deliveries WHERE issue_id = ? GROUP BY state",
-                (issue_id,),
-            ).fetchall()
-        )
+        deliveries = self._deliveries(issue_id)
+        found = deliveries.counts() if deliveries else {}
         return {state: found.get(state, 0) for state in STATES}
 
     def finish_if_done(self, issue_id: str, now: datetime) -> bool:
         """An issue is done when nothing is pending, in flight or ambiguous."""
         with self._transaction():
+            deliveries = self._deliveries(issue_id)
+            found = deliveries.counts() if deliveries else {}
+            if any(found.get(state) for state in ("pending", "in_flight", "ambiguous")):
+                return False
             return (
                 self.db.execute(
                     "UPDATE issues SET state = 'done', finished_at = ? WHERE id = ? AND "
-                    "state = 'sending' AND NOT EXISTS (SELECT 1 FROM deliveries WHERE "
-                    "issue_id = ? AND state IN ('pending', 'in_flight', 'ambiguous'))",
-                    (now.isoformat(), issue_id, issue_id),
+                    "state = 'sending'",
+                    (now.isoformat(), issue_id),
                 ).rowcount
                 == 1
             )
@@ -348,11 +357,9 @@ class Ledger:
 
     def recipients(self, issue_id: str) -> Iterator[tuple[str, str, str | None, str | None]]:
         """(email, state, message id, reason) of every recipient, in list order."""
-        yield from self.db.execute(
-            "SELECT email, state, message_id, reason FROM deliveries WHERE issue_id = ? "
-            "ORDER BY seq",
-            (issue_id,),
-        )
+        deliveries = self._deliveries(issue_id)
+        if deliveries:
+            yield from deliveries.recipients()
 
     def suppress(self, email: str, reason: str, source: str, now: datetime) -> None:
         with self._transaction():
