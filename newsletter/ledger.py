@@ -184,17 +184,19 @@ class IssueRecord:
 class Ledger:
     """The project's state database. Short transactions; WAL; compare-and-set moves."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, busy_timeout: float = 30.0) -> None:
         self.path = path
         try:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self.db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+            self.db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             self.db.execute("PRAGMA journal_mode = WAL")
-            self.db.execute("PRAGMA busy_timeout = 30000")
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.execute("PRAGMA synchronous = FULL")
             self._migrate()
         except sqlite3.DatabaseError as exc:
+            if _locked(exc):
+                raise _locked_error(path) from None
             raise StateError(f"the state database is unusable: {exc}", where=str(path)) from None
 
     def close(self) -> None:
@@ -214,14 +216,16 @@ class Ledger:
         for name, script in MIGRATIONS:
             if name in done:
                 continue
-            with self._transaction():
+            with self._transaction():  # another process may have applied it meanwhile
+                if db.execute("SELECT 1 FROM migrations WHERE name = ?", (name,)).fetchone():
+                    continue
                 for statement in script.split(";"):
                     if statement.strip():
                         db.execute(statement)
                 db.execute("INSERT INTO migrations VALUES (?, datetime('now'))", (name,))
 
     def _transaction(self) -> Any:
-        return _Transaction(self.db)
+        return _Transaction(self.db, self.path)
 
     # --- issues ---
 
@@ -361,26 +365,45 @@ class Ledger:
         if deliveries:
             yield from deliveries.recipients()
 
-    def suppress(self, email: str, reason: str, source: str, now: datetime) -> None:
+    def cancel(self, issue_id: str, reason: str, now: datetime) -> int:
+        """Stop an issue's send: every recipient still waiting is skipped with
+        `reason` (those in flight or ambiguous stay as they are). Returns how many."""
         with self._transaction():
-            self.db.execute(
-                "INSERT OR REPLACE INTO suppressions VALUES (?, ?, ?, ?, ?)",
-                (email.lower(), email, reason, source, now.isoformat()),
-            )
+            deliveries = self._deliveries(issue_id)
+            return deliveries.skip_waiting(reason, now.isoformat()) if deliveries else 0
 
 
 class _Empty(Exception):
     """Rolls back the freeze of an issue with no recipient."""
 
 
-class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error."""
+def _locked(exc: sqlite3.DatabaseError) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+
+def _locked_error(path: Path) -> StateError:
+    return StateError(
+        "the state database is locked by another program (an open sqlite3 shell or a "
+        "backup?) and stayed locked; nothing was changed, try again when it is closed",
+        where=str(path),
+    )
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error. A database another
+    program holds locked past the busy timeout is a StateError, not a crash."""
+
+    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
         self.db = db
+        self.path = path
 
     def __enter__(self) -> None:
-        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if _locked(exc):
+                raise _locked_error(self.path) from None
+            raise
 
     def __exit__(self, kind: Any, *rest: Any) -> None:
         if not kind:

@@ -350,6 +350,33 @@ class Deliveries:
             ).rowcount
         )
 
+    def skip_waiting(self, reason: str, stamp: str) -> int:
+        """Everyone still waiting (pending alone, or in no live batch): skipped, with
+        `reason`; the issue's send is over for them. Returns how many."""
+        moved = self.db.execute(
+            "UPDATE deliveries SET state = 'skipped', reason = ?, batch = NULL, updated_at = ? "
+            "WHERE issue = ? AND state = 'pending'",
+            (reason, stamp, self.issue),
+        ).rowcount
+        live = self.db.execute(
+            "SELECT first_seq, last_seq FROM batches WHERE issue = ? AND state != 'released' "
+            "ORDER BY first_seq",
+            (self.issue,),
+        ).fetchall()
+        start = self.first
+        for first, last in [*live, (self.last + 1, self.last + 1)]:  # the gaps between them
+            if first > start:
+                moved += self.db.execute(
+                    "UPDATE deliveries SET state = 'skipped', reason = ?, updated_at = ? "
+                    "WHERE issue = ? AND seq BETWEEN ? AND ? AND state IS NULL",
+                    (reason, stamp, self.issue, start, first - 1),
+                ).rowcount
+            start = max(start, last + 1)
+        self.db.execute(
+            "UPDATE issue_keys SET frontier = ? WHERE n = ?", (self.last + 1, self.issue)
+        )
+        return moved
+
     # --- reading ---
 
     def last_batch(self) -> int:

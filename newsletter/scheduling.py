@@ -94,25 +94,40 @@ def queued(project: Project) -> list[Entry]:
         ledger.close()
 
 
-def cancel(project: Project, issue_id: str) -> Entry:
-    """Take a queued issue off the schedule. Under the issue's send lock, so a cron
-    run cannot be starting it at the same moment."""
+@dataclass(frozen=True)
+class Cancelled:
+    issue_id: str
+    list_name: str
+    queued: Entry | None  # taken off the schedule; else a started send was stopped
+    skipped: int = 0  # recipients of a started send who will not get it
+    held: int = 0  # its recipients still held as ambiguous (not touched)
+
+
+def cancel(project: Project, issue_id: str) -> Cancelled:
+    """Take a queued issue off the schedule; or stop a started send (cron would
+    resume it): whoever has not got it yet is skipped. Under the issue's send lock,
+    so no run can be sending it at the same moment."""
     ledger = project.ledger()
+    now = project.clock.now()
     try:
         with project.send_lock(issue_id, what="newsletter schedule --cancel"):
             queue = Queue(ledger)
             entries = queue.queued(issue_id)
-            if not entries:
-                record = ledger.issue(issue_id)
-                if record is not None:
-                    raise UsageError(
-                        f"issue {issue_id} is not queued: its send started on "
-                        f"{record.created_at[:16].replace('T', ' ')} (see newsletter status "
-                        f"{issue_id})"
-                    )
-                raise UsageError(f"no queued issue {issue_id!r} (see schedule --list-queued)")
-            queue.mark(entries[0].n, "cancelled", project.clock.now())
-            return entries[0]
+            if entries:
+                queue.mark(entries[0].n, "cancelled", now)
+                return Cancelled(issue_id, entries[0].list_name, entries[0])
+            record = ledger.issue(issue_id)
+            if record is None:
+                raise UsageError(f"no queued or started issue {issue_id!r} (see newsletter status)")
+            if record.state == "done":
+                raise UsageError(
+                    f"issue {issue_id} was sent completely on "
+                    f"{(record.finished_at or '')[:16].replace('T', ' ')}; nothing to cancel"
+                )
+            skipped = ledger.cancel(issue_id, "cancelled by the editor", now)
+            ledger.finish_if_done(issue_id, now)
+            held = ledger.counts(issue_id)["ambiguous"]
+            return Cancelled(issue_id, record.list_name, None, skipped, held)
     finally:
         ledger.close()
 

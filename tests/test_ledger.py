@@ -10,6 +10,7 @@ import time
 import pytest
 from conftest import NOW, SAMPLE_ARTICLE, SECRET, point_sendgrid_at, write
 
+from newsletter.audience.suppressions import Suppressions
 from newsletter.errors import StateError
 from newsletter.ledger import Ledger
 
@@ -51,7 +52,7 @@ def test_a_suppression_recorded_after_the_freeze_still_wins(project, cli, on_fak
     on_fake.inject("400")
     send_sendgrid(cli)
     ledger = project.ledger()
-    ledger.suppress("TOM@example.net", "unsubscribed", "test", NOW)
+    Suppressions(ledger).add("TOM@example.net", "unsubscribed", "test", NOW)
     ledger.close()
     result = send_sendgrid(cli)
     assert result.exit_code == 0, result.output

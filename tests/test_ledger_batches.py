@@ -12,6 +12,7 @@ import pytest
 from conftest import NOW, SAMPLE_ARTICLE
 
 from newsletter.audience.lists import Subscriber
+from newsletter.audience.suppressions import Suppressions
 from newsletter.compose import compose
 from newsletter.ledger import MIGRATIONS, STATES, Ledger
 from newsletter.ledger_batches import MARKED_SENT, NO_ANSWER, RECOVERED
@@ -29,7 +30,7 @@ def freeze(project):
         ledger = project.ledger()
         opened.append(ledger)
         for email in suppressed:
-            ledger.suppress(email, "unsubscribed", "test", NOW)
+            Suppressions(ledger).add(email, "unsubscribed", "test", NOW)
         subscribers = [
             Subscriber(
                 e,
@@ -76,8 +77,8 @@ def test_a_released_batch_is_claimed_again_first(freeze):
 def test_a_suppression_recorded_after_the_freeze_is_skipped_at_claim(freeze):
     people = [f"r{i}@example.com" for i in range(6)]
     ledger = freeze(people, suppressed=["R0@example.com"])
-    ledger.suppress("R3@EXAMPLE.com", "complained", "webhook", NOW)
-    ledger.suppress("r1@example.com", "bounced", "webhook", NOW)
+    Suppressions(ledger).add("R3@EXAMPLE.com", "complained", "webhook", NOW)
+    Suppressions(ledger).add("r1@example.com", "bounced", "webhook", NOW)
     assert emails_of(ledger.claim(ISSUE, 1, 1, NOW)) == ["r2@example.com"]  # r1 skipped
     assert emails_of(ledger.claim(ISSUE, 5, 2, NOW)) == ["r4@example.com", "r5@example.com"]
     rows = list(ledger.recipients(ISSUE))
@@ -439,7 +440,7 @@ def test_the_ledger_agrees_with_a_slow_model(freeze, seed):
             )
         elif step == "suppress":
             email = rng.choice(people)
-            ledger.suppress(email, "bounced", "webhook", NOW)
+            Suppressions(ledger).add(email, "bounced", "webhook", NOW)
             model.suppressed[email.lower()] = "bounced (webhook)"
         elif step == "finish":
             assert ledger.finish_if_done(ISSUE, NOW) == model.finish()

@@ -110,7 +110,7 @@ def test_schedule_checks_queues_lists_and_cancels(project_dir, cli, clock):
     )
     assert cli("schedule", "--list-queued").stdout == "Nothing is queued.\n"
     again = cli("schedule", "--cancel", ISSUE)
-    assert again.exit_code == 2 and "no queued issue" in again.stderr
+    assert again.exit_code == 2 and "no queued or started issue" in again.stderr
     clock.at += timedelta(days=30)
     assert cli("cron").stdout == ""  # a cancelled issue is not sent
     assert not (project_dir / "outbox").exists()
@@ -292,3 +292,66 @@ def test_status_shows_queued_issues_in_the_project_zone(project_dir, cli, clock)
     (queued,) = json.loads(cli("status", ISSUE, "--json").stdout)
     assert queued["state"] == "queued" and queued["send_at"] == "2027-07-01T07:00:00Z"
     assert queued["started"] is None and queued["delivered"] == 0
+
+
+def test_cancel_stops_a_started_send_so_cron_does_not_resume_it(project_dir, cli, clock, on_fake):
+    rows = "".join(f"reader{i}@example.com,Reader {i}\n" for i in range(2500))
+    write(project_dir / "subscribers" / "big.csv", "email,name\n" + rows)
+    on_fake.inject("ok", "400")  # the first batch goes, the second is refused: stopped
+    args = ("send", SAMPLE_ARTICLE, "--list", "big", "--yes", "--transport", "sendgrid")
+    assert cli(*args).exit_code == 1
+    stopped = cli("schedule", "--cancel", ISSUE)
+    assert stopped.exit_code == 0, stopped.output
+    assert stopped.stdout == (
+        f"Stopped the send of issue {ISSUE} (list big): 1,500 recipients not sent yet will "
+        "not get it.\n"
+    )
+    assert cli("cron").stdout == ""  # nothing to resume
+    assert len(on_fake.accepted_emails()) == 1000
+    (status,) = json.loads(cli("status", ISSUE, "--json").stdout)
+    assert (status["state"], status["delivered"], status["skipped"]) == ("done", 1000, 1500)
+    again = cli("schedule", "--cancel", ISSUE)
+    assert again.exit_code == 2 and "was sent completely on" in again.stderr
+    resend = cli(*args)
+    assert resend.exit_code == 0 and "nothing more to send" in resend.stdout
+
+
+def test_a_locked_state_file_is_a_clear_error_and_nothing_is_lost(project_dir, tmp_path):
+    import sqlite3
+
+    path = project_dir / ".newsletter" / "state.db"
+    Ledger(path).close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another program holds it
+    try:
+        from newsletter.errors import StateError
+
+        with pytest.raises(StateError, match="locked by another program") as caught:
+            ledger = Ledger(path, busy_timeout=0.2)
+            try:
+                ledger.claim(ISSUE, 10, 1, NOW)
+            finally:
+                ledger.close()
+        assert str(caught.value).startswith(".") or "state.db" in str(caught.value)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    ledger = Ledger(path)  # unlocked: opens as before
+    assert ledger.issues() == []
+    ledger.close()
+
+
+def test_processes_opening_a_new_state_file_at_once_migrate_it_once(tmp_path):
+    path = tmp_path / "state.db"
+    code = (
+        "import sys; from pathlib import Path; from newsletter.ledger import Ledger; "
+        "Ledger(Path(sys.argv[1])).close()"
+    )
+    runs = [subprocess.Popen([sys.executable, "-c", code, str(path)], stderr=subprocess.PIPE)
+            for _ in range(4)]  # fmt: skip
+    errors = [run.communicate(timeout=60)[1] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0, 0], errors
+    ledger = Ledger(path)
+    names = [row[0] for row in ledger.db.execute("SELECT name FROM migrations ORDER BY name")]
+    ledger.close()
+    assert names == ["0001_issues_deliveries_suppressions", "0002_schedule", "0003_batches"]

@@ -86,11 +86,18 @@ def schedule(
                     typer.echo(f"  last try failed: {e.reason}")
         return
     if cancel is not None:
-        entry = scheduling.cancel(proj, cancel)
-        typer.echo(
-            f"Cancelled issue {entry.issue_id} (list {entry.list_name}, was queued for "
-            f"{scheduling.when_shown(proj, entry)})."
-        )
+        done = scheduling.cancel(proj, cancel)
+        if done.queued is not None:
+            typer.echo(
+                f"Cancelled issue {done.issue_id} (list {done.list_name}, was queued for "
+                f"{scheduling.when_shown(proj, done.queued)})."
+            )
+        else:
+            held = f"; {done.held:,} held as ambiguous stay held" if done.held else ""
+            typer.echo(
+                f"Stopped the send of issue {done.issue_id} (list {done.list_name}): "
+                f"{done.skipped:,} recipients not sent yet will not get it{held}."
+            )
         return
 
     def lint(plan: SendPlan) -> None:
