@@ -194,15 +194,15 @@ def main() -> None:
         floor_script = Path(tmp) / "floor.py"
         floor_script.write_text(FLOOR)
         ours_args = ["-m", "newsletter", "send", SAMPLE, "--list", "big", "--transport",
-                     "sendgrid", "--yes", "--id", "bench"]  # fmt: skip
+                     "sendgrid", "--yes", "--id"]  # fmt: skip
         content = str(Path(tmp) / "content.json")
         floor_args = [str(floor_script), str(root / "subscribers" / "big.csv"),
                       f"{url}/v3/mail/send", KEY, "s" * 32, content]  # fmt: skip
         results: dict[str, list[tuple[float, float]]] = {"ours": [], "floor": []}
         counts: dict[str, dict[str, int]] = {}
         try:
-            for _ in range(args.runs):
-                for name, cmd in (("ours", ours_args), ("floor", floor_args)):
+            for run in range(args.runs):  # a new issue id each run: a sent one is not resent
+                for name, cmd in (("ours", [*ours_args, f"bench-{run}"]), ("floor", floor_args)):
                     results[name].append(run_measured(cmd, root, env))
                     counts[name] = server_count(url)
         finally:

@@ -97,4 +97,8 @@ _register()
 
 
 def main() -> None:
+    import gc
+
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 100)
     app(prog_name="newsletter")

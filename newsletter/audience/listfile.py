@@ -1,0 +1,153 @@
+"""Writing a list's CSV file: the file stays the source of truth for who is on a list,
+so a change keeps its header, column order, delimiter, BOM, line endings and every
+unrelated row byte for byte, and lands atomically (a temporary file, fsynced, then
+renamed over the old one: a crash leaves the old file or the new, never half)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from newsletter.addresses import BadAddress, normalise_address
+from newsletter.errors import ListError
+from newsletter.whitespace import squash
+
+BOM = "\ufeff"
+
+
+@dataclass(frozen=True)
+class Record:
+    """One row as it is in the file: its first line number, its raw text (with its
+    line ending; quoted cells may span lines) and its cells."""
+
+    line: int
+    raw: str
+    cells: list[str]
+
+
+@dataclass
+class ListFile:
+    path: Path
+    shown: str
+    header: list[str]  # as written
+    columns: list[str]  # lower-cased, as templates know them
+    delimiter: str
+    newline: str
+    bom: bool
+    header_raw: str
+
+    @classmethod
+    def open(cls, path: Path, shown: str) -> ListFile:
+        text = _read(path, shown)
+        bom = text.startswith(BOM)
+        text = text.removeprefix(BOM)
+        first, _, _ = text.partition("\n")
+        if not first.strip():
+            raise ListError("is empty: expected a header row with an `email` column", where=shown)
+        delimiter = ";" if first.count(";") > first.count(",") else ","
+        newline = "\r\n" if first.endswith("\r") else "\n"
+        header_raw = first + "\n" if "\n" in text else first
+        header = next(csv.reader([first.rstrip("\r")], delimiter=delimiter))
+        columns = [squash(name).lower() for name in header]
+        if "email" not in columns:
+            raise ListError(f"line 1: no `email` column in the header (found: "
+                            f"{', '.join(header)})", where=shown)  # fmt: skip
+        return cls(path, shown, header, columns, delimiter, newline, bom, header_raw)
+
+    @classmethod
+    def create(cls, path: Path, shown: str, columns: list[str]) -> ListFile:
+        """A new, empty list with these columns (email first if not given)."""
+        if "email" not in columns:
+            columns = ["email", *columns]
+        made = cls(path, shown, columns, columns, ",", "\n", False, "")
+        made.header_raw = made.format(dict(zip(columns, columns, strict=True)))
+        return made
+
+    def records(self) -> Iterator[Record]:
+        """Every row after the header, as in the file (blank lines included, as rows
+        with no cells, so a rewrite keeps them)."""
+        text = _read(self.path, self.shown).removeprefix(BOM)
+        lines = io.StringIO(text, newline="").readlines()
+        number, pending, start = 1, "", 0
+        for line in lines[1:]:
+            number += 1
+            if not pending:
+                start = number
+            pending += line
+            if pending.count('"') % 2:  # inside a quoted cell that goes on
+                continue
+            cells = next(csv.reader([pending.rstrip("\r\n")], delimiter=self.delimiter), [])
+            yield Record(start, pending, cells)
+            pending = ""
+        if pending:
+            yield Record(start, pending, next(csv.reader([pending], delimiter=self.delimiter), []))
+
+    def key_of(self, record: Record) -> str | None:
+        """The row's address, normalised and lower-cased; None when it has none valid."""
+        at = self.columns.index("email")
+        if at >= len(record.cells) or not record.cells[at].strip():
+            return None
+        try:
+            return normalise_address(record.cells[at].strip()).lower()
+        except BadAddress:
+            return None
+
+    def values(self, record: Record) -> dict[str, str]:
+        return dict(zip(self.columns, (c.strip() for c in record.cells), strict=False))
+
+    def format(self, values: dict[str, str]) -> str:
+        """A row in this file's columns, delimiter and line ending."""
+        out = io.StringIO()
+        writer = csv.writer(out, delimiter=self.delimiter, lineterminator=self.newline)
+        writer.writerow([_safe(values.get(column, "")) for column in self.columns])
+        return out.getvalue()
+
+    def rewrite(self, change: Callable[[Iterator[Record]], Iterator[str]]) -> None:
+        """Write the file anew: the header as it was, then what `change` yields for
+        the records (their raw text, changed or not, and any new rows)."""
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        existed = self.path.exists()
+        try:
+            with open(temporary, "w", encoding="utf-8", newline="") as handle:
+                handle.write((BOM if self.bom else "") + self.header_raw)
+                last = self.header_raw
+                if last and not last.endswith("\n"):
+                    handle.write(self.newline)
+                for raw in change(self.records() if existed else iter(())):
+                    if last and not last.endswith("\n"):
+                        handle.write(self.newline)
+                    handle.write(raw)
+                    last = raw
+                handle.flush()
+                os.fsync(handle.fileno())
+            if existed:
+                os.chmod(temporary, self.path.stat().st_mode & 0o7777)
+            os.replace(temporary, self.path)
+        except OSError as exc:
+            raise ListError(f"cannot write: {exc.strerror}", where=self.shown) from None
+        finally:
+            temporary.unlink(missing_ok=True)
+
+
+def _read(path: Path, shown: str) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ListError("no such list file", where=shown) from None
+    except OSError as exc:
+        raise ListError(f"cannot read: {exc.strerror}", where=shown) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ListError(f"line {line}: not UTF-8 text; nothing was changed", where=shown) from None
+
+
+def _safe(value: str) -> str:
+    """A cell that a spreadsheet would run as a formula is kept as text."""
+    value = value.replace("\r", " ").replace("\n", " ")
+    return "'" + value if value[:1] in ("=", "+", "-", "@") and not value[1:2].isdigit() else value
