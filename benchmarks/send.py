@@ -33,7 +33,8 @@ KEY = "SG.benchmark-key"
 
 SERVER = textwrap.dedent(
     """
-    import json, sys, threading, uuid
+    import json, sys, threading, time, uuid
+    LATENCY = float(sys.argv[1]) / 1000 if len(sys.argv) > 1 else 0.0
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     counts = {"requests": 0, "recipients": 0}
     lock = threading.Lock()
@@ -41,6 +42,8 @@ SERVER = textwrap.dedent(
         protocol_version = "HTTP/1.1"
         def log_message(self, *a): pass
         def do_POST(self):
+            if LATENCY and self.path != "/count":
+                time.sleep(LATENCY)  # the network and the provider, as a wait
             if self.path == "/count":
                 data = json.dumps(counts).encode()
                 with lock:
@@ -169,6 +172,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="the server waits this long before each answer (a real API is not on loopback)",
+    )
     args = parser.parse_args()
     n = args.n
     tool = Path(sys.executable).parent / "newsletter"
@@ -182,7 +191,10 @@ def main() -> None:
             handle.write("email,name\n")
             handle.writelines(f"reader{i}@example{i % 97}.com,Reader {i}\n" for i in range(n))
         server = subprocess.Popen(
-            [sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", SERVER, str(args.latency_ms)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         url = f"http://127.0.0.1:{server.stdout.readline().strip()}"
         settings = root / "newsletter.toml"

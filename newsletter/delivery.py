@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from newsletter.audience.lists import BadRow, Subscriber
@@ -120,69 +121,157 @@ def deliver(
     when the answer never came (held, never resent by itself; the send goes on).
     Transient failures are retried (RetryPolicy); when retries run out, or on a
     permanent error, the batch goes back to pending and the send stops.
+
+    While a batch is with the transport (a worker thread: waiting on the network
+    leaves this one free), the next one is prepared from a peek at the ledger; it is
+    claimed in the same commit that settles the current one, and used as prepared
+    when the claim took the same recipients. So the provider's time and ours overlap,
+    one commit a batch, and never more than one batch in flight.
     """
     clock = clock or SystemClock()
     retry = retry or RetryPolicy()
-    size = transport.batch_size
-    number = ledger.last_batch(issue.id) + 1
-    subscribers = ledger.claim(issue.id, size, number, clock.now())
-    while subscribers:
-        try:
-            recipients = tuple(audience.recipient(s, issue) for s in subscribers)
-        except BaseException:  # never handed over: back to pending, not ambiguous
-            ledger.release(issue.id, [s.email for s in subscribers], clock.now())
-            raise
-        emails = [r.email for r in recipients]
-        try:
-            accepted = send_with_retries(
-                transport, Batch(issue, recipients, envelope, number=number), clock, retry, report
-            )
-        except AmbiguousError as exc:
-            subscribers = ledger.settle(issue.id, number, {}, {}, emails, clock.now(),
-                                        then_claim=size)  # fmt: skip
-            number += 1
-            report.ambiguous += len(recipients)
-            report.error = exc
-            continue
-        except TransportError as exc:
-            if exc.partial is not None:  # part of the batch went before the failure
-                ledger.settle(issue.id, number, exc.partial.message_ids, {}, [], clock.now())
-                report.accepted += len(exc.partial.message_ids)
-            ledger.release(issue.id, emails, clock.now())
-            report.error = exc
-            break
-        answered = set(accepted.message_ids) | set(accepted.refused)
-        unanswered = [email for email in emails if email not in answered]
-        subscribers = ledger.settle(issue.id, number, accepted.message_ids, accepted.refused,
-                                    unanswered, clock.now(), accepted.batch_id, size)  # fmt: skip
-        number += 1
-        report.batches += 1
-        report.accepted += len(accepted.message_ids)
-        report.refused += len(accepted.refused)
-        report.ambiguous += len(unanswered)
-        if accepted.batch_id is not None:
-            report.message_ids.append(accepted.batch_id)
-        room = BadRows.KEEP - len(report.refusals)
-        report.refusals.extend(list(accepted.refused.items())[: max(room, 0)])
-        if progress:
-            progress(report)
+    batches = _Batches(ledger, issue, audience, transport.batch_size, clock)
+    current = batches.claim(ledger.last_batch(issue.id) + 1)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="transport") as worker:
+        while current:
+            number, recipients, request = current
+            if request is None:
+                request = prepare(transport, Batch(issue, recipients, envelope, number=number))
+            handed = worker.submit(send_with_retries, transport, request, clock, retry, report)
+            prepared = batches.peek(number + 1, envelope, transport)
+            try:
+                accepted = handed.result()
+            except AmbiguousError as exc:
+                _settle_partial(ledger, issue.id, number, exc, report, clock)
+                held = [r.email for r in recipients if r.email not in _answered(exc)]
+                following = ledger.settle(issue.id, number, {}, {}, held, clock.now(),
+                                          then_claim=batches.size)  # fmt: skip
+                report.ambiguous += len(held)
+                report.error = exc
+            except TransportError as exc:
+                _settle_partial(ledger, issue.id, number, exc, report, clock)
+                ledger.release(issue.id, [r.email for r in recipients], clock.now())
+                report.error = exc
+                break
+            else:
+                following = _settle(ledger, issue.id, number, recipients, accepted, report,
+                                    batches.size, clock)  # fmt: skip
+                if progress:
+                    progress(report)
+            current = batches.made(number + 1, following, prepared)
     ledger.finish_if_done(issue.id, clock.now())
     return report
 
 
+class _Batches:
+    """Claims batches, and makes their recipients (from a claim, or ahead of it from
+    a peek). A claimed batch whose recipients cannot be made goes back to pending:
+    it was never handed over."""
+
+    def __init__(
+        self, ledger: Ledger, issue: RenderedIssue, audience: Audience, size: int, clock: Clock
+    ) -> None:
+        self.ledger, self.issue, self.audience, self.size, self.clock = (
+            ledger, issue, audience, size, clock,
+        )  # fmt: skip
+
+    def claim(self, number: int) -> _Made | None:
+        subscribers = self.ledger.claim(self.issue.id, self.size, number, self.clock.now())
+        return self.made(number, subscribers, None)
+
+    def peek(self, number: int, envelope: Envelope, transport: Transport) -> _Made | None:
+        """The next batch made ahead, its request too; None when that fails (it is
+        made, or fails, again once claimed, where a failure is handled)."""
+        try:
+            subscribers = self.ledger.peek(self.issue.id, self.size, number, self.clock.now())
+            recipients = tuple(self.audience.recipient(s, self.issue) for s in subscribers)
+            request = prepare(transport, Batch(self.issue, recipients, envelope, number=number))
+            return number, recipients, request
+        except Exception:
+            return None
+
+    def made(self, number: int, claimed: list[Subscriber], prepared: _Made | None) -> _Made | None:
+        """The claimed batch: as prepared if the claim took the same people (it may
+        not: a suppression since the peek), else its recipients made now."""
+        if not claimed:
+            return None
+        if prepared is not None and [r.email for r in prepared[1]] == [s.email for s in claimed]:
+            return prepared
+        try:
+            return number, tuple(self.audience.recipient(s, self.issue) for s in claimed), None
+        except BaseException:
+            self.ledger.release(self.issue.id, [s.email for s in claimed], self.clock.now())
+            raise
+
+
+_Made = tuple[int, tuple[Recipient, ...], object | None]  # number, recipients, request
+
+
+def _answered(exc: TransportError) -> set[str]:
+    partial = exc.partial
+    return set(partial.message_ids) | set(partial.refused) if partial else set()
+
+
+def _settle_partial(
+    ledger: Ledger, issue_id: str, number: int, exc: TransportError, report: SendReport,
+    clock: Clock,
+) -> None:  # fmt: skip
+    """What the transport took before it failed is recorded as such."""
+    if exc.partial is not None:
+        partial = exc.partial
+        ledger.settle(issue_id, number, partial.message_ids, partial.refused, [], clock.now())
+        report.accepted += len(partial.message_ids)
+        report.refused += len(partial.refused)
+
+
+def _settle(
+    ledger: Ledger,
+    issue_id: str,
+    number: int,
+    recipients: tuple[Recipient, ...],
+    accepted: Accepted,
+    report: SendReport,
+    then_claim: int,
+    clock: Clock,
+) -> list[Subscriber]:
+    """Record an answered batch and claim the next one, in one commit."""
+    answered = set(accepted.message_ids) | set(accepted.refused)
+    unanswered = [r.email for r in recipients if r.email not in answered]
+    following = ledger.settle(issue_id, number, accepted.message_ids, accepted.refused,
+                              unanswered, clock.now(), accepted.batch_id, then_claim)  # fmt: skip
+    report.batches += 1
+    report.accepted += len(accepted.message_ids)
+    report.refused += len(accepted.refused)
+    report.ambiguous += len(unanswered)
+    if accepted.batch_id is not None:
+        report.message_ids.append(accepted.batch_id)
+    room = BadRows.KEEP - len(report.refusals)
+    report.refusals.extend(list(accepted.refused.items())[: max(room, 0)])
+    return following
+
+
+def prepare(transport: Transport, batch: Batch) -> object:
+    """What `send_with_retries` hands over: the transport's prepared request when it
+    makes one ahead (see Preparing), else the batch itself."""
+    making = getattr(transport, "prepare", None)
+    return making(batch) if making is not None else batch
+
+
 def send_with_retries(
     transport: Transport,
-    batch: Batch,
+    batch: object,
     clock: Clock,
     retry: RetryPolicy | None = None,
     report: SendReport | None = None,
 ) -> Accepted:
-    """Hand one batch over, retrying transient failures as the policy says."""
+    """Hand one batch (or its prepared request, see `prepare`) over, retrying
+    transient failures as the policy says."""
     retry = retry or RetryPolicy()
+    hand_over = transport.send if isinstance(batch, Batch) else transport.post  # type: ignore[attr-defined]
     attempt = 1
     while True:
         try:
-            return transport.send(batch)
+            return hand_over(batch)
         except TransientError as exc:
             wait = retry.wait(attempt, exc, random.random())
             if wait is None:

@@ -81,13 +81,24 @@ def _root(
 
 
 def _register() -> None:
-    from newsletter.cli import check, cron, init, preview, schedule, send, serve, status
+    from newsletter.cli import (
+        check,
+        cron,
+        init,
+        preview,
+        schedule,
+        send,
+        serve,
+        status,
+        subscribers,
+    )
 
     app.command("preview")(preview.preview)
     app.command("send")(send.send)
     app.command("schedule")(schedule.schedule)
     app.command("cron")(cron.cron)
     app.command("status")(status.status)
+    app.add_typer(subscribers.app, name="subscribers")
     app.command("serve")(serve.serve)
     app.command("check")(check.check)
     app.command("init")(init.init)

@@ -1,0 +1,214 @@
+"""What `subscribers list|add|remove|check` do, as a library. The CSV files stay the
+source of truth for who is on a list; suppressions (in the state) say who is never
+sent to again, whatever a list says."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from newsletter.addresses import BadAddress, normalise_address
+from newsletter.audience.listfile import ListFile, Record
+from newsletter.audience.lists import BadRow, Subscriber, read_list
+from newsletter.audience.suppressions import REMOVED, Suppression, Suppressions
+from newsletter.errors import ListError, UsageError
+from newsletter.project import Project
+from newsletter.whitespace import squash
+
+
+@dataclass
+class ListCounts:
+    name: str
+    shown: str
+    active: int = 0  # valid, not suppressed: who a send goes to
+    suppressed: int = 0
+    bad: int = 0  # rows a send skips: invalid, missing address, duplicates...
+    duplicates: int = 0
+
+    def data(self) -> dict[str, object]:
+        return {"list": self.name, "file": self.shown, "active": self.active,
+                "suppressed": self.suppressed, "bad_rows": self.bad,
+                "duplicates": self.duplicates}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Member:
+    subscriber: Subscriber
+    suppression: Suppression | None
+
+    def data(self) -> dict[str, object]:
+        s = self.subscriber
+        return {"email": s.email, "name": s.name, "line": s.line, "fields": s.fields,
+                "state": "suppressed" if self.suppression else "active",
+                "reason": _why(self.suppression)}  # fmt: skip
+
+
+def _why(suppression: Suppression | None) -> str | None:
+    if suppression is None:
+        return None
+    return f"{suppression.reason} ({suppression.source}, {suppression.created_at[:10]})"
+
+
+def _suppressed(project: Project) -> dict[str, Suppression]:
+    ledger = project.ledger()
+    try:
+        return {s.email.lower(): s for s in Suppressions(ledger).all()}
+    finally:
+        ledger.close()
+
+
+def list_counts(project: Project) -> list[ListCounts]:
+    """Every list of the project, with its counts."""
+    suppressed = _suppressed(project)
+    found = []
+    for name in project.list_names():
+        path = project.list_path(name)
+        counts = ListCounts(name, project.shown(path))
+        for row in read_list(path, counts.shown):
+            if isinstance(row, BadRow):
+                counts.bad += 1
+                counts.duplicates += row.reason.startswith("duplicate")
+            elif row.key in suppressed:
+                counts.suppressed += 1
+            else:
+                counts.active += 1
+        found.append(counts)
+    return found
+
+
+def members(project: Project, name: str) -> Iterator[Member]:
+    """The valid subscribers of a list, in file order, each with its suppression."""
+    path = _existing(project, name)
+    suppressed = _suppressed(project)
+    for row in read_list(path, project.shown(path)):
+        if isinstance(row, Subscriber):
+            yield Member(row, suppressed.get(row.key))
+
+
+def bad_rows(project: Project, name: str) -> tuple[list[BadRow], int]:
+    """Every bad row of a list (line and why), and how many rows it has in all."""
+    path = _existing(project, name)
+    bad, total = [], 0
+    for row in read_list(path, project.shown(path)):
+        total += 1
+        if isinstance(row, BadRow):
+            bad.append(row)
+    return bad, total
+
+
+@dataclass
+class Added:
+    email: str
+    line: int  # where the row went
+    suppression: Suppression | None = None  # still in force: sends skip the address
+    lifted: Suppression | None = None  # lifted by --resubscribe
+    notes: list[str] = field(default_factory=list)
+
+
+def add(
+    project: Project,
+    name: str,
+    email: str,
+    display_name: str = "",
+    fields: dict[str, str] | None = None,
+    resubscribe: bool = False,
+) -> Added:
+    """Append a subscriber to a list. A suppressed address is added to the file but
+    stays suppressed (sends skip it) unless `resubscribe`, which lifts a suppression
+    the subscriber can take back (their own unsubscribe, a manual removal)."""
+    path = _existing(project, name)
+    try:
+        address = normalise_address(email)
+    except BadAddress as exc:
+        raise UsageError(f"{email!r} is not a valid address: {exc}") from None
+    listfile = ListFile.open(path, project.shown(path))
+    values = {"email": address, "name": squash(display_name)}
+    for key, value in (fields or {}).items():
+        column = squash(key).lower()
+        if column not in listfile.columns:
+            raise UsageError(
+                f"--field {key}: {listfile.shown} has no such column "
+                f"(columns: {', '.join(listfile.columns)})"
+            )
+        values[column] = value
+    if display_name and "name" not in listfile.columns:
+        raise UsageError(f"--name: {listfile.shown} has no name column")
+    key = address.lower()
+    added = Added(address, 0)
+    last_line = 1
+
+    def change(records: Iterator[Record]) -> Iterator[str]:
+        nonlocal last_line
+        for record in records:
+            if listfile.key_of(record) == key:
+                raise UsageError(f"{address} is on list {name} already ({listfile.shown}:"
+                                 f"{record.line})")  # fmt: skip
+            last_line = record.line + record.raw.count("\n")
+            yield record.raw
+        yield listfile.format(values)
+
+    ledger = project.ledger()
+    try:
+        suppressions = Suppressions(ledger)
+        listfile.rewrite(change)
+        added.line = last_line + 1
+        found = suppressions.get(address)
+        if found and resubscribe:
+            if found.source not in ("link", "one-click", "manual"):
+                added.suppression = found
+                added.notes.append(f"a {found.reason} ({found.source}) is not lifted by "
+                                   "--resubscribe; remove it only if you know the address "
+                                   "works again")  # fmt: skip
+            else:
+                suppressions.remove(address)
+                added.lifted = found
+        elif found:
+            added.suppression = found
+    finally:
+        ledger.close()
+    return added
+
+
+@dataclass
+class Removed:
+    email: str
+    rows: list[int]  # the lines removed
+    suppressed: bool  # a new suppression was recorded (False: one was there already)
+
+
+def remove(project: Project, name: str, email: str) -> Removed:
+    """Take an address off a list (every row of it) and record a manual suppression,
+    so no list brings it back by accident."""
+    path = _existing(project, name)
+    try:
+        address = normalise_address(email)
+    except BadAddress:
+        address = email.strip()  # a bad row can be removed by what it says
+    listfile = ListFile.open(path, project.shown(path))
+    key = address.lower()
+    removed: list[int] = []
+
+    def change(records: Iterator[Record]) -> Iterator[str]:
+        for record in records:
+            raw_email = listfile.values(record).get("email", "").lower()
+            if listfile.key_of(record) == key or raw_email == key:
+                removed.append(record.line)
+                continue
+            yield record.raw
+
+    ledger = project.ledger()
+    try:
+        suppressions = Suppressions(ledger)
+        new = suppressions.add(address, REMOVED, "manual", project.clock.now())
+        listfile.rewrite(change)
+    finally:
+        ledger.close()
+    return Removed(address, removed, new)
+
+
+def _existing(project: Project, name: str) -> Path:
+    path = project.list_path(name)
+    if not path.is_file():
+        raise ListError("no such list file", where=project.shown(path))
+    return path

@@ -1,0 +1,162 @@
+"""`newsletter subscribers`: list, add, remove, check (and import, sync) a project's
+subscriber lists."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from newsletter.cli.common import JsonOption, ProjectOption, open_project
+from newsletter.cli.output import warn
+from newsletter.errors import UsageError
+
+app = typer.Typer(
+    name="subscribers",
+    help="Manage subscriber lists: list, add, remove, check, import, sync.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+ListArgument = Annotated[
+    str, typer.Argument(metavar="LIST", help="The list: subscribers/LIST.csv.")
+]
+EmailArgument = Annotated[str, typer.Argument(metavar="EMAIL", help="The address.")]
+
+
+@app.command("list")
+def list_(
+    list_name: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[LIST]",
+            help="One list's subscribers (default: every list's counts).",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+    project: ProjectOption = Path("."),
+) -> None:
+    """Every list with its counts (active, suppressed, bad rows), or one list's
+    subscribers with their state."""
+    from newsletter.audience import manage
+
+    proj = open_project(project)
+    if list_name is None:
+        counts = manage.list_counts(proj)
+        if as_json:
+            typer.echo(json.dumps([c.data() for c in counts], indent=2))
+            return
+        if not counts:
+            typer.echo(
+                "No lists yet: add subscribers/LIST.csv, or `newsletter subscribers import`."
+            )
+            return
+        typer.echo(f"{'list':20} {'active':>10} {'suppressed':>11} {'bad rows':>9}  file")
+        for c in counts:
+            typer.echo(
+                f"{c.name[:20]:20} {c.active:>10,} {c.suppressed:>11,} {c.bad:>9,}  {c.shown}"
+            )
+        return
+    if as_json:  # streamed: a long list is never held in memory
+        typer.echo("[")
+        for n, member in enumerate(manage.members(proj, list_name)):
+            typer.echo(("," if n else "") + json.dumps(member.data(), ensure_ascii=False))
+        typer.echo("]")
+        return
+    for member in manage.members(proj, list_name):
+        s = member.subscriber
+        state = "suppressed: " + manage._why(member.suppression) if member.suppression else "active"
+        typer.echo(f"{s.email:40} {s.name[:30]:30} {state}")
+
+
+@app.command("add")
+def add(
+    list_name: ListArgument,
+    email: EmailArgument,
+    name: Annotated[
+        str, typer.Option("--name", metavar="NAME", help="The subscriber's name.")
+    ] = "",
+    field: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--field",
+            metavar="COLUMN=VALUE",
+            help="Another column's value (repeat).",
+            show_default=False,
+        ),
+    ] = None,
+    resubscribe: Annotated[
+        bool,
+        typer.Option(
+            "--resubscribe",
+            help="Lift the address's own unsubscribe or removal: "
+            "only when they asked to come back.",
+        ),
+    ] = False,
+    project: ProjectOption = Path("."),
+) -> None:
+    """Add a subscriber to a list (the file is rewritten atomically; other rows are
+    kept as they are). A suppressed address stays suppressed unless --resubscribe."""
+    from newsletter.audience import manage
+
+    fields = {}
+    for item in field or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--field {item!r}: write COLUMN=VALUE")
+        fields[key] = value
+    proj = open_project(project)
+    added = manage.add(proj, list_name, email, name, fields, resubscribe)
+    for note in added.notes:
+        warn(note)
+    typer.echo(f"Added {added.email} to list {list_name} (line {added.line}).")
+    if added.lifted:
+        typer.echo(f"Lifted its suppression: {manage._why(added.lifted)}.")
+    elif added.suppression:
+        warn(f"{added.email} is suppressed ({manage._why(added.suppression)}): sends skip it; "
+             "--resubscribe lifts it if they asked to come back")  # fmt: skip
+
+
+@app.command("remove")
+def remove(
+    list_name: ListArgument, email: EmailArgument, project: ProjectOption = Path(".")
+) -> None:
+    """Remove an address from a list and record a manual suppression (no list sends
+    to it again until it is added back with --resubscribe)."""
+    from newsletter.audience import manage
+
+    removed = manage.remove(open_project(project), list_name, email)
+    rows = ", ".join(map(str, removed.rows))
+    where = (
+        f"removed line{'s' * (len(removed.rows) != 1)} {rows}"
+        if removed.rows
+        else "it was not on the list"
+    )
+    typer.echo(f"{removed.email}: {where}; "
+               f"{'suppressed' if removed.suppressed else 'already suppressed'}.")  # fmt: skip
+
+
+@app.command("check")
+def check(
+    list_name: ListArgument, as_json: JsonOption = False, project: ProjectOption = Path(".")
+) -> None:
+    """Report every bad row of a list with its line number and why (invalid address,
+    duplicate, missing email, not UTF-8, too many values); exit 1 if there are any."""
+    from newsletter.audience import manage
+
+    proj = open_project(project)
+    bad, total = manage.bad_rows(proj, list_name)
+    shown = proj.shown(proj.list_path(list_name))
+    if as_json:
+        rows = [{"line": b.line, "reason": b.reason, "value": b.value} for b in bad]
+        data = {"list": list_name, "file": shown, "rows": total, "bad_rows": rows}
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        for row in bad:
+            typer.echo(row.describe(shown))
+        typer.echo(f"{shown}: {total:,} rows, {len(bad):,} bad.")
+    if bad:
+        raise typer.Exit(1)
