@@ -283,7 +283,8 @@ BAD_FILES = {
     "empty.csv": ("", r"empty.csv: line 1: the file is empty"),
     "all-bad.csv": (
         "email,name\nnope,A\n,B\n",
-        r"all-bad.csv: no row could be imported: 2 rejected, the first 2: 'nope' invalid address",
+        r"all-bad.csv: no row could be imported: 2 rejected, the first at line 2: 'nope' "
+        r"invalid address",
     ),
 }
 

@@ -99,9 +99,10 @@ def import_list(project: Project, list_name: str, file: Path, fmt: str = "auto")
     usable = export.usable
     if not usable and not export.skipped and export.rejected:
         first = export.rejected[0]
+        value = f" {first.value!r}" if first.value else ""
         raise ListError(
-            f"no row could be imported: {len(export.rejected)} rejected, the first "
-            f"{first.describe(export.shown).removeprefix(export.shown + ':')}",
+            f"no row could be imported: {len(export.rejected)} rejected, the first at line "
+            f"{first.line}:{value} {first.reason}",
             where=export.shown,
         )
 
@@ -111,6 +112,7 @@ def import_list(project: Project, list_name: str, file: Path, fmt: str = "auto")
         suppressed_before = suppressions.keys()
         marked = [row for row in usable if row.suppression]
         active: dict[str, ImportedRow] = {}
+        skipped = list(export.skipped)
         for row in usable:
             if row.suppression:
                 continue
@@ -119,12 +121,11 @@ def import_list(project: Project, list_name: str, file: Path, fmt: str = "auto")
                 reason = "suppressed in the project state"
                 if why is not None:
                     reason += f" ({why.reason}, from {why.source})"
-                _skip(summary, SkippedRow(row.line, row.email, reason))
+                skipped.append(SkippedRow(row.line, row.email, reason))
                 continue
             active[found] = row
-        for row in export.skipped:
-            _skip(summary, row)
-        summary.skipped_rows.sort(key=lambda r: r.line)
+        skipped.sort(key=lambda r: r.line)
+        summary.skipped, summary.skipped_rows = len(skipped), skipped[:SHOWN_ROWS]
 
         # Step 1: the list, checked and planned before anything is written.
         existed = list_path.exists()
@@ -168,12 +169,6 @@ def import_list(project: Project, list_name: str, file: Path, fmt: str = "auto")
         summary.updated, summary.unchanged = final.updated, final.unchanged
         summary.added = len(active) - final.updated - final.unchanged
     return summary
-
-
-def _skip(summary: ImportSummary, row: SkippedRow) -> None:
-    summary.skipped += 1
-    if len(summary.skipped_rows) < SHOWN_ROWS:
-        summary.skipped_rows.append(row)
 
 
 def _has_value(rows: Iterable[ImportedRow], name: str) -> bool:
