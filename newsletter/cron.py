@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from newsletter.audience.sync import SyncReport, sync
 from newsletter.delivery import Progress, SendReport
 from newsletter.errors import LockHeld, NewsletterError
 from newsletter.ledger import IssueRecord, Ledger
@@ -27,9 +28,28 @@ class CronResult:
     error: NewsletterError | None = None  # what went wrong (the send's own, or before it)
 
 
-def run_cron(project: Project, progress: Progress | None = None) -> list[CronResult]:
-    """Every due issue, then every interrupted one. Issues with nothing to do, or
-    held by another run, are left out of the results: a quiet run prints nothing."""
+@dataclass
+class CronRun:
+    results: list[CronResult]
+    synced: SyncReport | None = None  # SendGrid's suppressions pulled first
+    sync_error: NewsletterError | None = None
+
+
+def run_cron(project: Project, progress: Progress | None = None) -> CronRun:
+    """With the SendGrid transport, SendGrid's suppressions first (so they apply to
+    this run's sends); then every due issue, then every interrupted one. Issues with
+    nothing to do, or held by another run, are left out: a quiet run prints nothing."""
+    run = CronRun([])
+    if project.settings.transport.kind == "sendgrid":
+        try:
+            run.synced = sync(project)
+        except NewsletterError as exc:  # reported; the sends go on with what is known
+            run.sync_error = exc
+    run.results = _sends(project, progress)
+    return run
+
+
+def _sends(project: Project, progress: Progress | None) -> list[CronResult]:
     ledger = project.ledger()
     try:
         due = Queue(ledger).due(project.clock.now())

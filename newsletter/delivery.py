@@ -44,6 +44,7 @@ class BadRows:
     kept: list[BadRow] = field(default_factory=list)
     total: int = 0
     duplicates: int = 0
+    suppressed: int = 0  # good rows whose address is suppressed (counted, not bad)
 
     def add(self, row: BadRow) -> None:
         self.total += 1
@@ -286,12 +287,19 @@ def send_with_retries(
             attempt += 1
 
 
-def count(rows: Iterable[Subscriber | BadRow]) -> tuple[list[Subscriber], int, BadRows]:
-    """For --dry-run and the confirmation prompt: a few recipients, the total, bad rows."""
+def count(
+    rows: Iterable[Subscriber | BadRow], suppressed: frozenset[str] = frozenset()
+) -> tuple[list[Subscriber], int, BadRows]:
+    """For --dry-run and the confirmation prompt: a few recipients, how many a send
+    goes to (suppressed addresses left out, and counted in BadRows.suppressed), the
+    bad rows."""
     bad = BadRows()
     first: list[Subscriber] = []
     total = 0
     for subscriber in good_rows(rows, bad):
+        if subscriber.key in suppressed:
+            bad.suppressed += 1
+            continue
         total += 1
         if len(first) < 10:
             first.append(subscriber)

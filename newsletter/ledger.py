@@ -163,6 +163,16 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX batches_live ON batches (issue, first_seq) WHERE state != 'released'
         """,
     ),
+    (
+        "0004_sync_cursors",
+        """
+        CREATE TABLE sync_cursors (
+            source TEXT PRIMARY KEY,         -- e.g. 'sendgrid bounces'
+            synced_until INTEGER NOT NULL,   -- Unix time: pulled up to here
+            updated_at TEXT NOT NULL
+        )
+        """,
+    ),
 ]
 
 

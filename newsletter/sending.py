@@ -68,7 +68,15 @@ class SendPlan:
         return read_list(self.list_path, self.list_shown)
 
     def count(self) -> tuple[list[Subscriber], int, BadRows]:
-        return count(self.rows())
+        """Who a send would go to now: the list's good rows, suppressions left out."""
+        from newsletter.audience.suppressions import Suppressions
+
+        ledger = self.project.ledger()
+        try:
+            suppressed = frozenset(Suppressions(ledger).keys())
+        finally:
+            ledger.close()
+        return count(self.rows(), suppressed)
 
 
 def plan_send(

@@ -19,6 +19,7 @@ import re
 import socket
 import threading
 import time
+import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -121,6 +122,14 @@ class FakeSendGrid:
         self.redirect_to = ""  # where a "303" fault sends the client
         self.accepted: list[dict[str, Any]] = []  # request bodies SendGrid would send
         self.requests = 0
+        # Suppression lists, as SendGrid keeps them: kind -> [{"email", "created", ...}]
+        self.suppressions: dict[str, list[dict[str, Any]]] = {
+            kind: [] for kind in ("unsubscribes", "bounces", "spam_reports", "blocks",
+                                  "invalid_emails")
+        }  # fmt: skip
+        self.groups: dict[int, list[str]] = {}  # unsubscribe group id -> addresses
+        self.gets: list[str] = []  # the GET requests' paths with their queries
+        self.get_faults: list[str] = []  # "429" or "500" for the next GETs
         self.lock = threading.Lock()
         self.port = _free_port()
         self._server: ThreadingHTTPServer | None = None
@@ -266,6 +275,43 @@ class _Handler(BaseHTTPRequestHandler):
         sandbox = body.get("mail_settings", {}).get("sandbox_mode", {}).get("enable")
         sandbox = sandbox or fault == "200"
         return self._answer(200 if sandbox else 202, None, {"X-Message-Id": uuid.uuid4().hex[:22]})
+
+    def do_GET(self) -> None:
+        """The suppression lists: paged with limit (at most 500) and offset, filtered
+        by start_time and end_time (Unix seconds, inclusive); group unsubscribes."""
+        fake = self.server_fake
+        with fake.lock:
+            fake.gets.append(self.path)
+            fault = fake.get_faults.pop(0) if fake.get_faults else None
+        if self.headers.get("Authorization") != f"Bearer {fake.api_key}":
+            return self._answer(401, {"errors": [{"message": UNAUTHORIZED, "field": None}]})
+        if fault == "429":
+            reset = str(int(time.time()) + fake.reset_in)
+            return self._answer(429, {"errors": [{"field": None, "message": "too many requests"}]},
+                                {"X-RateLimit-Reset": reset})  # fmt: skip
+        if fault == "500":
+            return self._answer(500, {"errors": [{"message": "internal error", "field": None}]})
+        parts = urllib.parse.urlsplit(self.path)
+        query = {k: v[0] for k, v in urllib.parse.parse_qs(parts.query).items()}
+        group = re.fullmatch(r"/v3/asm/groups/(\d+)/suppressions", parts.path)
+        if group:
+            return self._answer(200, fake.groups.get(int(group.group(1)), []))
+        kind = re.fullmatch(r"/v3/suppression/(\w+)", parts.path)
+        if not kind or kind.group(1) not in fake.suppressions:
+            return self._answer(404, {"errors": [{"message": "not found", "field": None}]})
+        try:
+            limit = int(query.get("limit", 500))
+            offset = int(query.get("offset", 0))
+            start = int(query.get("start_time", 0))
+            end = int(query.get("end_time", 2**62))
+        except ValueError:
+            return self._answer(400, {"errors": [{"message": "invalid query", "field": None}]})
+        if not 1 <= limit <= 500:
+            return self._answer(400, {"errors": [{"field": "limit", "message":
+                                "limit should be an integer between 1 and 500"}]})  # fmt: skip
+        rows = [r for r in fake.suppressions[kind.group(1)] if start <= r["created"] <= end]
+        rows.sort(key=lambda r: -r["created"])  # newest first, as SendGrid lists them
+        return self._answer(200, rows[offset : offset + limit])
 
     def _answer(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(body).encode() if body is not None else b""

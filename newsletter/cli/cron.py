@@ -18,9 +18,14 @@ def cron(project: ProjectOption = Path(".")) -> None:
 
     proj = open_project(project)
     with Progress(None, tty=False) as progress:
-        results = run_cron(proj, progress)
-    failed = False
-    for result in results:
+        run = run_cron(proj, progress)
+    failed = run.sync_error is not None
+    if run.sync_error is not None:
+        typer.echo(f"error: sync: {' '.join(str(run.sync_error).split())}", err=True)
+    elif run.synced is not None and run.synced.new:
+        typer.echo(f"Synced from SendGrid: {run.synced.new:,} new suppression"
+                   f"{'s' * (run.synced.new != 1)}.")  # fmt: skip
+    for result in run.results:
         report = result.report
         if report is not None:
             if report.recovered:

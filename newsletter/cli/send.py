@@ -197,6 +197,7 @@ def _print_dry_run(
                     "transport": plan.transport.name,
                     "recipients": total,
                     "bad_rows": bad.total,
+                    "suppressed": bad.suppressed,
                     "first_recipients": [s.email for s in first],
                 },
                 indent=2,
@@ -210,9 +211,15 @@ def _print_dry_run(
         f"  from        {plan.sender}",
         f"  list        {plan.list_name} ({plan.list_shown})",
         f"  transport   {plan.transport.name} -> {plan.transport.destination(plan.rendered.id)}",
-        f"  recipients  {total:,}" + (f" (skipping {bad.total:,} bad rows)" if bad.total else ""),
+        f"  recipients  {total:,}" + _skipping(bad),
     ]
     lines += [f"    {s.email}" + (f"  {s.name}" if s.name else "") for s in first]
     if total > len(first):
         lines.append(f"    … and {total - len(first)} more")
     typer.echo("\n".join(lines))
+
+
+def _skipping(bad: BadRows) -> str:
+    parts = [f"{bad.total:,} bad rows"] if bad.total else []
+    parts += [f"{bad.suppressed:,} suppressed"] if bad.suppressed else []
+    return f" (skipping {', '.join(parts)})" if parts else ""

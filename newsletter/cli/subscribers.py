@@ -160,3 +160,28 @@ def check(
         typer.echo(f"{shown}: {total:,} rows, {len(bad):,} bad.")
     if bad:
         raise typer.Exit(1)
+
+
+@app.command("sync")
+def sync(as_json: JsonOption = False, project: ProjectOption = Path(".")) -> None:
+    """Pull SendGrid's unsubscribes, group unsubscribes, bounces, spam reports, blocks
+    and invalid addresses into the project's suppressions (only what is new since the
+    last sync). `cron` does this on every run when the SendGrid transport is set."""
+    from newsletter.audience.sync import sync as pull
+
+    report = pull(open_project(project))
+    if as_json:
+        typer.echo(json.dumps(report.data(), indent=2))
+        return
+    seen = ", ".join(f"{n:,} {kind.replace('_', ' ')}" for kind, n in report.pulled.items())
+    typer.echo(f"Synced from SendGrid: {seen}; {report.new:,} new suppression"
+               f"{'s' * (report.new != 1)}.")  # fmt: skip
+
+
+def _register_import() -> None:
+    from newsletter.cli.subscribers_import import import_
+
+    app.command("import")(import_)
+
+
+_register_import()

@@ -24,13 +24,15 @@ def make_transport(project: Project, kind: str | None = None) -> Transport:
         from newsletter.transports.sendgrid import SendgridTransport
 
         settings = project.settings.sendgrid
-        return SendgridTransport(settings, _api_key(project), project.clock, settings.timeout)
+        return SendgridTransport(
+            settings, sendgrid_api_key(project), project.clock, settings.timeout
+        )
     if kind == "smtp":
         raise UsageError("the smtp transport is not available yet; use --transport outbox")
     raise UsageError(f"unknown transport {kind!r}; expected one of outbox, sendgrid, smtp")
 
 
-def _api_key(project: Project) -> str:
+def sendgrid_api_key(project: Project) -> str:
     """The SendGrid API key from the variable named in settings; never shown."""
     name = project.settings.sendgrid.api_key_env
     key = os.environ.get(name, "").strip()

@@ -1,0 +1,119 @@
+"""Reading SendGrid's suppression lists (for `subscribers sync` and `cron`), through
+the official client with the transport's opener: no redirects (the key would follow
+them), a deadline on every request.
+
+Each list pages with `limit` (at most 500) and `offset`; a page shorter than the
+limit is the last. `start_time` (Unix seconds) asks only for what is newer. Group
+unsubscribes (ASM) come as one list of addresses per group, without times.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import random
+import urllib.error
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from newsletter.clock import Clock
+from newsletter.errors import PermanentError, TransientError, TransportError
+from newsletter.settings import SendgridSettings
+from newsletter.transports.sendgrid import _api_message, _header, _opener, _with_opener
+
+PAGE = 500
+ATTEMPTS = 5
+# SendGrid's list -> (our reason, where it is in the client)
+KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "unsubscribes": ("unsubscribed", ("suppression", "unsubscribes")),
+    "bounces": ("bounced", ("suppression", "bounces")),
+    "spam_reports": ("spam report", ("suppression", "spam_reports")),
+    "blocks": ("blocked", ("suppression", "blocks")),
+    "invalid_emails": ("invalid", ("suppression", "invalid_emails")),
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    email: str
+    created: int  # Unix time; 0 when SendGrid gives none (group unsubscribes)
+
+
+class SuppressionReader:
+    def __init__(
+        self, settings: SendgridSettings, api_key: str, clock: Clock, timeout: float = 30.0
+    ) -> None:
+        from sendgrid import SendGridAPIClient
+
+        self.settings, self.clock, self.timeout = settings, clock, timeout
+        self._client = SendGridAPIClient(api_key=api_key, host=settings.host).client
+        self._opener = _opener(timeout)
+
+    def entries(self, kind: str, since: int, until: int) -> Iterator[Entry]:
+        """Every entry of SendGrid's `kind` list created in [since, until], page by page."""
+        endpoint = self._endpoint(*KINDS[kind][1])
+        offset = 0
+        while True:
+            query = {"start_time": since, "end_time": until, "limit": PAGE, "offset": offset}
+            page = self._get(endpoint, query, f"/v3/suppression/{kind}")
+            if not isinstance(page, list):
+                raise PermanentError(f"SendGrid's {kind} list is not a list of entries")
+            for item in page:
+                if isinstance(item, dict) and isinstance(item.get("email"), str):
+                    yield Entry(item["email"], int(item.get("created") or 0))
+            if len(page) < PAGE:
+                return
+            offset += PAGE
+
+    def group(self, group_id: int) -> list[str]:
+        """The addresses unsubscribed from one unsubscribe group."""
+        endpoint = self._endpoint("asm", "groups", str(group_id), "suppressions")
+        found = self._get(endpoint, None, f"/v3/asm/groups/{group_id}/suppressions")
+        if not isinstance(found, list):
+            raise PermanentError(f"SendGrid's unsubscribe group {group_id} is not a list")
+        return [email for email in found if isinstance(email, str)]
+
+    def _endpoint(self, *parts: str) -> Any:
+        endpoint = self._client
+        for part in parts:
+            endpoint = endpoint._(part)
+        endpoint._make_request = functools.partial(_with_opener, endpoint, self._opener)
+        return endpoint
+
+    def _get(self, endpoint: Any, query: dict[str, Any] | None, path: str) -> Any:
+        """One GET, retried on 429 (after its reset), 5xx and connection failures."""
+        from python_http_client.exceptions import HTTPError as Answer
+
+        attempt = 1
+        while True:
+            try:
+                response = endpoint.get(query_params=query, timeout=self.timeout)
+                return json.loads(response.body or b"[]")
+            except Answer as exc:
+                error: TransportError = self._error(exc, path)
+            except (urllib.error.URLError, OSError) as exc:
+                reason = getattr(exc, "reason", exc)
+                error = TransientError(f"cannot reach SendGrid at {self.settings.host}: {reason}")
+            except ValueError:
+                raise PermanentError(f"SendGrid's answer to {path} is not JSON") from None
+            if not isinstance(error, TransientError) or attempt >= ATTEMPTS:
+                raise error
+            wait = error.retry_after if error.retry_after is not None else 2 ** (attempt - 1)
+            self.clock.sleep(min(wait, 120.0) + random.random())
+            attempt += 1
+
+    def _error(self, exc: Any, path: str) -> TransportError:
+        status = int(exc.status_code)
+        detail = _api_message(getattr(exc, "body", b""))
+        message = f"SendGrid answered {status} to {path}" + (f": {detail}" if detail else "")
+        if status == 429:
+            reset = _header(getattr(exc, "headers", None), "X-RateLimit-Reset")
+            try:
+                wait = max(1.0, float(reset) - self.clock.now().timestamp())
+            except ValueError:
+                wait = None
+            return TransientError(message, status=status, retry_after=wait)
+        if status >= 500:
+            return TransientError(message, status=status)
+        return PermanentError(message, status=status)
