@@ -144,7 +144,7 @@ def add(
             if listfile.key_of(record) == key:
                 raise UsageError(f"{address} is on list {name} already ({listfile.shown}:"
                                  f"{record.line})")  # fmt: skip
-            last_line = record.line + record.raw.count("\n")
+            last_line = record.line + max(record.raw.count("\n") - 1, 0)
             yield record.raw
         yield listfile.format(values)
 
