@@ -54,14 +54,20 @@ class Suppressions:
     def add_many(self, rows: Iterable[tuple[str, str, str]], now: datetime) -> int:
         """(email, reason, source) rows in one transaction; returns how many were new."""
         stamp = now.isoformat()
-        with self.db:
-            self.db.execute("BEGIN IMMEDIATE")
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
             before = self.count()
             self.db.executemany(
                 "INSERT OR IGNORE INTO suppressions VALUES (?, ?, ?, ?, ?)",
                 ((e.lower(), e, reason, source, stamp) for e, reason, source in rows),
             )
-            return self.count() - before
+            new = self.count() - before
+            self.db.execute("COMMIT")
+            return new
+        except BaseException:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
 
     def get(self, email: str) -> Suppression | None:
         row = self.db.execute(

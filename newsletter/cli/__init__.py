@@ -36,6 +36,9 @@ class _Commands(TyperGroup):
             _fail(str(exc), 1)
         except KeyboardInterrupt:
             _fail("interrupted", 130)
+        except BrokenPipeError:  # `... | head`: the reader has what it wanted
+            _quiet_stdout()
+            raise typer.Exit(0) from None
         except Exception as exc:
             if debug:
                 raise
@@ -44,6 +47,14 @@ class _Commands(TyperGroup):
                 "run again with --debug to see where, and report it)",
                 1,
             )
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so flushing it at exit raises nothing."""
+    import sys
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _fail(message: str, code: int) -> None:
