@@ -166,3 +166,29 @@ def test_the_module_level_application_reads_the_project_from_the_environment(
     seen = []
     body = b"".join(application(environ, lambda status, headers: seen.append(status)))
     assert seen == ["200 OK"] and b"tom@example.net" in body
+
+
+def test_the_serve_command_runs_the_endpoint_and_logs_no_address(project_dir, cli):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 0
+    env = dict(os.environ, NEWSLETTER_SECRET=SECRET)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "newsletter", "serve", "--port", "0"], cwd=project_dir, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("Unsubscribe endpoint at http://127.0.0.1:"), line
+        base = line.split()[3].rstrip("/")
+        link = link_for(project_dir, base, "tom@example.net")
+        assert call(link, ONE_CLICK)[0] == 200
+        assert suppressed(project_dir) == {"tom@example.net": ("unsubscribed", "one-click")}
+    finally:
+        process.send_signal(signal.SIGINT)  # Ctrl-C: a clean stop
+        _, err = process.communicate(timeout=10)
+    assert process.returncode == 0, err
+    assert "POST /unsubscribe 200" in err and "tom@example.net" not in err
