@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from newsletter.audience.lists import BadRow, Subscriber
 from newsletter.clock import Clock, SystemClock
@@ -119,7 +119,9 @@ def deliver(
     sees it, and settled after: sent (with the provider's id), refused, or ambiguous
     when the answer never came (held, never resent by itself; the send goes on).
     Transient failures are retried (RetryPolicy); when retries run out, or on a
-    permanent error, the batch goes back to pending and the send stops.
+    permanent error, the send stops. A failure may come after part of the batch was
+    answered (TransportError.partial): that part is recorded, the recipients handed
+    over without an answer are held, and the rest goes back to pending.
     """
     clock = clock or SystemClock()
     retry = retry or RetryPolicy()
@@ -137,20 +139,30 @@ def deliver(
             accepted = send_with_retries(
                 transport, Batch(issue, recipients, envelope, number=number), clock, retry, report
             )
-        except AmbiguousError as exc:
-            subscribers = ledger.settle(issue.id, number, {}, {}, emails, clock.now(),
-                                        then_claim=size)  # fmt: skip
-            number += 1
-            report.ambiguous += len(recipients)
-            report.error = exc
-            continue
         except TransportError as exc:
-            if exc.partial is not None:  # part of the batch went before the failure
-                ledger.settle(issue.id, number, exc.partial.message_ids, {}, [], clock.now())
-                report.accepted += len(exc.partial.message_ids)
-            ledger.release(issue.id, emails, clock.now())
+            # What was answered before the failure is recorded; what was handed over
+            # without an answer is held as ambiguous; the rest was never handed over and
+            # goes back to pending (before the next claim, so it is claimed again first).
+            partial = exc.partial or Accepted({})
+            held = held_by(exc, emails)
+            answered = {*partial.message_ids, *partial.refused, *held}
+            ledger.release(issue.id, [e for e in emails if e not in answered], clock.now())
+            goes_on = isinstance(exc, AmbiguousError)
+            claim = size if goes_on else 0
+            subscribers = ledger.settle(issue.id, number, partial.message_ids, partial.refused,
+                                        held, clock.now(), then_claim=claim)  # fmt: skip
+            number += 1
+            report.accepted += len(partial.message_ids)
+            report.refused += len(partial.refused)
+            report.ambiguous += len(held)
+            room = BadRows.KEEP - len(report.refusals)
+            report.refusals.extend(list(partial.refused.items())[: max(room, 0)])
             report.error = exc
-            break
+            if not goes_on:  # permanent, or transient retries ran out: stop
+                break
+            if progress:
+                progress(report)
+            continue
         answered = set(accepted.message_ids) | set(accepted.refused)
         unanswered = [email for email in emails if email not in answered]
         subscribers = ledger.settle(issue.id, number, accepted.message_ids, accepted.refused,
@@ -177,24 +189,61 @@ def send_with_retries(
     retry: RetryPolicy | None = None,
     report: SendReport | None = None,
 ) -> Accepted:
-    """Hand one batch over, retrying transient failures as the policy says."""
+    """Hand one batch over, retrying transient failures as the policy says. When a
+    transient failure says part of the batch was answered first (an SMTP connection
+    dropped after some messages), only the rest is retried, and the attempts count
+    again from one: each such retry has made progress, so they are bounded by the
+    batch's size."""
     retry = retry or RetryPolicy()
     attempt = 1
+    done = Accepted({})  # answered by earlier attempts
     while True:
         try:
-            return transport.send(batch)
+            return joined(done, transport.send(batch))
         except TransientError as exc:
+            if has_answers(exc.partial):
+                done = joined(done, exc.partial)
+                have = {*done.message_ids, *done.refused}
+                rest = tuple(r for r in batch.recipients if r.email not in have)
+                batch = replace(batch, recipients=rest)
+                attempt = 1
             wait = retry.wait(attempt, exc, random.random())
             if wait is None:
                 raise TransientError(
                     f"{exc.message} (gave up after {attempt} attempt{'s' * (attempt != 1)})",
                     where=exc.where,
                     status=exc.status,
+                    partial=done if has_answers(done) else None,
                 ) from None
             if report is not None:
                 report.retries += 1
             clock.sleep(wait)
             attempt += 1
+        except TransportError as exc:
+            if has_answers(done):  # what earlier attempts had answered is part of it
+                exc.partial = joined(done, exc.partial or Accepted({}))
+            raise
+
+
+def has_answers(accepted: Accepted | None) -> bool:
+    return accepted is not None and bool(accepted.message_ids or accepted.refused)
+
+
+def joined(first: Accepted, then: Accepted) -> Accepted:
+    """Two answers for parts of one batch as one."""
+    if not has_answers(first):
+        return then
+    return Accepted({**first.message_ids, **then.message_ids}, {**first.refused, **then.refused})
+
+
+def held_by(exc: TransportError, emails: list[str]) -> list[str]:
+    """The recipients of a failed batch to hold as ambiguous (see TransportError)."""
+    if exc.ambiguous is not None:
+        return list(exc.ambiguous)
+    if not isinstance(exc, AmbiguousError):
+        return []
+    partial = exc.partial or Accepted({})
+    return [e for e in emails if e not in partial.message_ids and e not in partial.refused]
 
 
 def count(rows: Iterable[Subscriber | BadRow]) -> tuple[list[Subscriber], int, BadRows]:
