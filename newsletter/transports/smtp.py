@@ -30,6 +30,7 @@ import smtplib
 import ssl
 import threading
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import NoReturn
@@ -164,16 +165,28 @@ class _Connection:
         outcome: _Outcome,
     ) -> None:
         """Send to the next recipient of `todo` until none is left, or until this or
-        another connection fails (`stop`)."""
-        try:
-            while not stop.is_set():
+        another connection fails (`stop`). The next message is made while the server
+        reads the last one: its answer comes after (a recipient taken that way but not
+        handed over when the send stops is in no answer, so it goes back to pending)."""
+        made: tuple[Recipient, str, bytes] | None = None
+
+        def make_next() -> None:
+            nonlocal made
+            if made is None and not stop.is_set():
                 try:
                     recipient = todo.popleft()
                 except IndexError:
                     return
-                msgid, data = maker.make(recipient)
+                made = (recipient, *maker.make(recipient))
+
+        try:
+            while not stop.is_set():
+                make_next()
+                if made is None:
+                    return
+                (recipient, msgid, data), made = made, None
                 try:
-                    refusal = self.deliver(sender, recipient.email, data)
+                    refusal = self.deliver(sender, recipient.email, data, make_next)
                 except TransportError as exc:
                     outcome.error = exc
                     stop.set()
@@ -186,14 +199,17 @@ class _Connection:
             stop.set()
             raise
 
-    def deliver(self, sender: str, email: str, data: bytes) -> str | None:
+    def deliver(
+        self, sender: str, email: str, data: bytes, meanwhile: Callable[[], None] | None = None
+    ) -> str | None:
         """Hand one message over: None when accepted (250), the server's reply when it
-        refused this recipient; raises TransientError, PermanentError, AmbiguousError."""
+        refused this recipient; raises TransientError, PermanentError, AmbiguousError.
+        `meanwhile` runs between sending the message and reading the server's answer."""
         kept = self.smtp is not None
         smtp = self.smtp or self.open()
         try:
             try:
-                code, reply = smtp.mail(sender)
+                code, reply = _ask(smtp, f"MAIL FROM:<{sender}>")
             except OSError:
                 if not kept:
                     raise
@@ -201,18 +217,17 @@ class _Connection:
             if code == 421 and kept:  # a kept connection the server closed: a new one, once
                 self.drop()
                 smtp = self.open()
-                code, reply = smtp.mail(sender)
+                code, reply = _ask(smtp, f"MAIL FROM:<{sender}>")
             if code != 250:
                 self.fail(code, reply, f"MAIL FROM:<{sender}> (the sender)")
-            code, reply = smtp.rcpt(email)
+            code, reply = _ask(smtp, f"RCPT TO:<{email}>")
             if code not in (250, 251):
                 text = _text(code, reply)
                 if code >= 500 and not _about_us(code, text):
                     self.reset()
                     return text
                 self.fail(code, reply, f"RCPT TO:<{email}>")
-            smtp.putcmd("data")
-            code, reply = smtp.getreply()
+            code, reply = _ask(smtp, "DATA")
             if code != 354:
                 self.fail(code, reply, f"DATA for {email}")
             smtp.send(_stuffed(data))
@@ -223,6 +238,8 @@ class _Connection:
                 f"handed over ({_reason(exc, self.settings.timeout)})"
             ) from None
         # The whole message went: from here, no answer means it may have been accepted.
+        if meanwhile is not None:
+            meanwhile()
         try:
             code, reply = smtp.getreply()
         except OSError as exc:
@@ -354,16 +371,23 @@ class _Connection:
                 smtp.close()
 
 
-_LINE_DOT = re.compile(rb"^\.", re.M)
-
-
 def _stuffed(data: bytes) -> bytes:
-    """The message as DATA carries it: a leading dot doubled, ended by CRLF . CRLF."""
-    if data.startswith(b".") or b"\n." in data:
-        data = _LINE_DOT.sub(b"..", data)
+    """The message as DATA carries it: a dot that starts a line doubled (RFC 5321
+    4.5.2), ended by CRLF . CRLF. (bytes.replace: a tenth of the time of a regex.)"""
+    data = data.replace(b"\n.", b"\n..")
+    if data.startswith(b"."):
+        data = b"." + data
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
     return data + b".\r\n"
+
+
+def _ask(smtp: smtplib.SMTP, command: str) -> tuple[int, bytes]:
+    """One command and its reply. The addresses are ASCII and checked already
+    (newsletter.addresses), so smtplib's mail() and rcpt(), which parse each one again
+    with the email package (some 30 us each), are not needed."""
+    smtp.send(f"{command}\r\n".encode("ascii"))
+    return smtp.getreply()
 
 
 def _text(code: int, reply: bytes | str) -> str:
