@@ -237,14 +237,16 @@ def test_login_without_tls_works_on_this_machine(project_dir, big_list, cli, mon
 
 def test_a_550_refuses_that_recipient_and_the_others_go(plain, big_list, cli, project_dir):
     plain.inject("RCPT", "550 5.1.1 <reader7@example.com>: no such user", email=big_list[7])
+    unknown = "550 5.1.1 <reader9@example.com>: Recipient address rejected: User unknown in "
+    plain.inject("RCPT", unknown + "relay recipient table", email=big_list[9])
     result = send(cli)
     assert result.exit_code == 0, result.output
-    exactly_once(plain, [e for e in big_list if e != big_list[7]])
-    assert "249 accepted" in result.stdout and "1 refused" in result.stdout
+    exactly_once(plain, [e for e in big_list if e not in (big_list[7], big_list[9])])
+    assert "248 accepted" in result.stdout and "2 refused" in result.stdout
     assert f"refused: {big_list[7]}: 550 5.1.1 <reader7@example.com>: no such user" in (
         result.stderr
     )
-    assert counts(project_dir)["refused"] == 1 and counts(project_dir)["sent"] == N - 1
+    assert counts(project_dir)["refused"] == 2 and counts(project_dir)["sent"] == N - 2
     assert plain.connections() == 1
 
 

@@ -408,8 +408,13 @@ def _enhanced(text: str) -> str:
 
 def _about_us(code: int, text: str) -> bool:
     """A refusal at RCPT TO that is about the sender, not the recipient: the server
-    wants a login (530, 5.7.0) or will not relay for us. It would refuse everyone."""
-    return code == 530 or _enhanced(text) == "5.7.0" or "relay" in text.lower()
+    wants a login (530, 5.7.0) or will not relay for us ("Relay access denied"). It
+    would refuse everyone. One about the address or mailbox (5.1.x, 5.2.x: Postfix's
+    "User unknown in relay recipient table") is the recipient's."""
+    enhanced = _enhanced(text)
+    if enhanced[:4] in ("5.1.", "5.2."):
+        return False
+    return code == 530 or enhanced == "5.7.0" or "relay" in text.lower()
 
 
 def _reason(exc: BaseException, timeout: int) -> str:
