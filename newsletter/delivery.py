@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from newsletter.audience.lists import BadRow, Subscriber
 from newsletter.clock import Clock, SystemClock
@@ -136,29 +136,34 @@ def deliver(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="transport") as worker:
         while current:
             number, recipients, request = current
-            if request is None:
-                request = prepare(transport, Batch(issue, recipients, envelope, number=number))
-            handed = worker.submit(send_with_retries, transport, request, clock, retry, report)
+            batch = Batch(issue, recipients, envelope, number=number)
+            handed = worker.submit(send_with_retries, transport, batch, clock, retry, report,
+                                   request)  # fmt: skip
             prepared = batches.peek(number + 1, envelope, transport)
             try:
                 accepted = handed.result()
-            except AmbiguousError as exc:
-                _settle_partial(ledger, issue.id, number, exc, report, clock)
-                held = [r.email for r in recipients if r.email not in _answered(exc)]
-                following = ledger.settle(issue.id, number, {}, {}, held, clock.now(),
-                                          then_claim=batches.size)  # fmt: skip
-                report.ambiguous += len(held)
-                report.error = exc
             except TransportError as exc:
-                _settle_partial(ledger, issue.id, number, exc, report, clock)
-                ledger.release(issue.id, [r.email for r in recipients], clock.now())
+                # What was answered before the failure is recorded; what was handed over
+                # without an answer is held as ambiguous; the rest was never handed over
+                # and goes back to pending (before the next claim: it is claimed first).
+                emails = [r.email for r in recipients]
+                partial = exc.partial or Accepted({})
+                held = held_by(exc, emails)
+                answered = {*partial.message_ids, *partial.refused, *held}
+                ledger.release(issue.id, [e for e in emails if e not in answered], clock.now())
+                goes_on = isinstance(exc, AmbiguousError)
+                following = ledger.settle(issue.id, number, partial.message_ids,
+                                          partial.refused, held, clock.now(),
+                                          then_claim=batches.size if goes_on else 0)  # fmt: skip
+                _count(report, partial, len(held))
                 report.error = exc
-                break
+                if not goes_on:  # permanent, or transient retries ran out: stop
+                    break
             else:
                 following = _settle(ledger, issue.id, number, recipients, accepted, report,
                                     batches.size, clock)  # fmt: skip
-                if progress:
-                    progress(report)
+            if progress:
+                progress(report)
             current = batches.made(number + 1, following, prepared)
     ledger.finish_if_done(issue.id, clock.now())
     return report
@@ -208,23 +213,6 @@ class _Batches:
 _Made = tuple[int, tuple[Recipient, ...], object | None]  # number, recipients, request
 
 
-def _answered(exc: TransportError) -> set[str]:
-    partial = exc.partial
-    return set(partial.message_ids) | set(partial.refused) if partial else set()
-
-
-def _settle_partial(
-    ledger: Ledger, issue_id: str, number: int, exc: TransportError, report: SendReport,
-    clock: Clock,
-) -> None:  # fmt: skip
-    """What the transport took before it failed is recorded as such."""
-    if exc.partial is not None:
-        partial = exc.partial
-        ledger.settle(issue_id, number, partial.message_ids, partial.refused, [], clock.now())
-        report.accepted += len(partial.message_ids)
-        report.refused += len(partial.refused)
-
-
 def _settle(
     ledger: Ledger,
     issue_id: str,
@@ -241,50 +229,96 @@ def _settle(
     following = ledger.settle(issue_id, number, accepted.message_ids, accepted.refused,
                               unanswered, clock.now(), accepted.batch_id, then_claim)  # fmt: skip
     report.batches += 1
-    report.accepted += len(accepted.message_ids)
-    report.refused += len(accepted.refused)
-    report.ambiguous += len(unanswered)
+    _count(report, accepted, len(unanswered))
     if accepted.batch_id is not None:
         report.message_ids.append(accepted.batch_id)
-    room = BadRows.KEEP - len(report.refusals)
-    report.refusals.extend(list(accepted.refused.items())[: max(room, 0)])
     return following
 
 
-def prepare(transport: Transport, batch: Batch) -> object:
-    """What `send_with_retries` hands over: the transport's prepared request when it
-    makes one ahead (see Preparing), else the batch itself."""
+def _count(report: SendReport, answer: Accepted, held: int) -> None:
+    report.accepted += len(answer.message_ids)
+    report.refused += len(answer.refused)
+    report.ambiguous += held
+    room = BadRows.KEEP - len(report.refusals)
+    report.refusals.extend(list(answer.refused.items())[: max(room, 0)])
+
+
+def prepare(transport: Transport, batch: Batch) -> object | None:
+    """The transport's request for a batch, made ahead of handing it over (see
+    Preparing); None for a transport that makes none."""
     making = getattr(transport, "prepare", None)
-    return making(batch) if making is not None else batch
+    return making(batch) if making is not None else None
 
 
 def send_with_retries(
     transport: Transport,
-    batch: object,
+    batch: Batch,
     clock: Clock,
     retry: RetryPolicy | None = None,
     report: SendReport | None = None,
+    request: object | None = None,
 ) -> Accepted:
-    """Hand one batch (or its prepared request, see `prepare`) over, retrying
-    transient failures as the policy says."""
+    """Hand one batch over (as `request`, its prepared form, when given), retrying
+    transient failures as the policy says. When a transient failure says part of the
+    batch was answered first (an SMTP connection dropped after some messages), only
+    the rest is retried, and the attempts count again from one: each such retry has
+    made progress, so they are bounded by the batch's size."""
     retry = retry or RetryPolicy()
-    hand_over = transport.send if isinstance(batch, Batch) else transport.post  # type: ignore[attr-defined]
+    post = getattr(transport, "post", None)
+    if request is None:
+        request = prepare(transport, batch)
     attempt = 1
+    done = Accepted({})  # answered by earlier attempts
     while True:
         try:
-            return hand_over(batch)
+            answer = post(request) if post is not None else transport.send(batch)
+            return joined(done, answer)
         except TransientError as exc:
+            if has_answers(exc.partial):
+                done = joined(done, exc.partial)
+                have = {*done.message_ids, *done.refused}
+                batch = replace(batch, recipients=tuple(r for r in batch.recipients
+                                                        if r.email not in have))  # fmt: skip
+                request = prepare(transport, batch)
+                attempt = 1
             wait = retry.wait(attempt, exc, random.random())
             if wait is None:
                 raise TransientError(
                     f"{exc.message} (gave up after {attempt} attempt{'s' * (attempt != 1)})",
                     where=exc.where,
                     status=exc.status,
+                    partial=done if has_answers(done) else None,
                 ) from None
             if report is not None:
                 report.retries += 1
             clock.sleep(wait)
             attempt += 1
+        except TransportError as exc:
+            if has_answers(done):  # what earlier attempts had answered is part of it
+                exc.partial = joined(done, exc.partial or Accepted({}))
+            raise
+
+
+def has_answers(accepted: Accepted | None) -> bool:
+    return accepted is not None and bool(accepted.message_ids or accepted.refused)
+
+
+def joined(first: Accepted, then: Accepted) -> Accepted:
+    """Two answers for parts of one batch as one."""
+    if not has_answers(first):
+        return then
+    return Accepted({**first.message_ids, **then.message_ids}, {**first.refused, **then.refused},
+                    then.batch_id)  # fmt: skip
+
+
+def held_by(exc: TransportError, emails: list[str]) -> list[str]:
+    """The recipients of a failed batch to hold as ambiguous (see TransportError)."""
+    if exc.ambiguous is not None:
+        return list(exc.ambiguous)
+    if not isinstance(exc, AmbiguousError):
+        return []
+    partial = exc.partial or Accepted({})
+    return [e for e in emails if e not in partial.message_ids and e not in partial.refused]
 
 
 def count(

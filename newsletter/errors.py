@@ -54,7 +54,12 @@ class UsageError(NewsletterError):
 
 
 class TransportError(NewsletterError):
-    """A transport could not hand over a batch."""
+    """A transport could not hand over (all of) a batch.
+
+    `partial` is an Accepted for the part of the batch answered before the failure
+    (accepted or refused); `ambiguous` names the recipients handed over whose answer
+    never came (None: for an AmbiguousError every recipient not in `partial`, for the
+    others none). The rest of the batch was never handed over."""
 
     def __init__(
         self,
@@ -63,15 +68,17 @@ class TransportError(NewsletterError):
         where: str | None = None,
         status: int | None = None,
         partial: Any = None,
+        ambiguous: list[str] | None = None,
     ) -> None:
         self.status = status
-        self.partial = partial  # an Accepted for the part of the batch handed over first
+        self.partial = partial
+        self.ambiguous = ambiguous
         super().__init__(message, where=where)
 
 
 class TransientError(TransportError):
-    """Worth retrying later: nothing was accepted. `retry_after` is the wait the
-    provider asked for (a 429's reset time), in seconds, when it said."""
+    """Worth retrying later: nothing was accepted but what `partial` says. `retry_after`
+    is the wait the provider asked for (a 429's reset time), in seconds, when it said."""
 
     def __init__(
         self,
@@ -80,9 +87,10 @@ class TransientError(TransportError):
         where: str | None = None,
         status: int | None = None,
         retry_after: float | None = None,
+        partial: Any = None,
     ) -> None:
         self.retry_after = retry_after
-        super().__init__(message, where=where, status=status)
+        super().__init__(message, where=where, status=status, partial=partial)
 
 
 class PermanentError(TransportError):

@@ -174,6 +174,10 @@ def _optional_env_name(value: Any) -> str:
     return "" if _string(value) == "" else _env_name(value)
 
 
+def _optional_path(value: Any) -> str:
+    return "" if _string(value) == "" else _text(value)
+
+
 def _categories(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise _Invalid(f"expected a list of strings, got {_describe(value)}")
@@ -253,6 +257,8 @@ class SmtpSettings:
     username: str = _setting("username", _string, "")
     password_env: str = _setting("password_env", _optional_env_name, "SMTP_PASSWORD")
     connections: int = _setting("connections", _int_between(1, 64), 1)
+    ca_file: str = _setting("ca_file", _optional_path, "")  # a private CA (PEM) to trust
+    timeout: int = _setting("timeout", _int_between(1, 600), 60)  # seconds one wait may take
 
 
 @dataclass(frozen=True)

@@ -100,3 +100,35 @@ def require_tool(ok: bool, what: str) -> None:
     if os.environ.get("CI") or os.environ.get("NEWSLETTER_REQUIRE_TOOLS"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+def point_smtp_at(project_dir: Path, port: int, **settings: str) -> None:
+    """Point the project's [smtp] at a local server on `port`; `settings` replace or add
+    [smtp] lines, e.g. security='"none"' or connections="4"."""
+    path = project_dir / "newsletter.toml"
+    head, _, section = path.read_text().partition("[smtp]\n")
+    settings = {"host": '"127.0.0.1"', "port": str(port), "timeout": "5", **settings}
+    for key, value in settings.items():
+        line = re.search(rf"^{key} = .*$", section, re.M)
+        if line:
+            section = section.replace(line.group(0), f"{key} = {value}")
+        else:
+            section += f"{key} = {value}\n"
+    path.write_text(f"{head}[smtp]\n{section}")
+
+
+@pytest.fixture(scope="session")
+def smtp_ca(tmp_path_factory):
+    """A private CA and a certificate it signed for 127.0.0.1 (made once a run)."""
+    from fake_smtp import make_ca
+
+    return make_ca(tmp_path_factory.mktemp("smtp-ca"))
+
+
+@pytest.fixture
+def smtp_server():
+    """A local aiosmtpd server in plain text (tests/fake_smtp.py), stopped after the test."""
+    from fake_smtp import FakeSmtp
+
+    with FakeSmtp() as server:
+        yield server
