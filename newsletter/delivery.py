@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from newsletter.audience.lists import BadRow, Subscriber
@@ -121,133 +120,67 @@ def deliver(
     sees it, and settled after: sent (with the provider's id), refused, or ambiguous
     when the answer never came (held, never resent by itself; the send goes on).
     Transient failures are retried (RetryPolicy); when retries run out, or on a
-    permanent error, the batch goes back to pending and the send stops.
-
-    While a batch is with the transport (a worker thread: waiting on the network
-    leaves this one free), the next one is prepared from a peek at the ledger; it is
-    claimed in the same commit that settles the current one, and used as prepared
-    when the claim took the same recipients. So the provider's time and ours overlap,
-    one commit a batch, and never more than one batch in flight.
+    permanent error, the send stops. A failure may come after part of the batch was
+    answered (TransportError.partial): that part is recorded, the recipients handed
+    over without an answer are held, and the rest goes back to pending.
     """
     clock = clock or SystemClock()
     retry = retry or RetryPolicy()
-    batches = _Batches(ledger, issue, audience, transport.batch_size, clock)
-    current = batches.claim(ledger.last_batch(issue.id) + 1)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="transport") as worker:
-        while current:
-            number, recipients, request = current
-            batch = Batch(issue, recipients, envelope, number=number)
-            handed = worker.submit(send_with_retries, transport, batch, clock, retry, report,
-                                   request)  # fmt: skip
-            prepared = batches.peek(number + 1, envelope, transport)
-            try:
-                accepted = handed.result()
-            except TransportError as exc:
-                # What was answered before the failure is recorded; what was handed over
-                # without an answer is held as ambiguous; the rest was never handed over
-                # and goes back to pending (before the next claim: it is claimed first).
-                emails = [r.email for r in recipients]
-                partial = exc.partial or Accepted({})
-                held = held_by(exc, emails)
-                answered = {*partial.message_ids, *partial.refused, *held}
-                ledger.release(issue.id, [e for e in emails if e not in answered], clock.now())
-                goes_on = isinstance(exc, AmbiguousError)
-                following = ledger.settle(issue.id, number, partial.message_ids,
-                                          partial.refused, held, clock.now(),
-                                          then_claim=batches.size if goes_on else 0)  # fmt: skip
-                _count(report, partial, len(held))
-                report.error = exc
-                if not goes_on:  # permanent, or transient retries ran out: stop
-                    break
-            else:
-                following = _settle(ledger, issue.id, number, recipients, accepted, report,
-                                    batches.size, clock)  # fmt: skip
+    size = transport.batch_size
+    number = ledger.last_batch(issue.id) + 1
+    subscribers = ledger.claim(issue.id, size, number, clock.now())
+    while subscribers:
+        try:
+            recipients = tuple(audience.recipient(s, issue) for s in subscribers)
+        except BaseException:  # never handed over: back to pending, not ambiguous
+            ledger.release(issue.id, [s.email for s in subscribers], clock.now())
+            raise
+        emails = [r.email for r in recipients]
+        try:
+            accepted = send_with_retries(
+                transport, Batch(issue, recipients, envelope, number=number), clock, retry, report
+            )
+        except TransportError as exc:
+            # What was answered before the failure is recorded; what was handed over
+            # without an answer is held as ambiguous; the rest was never handed over and
+            # goes back to pending (before the next claim, so it is claimed again first).
+            partial = exc.partial or Accepted({})
+            held = held_by(exc, emails)
+            answered = {*partial.message_ids, *partial.refused, *held}
+            ledger.release(issue.id, [e for e in emails if e not in answered], clock.now())
+            goes_on = isinstance(exc, AmbiguousError)
+            claim = size if goes_on else 0
+            subscribers = ledger.settle(issue.id, number, partial.message_ids, partial.refused,
+                                        held, clock.now(), then_claim=claim)  # fmt: skip
+            number += 1
+            report.accepted += len(partial.message_ids)
+            report.refused += len(partial.refused)
+            report.ambiguous += len(held)
+            room = BadRows.KEEP - len(report.refusals)
+            report.refusals.extend(list(partial.refused.items())[: max(room, 0)])
+            report.error = exc
+            if not goes_on:  # permanent, or transient retries ran out: stop
+                break
             if progress:
                 progress(report)
-            current = batches.made(number + 1, following, prepared)
+            continue
+        answered = set(accepted.message_ids) | set(accepted.refused)
+        unanswered = [email for email in emails if email not in answered]
+        subscribers = ledger.settle(issue.id, number, accepted.message_ids, accepted.refused,
+                                    unanswered, clock.now(), accepted.batch_id, size)  # fmt: skip
+        number += 1
+        report.batches += 1
+        report.accepted += len(accepted.message_ids)
+        report.refused += len(accepted.refused)
+        report.ambiguous += len(unanswered)
+        if accepted.batch_id is not None:
+            report.message_ids.append(accepted.batch_id)
+        room = BadRows.KEEP - len(report.refusals)
+        report.refusals.extend(list(accepted.refused.items())[: max(room, 0)])
+        if progress:
+            progress(report)
     ledger.finish_if_done(issue.id, clock.now())
     return report
-
-
-class _Batches:
-    """Claims batches, and makes their recipients (from a claim, or ahead of it from
-    a peek). A claimed batch whose recipients cannot be made goes back to pending:
-    it was never handed over."""
-
-    def __init__(
-        self, ledger: Ledger, issue: RenderedIssue, audience: Audience, size: int, clock: Clock
-    ) -> None:
-        self.ledger, self.issue, self.audience, self.size, self.clock = (
-            ledger, issue, audience, size, clock,
-        )  # fmt: skip
-
-    def claim(self, number: int) -> _Made | None:
-        subscribers = self.ledger.claim(self.issue.id, self.size, number, self.clock.now())
-        return self.made(number, subscribers, None)
-
-    def peek(self, number: int, envelope: Envelope, transport: Transport) -> _Made | None:
-        """The next batch made ahead, its request too; None when that fails (it is
-        made, or fails, again once claimed, where a failure is handled)."""
-        try:
-            subscribers = self.ledger.peek(self.issue.id, self.size, number, self.clock.now())
-            recipients = tuple(self.audience.recipient(s, self.issue) for s in subscribers)
-            request = prepare(transport, Batch(self.issue, recipients, envelope, number=number))
-            return number, recipients, request
-        except Exception:
-            return None
-
-    def made(self, number: int, claimed: list[Subscriber], prepared: _Made | None) -> _Made | None:
-        """The claimed batch: as prepared if the claim took the same people (it may
-        not: a suppression since the peek), else its recipients made now."""
-        if not claimed:
-            return None
-        if prepared is not None and [r.email for r in prepared[1]] == [s.email for s in claimed]:
-            return prepared
-        try:
-            return number, tuple(self.audience.recipient(s, self.issue) for s in claimed), None
-        except BaseException:
-            self.ledger.release(self.issue.id, [s.email for s in claimed], self.clock.now())
-            raise
-
-
-_Made = tuple[int, tuple[Recipient, ...], object | None]  # number, recipients, request
-
-
-def _settle(
-    ledger: Ledger,
-    issue_id: str,
-    number: int,
-    recipients: tuple[Recipient, ...],
-    accepted: Accepted,
-    report: SendReport,
-    then_claim: int,
-    clock: Clock,
-) -> list[Subscriber]:
-    """Record an answered batch and claim the next one, in one commit."""
-    answered = set(accepted.message_ids) | set(accepted.refused)
-    unanswered = [r.email for r in recipients if r.email not in answered]
-    following = ledger.settle(issue_id, number, accepted.message_ids, accepted.refused,
-                              unanswered, clock.now(), accepted.batch_id, then_claim)  # fmt: skip
-    report.batches += 1
-    _count(report, accepted, len(unanswered))
-    if accepted.batch_id is not None:
-        report.message_ids.append(accepted.batch_id)
-    return following
-
-
-def _count(report: SendReport, answer: Accepted, held: int) -> None:
-    report.accepted += len(answer.message_ids)
-    report.refused += len(answer.refused)
-    report.ambiguous += held
-    room = BadRows.KEEP - len(report.refusals)
-    report.refusals.extend(list(answer.refused.items())[: max(room, 0)])
-
-
-def prepare(transport: Transport, batch: Batch) -> object | None:
-    """The transport's request for a batch, made ahead of handing it over (see
-    Preparing); None for a transport that makes none."""
-    making = getattr(transport, "prepare", None)
-    return making(batch) if making is not None else None
 
 
 def send_with_retries(
@@ -256,30 +189,24 @@ def send_with_retries(
     clock: Clock,
     retry: RetryPolicy | None = None,
     report: SendReport | None = None,
-    request: object | None = None,
 ) -> Accepted:
-    """Hand one batch over (as `request`, its prepared form, when given), retrying
-    transient failures as the policy says. When a transient failure says part of the
-    batch was answered first (an SMTP connection dropped after some messages), only
-    the rest is retried, and the attempts count again from one: each such retry has
-    made progress, so they are bounded by the batch's size."""
+    """Hand one batch over, retrying transient failures as the policy says. When a
+    transient failure says part of the batch was answered first (an SMTP connection
+    dropped after some messages), only the rest is retried, and the attempts count
+    again from one: each such retry has made progress, so they are bounded by the
+    batch's size."""
     retry = retry or RetryPolicy()
-    post = getattr(transport, "post", None)
-    if request is None:
-        request = prepare(transport, batch)
     attempt = 1
     done = Accepted({})  # answered by earlier attempts
     while True:
         try:
-            answer = post(request) if post is not None else transport.send(batch)
-            return joined(done, answer)
+            return joined(done, transport.send(batch))
         except TransientError as exc:
             if has_answers(exc.partial):
                 done = joined(done, exc.partial)
                 have = {*done.message_ids, *done.refused}
-                batch = replace(batch, recipients=tuple(r for r in batch.recipients
-                                                        if r.email not in have))  # fmt: skip
-                request = prepare(transport, batch)
+                rest = tuple(r for r in batch.recipients if r.email not in have)
+                batch = replace(batch, recipients=rest)
                 attempt = 1
             wait = retry.wait(attempt, exc, random.random())
             if wait is None:
@@ -307,8 +234,7 @@ def joined(first: Accepted, then: Accepted) -> Accepted:
     """Two answers for parts of one batch as one."""
     if not has_answers(first):
         return then
-    return Accepted({**first.message_ids, **then.message_ids}, {**first.refused, **then.refused},
-                    then.batch_id)  # fmt: skip
+    return Accepted({**first.message_ids, **then.message_ids}, {**first.refused, **then.refused})
 
 
 def held_by(exc: TransportError, emails: list[str]) -> list[str]:

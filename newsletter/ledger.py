@@ -305,17 +305,6 @@ class Ledger:
             deliveries = self._deliveries(issue_id)
             return deliveries.claim(size, batch, now.isoformat()) if deliveries else []
 
-    def peek(self, issue_id: str, size: int, batch: int, now: datetime) -> list[Subscriber]:
-        """Who `claim` would take now, taking nobody (its transaction is rolled back):
-        the send prepares the next batch while the current one is with the transport,
-        and claims it only when that one is settled."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            deliveries = self._deliveries(issue_id)
-            return deliveries.claim(size, batch, now.isoformat()) if deliveries else []
-        finally:
-            self.db.execute("ROLLBACK")
-
     def settle(
         self,
         issue_id: str,

@@ -27,7 +27,7 @@ def die() -> None:
 
 def install(point: str, n: int) -> None:
     opened = ledger.Ledger.__init__
-    send = sendgrid.SendgridTransport.post
+    send = sendgrid.SendgridTransport.send
 
     def trace(statement: str) -> None:
         statement = statement.strip().upper()
@@ -55,7 +55,7 @@ def install(point: str, n: int) -> None:
         return accepted
 
     ledger.Ledger.__init__ = init
-    sendgrid.SendgridTransport.post = counted
+    sendgrid.SendgridTransport.send = counted
 
 
 if __name__ == "__main__":

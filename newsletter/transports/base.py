@@ -46,13 +46,3 @@ class Transport(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-class Preparing(Transport, Protocol):
-    """A transport whose work for a batch splits into making the request (CPU) and
-    posting it (the network): the send loop makes the next batch's request while the
-    current one is posted. `send(batch)` is `post(prepare(batch))`."""
-
-    def prepare(self, batch: Batch) -> object: ...
-
-    def post(self, prepared: object) -> Accepted: ...

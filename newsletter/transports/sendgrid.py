@@ -32,7 +32,7 @@ from newsletter.clock import Clock
 from newsletter.errors import AmbiguousError, PermanentError, TransientError
 from newsletter.settings import SendgridSettings
 from newsletter.transports.base import Accepted, Batch
-from newsletter.transports.sendgrid_payload import Payload, build_payload
+from newsletter.transports.sendgrid_payload import build_payload
 
 TRANSIENT = frozenset({429, 500, 502, 503, 504})
 
@@ -65,14 +65,7 @@ class SendgridTransport:
         return f"SendGrid at {self.settings.host}{sandbox}"
 
     def send(self, batch: Batch) -> Accepted:
-        return self.post(self.prepare(batch))
-
-    def prepare(self, batch: Batch) -> Payload:
-        """The request for a batch, made ahead of posting it (the send loop makes the
-        next one while the current one is on the network)."""
-        return build_payload(batch, self.settings)
-
-    def post(self, payload: Payload) -> Accepted:
+        payload = build_payload(batch, self.settings)
         if not payload.recipients:
             return Accepted({}, payload.refused)
         from python_http_client.exceptions import HTTPError as Answer
