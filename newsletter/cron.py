@@ -9,7 +9,7 @@ from pathlib import Path
 
 from newsletter.audience.sync import SyncReport, sync
 from newsletter.delivery import Progress, SendReport
-from newsletter.errors import LockHeld, NewsletterError
+from newsletter.errors import CheckError, LockHeld, NewsletterError
 from newsletter.ledger import IssueRecord, Ledger
 from newsletter.project import Project
 from newsletter.queue import Entry, Queue
@@ -104,8 +104,22 @@ def _send_due(project: Project, entry: Entry, progress: Progress | None) -> Cron
 
 
 def _plan(project: Project, entry: Entry) -> SendPlan:
+    """The send of a due issue, from its articles as they are now: `check` runs on it
+    as on any send, and an error keeps it queued (unless it was queued with --force)."""
+    from newsletter.check import check_plan
+
     articles = [project.root / Path(a) for a in entry.articles]
-    return plan_send(project, articles, entry.list_name, entry.issue_id, entry.transport)
+    plan = plan_send(project, articles, entry.list_name, entry.issue_id, entry.transport)
+    if not entry.force:
+        errors = check_plan(plan).errors
+        if errors:
+            plan.transport.close()
+            raise CheckError(
+                f"`newsletter check` finds {len(errors)} error{'s' * (len(errors) != 1)} in "
+                f"it now ({errors[0].rule}: {errors[0].message}); it stays queued: fix "
+                "the articles, or queue it again with --force"
+            )
+    return plan
 
 
 def _resume(project: Project, record: IssueRecord, progress: Progress | None) -> CronResult | None:

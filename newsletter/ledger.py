@@ -173,6 +173,11 @@ MIGRATIONS: list[tuple[str, str]] = [
         )
         """,
     ),
+    (
+        # Queued with --force: cron sends it even if `check` finds errors at send time.
+        "0005_schedule_force",
+        "ALTER TABLE schedule ADD COLUMN force INTEGER NOT NULL DEFAULT 0",
+    ),
 ]
 
 

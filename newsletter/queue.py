@@ -28,6 +28,7 @@ class Entry:
     given: str
     state: str
     reason: str | None
+    force: bool = False  # send even if `check` finds errors then
 
     def data(self) -> dict[str, object]:
         return {
@@ -37,13 +38,13 @@ class Entry:
         }  # fmt: skip
 
 
-COLUMNS = "n, issue_id, list, articles, transport, send_at, given, state, reason"
+COLUMNS = "n, issue_id, list, articles, transport, send_at, given, state, reason, force"
 
 
 def _entry(row: tuple) -> Entry:
-    n, issue_id, list_name, articles, transport, send_at, given, state, reason = row
+    n, issue_id, list_name, articles, transport, send_at, given, state, reason, force = row
     return Entry(n, issue_id, list_name, json.loads(articles), transport, from_stamp(send_at),
-                 given, state, reason)  # fmt: skip
+                 given, state, reason, bool(force))  # fmt: skip
 
 
 class Queue:
@@ -61,13 +62,14 @@ class Queue:
         send_at: datetime,
         given: str,
         now: datetime,
+        force: bool = False,
     ) -> Entry:
         try:
             cursor = self.db.execute(
                 f"INSERT INTO schedule ({COLUMNS}, created_at, updated_at) "
-                "VALUES (NULL, ?, ?, ?, ?, ?, ?, 'queued', NULL, ?, ?)",
+                "VALUES (NULL, ?, ?, ?, ?, ?, ?, 'queued', NULL, ?, ?, ?)",
                 (issue_id, list_name, json.dumps(articles), transport, stamp(send_at), given,
-                 now.isoformat(), now.isoformat()),
+                 int(force), now.isoformat(), now.isoformat()),
             )  # fmt: skip
         except sqlite3.IntegrityError:
             queued = self.queued(issue_id)

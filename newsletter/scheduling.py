@@ -33,6 +33,7 @@ def schedule_issue(
     issue_id: str | None = None,
     transport_kind: str | None = None,
     check: Callable[[SendPlan], None] | None = None,
+    force: bool = False,
 ) -> Scheduled:
     """Queue an issue for a time. Everything that can fail at send time is checked
     now: the time, the settings and transport, the articles render, the list reads
@@ -67,7 +68,7 @@ def schedule_issue(
             paths = [_stored(project, a.path) for a in plan.issue.articles]
             entry = Queue(ledger).add(
                 plan.rendered.id, plan.list_name, paths,
-                transport_kind, send_at, given, current,
+                transport_kind, send_at, given, current, force,
             )  # fmt: skip
         finally:
             ledger.close()

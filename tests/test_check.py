@@ -203,3 +203,25 @@ def test_online_link_check_against_a_local_server():
         server.server_close()
     assert [f.message.split()[0] for f in found] == [f"{base}/gone", "http://127.0.0.1:9/refused"]
     assert "answered 404" in found[0].message and "did not answer" in found[1].message
+
+
+def test_cron_checks_a_due_issue_again_and_keeps_it_queued_on_an_error(project_dir, cli):
+    article = write(project_dir / "articles" / "later.md", "---\ntitle: Later\n---\nFine.\n")
+    assert cli("schedule", "articles/later.md", "--list", "sample", "--now").exit_code == 0
+    article.write_text("---\ntitle: Later\n---\n![](https://example.com/a.png)\n")  # no alt now
+    due = cli("cron")
+    assert due.exit_code == 1 and due.stdout == ""
+    assert due.stderr.startswith("error: issue later: `newsletter check` finds 1 error in it now")
+    assert "img-alt" in due.stderr and not (project_dir / "outbox").exists()
+    assert "last try failed" in cli("schedule", "--list-queued").stdout
+    article.write_text("---\ntitle: Later\n---\n![A chart](https://example.com/a.png)\n")
+    fixed = cli("cron")
+    assert fixed.exit_code == 0 and fixed.stdout.startswith("Sent issue later")
+
+
+def test_an_issue_queued_with_force_is_sent_despite_errors(project_dir, cli):
+    write(project_dir / "articles" / "bad.md", BAD)
+    queued = cli("schedule", "articles/bad.md", "--list", "sample", "--now", "--force")
+    assert queued.exit_code == 0 and "error: img-alt" in queued.stderr
+    sent = cli("cron")
+    assert sent.exit_code == 0 and sent.stdout.startswith("Sent issue bad")

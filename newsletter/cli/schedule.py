@@ -58,7 +58,8 @@ def schedule(
     ] = None,
     as_json: JsonOption = False,
     force: Annotated[
-        bool, typer.Option("--force", help="Queue it even if `newsletter check` finds errors.")
+        bool,
+        typer.Option("--force", help="Queue and send it even if `newsletter check` finds errors."),
     ] = False,
     project: ProjectOption = Path("."),
 ) -> None:
@@ -106,7 +107,7 @@ def schedule(
             raise check_failed(report)
 
     result = scheduling.schedule_issue(
-        proj, articles or [], list_name, at, now, issue_id, transport, lint
+        proj, articles or [], list_name, at, now, issue_id, transport, lint, force
     )
     print_notes(result.plan.notes)
     print_bad_rows(result.bad_rows, result.plan.list_shown)
