@@ -68,6 +68,10 @@ class Project:
     def list_path(self, name: str) -> Path:
         return self.root / "subscribers" / f"{check_list_name(name)}.csv"
 
+    def list_lock(self, name: str) -> Path:
+        """The lock that commands changing a list's file take turns on."""
+        return self.state_dir / "locks" / f"list-{check_list_name(name)}.lock"
+
     def list_names(self) -> list[str]:
         folder = self.root / "subscribers"
         return sorted(p.stem for p in folder.glob("*.csv")) if folder.is_dir() else []

@@ -205,3 +205,22 @@ def test_commands_on_a_broken_list_give_one_line_errors(project_dir, cli, conten
         assert result.stderr.startswith("error: subscribers/broken.csv: ")
         assert len(result.stderr.splitlines()) == 1
     assert (project_dir / "subscribers" / "broken.csv").read_bytes() == content
+
+
+def test_adds_at_the_same_time_all_land(project_dir):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+
+    def add(i: int) -> subprocess.Popen:
+        command = [sys.executable, "-m", "newsletter", "subscribers", "add", "sample",
+                   f"same{i}@example.com"]  # fmt: skip
+        return subprocess.Popen(command, cwd=project_dir, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)  # fmt: skip
+
+    runs = [add(i) for i in range(6)]
+    assert [run.wait(timeout=60) for run in runs] == [0] * 6
+    text = (project_dir / SAMPLE).read_text()
+    assert all(f"same{i}@example.com" in text for i in range(6))

@@ -134,6 +134,7 @@ def import_list(project: Project, list_name: str, file: Path, fmt: str = "auto")
         else:
             names = ["email", "name", *(f for f in export.fields if f != "name")]
             listfile = ListFile.create(list_path, shown_list, names)
+        listfile.lock = project.list_lock(list_name)
         columns = _column_map(listfile, export.fields)
         summary.ignored_columns = [
             f for f in export.fields if f not in columns and _has_value(active.values(), f)

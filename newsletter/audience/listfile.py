@@ -39,6 +39,7 @@ class ListFile:
     newline: str
     bom: bool
     header_raw: str
+    lock: Path | None = None  # a lock file: two commands changing the list take turns
 
     @classmethod
     def open(cls, path: Path, shown: str) -> ListFile:
@@ -108,7 +109,23 @@ class ListFile:
 
     def rewrite(self, change: Callable[[Iterator[Record]], Iterator[str]]) -> None:
         """Write the file anew: the header as it was, then what `change` yields for
-        the records (their raw text, changed or not, and any new rows)."""
+        the records (their raw text, changed or not, and any new rows), read now. With
+        `lock`, under it: a change is never lost to another made at the same time."""
+        if self.lock is None:
+            return self._rewrite(change)
+        from filelock import FileLock, Timeout
+
+        self.lock.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            with FileLock(self.lock, timeout=60):
+                return self._rewrite(change)
+        except Timeout:
+            raise ListError(
+                "another command has been changing this list for a minute; try again",
+                where=self.shown,
+            ) from None
+
+    def _rewrite(self, change: Callable[[Iterator[Record]], Iterator[str]]) -> None:
         temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         existed = self.path.exists()
         try:

@@ -123,6 +123,7 @@ def add(
     except BadAddress as exc:
         raise UsageError(f"{email!r} is not a valid address: {exc}") from None
     listfile = ListFile.open(path, project.shown(path))
+    listfile.lock = project.list_lock(name)
     values = {"email": address, "name": squash(display_name)}
     for key, value in (fields or {}).items():
         column = squash(key).lower()
@@ -186,6 +187,7 @@ def remove(project: Project, name: str, email: str) -> Removed:
     except BadAddress:
         address = email.strip()  # a bad row can be removed by what it says
     listfile = ListFile.open(path, project.shown(path))
+    listfile.lock = project.list_lock(name)
     key = address.lower()
     removed: list[int] = []
 
