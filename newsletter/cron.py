@@ -5,14 +5,15 @@ issue is sent under its own lock, and an issue another run holds is skipped."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from newsletter.audience.sync import SyncReport, sync
 from newsletter.delivery import Progress, SendReport
-from newsletter.errors import CheckError, LockHeld, NewsletterError
+from newsletter.errors import AmbiguousError, CheckError, LockHeld, NewsletterError
 from newsletter.ledger import IssueRecord, Ledger
 from newsletter.project import Project
-from newsletter.queue import Entry, Queue
+from newsletter.queue import Backoff, Entry, Queue
 from newsletter.sending import SendPlan, check_outcome, plan_resume, plan_send, send_locked
 
 WHO = "newsletter cron"
@@ -26,6 +27,7 @@ class CronResult:
     scheduled: bool  # a queued issue whose time came; else a resumed send
     report: SendReport | None = None
     error: NewsletterError | None = None  # what went wrong (the send's own, or before it)
+    retry_at: datetime | None = None  # after an error: when cron tries it again
 
 
 @dataclass
@@ -33,6 +35,7 @@ class CronRun:
     results: list[CronResult]
     synced: SyncReport | None = None  # SendGrid's suppressions pulled first
     sync_error: NewsletterError | None = None
+    sync_retry_at: datetime | None = None
 
 
 def run_cron(project: Project, progress: Progress | None = None) -> CronRun:
@@ -40,26 +43,63 @@ def run_cron(project: Project, progress: Progress | None = None) -> CronRun:
     this run's sends); then every due issue, then every interrupted one. Issues with
     nothing to do, or held by another run, are left out: a quiet run prints nothing."""
     run = CronRun([])
-    if project.settings.transport.kind == "sendgrid":
+    if project.settings.transport.kind == "sendgrid" and not _waiting(project, SYNC):
         try:
             run.synced = sync(project)
         except NewsletterError as exc:  # reported; the sends go on with what is known
             run.sync_error = exc
+        run.sync_retry_at = _settle_backoff(project, SYNC, run.sync_error)
     run.results = _sends(project, progress)
     return run
 
 
-def _sends(project: Project, progress: Progress | None) -> list[CronResult]:
+SYNC = "sync:sendgrid"  # its back-off's key (no issue id has a colon)
+
+
+def _waiting(project: Project, key: str) -> bool:
     ledger = project.ledger()
     try:
-        due = Queue(ledger).due(project.clock.now())
-        interrupted = [r for r in ledger.issues() if r.state == "sending" and _resumable(ledger, r)]
+        return key in Backoff(ledger).waiting(project.clock.now())
+    finally:
+        ledger.close()
+
+
+def _settle_backoff(project: Project, key: str, error: NewsletterError | None) -> datetime | None:
+    ledger = project.ledger()
+    try:
+        backoff = Backoff(ledger)
+        if error is None:
+            backoff.succeeded(key)
+            return None
+        return backoff.failed(key, project.clock.now())
+    finally:
+        ledger.close()
+
+
+def _sends(project: Project, progress: Progress | None) -> list[CronResult]:
+    now = project.clock.now()
+    ledger = project.ledger()
+    try:
+        waiting = Backoff(ledger).waiting(now)  # failed lately: not yet
+        due = [e for e in Queue(ledger).due(now) if e.issue_id not in waiting]
+        interrupted = [r for r in ledger.issues() if r.state == "sending"
+                       and r.id not in waiting and _resumable(ledger, r)]  # fmt: skip
     finally:
         ledger.close()
     results = [_send_due(project, entry, progress) for entry in due]
     started = {entry.issue_id for entry in due}
     results += [_resume(project, r, progress) for r in interrupted if r.id not in started]
-    return [r for r in results if r is not None]
+    done = [r for r in results if r is not None]
+    _back_off(project, done)
+    return done
+
+
+def _back_off(project: Project, results: list[CronResult]) -> None:
+    """A failed send is tried again later and later; one that went is forgiven. Held
+    ambiguous recipients are not a failure to retry: they wait for the editor."""
+    for result in results:
+        error = None if isinstance(result.error, AmbiguousError) else result.error
+        result.retry_at = _settle_backoff(project, result.issue_id, error)
 
 
 def _resumable(ledger: Ledger, record: IssueRecord) -> bool:

@@ -178,6 +178,18 @@ MIGRATIONS: list[tuple[str, str]] = [
         "0005_schedule_force",
         "ALTER TABLE schedule ADD COLUMN force INTEGER NOT NULL DEFAULT 0",
     ),
+    (
+        # An issue whose cron send keeps failing is tried less and less often.
+        "0006_cron_backoff",
+        """
+        CREATE TABLE cron_backoff (
+            issue_id TEXT PRIMARY KEY,
+            failures INTEGER NOT NULL,
+            retry_at TEXT NOT NULL,          -- UTC, 'YYYY-MM-DDTHH:MM:SSZ'
+            updated_at TEXT NOT NULL
+        )
+        """,
+    ),
 ]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from newsletter.errors import UsageError
 from newsletter.ledger import Ledger
@@ -120,3 +120,37 @@ class Queue:
             "UPDATE schedule SET reason = ?, updated_at = ? WHERE n = ? AND state = 'queued'",
             (reason, now.isoformat(), n),
         )
+
+
+class Backoff:
+    """Issues whose cron send failed, and when cron may try each again: after 1, 2, 4
+    ... minutes, at most an hour apart, so a failure that lasts (a revoked key) is
+    reported now and then, not every minute. A success clears it."""
+
+    FIRST = 60.0
+    LONGEST = 3600.0
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.db = ledger.db
+
+    def waiting(self, now: datetime) -> set[str]:
+        """The issues not to try yet."""
+        rows = self.db.execute("SELECT issue_id FROM cron_backoff WHERE retry_at > ?",
+                               (stamp(now),))  # fmt: skip
+        return {row[0] for row in rows}
+
+    def failed(self, issue_id: str, now: datetime) -> datetime:
+        """Count a failure; returns when cron may try again."""
+        row = self.db.execute(
+            "SELECT failures FROM cron_backoff WHERE issue_id = ?", (issue_id,)
+        ).fetchone()
+        failures = (row[0] if row else 0) + 1
+        retry_at = now + timedelta(seconds=min(self.FIRST * 2 ** (failures - 1), self.LONGEST))
+        self.db.execute(
+            "INSERT OR REPLACE INTO cron_backoff VALUES (?, ?, ?, ?)",
+            (issue_id, failures, stamp(retry_at), now.isoformat()),
+        )
+        return retry_at
+
+    def succeeded(self, issue_id: str) -> None:
+        self.db.execute("DELETE FROM cron_backoff WHERE issue_id = ?", (issue_id,))

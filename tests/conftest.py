@@ -132,3 +132,11 @@ def smtp_server():
 
     with FakeSmtp() as server:
         yield server
+
+
+@pytest.fixture
+def moving_clock(monkeypatch: pytest.MonkeyPatch) -> FixedClock:
+    """The clock every command of the test reads (NOW, until the test moves it)."""
+    fixed = FixedClock(NOW)
+    monkeypatch.setattr("newsletter.project.SystemClock", lambda: fixed)
+    return fixed

@@ -3,6 +3,7 @@ check `send` and `schedule` run first."""
 
 import json
 import threading
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -205,7 +206,9 @@ def test_online_link_check_against_a_local_server():
     assert "answered 404" in found[0].message and "did not answer" in found[1].message
 
 
-def test_cron_checks_a_due_issue_again_and_keeps_it_queued_on_an_error(project_dir, cli):
+def test_cron_checks_a_due_issue_again_and_keeps_it_queued_on_an_error(
+    project_dir, cli, moving_clock
+):
     article = write(project_dir / "articles" / "later.md", "---\ntitle: Later\n---\nFine.\n")
     assert cli("schedule", "articles/later.md", "--list", "sample", "--now").exit_code == 0
     article.write_text("---\ntitle: Later\n---\n![](https://example.com/a.png)\n")  # no alt now
@@ -215,6 +218,7 @@ def test_cron_checks_a_due_issue_again_and_keeps_it_queued_on_an_error(project_d
     assert "img-alt" in due.stderr and not (project_dir / "outbox").exists()
     assert "last try failed" in cli("schedule", "--list-queued").stdout
     article.write_text("---\ntitle: Later\n---\n![A chart](https://example.com/a.png)\n")
+    moving_clock.at += timedelta(seconds=61)  # past the back-off after the failure
     fixed = cli("cron")
     assert fixed.exit_code == 0 and fixed.stdout.startswith("Sent issue later")
 

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from conftest import NOW, SAMPLE_ARTICLE, SECRET, point_sendgrid_at, write
 
-from newsletter.clock import FixedClock
 from newsletter.errors import UsageError
 from newsletter.ledger import Ledger
 from newsletter.when import parse_when
@@ -20,10 +19,9 @@ BERLIN = "Europe/Berlin"
 
 
 @pytest.fixture
-def clock(project_dir, monkeypatch):
+def clock(project_dir, moving_clock):
     """The clock every command of this test reads (NOW, in Berlin: 10:30 CET)."""
-    fixed = FixedClock(NOW)
-    monkeypatch.setattr("newsletter.project.SystemClock", lambda: fixed)
+    fixed = moving_clock
     settings = project_dir / "newsletter.toml"
     settings.write_text(settings.read_text().replace('timezone = "UTC"', f'timezone = "{BERLIN}"'))
     return fixed
@@ -205,7 +203,11 @@ def test_a_due_issue_that_cannot_start_stays_queued_and_says_why(project_dir, cl
     assert failed.stderr.startswith(f"error: issue {ISSUE}: ")
     assert "000_1718b35f7cc77fd8.txt" in failed.stderr and len(failed.stderr.splitlines()) == 1
     assert "last try failed: " in cli("schedule", "--list-queued").stdout
+    assert failed.stderr.rstrip().endswith("(next try at 2026-11-25 10:31 CET)")
     article.write_text(text)
+    early = cli("cron")  # backing off: not tried again yet, and quiet about it
+    assert (early.exit_code, early.stdout, early.stderr) == (0, "", "")
+    clock.at += timedelta(seconds=61)
     fixed = cli("cron")
     assert fixed.exit_code == 0 and fixed.stdout.startswith("Sent issue")
     assert len(outbox(project_dir)) == 4
@@ -357,3 +359,28 @@ def test_processes_opening_a_new_state_file_at_once_migrate_it_once(tmp_path):
     from newsletter.ledger import MIGRATIONS
 
     assert names == [name for name, _ in MIGRATIONS]
+
+
+def test_a_send_that_keeps_failing_is_tried_less_and_less_often(
+    project_dir, cli, clock, on_fake, monkeypatch
+):
+    settings = project_dir / "newsletter.toml"
+    settings.write_text(settings.read_text().replace('kind = "outbox"', 'kind = "sendgrid"'))
+    assert cli("schedule", SAMPLE_ARTICLE, "--list", "sample", "--now").exit_code == 0
+    monkeypatch.setenv("SENDGRID_API_KEY", "SG.revoked-key-0000")  # SendGrid answers 401
+    tried = []
+    for minute in range(1, 9):
+        result = cli("cron")
+        if result.stderr:  # the sync and the send both fail, and both back off
+            assert result.exit_code == 1 and "SendGrid answered 401" in result.stderr
+            assert len(result.stderr.splitlines()) == 2 and "next try at" in result.stderr
+            tried.append(minute)
+        clock.at += timedelta(seconds=60)
+    assert tried == [1, 2, 4, 8]  # then 1, 2, 4 minutes later
+    monkeypatch.setenv("SENDGRID_API_KEY", on_fake.api_key)
+    clock.at += timedelta(minutes=16)
+    fixed = cli("cron")
+    assert fixed.exit_code == 0 and f"Sent (resumed) issue {ISSUE}" in fixed.stdout
+    assert len(on_fake.accepted_emails()) == 4
+    clock.at += timedelta(seconds=60)
+    assert cli("cron").stdout == ""

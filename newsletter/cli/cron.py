@@ -15,13 +15,16 @@ def cron(project: ProjectOption = Path(".")) -> None:
     """Send every queued issue whose time has come and resume every interrupted
     send. Safe to run every minute; overlapping runs skip what another holds."""
     from newsletter.cron import run_cron
+    from newsletter.when import show
 
     proj = open_project(project)
     with Progress(None, tty=False) as progress:
         run = run_cron(proj, progress)
     failed = run.sync_error is not None
+    zone = proj.settings.newsletter.timezone
     if run.sync_error is not None:
-        typer.echo(f"error: sync: {' '.join(str(run.sync_error).split())}", err=True)
+        later = f" (next try at {show(run.sync_retry_at, zone)})" if run.sync_retry_at else ""
+        typer.echo(f"error: sync: {' '.join(str(run.sync_error).split())}{later}", err=True)
     elif run.synced is not None and run.synced.new:
         typer.echo(f"Synced from SendGrid: {run.synced.new:,} new suppression"
                    f"{'s' * (run.synced.new != 1)}.")  # fmt: skip
@@ -39,7 +42,10 @@ def cron(project: ProjectOption = Path(".")) -> None:
                 typer.echo(summary_line(report).replace(" issue ", f"{verb} issue ", 1))
         if result.error is not None:
             failed = True
-            typer.echo(f"error: issue {result.issue_id}: {' '.join(str(result.error).split())}",
-                       err=True)  # fmt: skip
+            later = ""
+            if result.retry_at is not None:
+                later = f" (next try at {show(result.retry_at, zone)})"
+            message = " ".join(str(result.error).split())
+            typer.echo(f"error: issue {result.issue_id}: {message}{later}", err=True)
     if failed:
         raise typer.Exit(1)
