@@ -41,10 +41,11 @@ class Member:
         s = self.subscriber
         return {"email": s.email, "name": s.name, "line": s.line, "fields": s.fields,
                 "state": "suppressed" if self.suppression else "active",
-                "reason": _why(self.suppression)}  # fmt: skip
+                "reason": why_suppressed(self.suppression)}  # fmt: skip
 
 
-def _why(suppression: Suppression | None) -> str | None:
+def why_suppressed(suppression: Suppression | None) -> str | None:
+    """A suppression as a reader sees it: reason (source, date)."""
     if suppression is None:
         return None
     return f"{suppression.reason} ({suppression.source}, {suppression.created_at[:10]})"

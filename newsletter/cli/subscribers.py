@@ -68,7 +68,11 @@ def list_(
         return
     for member in manage.members(proj, list_name):
         s = member.subscriber
-        state = "suppressed: " + manage._why(member.suppression) if member.suppression else "active"
+        state = (
+            "suppressed: " + manage.why_suppressed(member.suppression)
+            if member.suppression
+            else "active"
+        )
         typer.echo(f"{s.email:40} {s.name[:30]:30} {state}")
 
 
@@ -114,10 +118,11 @@ def add(
         warn(note)
     typer.echo(f"Added {added.email} to list {list_name} (line {added.line}).")
     if added.lifted:
-        typer.echo(f"Lifted its suppression: {manage._why(added.lifted)}.")
+        typer.echo(f"Lifted its suppression: {manage.why_suppressed(added.lifted)}.")
     elif added.suppression:
-        warn(f"{added.email} is suppressed ({manage._why(added.suppression)}): sends skip it; "
-             "--resubscribe lifts it if they asked to come back")  # fmt: skip
+        why = manage.why_suppressed(added.suppression)
+        warn(f"{added.email} is suppressed ({why}): sends skip it; --resubscribe lifts it "
+             "if they asked to come back")  # fmt: skip
 
 
 @app.command("remove")
