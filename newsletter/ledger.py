@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -217,7 +218,7 @@ class Ledger:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             self.db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
             self.db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-            self.db.execute("PRAGMA journal_mode = WAL")
+            self._wal(busy_timeout)
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.execute("PRAGMA synchronous = FULL")
             self._migrate()
@@ -225,6 +226,20 @@ class Ledger:
             if _locked(exc):
                 raise _locked_error(path) from None
             raise StateError(f"the state database is unusable: {exc}", where=str(path)) from None
+
+    def _wal(self, patience: float) -> None:
+        """Switch a new file to WAL. Processes doing it at once may be told "locked"
+        without SQLite waiting for the other (the switch needs the file to itself), so
+        wait here, as the busy timeout would."""
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                self.db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if not _locked(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def close(self) -> None:
         self.db.close()

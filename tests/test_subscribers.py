@@ -221,6 +221,7 @@ def test_adds_at_the_same_time_all_land(project_dir):
                                 stderr=subprocess.PIPE)  # fmt: skip
 
     runs = [add(i) for i in range(6)]
-    assert [run.wait(timeout=60) for run in runs] == [0] * 6
+    codes = [run.wait(timeout=60) for run in runs]
+    assert codes == [0] * 6, [run.stderr.read() for run in runs]
     text = (project_dir / SAMPLE).read_text()
     assert all(f"same{i}@example.com" in text for i in range(6))
