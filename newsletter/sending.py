@@ -86,15 +86,17 @@ def plan_send(
     issue_id: str | None = None,
     transport_kind: str | None = None,
     test_address: str | None = None,
+    dry_run: bool = False,
 ) -> SendPlan:
     """Check everything that can be checked before anything is sent. With no
-    articles, `issue_id` names a started issue to resume from the ledger."""
+    articles, `issue_id` names a started issue to resume from the ledger. A dry run
+    needs no API key or password (it sends nothing)."""
     if not articles:
-        return _plan_started(project, list_name, issue_id, transport_kind)
+        return _plan_started(project, list_name, issue_id, transport_kind, dry_run)
     if list_name is None and test_address is None:
         raise UsageError("missing --list LIST (or send one copy with --test EMAIL)")
     list_name = project.resolve_list(list_name) or TEST_LIST
-    transport = make_transport(project, transport_kind)
+    transport = make_transport(project, transport_kind, dry_run)
     issue, rendered = compose(project, articles, issue_id)
     settings = project.settings
     audience = Audience(list_name, settings.unsubscribe.url, project.unsubscribe_secret())
@@ -103,7 +105,11 @@ def plan_send(
 
 
 def _plan_started(
-    project: Project, list_name: str | None, issue_id: str | None, transport_kind: str | None
+    project: Project,
+    list_name: str | None,
+    issue_id: str | None,
+    transport_kind: str | None,
+    dry_run: bool = False,
 ) -> SendPlan:
     if issue_id is None:
         raise UsageError("missing ARTICLE (or --id ID of a started issue, to resume it)")
@@ -118,15 +124,18 @@ def _plan_started(
         raise UsageError(
             f"issue {issue_id} was started for list {record.list_name}, not {list_name}"
         )
-    return plan_resume(project, record, transport_kind)
+    return plan_resume(project, record, transport_kind, dry_run)
 
 
 def plan_resume(
-    project: Project, record: IssueRecord, transport_kind: str | None = None
+    project: Project,
+    record: IssueRecord,
+    transport_kind: str | None = None,
+    dry_run: bool = False,
 ) -> SendPlan:
     """A plan for an issue whose send started before, from the ledger alone: its
     frozen content, list and transport (the articles may have changed or gone)."""
-    transport = make_transport(project, transport_kind or record.transport)
+    transport = make_transport(project, transport_kind or record.transport, dry_run)
     settings = project.settings
     audience = Audience(record.list_name, settings.unsubscribe.url, project.unsubscribe_secret())
     envelope = Envelope(settings.newsletter, record.list_name)

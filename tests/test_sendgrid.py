@@ -298,3 +298,15 @@ def test_a_test_copy_is_retried_like_a_send(sendgrid_project, fake, cli, waits):
     assert result.exit_code == 0, result.output
     assert len(waits) == 1 and fake.accepted_emails() == ["reader7@example.com"]
     assert fake.accepted[0]["subject"].startswith("[Test] ")
+
+
+def test_a_dry_run_needs_no_api_key_and_says_a_send_would(project_dir, cli, fake, monkeypatch):
+    point_sendgrid_at(project_dir, fake.url)
+    monkeypatch.delenv("SENDGRID_API_KEY", raising=False)
+    dry = cli("send", SAMPLE_ARTICLE, "--list", "sample", "--transport", "sendgrid", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert dry.stdout.startswith("Dry run: nothing is sent.")
+    assert "SENDGRID_API_KEY is not set: a real send would stop there" in dry.stderr
+    assert fake.requests == 0
+    real = cli("send", SAMPLE_ARTICLE, "--list", "sample", "--transport", "sendgrid", "--yes")
+    assert real.exit_code == 1 and "SENDGRID_API_KEY is not set" in real.stderr

@@ -87,8 +87,14 @@ def send(
     )
 
     proj = open_project(project)
-    plan = plan_send(proj, articles or [], list_name, issue_id, transport, test)
+    plan = plan_send(proj, articles or [], list_name, issue_id, transport, test, dry_run)
     print_notes(plan.notes)
+    if dry_run:
+        from newsletter.transports import missing_secret
+
+        missing = missing_secret(proj, plan.transport.name)
+        if missing:
+            warn(f"the environment variable {missing} is not set: a real send would stop there")
     frozen = frozen_counts(plan) if test is None else None
     checked = preflight(plan, dry_run) if frozen is None and plan.issue is not None else None
     refuse = bool(checked and checked.errors and not force)

@@ -17,26 +17,39 @@ if TYPE_CHECKING:
     from newsletter.transports.base import Transport
 
 
-def make_transport(project: Project, kind: str | None = None) -> Transport:
+def make_transport(project: Project, kind: str | None = None, dry_run: bool = False) -> Transport:
+    """The transport a send uses. For a dry run, which sends nothing, a missing API key
+    or password is not an error (see `missing_secret`)."""
     kind = kind or project.settings.transport.kind
+    if dry_run and missing_secret(project, kind):
+        kind = "dry-run:" + kind
     if kind == "outbox":
         from newsletter.transports.outbox import OutboxTransport
 
         return OutboxTransport(project.outbox_dir, project.clock, project.shown)
-    if kind == "sendgrid":
+    if kind in ("sendgrid", "dry-run:sendgrid"):
         from newsletter.transports.sendgrid import SendgridTransport
 
         settings = project.settings.sendgrid
-        return SendgridTransport(
-            settings, sendgrid_api_key(project), project.clock, settings.timeout
-        )
-    if kind == "smtp":
+        key = sendgrid_api_key(project) if kind == "sendgrid" else "SG.dry-run-not-for-sending"
+        return SendgridTransport(settings, key, project.clock, settings.timeout)
+    if kind in ("smtp", "dry-run:smtp"):
         from newsletter.transports.smtp import SmtpTransport
 
-        return SmtpTransport(
-            project.settings.smtp, _smtp_password(project), project.clock, _tls_context(project)
-        )
+        password = _smtp_password(project) if kind == "smtp" else None
+        return SmtpTransport(project.settings.smtp, password, project.clock, _tls_context(project))
     raise UsageError(f"unknown transport {kind!r}; expected one of outbox, sendgrid, smtp")
+
+
+def missing_secret(project: Project, kind: str) -> str | None:
+    """The environment variable a real send through `kind` needs and lacks, if any."""
+    if kind == "sendgrid":
+        name = project.settings.sendgrid.api_key_env
+    elif kind == "smtp" and project.settings.smtp.username:
+        name = project.settings.smtp.password_env
+    else:
+        return None
+    return None if os.environ.get(name, "").strip() else name
 
 
 def sendgrid_api_key(project: Project) -> str:
