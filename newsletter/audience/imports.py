@@ -40,13 +40,12 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
 from newsletter.addresses import BadAddress, normalise_address
-from newsletter.audience.lists import BadRow
+from newsletter.audience.lists import BadRow, broken_text, csv_rows, delimiter_of
 from newsletter.audience.suppressions import BOUNCED, REMOVED, SPAM_REPORT, UNSUBSCRIBED
 from newsletter.errors import ListError, UsageError
 from newsletter.whitespace import squash
@@ -158,9 +157,9 @@ def read_export(path: Path, shown: str, fmt: str = "auto") -> Export:
                 "line 1: the file is empty: expected a header row with an email column",
                 where=shown,
             )
-        if _broken(header_line):
+        if broken_text(header_line):
             raise ListError("line 1: the header row is not UTF-8 text", where=shown)
-        delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
+        delimiter = delimiter_of(header_line)
         header = next(csv.reader([header_line], delimiter=delimiter), [])
         keys = [field_name(column) for column in header]
         found = detect(keys) if fmt == "auto" else fmt
@@ -179,7 +178,7 @@ def read_export(path: Path, shown: str, fmt: str = "auto") -> Export:
         mapper = _Mapper(found, keys, email_at)
         export = Export(path, shown, found)
         seen: dict[str, int] = {}
-        for line, row in _rows(handle, delimiter):
+        for line, row in csv_rows(handle, delimiter):
             mapped = row if isinstance(row, BadRow) else mapper.map(line, row, seen)
             export.rows.append(mapped)
     names: dict[str, None] = {}
@@ -326,31 +325,3 @@ def _open(path: Path, shown: str) -> TextIO:
         line = start[: start.index(b"\x00")].count(b"\n") + 1
         raise ListError(f"line {line}: binary data, not a CSV export", where=shown)
     return path.open("r", encoding="utf-8-sig", errors="surrogateescape", newline="")
-
-
-def _rows(handle: TextIO, delimiter: str) -> Iterator[tuple[int, list[str] | BadRow]]:
-    """(first physical line, cells or a BadRow) of each non-blank row after the header."""
-    reader = csv.reader(handle, delimiter=delimiter)
-    while True:
-        first = reader.line_num + 2  # the header is line 1 and was read already
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield first, BadRow(first, f"unreadable CSV: {exc}")
-            continue
-        if not any(cell.strip() for cell in row):
-            continue
-        if _broken("".join(row)):
-            yield first, BadRow(first, "not UTF-8 text")
-            continue
-        yield first, row
-
-
-_SURROGATE = re.compile("[\udc80-\udcff]")
-
-
-def _broken(text: str) -> bool:
-    """Undecodable bytes arrive as lone surrogates (errors='surrogateescape')."""
-    return not text.isascii() and _SURROGATE.search(text) is not None

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsletter.addresses import BadAddress, normalise_address
+from newsletter.audience.lists import delimiter_of
 from newsletter.errors import ListError
 from newsletter.whitespace import squash
 
@@ -49,7 +50,7 @@ class ListFile:
         first, _, _ = text.partition("\n")
         if not first.strip():
             raise ListError("is empty: expected a header row with an `email` column", where=shown)
-        delimiter = ";" if first.count(";") > first.count(",") else ","
+        delimiter = delimiter_of(first)
         newline = "\r\n" if first.endswith("\r") else "\n"
         header_raw = first + "\n" if "\n" in text else first
         header = next(csv.reader([first.rstrip("\r")], delimiter=delimiter))

@@ -85,10 +85,10 @@ def _header(handle: TextIO, shown: str) -> tuple[list[str], str]:
     header_line = handle.readline()
     if not header_line.strip():
         raise ListError("is empty: expected a header row with an `email` column", where=shown)
-    delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
+    delimiter = delimiter_of(header_line)
     header = next(csv.reader([header_line], delimiter=delimiter))
     columns = [squash(name).lower() for name in header]
-    if _broken(header_line):
+    if broken_text(header_line):
         raise ListError("line 1: the header row is not UTF-8 text", where=shown)
     if "email" not in columns:
         raise ListError(
@@ -111,10 +111,10 @@ def first_subscriber(path: Path, shown: str | None = None) -> Subscriber | None:
     return next((row for row in read_list(path, shown) if isinstance(row, Subscriber)), None)
 
 
-def _rows(handle: object, columns: list[str], delimiter: str) -> Iterator[Subscriber | BadRow]:
-    email_at = columns.index("email")
-    seen: dict[str, int] = {}
-    reader = csv.reader(handle, delimiter=delimiter)  # type: ignore[arg-type]
+def csv_rows(handle: TextIO, delimiter: str) -> Iterator[tuple[int, list[str] | BadRow]]:
+    """(first physical line, cells or a BadRow) of each non-blank row after the header
+    (already read): unreadable CSV and undecodable bytes are BadRows, never errors."""
+    reader = csv.reader(handle, delimiter=delimiter)
     while True:
         first = reader.line_num + 2  # the header is line 1 and was read already
         try:
@@ -122,12 +122,27 @@ def _rows(handle: object, columns: list[str], delimiter: str) -> Iterator[Subscr
         except StopIteration:
             return
         except csv.Error as exc:
-            yield BadRow(first, f"unreadable CSV: {exc}")
+            yield first, BadRow(first, f"unreadable CSV: {exc}")
             continue
         if not any(cell.strip() for cell in row):
             continue
-        if _broken("".join(row)):
-            yield BadRow(first, "not UTF-8 text")
+        if broken_text("".join(row)):
+            yield first, BadRow(first, "not UTF-8 text")
+            continue
+        yield first, row
+
+
+def delimiter_of(header_line: str) -> str:
+    """Semicolon when the header has more of them than commas (a European export)."""
+    return ";" if header_line.count(";") > header_line.count(",") else ","
+
+
+def _rows(handle: TextIO, columns: list[str], delimiter: str) -> Iterator[Subscriber | BadRow]:
+    email_at = columns.index("email")
+    seen: dict[str, int] = {}
+    for first, row in csv_rows(handle, delimiter):
+        if isinstance(row, BadRow):
+            yield row
             continue
         if len(row) > len(columns):
             yield BadRow(first, f"{len(row)} values for {len(columns)} columns")
@@ -153,6 +168,6 @@ def _rows(handle: object, columns: list[str], delimiter: str) -> Iterator[Subscr
 _SURROGATE = re.compile("[\udc80-\udcff]")
 
 
-def _broken(text: str) -> bool:
+def broken_text(text: str) -> bool:
     """Undecodable bytes arrive as lone surrogates (errors='surrogateescape')."""
     return not text.isascii() and _SURROGATE.search(text) is not None
