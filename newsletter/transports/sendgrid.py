@@ -29,7 +29,7 @@ import urllib.request
 from typing import Any
 
 from newsletter.clock import Clock
-from newsletter.errors import AmbiguousError, PermanentError, TransientError
+from newsletter.errors import AmbiguousError, PermanentError, TransientError, TransportError
 from newsletter.settings import SendgridSettings
 from newsletter.transports.base import Accepted, Batch
 from newsletter.transports.sendgrid_payload import build_payload
@@ -100,19 +100,30 @@ class SendgridTransport:
         pass
 
     def _answer_error(self, exc: Any, count: int) -> Exception:
-        status = int(exc.status_code)
-        detail = _api_message(getattr(exc, "body", b""))
-        message = f"SendGrid answered {status}" + (f": {detail}" if detail else "")
-        if status == 429:
-            reset = _header(getattr(exc, "headers", None), "X-RateLimit-Reset")
-            try:  # a Unix time; never trust it to be in the future or near
-                wait = max(1.0, float(reset) - self.clock.now().timestamp())
-            except ValueError:
-                wait = None
-            return TransientError(message, status=status, retry_after=wait)
-        if status in TRANSIENT or status >= 500:
-            return TransientError(message, status=status)
-        return PermanentError(f"{message} (a batch of {count} recipients)", status=status)
+        error = answer_error(exc, self.clock)
+        if isinstance(error, PermanentError):
+            return PermanentError(f"{error.message} (a batch of {count} recipients)",
+                                  status=error.status)  # fmt: skip
+        return error
+
+
+def answer_error(exc: Any, clock: Clock, path: str = "") -> TransportError:
+    """SendGrid's error answer (the client's HTTPError) as ours, with its message: a 429
+    is transient, after its X-RateLimit-Reset; a 5xx transient; the rest permanent."""
+    status = int(exc.status_code)
+    detail = _api_message(getattr(exc, "body", b""))
+    message = f"SendGrid answered {status}" + (f" to {path}" if path else "")
+    message += f": {detail}" if detail else ""
+    if status == 429:
+        reset = _header(getattr(exc, "headers", None), "X-RateLimit-Reset")
+        try:  # a Unix time; never trust it to be in the future or near
+            wait = max(1.0, float(reset) - clock.now().timestamp())
+        except ValueError:
+            wait = None
+        return TransientError(message, status=status, retry_after=wait)
+    if status in TRANSIENT or status >= 500:
+        return TransientError(message, status=status)
+    return PermanentError(message, status=status)
 
 
 def _api_message(body: bytes | str | None) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 from newsletter.clock import Clock
 from newsletter.errors import PermanentError, TransientError, TransportError
 from newsletter.settings import SendgridSettings
-from newsletter.transports.sendgrid import _api_message, _header, _opener, _with_opener
+from newsletter.transports.sendgrid import _opener, _with_opener, answer_error
 
 PAGE = 500
 ATTEMPTS = 5
@@ -91,7 +91,7 @@ class SuppressionReader:
                 response = endpoint.get(query_params=query, timeout=self.timeout)
                 return json.loads(response.body or b"[]")
             except Answer as exc:
-                error: TransportError = self._error(exc, path)
+                error: TransportError = answer_error(exc, self.clock, path)
             except (urllib.error.URLError, OSError) as exc:
                 reason = getattr(exc, "reason", exc)
                 error = TransientError(f"cannot reach SendGrid at {self.settings.host}: {reason}")
@@ -102,18 +102,3 @@ class SuppressionReader:
             wait = error.retry_after if error.retry_after is not None else 2 ** (attempt - 1)
             self.clock.sleep(min(wait, 120.0) + random.random())
             attempt += 1
-
-    def _error(self, exc: Any, path: str) -> TransportError:
-        status = int(exc.status_code)
-        detail = _api_message(getattr(exc, "body", b""))
-        message = f"SendGrid answered {status} to {path}" + (f": {detail}" if detail else "")
-        if status == 429:
-            reset = _header(getattr(exc, "headers", None), "X-RateLimit-Reset")
-            try:
-                wait = max(1.0, float(reset) - self.clock.now().timestamp())
-            except ValueError:
-                wait = None
-            return TransientError(message, status=status, retry_after=wait)
-        if status >= 500:
-            return TransientError(message, status=status)
-        return PermanentError(message, status=status)
