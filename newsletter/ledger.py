@@ -258,7 +258,7 @@ class Ledger:
         for name, script in MIGRATIONS:
             if name in done:
                 continue
-            with self._transaction():  # another process may have applied it meanwhile
+            with self.transaction():  # another process may have applied it meanwhile
                 if db.execute("SELECT 1 FROM migrations WHERE name = ?", (name,)).fetchone():
                     continue
                 for statement in script.split(";"):
@@ -266,7 +266,9 @@ class Ledger:
                         db.execute(statement)
                 db.execute("INSERT INTO migrations VALUES (?, datetime('now'))", (name,))
 
-    def _transaction(self) -> Any:
+    def transaction(self) -> Any:
+        """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on any error), for this state's other
+        tables too (schedule, suppressions, sync cursors)."""
         return _Transaction(self.db, self.path)
 
     # --- issues ---
@@ -299,7 +301,7 @@ class Ledger:
         with no recipient at all is not recorded (returns 0)."""
         stamp = now.isoformat()
         try:
-            with self._transaction():
+            with self.transaction():
                 self.db.execute(
                     "INSERT INTO issues VALUES (?, ?, ?, ?, ?, ?, 'sending', ?, NULL)",
                     (rendered.id, list_name, transport, json.dumps(articles),
@@ -318,14 +320,14 @@ class Ledger:
     def recover(self, issue_id: str, now: datetime) -> int:
         """Recipients left in flight by a run that died: ambiguous, never resent by
         themselves. Returns how many."""
-        with self._transaction():
+        with self.transaction():
             deliveries = self._deliveries(issue_id)
             return deliveries.recover(now.isoformat()) if deliveries else 0
 
     def reopen_ambiguous(self, issue_id: str, now: datetime, as_sent: bool) -> int:
         """The editor's call on ambiguous recipients: send them again, or count them as
         sent. Returns how many."""
-        with self._transaction():
+        with self.transaction():
             deliveries = self._deliveries(issue_id)
             return deliveries.reopen(now.isoformat(), as_sent) if deliveries else 0
 
@@ -333,7 +335,7 @@ class Ledger:
         """Move the next `size` pending recipients (in list order) to in_flight as batch
         `batch`, committed before they are sent. A suppression recorded since the freeze
         wins here: such recipients become skipped instead."""
-        with self._transaction():
+        with self.transaction():
             deliveries = self._deliveries(issue_id)
             return deliveries.claim(size, batch, now.isoformat()) if deliveries else []
 
@@ -354,7 +356,7 @@ class Ledger:
         batch (number batch + 1) of that size is claimed in the same transaction (one
         commit a batch instead of two)."""
         stamp = now.isoformat()
-        with self._transaction():
+        with self.transaction():
             deliveries = self._deliveries(issue_id)
             if deliveries is None:
                 return []
@@ -364,7 +366,7 @@ class Ledger:
     def release(self, issue_id: str, emails: Iterable[str], now: datetime) -> None:
         """A batch that was never handed over (a transient failure that gave up, a
         permanent error): back to pending, to be sent by a later run."""
-        with self._transaction():
+        with self.transaction():
             deliveries = self._deliveries(issue_id)
             if deliveries:
                 deliveries.release(emails, now.isoformat())
@@ -380,7 +382,7 @@ class Ledger:
 
     def finish_if_done(self, issue_id: str, now: datetime) -> bool:
         """An issue is done when nothing is pending, in flight or ambiguous."""
-        with self._transaction():
+        with self.transaction():
             deliveries = self._deliveries(issue_id)
             found = deliveries.counts() if deliveries else {}
             if any(found.get(state) for state in ("pending", "in_flight", "ambiguous")):
@@ -410,7 +412,7 @@ class Ledger:
     def cancel(self, issue_id: str, reason: str, now: datetime) -> int:
         """Stop an issue's send: every recipient still waiting is skipped with
         `reason` (those in flight or ambiguous stay as they are). Returns how many."""
-        with self._transaction():
+        with self.transaction():
             deliveries = self._deliveries(issue_id)
             return deliveries.skip_waiting(reason, now.isoformat()) if deliveries else 0
 

@@ -38,6 +38,7 @@ class Suppressions:
     """The suppressions table, through the ledger's connection."""
 
     def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
         self.db = ledger.db
 
     def add(self, email: str, reason: str, source: str, now: datetime) -> bool:
@@ -53,21 +54,20 @@ class Suppressions:
 
     def add_many(self, rows: Iterable[tuple[str, str, str]], now: datetime) -> int:
         """(email, reason, source) rows in one transaction; returns how many were new."""
+        with self.ledger.transaction():
+            return self.insert(rows, now)
+
+    def insert(self, rows: Iterable[tuple[str, str, str]], now: datetime) -> int:
+        """(email, reason, source) rows, in the caller's transaction; how many were new.
+        An address is kept as given, trimmed; blank ones are left out."""
         stamp = now.isoformat()
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            before = self.count()
-            self.db.executemany(
-                "INSERT OR IGNORE INTO suppressions VALUES (?, ?, ?, ?, ?)",
-                ((e.lower(), e, reason, source, stamp) for e, reason, source in rows),
-            )
-            new = self.count() - before
-            self.db.execute("COMMIT")
-            return new
-        except BaseException:
-            if self.db.in_transaction:
-                self.db.execute("ROLLBACK")
-            raise
+        before = self.count()
+        self.db.executemany(
+            "INSERT OR IGNORE INTO suppressions VALUES (?, ?, ?, ?, ?)",
+            ((e.strip().lower(), e.strip(), reason, source, stamp)
+             for e, reason, source in rows if e.strip()),
+        )  # fmt: skip
+        return self.count() - before
 
     def get(self, email: str) -> Suppression | None:
         row = self.db.execute(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from newsletter.audience.suppressions import UNSUBSCRIBED
+from newsletter.audience.suppressions import UNSUBSCRIBED, Suppressions
 from newsletter.ledger import Ledger
 from newsletter.project import Project
 
@@ -65,20 +65,11 @@ def _record(
     ledger: Ledger, source: str, until: int, rows: list[tuple[str, str]], project: Project
 ) -> int:
     """The suppressions and the moved cursor, in one transaction; how many are new."""
-    db = ledger.db
-    stamp = project.clock.now().isoformat()
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        before = db.execute("SELECT count(*) FROM suppressions").fetchone()[0]
-        db.executemany(
-            "INSERT OR IGNORE INTO suppressions VALUES (?, ?, ?, ?, ?)",
-            ((email.strip().lower(), email.strip(), reason, source, stamp)
-             for email, reason in rows if email.strip()),
-        )  # fmt: skip
-        db.execute("INSERT OR REPLACE INTO sync_cursors VALUES (?, ?, ?)", (source, until, stamp))
-        new = db.execute("SELECT count(*) FROM suppressions").fetchone()[0] - before
-        db.execute("COMMIT")
+    now = project.clock.now()
+    with ledger.transaction():
+        new = Suppressions(ledger).insert(((e, why, source) for e, why in rows), now)
+        ledger.db.execute(
+            "INSERT OR REPLACE INTO sync_cursors VALUES (?, ?, ?)",
+            (source, until, now.isoformat()),
+        )
         return new
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
