@@ -23,9 +23,12 @@ def parse_when(text: str, zone: str, now: datetime, allow_past: bool = False) ->
         value = datetime.fromisoformat(text)
     except ValueError:
         raise UsageError(f"--at {text!r}: not an ISO 8601 time; write e.g. {EXAMPLE}") from None
-    if value.tzinfo is None:
-        value = _localise(value, zone, text)
-    value = value.astimezone(UTC)
+    try:
+        if value.tzinfo is None:
+            value = _localise(value, zone, text)
+        value = value.astimezone(UTC)
+    except OverflowError:  # e.g. the year 1 with a positive offset
+        raise UsageError(f"--at {text!r}: out of the range of dates") from None
     if value < now and not allow_past:
         raise UsageError(
             f"--at {text!r}: that is in the past (now it is {show(now, zone)}); "

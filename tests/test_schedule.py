@@ -62,6 +62,7 @@ def test_times_are_read_in_the_project_zone_unless_they_carry_an_offset(text, ex
         ("2026-11-31T09:00", "not an ISO 8601 time; write e.g. 2026-12-01T09:00"),
         ("next tuesday", "not an ISO 8601 time"),
         ("2026-12-01", "give a time of day too, e.g. 2026-12-01T09:00"),
+        ("0001-01-01T00:30+01:00", "out of the range of dates"),
     ],
 )  # fmt: skip
 def test_a_nonexistent_ambiguous_past_or_malformed_time_is_refused(text, message):

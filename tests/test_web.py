@@ -192,3 +192,9 @@ def test_the_serve_command_runs_the_endpoint_and_logs_no_address(project_dir, cl
         _, err = process.communicate(timeout=10)
     assert process.returncode == 0, err
     assert "POST /unsubscribe 200" in err and "tom@example.net" not in err
+
+
+@pytest.mark.parametrize("command", [("serve",), ("preview", SAMPLE_ARTICLE, "--serve")])
+def test_a_port_out_of_range_is_a_usage_error(project_dir, cli, command):
+    result = cli(*command, "--port", "99999")
+    assert result.exit_code == 2 and "--port" in result.output

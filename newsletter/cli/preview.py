@@ -50,7 +50,13 @@ def preview(
     ] = False,
     port: Annotated[
         int,
-        typer.Option("--port", metavar="PORT", help="With --serve: the port (0: any free one)."),
+        typer.Option(
+            "--port",
+            metavar="PORT",
+            help="With --serve: the port (0: any free one).",
+            min=0,
+            max=65535,
+        ),
     ] = 8800,
     project: ProjectOption = Path("."),
 ) -> None:

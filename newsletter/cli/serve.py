@@ -15,7 +15,9 @@ def serve(
     host: Annotated[
         str, typer.Option("--host", metavar="HOST", help="The address to listen on.")
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", metavar="PORT", help="The port.")] = 8025,
+    port: Annotated[
+        int, typer.Option("--port", metavar="PORT", help="The port.", min=0, max=65535)
+    ] = 8025,
     project: ProjectOption = Path("."),
 ) -> None:
     """Serve the unsubscribe endpoint: the signed links in every email land here (a
