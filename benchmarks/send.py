@@ -24,8 +24,9 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from pathlib import Path
+
+from measure import run_measured
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = "articles/000_1718b35f7cc77fd8.txt"
@@ -102,36 +103,6 @@ FLOOR = textwrap.dedent(
         post(people)
     """
 )
-
-MEASURED = textwrap.dedent(
-    """
-    import resource, runpy, sys
-    script, *rest = sys.argv[1:]
-    try:
-        if script == "-m":
-            sys.argv = rest
-            runpy.run_module(rest[0], run_name="__main__")
-        else:
-            sys.argv = [script, *rest]
-            runpy.run_path(script, run_name="__main__")
-    except SystemExit as exit:
-        if exit.code not in (0, None):
-            raise
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
-    """
-)
-
-
-def run_measured(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MB) of a Python program run in a new process."""
-    start = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", MEASURED, *args], cwd=cwd, env=env, capture_output=True, text=True
-    )
-    wall = time.perf_counter() - start
-    if done.returncode != 0:
-        sys.exit(f"failed: {' '.join(args)}\n{done.stderr[-2000:]}")
-    return wall, int(done.stderr.strip().splitlines()[-1]) / 1024
 
 
 def server_count(url: str) -> dict[str, int]:
@@ -215,7 +186,8 @@ def main() -> None:
         try:
             for run in range(args.runs):  # a new issue id each run: a sent one is not resent
                 for name, cmd in (("ours", [*ours_args, f"bench-{run}"]), ("floor", floor_args)):
-                    results[name].append(run_measured(cmd, root, env))
+                    wall, _, rss = run_measured(cmd, root, env)
+                    results[name].append((wall, rss))
                     counts[name] = server_count(url)
         finally:
             server.stdin.close()
