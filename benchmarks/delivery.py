@@ -86,10 +86,10 @@ def main() -> None:
     os.chdir(REPO)
     from newsletter.audience.lists import Subscriber, read_list
     from newsletter.clock import SystemClock
+    from newsletter.files import write_atomically as _write_atomically
     from newsletter.message import MessageMaker
     from newsletter.project import Project
-    from newsletter.sending import plan_send
-    from newsletter.transports.outbox import _write_atomically
+    from newsletter.send.plan import plan_send
 
     print(f"newsletter delivery benchmarks -- python {sys.version.split()[0]}, {n:,} recipients")
     with tempfile.TemporaryDirectory() as tmp:
@@ -118,10 +118,10 @@ def main() -> None:
         plan = plan_send(project, [root / SAMPLE], "big")
         maker = MessageMaker(plan.rendered, plan.envelope, project.clock.now())
         sample = min(n, 2_000)
+        personaliser = plan.personaliser
         recipients = [
-            plan.audience.recipient(
-                Subscriber(f"reader{i}@example.com", f"Reader {i}", {"name": f"Reader {i}"}),
-                plan.rendered,
+            personaliser.recipient(
+                Subscriber(f"reader{i}@example.com", f"Reader {i}", {"name": f"Reader {i}"})
             )
             for i in range(sample)
         ]

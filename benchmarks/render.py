@@ -52,8 +52,10 @@ TARGET_RECIPIENT_US = 20.0
 COLD_IMPORTS = (
     "from pathlib import Path\n"
     "from newsletter.project import Project\n"
-    "from newsletter.compose import compose\n"
     "import newsletter.render.inline\n"
+    "def compose(project, paths):\n"
+    "    issue = project.read_issue(paths)\n"
+    "    return issue, project.render(issue)\n"
 )
 COLD_RENDER = (
     COLD_IMPORTS
@@ -63,6 +65,12 @@ COLD_RENDER = (
 
 
 # --- helpers ---
+
+
+def compose(project, paths):
+    """The articles read as an issue and rendered once, as every command does."""
+    issue = project.read_issue(paths)
+    return issue, project.render(issue)
 
 
 def timed(fns: dict[str, Callable[[], object]], runs: int, warmup: int = 3) -> list[list[float]]:
@@ -98,7 +106,6 @@ def verdict(value: float, target: float) -> str:
 
 
 def setup():
-    from newsletter.compose import compose
     from newsletter.project import Project
 
     project = Project.open(REPO)
@@ -111,7 +118,6 @@ def setup():
 
 def bench_warm(project, issue) -> None:
     import newsletter.render.inline as inline_module
-    from newsletter.compose import compose
     from newsletter.render import render_issue
 
     newsletter, dirs = project.settings.newsletter, project.template_dirs
@@ -211,8 +217,10 @@ COLD_STAGES = (
     "    stamps.append((name, time.perf_counter()))\n"
     "from pathlib import Path\n"
     "from newsletter.project import Project\n"
-    "from newsletter.compose import compose\n"
-    "stamp('import newsletter.project, .compose')\n"
+    "def compose(project, paths):\n"
+    "    issue = project.read_issue(paths)\n"
+    "    return issue, project.render(issue)\n"
+    "stamp('import newsletter.project')\n"
     f"project = Project.open(Path({str(REPO)!r}))\n"
     "stamp('Project.open() (settings, email_validator)')\n"
     "import jinja2\n"
@@ -257,10 +265,11 @@ def subscribers(n: int):
     ]
 
 
-def audience():
-    from newsletter.delivery import Audience
+def audience(rendered):
+    from newsletter.personalise import Personaliser
+    from newsletter.signing import Links
 
-    return Audience("sample", "http://127.0.0.1:8025/unsubscribe", b"x" * 32)
+    return Personaliser(rendered, Links("http://127.0.0.1:8025/unsubscribe", b"x" * 32, "sample"))
 
 
 def loop_full(subs, aud, rendered) -> None:
@@ -268,12 +277,12 @@ def loop_full(subs, aud, rendered) -> None:
 
     subject, html, text = rendered.subject, rendered.html, rendered.text
     for s in subs:
-        personalise(subject, html, text, aud.recipient(s, rendered))
+        personalise(subject, html, text, aud.recipient(s))
 
 
 def loop_recipient(subs, aud, rendered) -> None:
     for s in subs:
-        aud.recipient(s, rendered)
+        aud.recipient(s)
 
 
 def loop_url(subs, aud) -> None:
@@ -304,8 +313,8 @@ def per_item(loops: dict[str, Callable[[], None]], n: int) -> dict[str, list[flo
 
 def bench_personalise(rendered) -> None:
     subs = subscribers(RECIPIENTS)
-    aud = audience()
-    recipients = [aud.recipient(s, rendered) for s in subs]
+    aud = audience(rendered)
+    recipients = [aud.recipient(s) for s in subs]
     loop_full(subs[:200], aud, rendered)  # warm-up
 
     loops = {
@@ -322,7 +331,7 @@ def bench_personalise(rendered) -> None:
         f"interleaved; fields {sorted(rendered.fields)})"
     )
     print(row("recipient() + personalise()", full, 1e6, "us", "per recipient"))
-    print(row("  audience.recipient() only", recipient, 1e6, "us"))
+    print(row("  Personaliser.recipient() only", recipient, 1e6, "us"))
     print(row("    of which unsubscribe_url() (HMAC)", url, 1e6, "us"))
     print(row("  personalise() only (substitution)", subst, 1e6, "us"))
     med = median(full) * 1e6
@@ -354,10 +363,8 @@ def profile(title: str, fn, limit: int = 10) -> None:
 
 
 def profiles(project, rendered) -> None:
-    from newsletter.compose import compose
-
     subs = subscribers(RECIPIENTS)
-    aud = audience()
+    aud = audience(rendered)
 
     def warm() -> None:
         for _ in range(20):

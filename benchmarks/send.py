@@ -117,13 +117,13 @@ def floor_content(root: Path, path: Path) -> None:
     sys.path.insert(0, str(REPO))
     from newsletter.audience.lists import Subscriber
     from newsletter.project import Project
-    from newsletter.sending import plan_send
+    from newsletter.send.plan import plan_send
     from newsletter.transports.base import Batch
-    from newsletter.transports.sendgrid_payload import build_payload
+    from newsletter.transports.sendgrid.payload import build_payload
 
     project = Project.open(root)
     plan = plan_send(project, [root / SAMPLE], "big", transport_kind="outbox")
-    recipient = plan.audience.recipient(Subscriber("x@example.com", "X"), plan.rendered)
+    recipient = plan.personaliser.recipient(Subscriber("x@example.com", "X"))
     batch = Batch(plan.rendered, (recipient,), plan.envelope)
     body = build_payload(batch, project.settings.sendgrid).body
     del body["personalizations"]

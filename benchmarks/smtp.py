@@ -112,7 +112,7 @@ def prepare(root: Path, tmp: Path, port: int) -> tuple[Path, Path, str]:
     from newsletter.audience.lists import BadRow
     from newsletter.message import MessageMaker
     from newsletter.project import Project
-    from newsletter.sending import plan_send
+    from newsletter.send.plan import plan_send
 
     project = Project.open(root)
     plan = plan_send(project, [root / SAMPLE], "big", transport_kind="outbox")
@@ -133,7 +133,7 @@ def prepare(root: Path, tmp: Path, port: int) -> tuple[Path, Path, str]:
         for subscriber in plan.rows():
             if isinstance(subscriber, BadRow):
                 continue
-            recipient = plan.audience.recipient(subscriber, issue)
+            recipient = plan.personaliser.recipient(subscriber)
             _, data = maker.make(recipient)
             out.write(data)
             listing.write(f"{recipient.email} {offset} {len(data)}\n")

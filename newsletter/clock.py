@@ -1,4 +1,5 @@
-"""The one place that reads the time and waits, so tests can fix both."""
+"""The one place that reads the time and waits, so tests can fix both; and the one
+way a time is shown to people: in the project's time zone."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 
 class Clock(Protocol):
@@ -39,3 +41,14 @@ class FixedClock:
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.at += timedelta(seconds=seconds)
+
+
+def show(moment: datetime | str, zone: str) -> str:
+    """A moment (or an ISO 8601 stamp of one) as the editor reads it: local time in
+    the project's zone, with its abbreviation, e.g. "2026-12-01 09:00 CET"."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone(ZoneInfo(zone))
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"

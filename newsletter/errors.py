@@ -1,20 +1,69 @@
 """One error hierarchy. Library code raises these; only the CLI prints them.
 
-Every error renders as one line that says where: a file (and line), a setting, a
-recipient or a batch.
+Every error renders as one line that says where, from one structured location
+(`Where`: a file and line, a setting, a batch, a recipient), never written into the
+message by hand: `newsletter.toml:24: [sendgrid] api_key_env: the variable ...`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Any
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a problem is: any of a file (as shown to the user) and its line, a
+    setting (`[sendgrid] api_key_env`), a batch of a send, a recipient."""
+
+    file: str | None = None
+    line: int | None = None
+    setting: str | None = None
+    batch: int | None = None
+    recipient: str | None = None
+
+    def __str__(self) -> str:
+        parts = []
+        if self.file:
+            parts.append(f"{self.file}:{self.line}" if self.line else self.file)
+        elif self.line:
+            parts.append(f"line {self.line}")
+        if self.setting:
+            parts.append(self.setting)
+        if self.batch is not None:
+            parts.append(f"batch {self.batch}")
+        if self.recipient:
+            parts.append(self.recipient)
+        return ": ".join(parts)
+
+    def __bool__(self) -> bool:
+        return bool(str(self))
 
 
 class NewsletterError(Exception):
     """Base of every error a user can cause or fix."""
 
-    def __init__(self, message: str, *, where: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        setting: str | None = None,
+        batch: int | None = None,
+        recipient: str | None = None,
+        where: Where | str | None = None,
+    ) -> None:
         self.message = " ".join(message.split())
-        self.where = where
+        base = Where(file=where) if isinstance(where, str) else where or Where()
+        self.where = replace(
+            base,
+            file=file or base.file,
+            line=line or base.line,
+            setting=setting or base.setting,
+            batch=batch if batch is not None else base.batch,
+            recipient=recipient or base.recipient,
+        )
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -38,7 +87,7 @@ class TemplateError(NewsletterError):
 
 
 class StateError(NewsletterError):
-    """The project state in .newsletter/ is unusable."""
+    """The project state is unusable."""
 
 
 class CheckError(NewsletterError):
@@ -54,43 +103,43 @@ class UsageError(NewsletterError):
 
 
 class TransportError(NewsletterError):
-    """A transport could not hand over (all of) a batch.
-
-    `partial` is an Accepted for the part of the batch answered before the failure
-    (accepted or refused); `ambiguous` names the recipients handed over whose answer
-    never came (None: for an AmbiguousError every recipient not in `partial`, for the
-    others none). The rest of the batch was never handed over."""
+    """What stopped a transport handing over (all of) a batch: it is not raised by a
+    transport but returned in its BatchResult, beside what was answered before."""
 
     def __init__(
         self,
         message: str,
         *,
-        where: str | None = None,
         status: int | None = None,
+        where: Where | str | None = None,
+        file: str | None = None,
+        batch: int | None = None,
+        recipient: str | None = None,
         partial: Any = None,
         ambiguous: list[str] | None = None,
     ) -> None:
         self.status = status
         self.partial = partial
         self.ambiguous = ambiguous
-        super().__init__(message, where=where)
+        super().__init__(message, where=where, file=file, batch=batch, recipient=recipient)
 
 
 class TransientError(TransportError):
-    """Worth retrying later: nothing was accepted but what `partial` says. `retry_after`
-    is the wait the provider asked for (a 429's reset time), in seconds, when it said."""
+    """Worth retrying later: the recipients not answered were not handed over.
+    `retry_after` is the wait the provider asked for (a 429's reset time), in seconds."""
 
     def __init__(
         self,
         message: str,
         *,
-        where: str | None = None,
         status: int | None = None,
         retry_after: float | None = None,
+        where: Where | str | None = None,
+        batch: int | None = None,
         partial: Any = None,
     ) -> None:
         self.retry_after = retry_after
-        super().__init__(message, where=where, status=status, partial=partial)
+        super().__init__(message, status=status, where=where, batch=batch, partial=partial)
 
 
 class PermanentError(TransportError):
@@ -98,4 +147,4 @@ class PermanentError(TransportError):
 
 
 class AmbiguousError(TransportError):
-    """The batch was handed over but no answer came: it may have been accepted."""
+    """Handed over, but no answer came: the recipients it names may have been accepted."""

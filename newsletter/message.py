@@ -19,10 +19,11 @@ from email.header import Header
 from email.policy import SMTP
 from email.utils import format_datetime, quote
 
-from newsletter.personalise import UNSUBSCRIBE_URL, Recipient, personalise
+from newsletter.personalise import Recipient, personalise
 from newsletter.render import RenderedIssue
+from newsletter.render.placeholders import UNSUBSCRIBE_URL
 from newsletter.settings import NewsletterSettings
-from newsletter.whitespace import header_text
+from newsletter.text import header_text
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 CRLF = b"\r\n"
@@ -168,3 +169,18 @@ def _phrase(name: str, header: str) -> str:
 def _quoted_printable(text: str) -> bytes:
     encoded = binascii.b2a_qp(text.replace("\r\n", "\n").encode("utf-8"), istext=True)
     return encoded.replace(b"\n", CRLF).removesuffix(CRLF)
+
+
+def header_values(message: bytes) -> dict[str, str]:
+    """The headers of an RFC 5322 message, names lowercased, folded lines joined."""
+    head = message.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
+    values: dict[str, str] = {}
+    name = ""
+    for line in head.split("\r\n"):
+        if line[:1] in (" ", "\t") and name:
+            values[name] += " " + line.strip()
+        elif ":" in line:
+            name, _, value = line.partition(":")
+            name = name.strip().lower()
+            values[name] = value.strip()
+    return values

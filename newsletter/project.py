@@ -1,45 +1,129 @@
-"""A Project: a newsletter folder, its settings and state. The composition root
-that commands build once and take everything else from."""
+"""A Project: a newsletter folder, opened. The composition root: a command opens its
+project once and gets from it, wired together, the settings, the state (opened on
+first use, closed with the project), a transport of any kind (or a dry run of one),
+the clock and the link signer; and the read and render stages with the project's
+folders and settings. Tests open a project with their own clock or transport.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import re
 import secrets
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+import shutil
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import TracebackType
 
-from newsletter.audience.lists import check_list_name
+from newsletter.articles import Issue, read_issue
 from newsletter.clock import Clock, SystemClock
 from newsletter.errors import ListError, LockHeld, SettingsError, StateError, UsageError
-from newsletter.paths import shown
+from newsletter.files import atomic, read_text, shown
+from newsletter.render import PACKAGE_TEMPLATES, RenderedIssue, render_issue
 from newsletter.settings import SETTINGS_FILE, Settings, load_settings
-from newsletter.unsubscribe import SECRET_BYTES
-
-if TYPE_CHECKING:
-    from newsletter.ledger import Ledger
+from newsletter.signing import SECRET_BYTES, Signer
+from newsletter.state import Database
+from newsletter.transports import DryRun, Place, make_transport
+from newsletter.transports.base import Transport
 
 STATE_DIR = ".newsletter"
 SECRET_FILE = "secret"
+SKELETON = Path(__file__).resolve().parent / "skeleton"  # what `newsletter init` copies
+TEMPLATE_FILES = ("email.html", "email.css", "email.txt", "subject.txt")
+LIST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+# (project, kind, dry_run) -> the transport a send uses: what a test may replace
+TransportMaker = Callable[["Project", str, bool], Transport]
 
 
-@dataclass
+def default_transport(project: Project, kind: str, dry_run: bool) -> Transport:
+    """The transport `kind` with its secret; for a dry run, one that needs none."""
+    if dry_run:
+        return DryRun(kind, project.settings, project.place)
+    return make_transport(kind, project.settings, project.place)
+
+
 class Project:
-    root: Path
-    settings: Settings
-    clock: Clock = field(default_factory=SystemClock)
+    def __init__(
+        self,
+        root: Path,
+        settings: Settings,
+        clock: Clock | None = None,
+        transports: TransportMaker | None = None,
+    ) -> None:
+        self.root = root
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self._transports = transports or default_transport
+        self._state: Database | None = None
+        self._signer: Signer | None = None
 
     @classmethod
-    def open(cls, root: Path, clock: Clock | None = None) -> Project:
+    def open(
+        cls, root: Path, clock: Clock | None = None, transports: TransportMaker | None = None
+    ) -> Project:
         root = root.resolve()
         if not root.is_dir():
-            raise SettingsError("no such project folder", where=str(root))
-        return cls(root, load_settings(root / SETTINGS_FILE), clock or SystemClock())
+            raise SettingsError("no such project folder", file=str(root))
+        return cls(root, load_settings(root / SETTINGS_FILE), clock, transports)
 
-    # --- paths ---
+    def close(self) -> None:
+        if self._state is not None:
+            state, self._state = self._state, None
+            state.close()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- what is wired here ---
+
+    @property
+    def state(self) -> Database:
+        """The project's state, opened (and migrated) on first use."""
+        if self._state is None:
+            self._state = Database(self.state_dir / "state.db")
+        return self._state
+
+    def transport(self, kind: str | None = None, dry_run: bool = False) -> Transport:
+        """The transport of `kind` (default: [transport] kind)."""
+        return self._transports(self, kind or self.settings.transport.kind, dry_run)
+
+    @property
+    def place(self) -> Place:
+        """What the transports need of the project besides its settings."""
+        return Place(self.root, self.outbox_dir, self.clock, shown, os.environ)
+
+    @property
+    def signer(self) -> Signer:
+        """Signs the unsubscribe links; its secret is read on first use."""
+        if self._signer is None:
+            self._signer = Signer(self._unsubscribe_secret(), self.settings.unsubscribe.url)
+        return self._signer
+
+    def read_issue(self, paths: Sequence[Path], given_id: str | None = None) -> Issue:
+        """The articles given on the command line (several make a digest), as an issue."""
+        if not paths:
+            raise UsageError("name at least one article file")
+        found = [self.find(path) for path in paths]
+        return read_issue(found, given_id, self.root / "articles", shown)
+
+    def render(self, issue: Issue) -> RenderedIssue:
+        """The issue rendered once, with the project's templates and settings."""
+        return render_issue(
+            issue, self.settings.newsletter, self.template_dirs, self.clock.now().date()
+        )
+
+    # --- where things are ---
 
     def shown(self, path: Path) -> str:
         """A path as the user should see it: relative to where they are, if inside."""
@@ -82,19 +166,14 @@ class Project:
         if name is not None:
             path = self.list_path(name)
             if not path.is_file():
-                raise ListError("no such list file", where=self.shown(path))
+                raise ListError("no such list file", file=self.shown(path))
             return name
         names = self.list_names()
         if len(names) > 1:
             raise UsageError(f"say which list with --list (lists here: {', '.join(names)})")
         return names[0] if names else None
 
-    # --- state ---
-
-    def ledger(self) -> Ledger:
-        from newsletter.ledger import Ledger
-
-        return Ledger(self.state_dir / "state.db")
+    # --- one sender at a time ---
 
     @contextlib.contextmanager
     def send_lock(
@@ -120,7 +199,7 @@ class Project:
             raise LockHeld(
                 f"issue {issue_id} is being sent by another run ({who}); wait for it, "
                 "or run again with --wait",
-                where=self.shown(self.state_dir),
+                file=self.shown(self.state_dir),
             ) from None
         try:
             holder.write_text(
@@ -132,9 +211,9 @@ class Project:
             holder.unlink(missing_ok=True)
             lock.release()
 
-    # --- secrets ---
+    # --- the unsubscribe secret ---
 
-    def unsubscribe_secret(self) -> bytes:
+    def _unsubscribe_secret(self) -> bytes:
         """From the environment variable named in settings, else a random secret made
         once and kept in .newsletter/secret (mode 0600). Never printed."""
         name = self.settings.unsubscribe.secret_env
@@ -142,9 +221,10 @@ class Project:
             value = os.environ[name]
             if len(value) < 16:
                 raise SettingsError(
-                    f"[unsubscribe] secret_env: the variable {name} is set but shorter than "
-                    "16 characters; use a long random value",
-                    where=self.shown(self.settings.path),
+                    f"the variable {name} is set but shorter than 16 characters; use a "
+                    "long random value",
+                    file=self.shown(self.settings.path),
+                    setting="[unsubscribe] secret_env",
                 )
             return value.encode()
         return self._stored_secret()
@@ -154,33 +234,58 @@ class Project:
         try:
             self.state_dir.mkdir(mode=0o700, exist_ok=True)
             if not path.exists():
-                self._create_secret(path)
-            value = path.read_text().strip()
+                with (
+                    contextlib.suppress(FileExistsError),
+                    atomic(path, text=True, mode=0o600, exclusive=True) as handle,
+                ):  # two processes racing here both get the one that won
+                    handle.write(secrets.token_hex(SECRET_BYTES) + "\n")
         except OSError as exc:
             raise StateError(
-                f"cannot keep the unsubscribe secret: {exc.strerror}", where=self.shown(path)
+                f"cannot keep the unsubscribe secret: {exc.strerror}", file=self.shown(path)
             ) from None
+        value = read_text(path, self.shown(path), StateError).strip()
         if len(value) < 32:
             raise StateError(
-                "the stored unsubscribe secret is damaged; delete the file to "
-                "make a new one (old unsubscribe links stop working)",
-                where=self.shown(path),
+                "the stored unsubscribe secret is damaged; delete the file to make a new "
+                "one (old unsubscribe links stop working)",
+                file=self.shown(path),
             )
         return value.encode()
 
-    @staticmethod
-    def _create_secret(path: Path) -> None:
-        """Write to a private temporary file, then link it into place: two processes
-        racing here both end up with the one secret that won."""
-        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_hex(SECRET_BYTES) + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.link(temporary, path)
-        except FileExistsError:
-            pass
-        finally:
-            temporary.unlink(missing_ok=True)
+
+def check_list_name(name: str) -> str:
+    if not LIST_NAME.fullmatch(name):
+        raise UsageError(
+            f"--list {name!r}: use letters, digits, '.', '_' or '-' "
+            "(the file is subscribers/<list>.csv)"
+        )
+    return name
+
+
+def create_project(folder: Path, with_templates: bool = False) -> list[Path]:
+    """`newsletter init`: copy the skeleton (the same files as the sample project at the
+    root of the repository) into `folder`; refuse to touch an existing project."""
+    if (folder / SETTINGS_FILE).exists():
+        raise UsageError(f"{folder} already holds a newsletter project ({SETTINGS_FILE})")
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder} exists and is not a folder")
+    if folder.is_dir() and any(folder.iterdir()):
+        raise UsageError(f"{folder} is not empty; give a new or empty folder")
+    created = []
+    try:
+        for source in sorted(SKELETON.rglob("*")):
+            if source.is_file() and "__pycache__" not in source.parts:
+                target = folder / source.relative_to(SKELETON)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, target)
+                created.append(target)
+        if with_templates:
+            for name in TEMPLATE_FILES:
+                target = folder / "templates" / name
+                shutil.copyfile(PACKAGE_TEMPLATES / name, target)
+                created.append(target)
+    except OSError as exc:
+        raise StateError(
+            f"cannot create the project: {exc.strerror}", file=str(exc.filename or folder)
+        ) from None
+    return created

@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from newsletter.addresses import BadAddress, normalise_address
 from newsletter.errors import SettingsError
-from newsletter.language import LANGUAGE_TAG, language_direction
-from newsletter.paths import shown as shown_path
+from newsletter.files import shown as shown_path
+from newsletter.text import LANGUAGE_TAG, language_direction
 
 SETTINGS_FILE = "newsletter.toml"
 TRANSPORT_KINDS = ("outbox", "sendgrid", "smtp")

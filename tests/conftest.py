@@ -12,7 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from newsletter.cli import app
-from newsletter.clock import FixedClock
+from newsletter.cli.common import Wiring
+from newsletter.clock import FixedClock, SystemClock
 from newsletter.project import Project
 
 REPO = Path(__file__).resolve().parent.parent
@@ -36,19 +37,48 @@ def project_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def project(project_dir: Path) -> Project:
-    return Project.open(project_dir, clock=FixedClock(NOW))
+def project(project_dir: Path):
+    """The sample project, opened with a fixed clock (its state closed after the test)."""
+    with Project.open(project_dir, clock=FixedClock(NOW)) as opened:
+        yield opened
 
 
 @pytest.fixture
-def cli():
+def wiring() -> dict:
+    """What the test puts in place for the commands it runs (see cli.common.Wiring):
+    clock=..., transports=..., terminal=True/False."""
+    return {}
+
+
+@pytest.fixture
+def cli(wiring):
     """Run a `newsletter` command line; returns click's Result (stdout, stderr apart)."""
     runner = CliRunner()
 
     def run(*args: str, input: str | None = None):
-        return runner.invoke(app, list(args), input=input, catch_exceptions=False)
+        return runner.invoke(
+            app, list(args), input=input, catch_exceptions=False, obj=Wiring(**wiring)
+        )
 
     return run
+
+
+class SleeplessClock(SystemClock):
+    """The real time, but a wait is only recorded (a retry's back-off costs nothing)."""
+
+    def __init__(self) -> None:
+        self.slept: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+
+
+@pytest.fixture
+def sleepless(wiring) -> SleeplessClock:
+    """The commands of the test do not wait for back-offs; `.slept` says what they asked."""
+    clock = SleeplessClock()
+    wiring["clock"] = clock
+    return clock
 
 
 def write(path: Path, text: str | bytes) -> Path:
@@ -135,8 +165,14 @@ def smtp_server():
 
 
 @pytest.fixture
-def moving_clock(monkeypatch: pytest.MonkeyPatch) -> FixedClock:
+def moving_clock(wiring) -> FixedClock:
     """The clock every command of the test reads (NOW, until the test moves it)."""
     fixed = FixedClock(NOW)
-    monkeypatch.setattr("newsletter.project.SystemClock", lambda: fixed)
+    wiring["clock"] = fixed
     return fixed
+
+
+def compose(project: Project, paths, given_id: str | None = None):
+    """The articles at `paths` read as an issue and rendered once: (issue, rendered)."""
+    issue = project.read_issue(paths, given_id)
+    return issue, project.render(issue)

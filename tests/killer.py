@@ -14,8 +14,8 @@ import os
 import signal
 import sys
 
-from newsletter import ledger
 from newsletter.cli import main
+from newsletter.state import engine
 from newsletter.transports import sendgrid
 
 state = {"accepted": 0, "frozen": False, "armed": False}
@@ -26,7 +26,7 @@ def die() -> None:
 
 
 def install(point: str, n: int) -> None:
-    opened = ledger.Ledger.__init__
+    opened = engine.Engine.__init__
     send = sendgrid.SendgridTransport.send
 
     def trace(statement: str) -> None:
@@ -44,7 +44,7 @@ def install(point: str, n: int) -> None:
             die()
 
     def init(self, *args, **kwargs):
-        opened(self, *args, **kwargs)  # migrations run here, untraced
+        opened(self, *args, **kwargs)  # the state was migrated before the killed run
         self.db.set_trace_callback(trace)
 
     def counted(self, batch):
@@ -54,7 +54,7 @@ def install(point: str, n: int) -> None:
             die()
         return accepted
 
-    ledger.Ledger.__init__ = init
+    engine.Engine.__init__ = init
     sendgrid.SendgridTransport.send = counted
 
 

@@ -137,7 +137,7 @@ def test_markdown_body_becomes_blocks_with_links_and_no_raw_html(tmp_path):
         ("empty.txt", "", "is empty"),
         ("blank.md", "  \n\n", "is empty"),
         ("latin1.txt", "Caf\xe9 news\n\nA paragraph.\n".encode("latin-1"), "not UTF-8"),
-        ("broken.md", "---\ntitle: [oops\n---\nbody\n", "broken YAML front matter at line 3"),
+        ("broken.md", "---\ntitle: [oops\n---\nbody\n", "broken.md:3: broken YAML front matter"),
         ("untitled.md", "---\nauthor: me\n---\nbody\n", "no title"),
         ("unclosed.md", "---\ntitle: x\nbody\n", "no closing ---"),
         ("list-title.md", "---\ntitle: [a, b]\n---\nbody\n", "`title` must be text"),
@@ -151,7 +151,7 @@ def test_unreadable_article_is_one_line_naming_the_file(tmp_path, name, content,
     with pytest.raises(ArticleError) as caught:
         read_article(path, f"articles/{name}")
     text = str(caught.value)
-    assert text.startswith(f"articles/{name}: ")
+    assert text.startswith(f"articles/{name}:")  # and the line, when there is one
     assert message in text
     assert "\n" not in text
 

@@ -2,7 +2,7 @@
 
 from conftest import REPO, SAMPLE_ARTICLE
 
-from newsletter.scaffold import SKELETON
+from newsletter.project import SKELETON
 
 
 def test_repository_sample_project_is_the_skeleton_init_copies():

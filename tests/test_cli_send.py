@@ -8,9 +8,7 @@ from email import policy
 import pytest
 from conftest import SAMPLE_ARTICLE, SECRET, write
 
-import newsletter.render
-import newsletter.render.inline
-from newsletter.unsubscribe import parse_link, verify
+from newsletter.signing import parse_link, verify
 
 OUTBOX = "outbox/000_1718b35f7cc77fd8"
 
@@ -118,18 +116,21 @@ def test_script_name_is_escaped_in_html_and_raw_in_text(project_dir, cli):
 def test_rendering_happens_once_whatever_the_number_of_recipients(project_dir, cli, monkeypatch):
     rows = "".join(f"user{i}@example.com,User {i}\n" for i in range(250))
     write(project_dir / "subscribers" / "big.csv", "email,name\n" + rows)
+    import jinja2
+    import premailer
+
     renders, inlines = [], []
-    real_render, real_inline = newsletter.render.render_issue, newsletter.render.inline.inline_css
+    real_render, real_inline = jinja2.Template.render, premailer.Premailer.transform
     monkeypatch.setattr(
-        "newsletter.compose.render_issue", lambda *a, **k: renders.append(1) or real_render(*a, **k)
+        jinja2.Template, "render", lambda *a, **k: renders.append(1) or real_render(*a, **k)
     )
     monkeypatch.setattr(
-        newsletter.render.inline, "inline_css", lambda h: inlines.append(1) or real_inline(h)
+        premailer.Premailer, "transform", lambda *a, **k: inlines.append(1) or real_inline(*a, **k)
     )
     result = cli("send", SAMPLE_ARTICLE, "--list", "big", "--yes")
     assert result.exit_code == 0, result.output
     assert len(list((project_dir / OUTBOX).glob("*.eml"))) == 250
-    assert (len(renders), len(inlines)) == (1, 1)
+    assert (len(renders), len(inlines)) == (3, 1)  # subject, HTML and text, once each
 
 
 def test_semicolon_list_with_bom_is_read(project_dir, cli):
@@ -224,8 +225,8 @@ def test_test_send_to_someone_not_on_the_list_uses_the_fallbacks(project_dir, cl
     assert "l=sample&e=guest@example.org" in message["List-Unsubscribe"]
 
 
-def test_confirmation_on_a_terminal_counts_first_and_can_be_declined(project_dir, cli, monkeypatch):
-    monkeypatch.setattr("newsletter.cli.send.interactive", lambda: True)
+def test_confirmation_on_a_terminal_counts_first_and_can_be_declined(project_dir, cli, wiring):
+    wiring["terminal"] = True
     result = cli("send", SAMPLE_ARTICLE, "--list", "sample", input="n\n")
     assert result.exit_code == 1
     assert "Send “Chrissy Teigen" in result.stdout and "to 4 subscribers of sample" in result.stdout
@@ -236,17 +237,15 @@ def test_confirmation_on_a_terminal_counts_first_and_can_be_declined(project_dir
     assert accepted.stderr.count("skipped:") == 2  # bad rows shown once, before the prompt
 
 
-def test_empty_list_is_the_same_error_on_a_terminal_and_under_cron(project_dir, cli, monkeypatch):
+def test_empty_list_is_the_same_error_on_a_terminal_and_under_cron(project_dir, cli, wiring):
     write(project_dir / "subscribers" / "hdr.csv", "email,name\n")
     quiet = cli("send", SAMPLE_ARTICLE, "--list", "hdr", "--yes")
-    monkeypatch.setattr("newsletter.cli.send.interactive", lambda: True)
+    wiring["terminal"] = True  # a terminal also shows `check`'s warnings first
     asked = cli("send", SAMPLE_ARTICLE, "--list", "hdr")
     assert quiet.exit_code == asked.exit_code == 1
-    assert (
-        quiet.stderr
-        == asked.stderr
-        == ("error: subscribers/hdr.csv: no valid subscribers on this list; nothing was sent\n")
-    )
+    error = "error: subscribers/hdr.csv: no valid subscribers on this list; nothing was sent\n"
+    assert quiet.stderr == error
+    assert asked.stderr.startswith("warning: link-local: ") and asked.stderr.endswith(error)
 
 
 def test_an_outbox_that_cannot_be_written_stops_the_send_with_a_one_line_error(project_dir, cli):
@@ -260,8 +259,8 @@ def test_an_outbox_that_cannot_be_written_stops_the_send_with_a_one_line_error(p
 
 
 def test_progress_away_from_a_terminal_is_a_plain_line_now_and_then(capsys, monkeypatch):
-    from newsletter.cli.output import Progress
-    from newsletter.delivery import SendReport
+    from newsletter.cli.output import ProgressBar as Progress
+    from newsletter.send.report import SendReport
 
     report = SendReport("i", "l", "outbox", "x", accepted=2000, batches=2)
     progress = Progress(5000, tty=False)

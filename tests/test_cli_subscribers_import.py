@@ -86,10 +86,10 @@ def test_import_names_the_columns_an_existing_list_has_no_room_for(run):
     ("content", "message"),
     [
         ("Name,Phone\nAda,1\n",
-         "people.csv: line 1: no email column in the header (found: Name, Phone)"),
+         "people.csv:1: no email column in the header (found: Name, Phone)"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
-         "people.csv: line 3: binary data, not a CSV export"),
-        ("", "people.csv: line 1: the file is empty: expected a header row with an email column"),
+         "people.csv:3: binary data, not text"),
+        ("", "people.csv:1: the file is empty: expected a header row with an email column"),
         (None, "people.csv: no such file"),
     ],
     ids=["no-email-column", "binary", "empty", "missing"],

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import SAMPLE_ARTICLE, SECRET, point_sendgrid_at, write
 
-from newsletter.ledger import Ledger
+from newsletter.state import Database
 
 ISSUE = "000_1718b35f7cc77fd8"
 KILLER = str(Path(__file__).with_name("killer.py"))
@@ -23,7 +23,7 @@ def big(project_dir, fake):
     rows = "".join(f"reader{i}@example.com,Reader {i}\n" for i in range(N))
     write(project_dir / "subscribers" / "big.csv", "email,name\n" + rows)
     point_sendgrid_at(project_dir, fake.url)
-    Ledger(project_dir / ".newsletter" / "state.db").close()  # migrated before the count
+    Database(project_dir / ".newsletter" / "state.db").close()  # migrated before the count
     env = dict(os.environ, SENDGRID_API_KEY=fake.api_key, NEWSLETTER_SECRET=SECRET)
 
     def run(*command: str) -> subprocess.CompletedProcess:
@@ -34,14 +34,11 @@ def big(project_dir, fake):
 
 
 def states(project_dir) -> dict[str, set[str]]:
-    ledger = Ledger(project_dir / ".newsletter" / "state.db")
-    try:
+    with Database(project_dir / ".newsletter" / "state.db") as db:
         found: dict[str, set[str]] = {}
-        for email, state, _, _ in ledger.recipients(ISSUE):
+        for email, state, _, _ in db.ledger.recipients(ISSUE):
             found.setdefault(state, set()).add(email)
         return found
-    finally:
-        ledger.close()
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,8 @@ import time
 import pytest
 from conftest import NOW, SAMPLE_ARTICLE, SECRET, point_sendgrid_at, write
 
-from newsletter.audience.suppressions import Suppressions
 from newsletter.errors import StateError
-from newsletter.ledger import Ledger
+from newsletter.state import Database
 
 ISSUE = "000_1718b35f7cc77fd8"
 
@@ -51,9 +50,7 @@ def test_a_resumed_send_keeps_the_frozen_content_and_says_the_articles_changed(
 def test_a_suppression_recorded_after_the_freeze_still_wins(project, cli, on_fake):
     on_fake.inject("400")
     send_sendgrid(cli)
-    ledger = project.ledger()
-    Suppressions(ledger).add("TOM@example.net", "unsubscribed", "test", NOW)
-    ledger.close()
+    project.state.suppressions.add("TOM@example.net", "unsubscribed", "test", NOW)
     result = send_sendgrid(cli)
     assert result.exit_code == 0, result.output
     assert sorted(on_fake.accepted_emails()) == [
@@ -97,28 +94,27 @@ def test_a_killed_send_resumes_without_sending_anyone_twice(project_dir, fake):
     assert "1,000 recipients were in flight when an earlier run stopped" in resumed.stderr
     emails = fake.accepted_emails()
     assert len(emails) == len(set(emails)) == 3500  # each address once at the server
-    ledger = Ledger(project_dir / ".newsletter" / "state.db")
-    counts = ledger.counts(ISSUE)
-    ledger.close()
+    with Database(project_dir / ".newsletter" / "state.db") as state:
+        counts = state.ledger.counts(ISSUE)
     assert counts["sent"] == 2500 and counts["ambiguous"] == 1000
 
 
 def test_a_newer_schema_is_refused_with_a_clear_error(tmp_path):
     path = tmp_path / "state.db"
-    Ledger(path).close()
+    Database(path).close()
     db = sqlite3.connect(path)
     db.execute("INSERT INTO migrations VALUES ('9999_future', 'now')")
     db.commit()
     db.close()
     with pytest.raises(StateError, match="made by a newer version of newsletter"):
-        Ledger(path)
+        Database(path)
 
 
 def test_a_corrupt_state_file_is_a_clear_error_and_is_left_alone(tmp_path):
     path = tmp_path / "state.db"
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(StateError, match="the state database is unusable"):
-        Ledger(path)
+        Database(path)
     assert path.read_bytes() == b"this is not a database" * 100
 
 
@@ -133,7 +129,7 @@ def test_status_shows_each_issue_and_its_recipients(project_dir, cli):
     line = table.stdout.splitlines()[1]
     assert line.startswith(ISSUE) and " done " in line
     data = json.loads(cli("status", "--json").stdout)
-    assert data[0]["delivered"] == 4 and data[0]["pending"] == 0 and data[0]["state"] == "done"
+    assert data[0]["accepted"] == 4 and data[0]["pending"] == 0 and data[0]["state"] == "done"
     detail = json.loads(cli("status", ISSUE, "--recipients", "--json").stdout)
     assert [r["email"] for r in detail["recipients"]] == [
         "ada@example.com", "zoe@example.org", "tom@example.net", "nameless@example.com",
@@ -144,39 +140,41 @@ def test_status_shows_each_issue_and_its_recipients(project_dir, cli):
 
 
 def test_an_outbox_failing_mid_batch_keeps_what_it_wrote_and_resends_only_the_rest(
-    project_dir, cli, monkeypatch
+    project_dir, cli, wiring
 ):
-    import newsletter.transports.outbox as outbox
+    from newsletter.files import write_atomically
+    from newsletter.transports.outbox import OutboxTransport
 
     written = []
-    real = outbox._write_atomically
 
     def flaky(path, data):
         if len(written) == 1:
             written.append("fail")
             raise OSError(28, "No space left on device", str(path))
         written.append(path.name)
-        real(path, data)
+        write_atomically(path, data)
 
-    monkeypatch.setattr(outbox, "_write_atomically", flaky)
+    def outbox(write):
+        return lambda project, kind, dry_run: OutboxTransport(
+            project.outbox_dir, project.clock, project.shown, write
+        )
+
+    wiring["transports"] = outbox(flaky)
     first = cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes")
     assert first.exit_code == 1 and "No space left on device" in first.stderr
     assert "1 accepted" in first.stdout
-    monkeypatch.setattr(outbox, "_write_atomically", real)
     calls = []
-    monkeypatch.setattr(
-        outbox, "_write_atomically", lambda p, d: calls.append(p.name) or real(p, d)
-    )
+    wiring["transports"] = outbox(lambda p, d: calls.append(p.name) or write_atomically(p, d))
     second = cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes")
     assert second.exit_code == 0, second.output
     assert written[0] not in calls and len(calls) == 3  # the first file is not written again
 
 
-def test_a_resumed_send_asks_about_the_recipients_not_sent_yet(project_dir, cli, monkeypatch):
+def test_a_resumed_send_asks_about_the_recipients_not_sent_yet(project_dir, cli, wiring):
     write(project_dir / "outbox" / ISSUE, "a file where the folder goes: the send fails")
     assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 1
     (project_dir / "outbox" / ISSUE).unlink()
-    monkeypatch.setattr("newsletter.cli.send.interactive", lambda: True)
+    wiring["terminal"] = True
     result = cli("send", SAMPLE_ARTICLE, "--list", "sample", input="y\n")
     assert "Resume “Chrissy Teigen" in result.stdout
     assert "send to the 4 recipients of sample not sent yet" in result.stdout

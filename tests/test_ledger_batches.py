@@ -9,13 +9,16 @@ from collections import Counter
 from dataclasses import dataclass
 
 import pytest
-from conftest import NOW, SAMPLE_ARTICLE
+from conftest import NOW, SAMPLE_ARTICLE, compose
 
 from newsletter.audience.lists import Subscriber
-from newsletter.audience.suppressions import Suppressions
-from newsletter.compose import compose
-from newsletter.ledger import MIGRATIONS, STATES, Ledger
-from newsletter.ledger_batches import MARKED_SENT, NO_ANSWER, RECOVERED
+from newsletter.state import Database
+from newsletter.state.engine import Engine
+from newsletter.state.migrations import STEPS
+from newsletter.state.outcomes import MARKED_SENT, NO_ANSWER, RECOVERED
+from newsletter.state.recipients import STATES
+from newsletter.state.suppressions import Suppressions
+from newsletter.transports.base import BatchResult
 
 ISSUE = "000_1718b35f7cc77fd8"
 
@@ -27,10 +30,11 @@ def freeze(project):
     opened = []
 
     def make(emails, suppressed=()):
-        ledger = project.ledger()
-        opened.append(ledger)
+        state = Database(project.state_dir / "state.db")
+        opened.append(state)
+        ledger = state.ledger
         for email in suppressed:
-            Suppressions(ledger).add(email, "unsubscribed", "test", NOW)
+            state.suppressions.add(email, "unsubscribed", "test", NOW)
         subscribers = [
             Subscriber(
                 e,
@@ -43,8 +47,14 @@ def freeze(project):
         return ledger
 
     yield make
-    for ledger in opened:
-        ledger.close()
+    for state in opened:
+        state.close()
+
+
+def settle(ledger, issue, number, sent, refused, ambiguous, batch_id=None, then_claim=0):
+    """A transport's answer for batch `number`, recorded (nobody else was handed over)."""
+    result = BatchResult(dict(sent), dict(refused), tuple(ambiguous), batch_id=batch_id)
+    return ledger.settle(issue, number, [], result, NOW, then_claim)
 
 
 def emails_of(subscribers):
@@ -63,7 +73,9 @@ def test_a_released_batch_is_claimed_again_first(freeze):
         (people[0], "Name 0", {"email": people[0], "city": "X"}),
         (people[1], "Name 1", {"email": people[1], "name": "Name 1"}),
     ]
-    assert emails_of(ledger.settle(ISSUE, 1, {}, {}, [], NOW, "m1", then_claim=3)) == people[3:6]
+    assert (
+        emails_of(settle(ledger, ISSUE, 1, {}, {}, [], batch_id="m1", then_claim=3)) == people[3:6]
+    )
     assert emails_of(ledger.claim(ISSUE, 3, 3, NOW)) == people[6:9]
     ledger.release(ISSUE, people[3:6], NOW)  # batch 2, while batch 3 is still out
     assert ledger.counts(ISSUE)["pending"] == 4 and ledger.counts(ISSUE)["sent"] == 3
@@ -77,8 +89,8 @@ def test_a_released_batch_is_claimed_again_first(freeze):
 def test_a_suppression_recorded_after_the_freeze_is_skipped_at_claim(freeze):
     people = [f"r{i}@example.com" for i in range(6)]
     ledger = freeze(people, suppressed=["R0@example.com"])
-    Suppressions(ledger).add("R3@EXAMPLE.com", "complained", "webhook", NOW)
-    Suppressions(ledger).add("r1@example.com", "bounced", "webhook", NOW)
+    Suppressions(ledger.engine).add("R3@EXAMPLE.com", "complained", "webhook", NOW)
+    Suppressions(ledger.engine).add("r1@example.com", "bounced", "webhook", NOW)
     assert emails_of(ledger.claim(ISSUE, 1, 1, NOW)) == ["r2@example.com"]  # r1 skipped
     assert emails_of(ledger.claim(ISSUE, 5, 2, NOW)) == ["r4@example.com", "r5@example.com"]
     rows = list(ledger.recipients(ISSUE))
@@ -93,7 +105,7 @@ def test_a_refused_recipient_inside_an_accepted_batch(freeze):
     ledger = freeze(people)
     ledger.claim(ISSUE, 5, 1, NOW)
     sent = {e: "m1" for e in people if e != people[2]}
-    ledger.settle(ISSUE, 1, sent, {"R2@example.com": "550 no such user"}, [], NOW, "m1")
+    settle(ledger, ISSUE, 1, sent, {"R2@example.com": "550 no such user"}, [], batch_id="m1")
     assert list(ledger.recipients(ISSUE)) == [
         (e, "refused", None, "550 no such user") if e == people[2] else (e, "sent", "m1", None)
         for e in people
@@ -106,14 +118,14 @@ def test_a_partial_outbox_batch_keeps_its_ids_and_releases_the_rest(freeze):
     people = [f"r{i}@example.com" for i in range(5)]
     ledger = freeze(people)
     ledger.claim(ISSUE, 5, 1, NOW)
-    ledger.settle(ISSUE, 1, {people[0]: "<id0>", people[1]: "<id1>"}, {}, [], NOW)
+    settle(ledger, ISSUE, 1, {people[0]: "<id0>", people[1]: "<id1>"}, {}, [])
     assert states(ledger) == ["sent", "sent", "in_flight", "in_flight", "in_flight"]
     ledger.release(ISSUE, people, NOW)  # as deliver() does: the whole batch
     assert states(ledger) == ["sent", "sent", "pending", "pending", "pending"]
     assert not ledger.finish_if_done(ISSUE, NOW)
     number = ledger.last_batch(ISSUE) + 1
     assert emails_of(ledger.claim(ISSUE, 5, number, NOW)) == people[2:]
-    ledger.settle(ISSUE, number, {e: f"<{e}>" for e in people[2:]}, {}, [], NOW)
+    settle(ledger, ISSUE, number, {e: f"<{e}>" for e in people[2:]}, {}, [])
     assert [m for _, _, m, _ in ledger.recipients(ISSUE)] == [
         "<id0>", "<id1>", *(f"<{e}>" for e in people[2:]),
     ]  # fmt: skip
@@ -125,7 +137,8 @@ def test_a_batch_left_in_flight_is_ambiguous_then_resent_or_marked_sent(freeze, 
     ledger = freeze(people)
     ledger.claim(ISSUE, 3, 1, NOW)
     ledger.claim(ISSUE, 3, 2, NOW)  # then the run dies
-    again = project.ledger()
+    state = Database(project.state_dir / "state.db")
+    again = state.ledger
     try:
         assert again.recover(ISSUE, NOW) == 6
         assert set(again.recipients(ISSUE)) == {(e, "ambiguous", None, RECOVERED) for e in people}
@@ -134,26 +147,26 @@ def test_a_batch_left_in_flight_is_ambiguous_then_resent_or_marked_sent(freeze, 
         assert again.counts(ISSUE)["pending"] == 6
         number = again.last_batch(ISSUE) + 1
         assert emails_of(again.claim(ISSUE, 4, number, NOW)) == people[:4]
-        again.settle(ISSUE, number, {}, {}, people[:4], NOW)  # no answer at all
+        settle(again, ISSUE, number, {}, {}, people[:4])  # no answer at all
         assert states(again) == ["ambiguous"] * 4 + ["pending"] * 2
         assert again.reopen_ambiguous(ISSUE, NOW, as_sent=True) == 4
         assert list(again.recipients(ISSUE))[:4] == [
             (e, "sent", None, MARKED_SENT) for e in people[:4]
         ]
     finally:
-        again.close()
+        state.close()
 
 
 def test_a_recipient_ambiguous_alone_is_resent_alone(freeze):
     people = [f"r{i}@example.com" for i in range(4)]
     ledger = freeze(people)
     ledger.claim(ISSUE, 4, 1, NOW)
-    ledger.settle(ISSUE, 1, {}, {}, [people[1]], NOW, batch_id="m1")
+    settle(ledger, ISSUE, 1, {}, {}, [people[1]], batch_id="m1")
     assert list(ledger.recipients(ISSUE))[1] == (people[1], "ambiguous", None, NO_ANSWER)
     assert ledger.reopen_ambiguous(ISSUE, NOW, as_sent=False) == 1
     assert states(ledger) == ["sent", "pending", "sent", "sent"]
     assert emails_of(ledger.claim(ISSUE, 4, 2, NOW)) == [people[1]]
-    ledger.settle(ISSUE, 2, {}, {}, [], NOW, batch_id="m2")
+    settle(ledger, ISSUE, 2, {}, {}, [], batch_id="m2")
     assert [m for _, _, m, _ in ledger.recipients(ISSUE)] == ["m1", "m2", "m1", "m1"]
     assert ledger.last_batch(ISSUE) == 2 and ledger.finish_if_done(ISSUE, NOW)
 
@@ -171,7 +184,7 @@ def test_issues_keep_to_their_own_recipients(freeze, project):
     assert ledger.freeze(other, "big", "outbox", [], "h", people, NOW) == 2
     assert emails_of(ledger.claim("other", 5, 1, NOW)) == ["c@example.com", "a@example.com"]
     assert emails_of(ledger.claim(ISSUE, 1, 1, NOW)) == ["a@example.com"]
-    ledger.settle("other", 1, {}, {}, [], NOW, batch_id="o1")
+    settle(ledger, "other", 1, {}, {}, [], batch_id="o1")
     assert states(ledger) == ["in_flight", "pending"]
     assert [s for _, s, _, _ in ledger.recipients("other")] == ["sent", "sent"]
     assert ledger.claim("other", 5, 2, NOW) == []
@@ -181,9 +194,9 @@ def test_a_database_of_the_first_schema_reads_back_the_same(tmp_path):
     path = tmp_path / "state.db"
     db = sqlite3.connect(path)
     db.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
-    name, script = MIGRATIONS[0]
-    db.executescript(script)
-    db.execute("INSERT INTO migrations VALUES (?, 'then')", (name,))
+    for statement in STEPS[0].statements:
+        db.execute(Engine.sql(statement))
+    db.execute("INSERT INTO migrations VALUES (?, 'then')", (STEPS[0].name,))
     for issue, created in (("old", "2026-01-01"), ("older", "2025-01-01")):
         db.execute(
             "INSERT INTO issues VALUES (?, 'big', 'outbox', '[]', '{}', 'h', 'sending', ?, NULL)",
@@ -209,7 +222,8 @@ def test_a_database_of_the_first_schema_reads_back_the_same(tmp_path):
     )
     db.commit()
     db.close()
-    ledger = Ledger(path)
+    state = Database(path)
+    ledger = state.ledger
     try:
         expected = [(e, state, m, r) for _, e, state, _, m, r in rows]
         assert list(ledger.recipients("old")) == expected
@@ -221,11 +235,11 @@ def test_a_database_of_the_first_schema_reads_back_the_same(tmp_path):
         assert [(s.email, s.fields) for s in subscribers] == [
             ("f@example.com", {"x": "1"}), ("g@example.com", {"x": "1"}),
         ]  # fmt: skip
-        ledger.settle("old", 4, {}, {}, [], NOW, batch_id="m4")
+        settle(ledger, "old", 4, {}, {}, [], batch_id="m4")
         assert ledger.reopen_ambiguous("old", NOW, as_sent=True) == 2
         assert ledger.finish_if_done("old", NOW)
     finally:
-        ledger.close()
+        state.close()
 
 
 # --- against a model ---
@@ -385,7 +399,7 @@ def test_the_ledger_agrees_with_a_slow_model(freeze, seed):
     people = [f"{'R' if i % 5 == 0 else 'r'}{i}@example.com" for i in range(rng.randint(1, 30))]
     suppressed = [e for e in people if rng.random() < 0.1]
     ledger = freeze(people, suppressed)
-    ledger.db.execute("PRAGMA synchronous = OFF")  # speed; durability is not what is tested
+    ledger.engine.db.execute("PRAGMA synchronous = OFF")  # speed; durability is not what is tested
     model = Model(people, {e.lower(): "unsubscribed (test)" for e in suppressed})
     flying: dict[int, list[str]] = {}  # what the test holds as handed over, by batch
 
@@ -418,7 +432,9 @@ def test_the_ledger_agrees_with_a_slow_model(freeze, seed):
                 if number == ledger.last_batch(ISSUE) and rng.random() < 0.5
                 else 0
             )
-            got = ledger.settle(ISSUE, number, sent, refused, ambiguous, NOW, batch_id, then)
+            got = settle(
+                ledger, ISSUE, number, sent, refused, ambiguous, batch_id=batch_id, then_claim=then
+            )
             model.settle(number, sent, refused, ambiguous, batch_id)
             claimed(got, number + 1, model.claim(then, number + 1) if then else [])
         elif step == "release" and flying:
@@ -440,7 +456,7 @@ def test_the_ledger_agrees_with_a_slow_model(freeze, seed):
             )
         elif step == "suppress":
             email = rng.choice(people)
-            Suppressions(ledger).add(email, "bounced", "webhook", NOW)
+            Suppressions(ledger.engine).add(email, "bounced", "webhook", NOW)
             model.suppressed[email.lower()] = "bounced (webhook)"
         elif step == "finish":
             assert ledger.finish_if_done(ISSUE, NOW) == model.finish()

@@ -6,12 +6,12 @@ from email.header import decode_header, make_header
 from email.utils import formataddr
 
 import pytest
-from conftest import NOW, SAMPLE_ARTICLE
+from conftest import NOW, SAMPLE_ARTICLE, compose
 
 from newsletter.audience.lists import Subscriber
-from newsletter.compose import compose
-from newsletter.delivery import Audience
 from newsletter.message import Envelope, MessageMaker
+from newsletter.personalise import Personaliser
+from newsletter.signing import Links
 
 
 @pytest.fixture
@@ -19,12 +19,12 @@ def maker_for(project):
     def make(article=SAMPLE_ARTICLE, test=False):
         rendered = compose(project, [project.root / article])[1]
         envelope = Envelope(project.settings.newsletter, "sample")
-        audience = Audience("sample", "https://example.com/u", b"k" * 32)
+        audience = Links("https://example.com/u", b"k" * 32, "sample")
         maker = MessageMaker(rendered, envelope, NOW, test)
 
         def message(email_address, name=""):
             subscriber = Subscriber(email_address, name, {"name": name})
-            msgid, data = maker.make(audience.recipient(subscriber, rendered))
+            msgid, data = maker.make(Personaliser(rendered, audience).recipient(subscriber))
             return msgid, data, email.message_from_bytes(data, policy=policy.default)
 
         return message
@@ -144,8 +144,8 @@ def test_subjects_fold_and_read_back_as_written(project, tmp_path, title):
     article = write(tmp_path / "s.md", f"---\ntitle: '{title}'\n---\nBody.\n")
     rendered = compose(project, [article])[1]
     maker = MessageMaker(rendered, Envelope(project.settings.newsletter, "sample"), NOW)
-    audience = Audience("sample", "https://example.com/u", b"k" * 32)
-    _, data = maker.make(audience.recipient(Subscriber("a@example.com"), rendered))
+    audience = Links("https://example.com/u", b"k" * 32, "sample")
+    _, data = maker.make(Personaliser(rendered, audience).recipient(Subscriber("a@example.com")))
     head = data.split(b"\r\n\r\n", 1)[0]
     assert all(len(line) <= 998 for line in head.split(b"\r\n"))
     assert str(make_header(decode_header(raw_header(data, "Subject")))) == " ".join(title.split())

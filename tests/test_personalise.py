@@ -3,15 +3,8 @@
 import jinja2
 import pytest
 
-from newsletter.personalise import (
-    FieldUseError,
-    Placeholders,
-    Recipient,
-    Template,
-    field_values,
-    make_token,
-    personalise,
-)
+from newsletter.personalise import Recipient, field_values, personalise
+from newsletter.render.placeholders import FieldUseError, Placeholders, Template, make_token
 
 P = "%%nlTEST"
 
@@ -126,7 +119,7 @@ def test_escape_html_matches_markupsafe():
 def test_squash_keeps_unicode_spaces_and_collapses_ascii_ones():
     import random
 
-    from newsletter.whitespace import _ASCII_SPACE, squash
+    from newsletter.text import _ASCII_SPACE, squash
 
     rng = random.Random(5)
     alphabet = "ab \t\n\r\u00a0\u2009x"

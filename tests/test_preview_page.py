@@ -7,7 +7,7 @@ import subprocess
 
 from conftest import REPO, SAMPLE_ARTICLE, require_tool
 
-from newsletter.preview_server import LivePreview, start_server, stop_server
+from newsletter.preview.live import LivePreview, start_server, stop_server
 
 
 def test_the_preview_page_switches_views_and_follows_an_edit(project_dir, tmp_path):

@@ -7,7 +7,7 @@ import urllib.request
 import pytest
 from conftest import SAMPLE_ARTICLE, write
 
-from newsletter.preview_server import LivePreview, start_server, stop_server
+from newsletter.preview.live import LivePreview, start_server, stop_server
 
 
 @pytest.fixture

@@ -3,12 +3,10 @@
 import re
 
 import pytest
-from conftest import DATA, REPO, SAMPLE_ARTICLE, write
+from conftest import DATA, REPO, SAMPLE_ARTICLE, compose, write
 
-import newsletter.render.inline
 from newsletter.articles import read_article
-from newsletter.compose import compose
-from newsletter.issue import Issue
+from newsletter.articles.issue import Issue
 from newsletter.render import render_issue
 
 GOLDEN = REPO / "tests" / "golden"
@@ -162,14 +160,16 @@ def test_template_testing_a_subscriber_field_names_the_template(project):
 
 
 def test_css_is_inlined_once_per_issue(project, monkeypatch):
+    import premailer
+
     calls = []
-    real = newsletter.render.inline.inline_css
+    real = premailer.Premailer.transform
 
-    def counting(html):
+    def counting(*args, **kwargs):
         calls.append(1)
-        return real(html)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(newsletter.render.inline, "inline_css", counting)
+    monkeypatch.setattr(premailer.Premailer, "transform", counting)
     article = read_article(project.root / SAMPLE_ARTICLE)
     render_issue(Issue("x", (article,)), project.settings.newsletter)
     assert len(calls) == 1
@@ -242,7 +242,7 @@ def test_front_matter_links_with_unsafe_schemes_are_refused(project, tmp_path, f
 
 
 def test_issue_id_keeps_sub_folders_of_articles(project):
-    from newsletter.issue import issue_id
+    from newsletter.articles.issue import issue_id
 
     articles = project.root / "articles"
     assert issue_id([articles / "2025" / "welcome.md"], articles) == "2025-welcome"
@@ -281,23 +281,25 @@ def test_templates_cannot_change_subscriber_fields(project, subject):
 
 def test_default_filter_gives_a_field_its_fallback(project):
     from newsletter.audience.lists import Subscriber
-    from newsletter.delivery import Audience
-    from newsletter.personalise import personalise
+    from newsletter.personalise import Personaliser, personalise
+    from newsletter.signing import Links
 
     write(
         project.root / "templates" / "subject.txt",
         'For {{ subscriber.name|default("you") }} and {{ subscriber.get("city", "all")|e }}',
     )
     rendered = compose(project, [project.root / SAMPLE_ARTICLE])[1]
-    audience = Audience("sample", "https://example.com/u", b"k" * 32)
-    nameless = audience.recipient(Subscriber("x@example.com", "", {"city": "Oslo"}), rendered)
+    audience = Links("https://example.com/u", b"k" * 32, "sample")
+    nameless = Personaliser(rendered, audience).recipient(
+        Subscriber("x@example.com", "", {"city": "Oslo"})
+    )
     copy = personalise(rendered.subject, rendered.html, rendered.text, nameless)
     assert copy.subject == "For you and Oslo"
 
 
 def test_a_field_inside_css_is_an_error_not_a_silent_loss(project):
     from newsletter.errors import TemplateError
-    from newsletter.paths import PACKAGE_TEMPLATES
+    from newsletter.render import PACKAGE_TEMPLATES
 
     html = (PACKAGE_TEMPLATES / "email.html").read_text()
     html = html.replace(
@@ -310,15 +312,15 @@ def test_a_field_inside_css_is_an_error_not_a_silent_loss(project):
 
 @pytest.mark.parametrize("bad", ["x..y", "x.", "../x", ".x", "a/b", "", "x" * 101])
 def test_issue_ids_that_could_not_be_a_folder_or_message_id_are_refused(bad):
+    from newsletter.articles.issue import check_issue_id
     from newsletter.errors import UsageError
-    from newsletter.issue import check_issue_id
 
     with pytest.raises(UsageError):
         check_issue_id(bad)
 
 
 def test_derived_issue_ids_have_no_double_or_trailing_dots(tmp_path):
-    from newsletter.issue import ID_PATTERN, issue_id
+    from newsletter.articles.issue import ID_PATTERN, issue_id
 
     derived = issue_id([tmp_path / "a..b.md", tmp_path / "c. .md"])
     assert ID_PATTERN.fullmatch(derived), derived

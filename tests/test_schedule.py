@@ -11,8 +11,9 @@ import pytest
 from conftest import NOW, SAMPLE_ARTICLE, SECRET, point_sendgrid_at, write
 
 from newsletter.errors import UsageError
-from newsletter.ledger import Ledger
-from newsletter.when import parse_when
+from newsletter.schedule.when import parse_when
+from newsletter.state import Database
+from newsletter.state.migrations import STEPS
 
 ISSUE = "000_1718b35f7cc77fd8"
 BERLIN = "Europe/Berlin"
@@ -139,7 +140,7 @@ def test_schedule_refuses_an_issue_already_sent(project_dir, cli, clock):
     assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 0
     result = cli("schedule", SAMPLE_ARTICLE, "--list", "sample", "--now")
     assert result.exit_code == 2
-    assert f"issue {ISSUE} was sent on 2026-11-25 09:30; give another --id" in result.stderr
+    assert f"issue {ISSUE} was sent on 2026-11-25 10:30 CET; give another --id" in result.stderr
     renamed = cli("schedule", SAMPLE_ARTICLE, "--list", "sample", "--now", "--id", "again")
     assert renamed.exit_code == 0
 
@@ -278,9 +279,8 @@ def test_four_cron_runs_at_once_send_every_address_once(project_dir, fake):
     assert len(emails) == len(set(emails)) == 5000
     printed = [out for out, _ in outputs if out]
     assert len(printed) == 1 and printed[0].startswith(f"Sent issue {ISSUE} to list big: 5,000")
-    ledger = Ledger(project_dir / ".newsletter" / "state.db")
-    assert ledger.counts(ISSUE)["sent"] == 5000
-    ledger.close()
+    with Database(project_dir / ".newsletter" / "state.db") as state:
+        assert state.ledger.counts(ISSUE)["sent"] == 5000
 
 
 def test_status_shows_queued_issues_in_the_project_zone(project_dir, cli, clock):
@@ -294,7 +294,7 @@ def test_status_shows_queued_issues_in_the_project_zone(project_dir, cli, clock)
     assert lines[2].split()[:6] == ["welcome", "sample", "done", "2026-11-25", "10:30", "CET"]
     (queued,) = json.loads(cli("status", ISSUE, "--json").stdout)
     assert queued["state"] == "queued" and queued["send_at"] == "2027-07-01T07:00:00Z"
-    assert queued["started"] is None and queued["delivered"] == 0
+    assert queued["started"] is None and queued["accepted"] == 0
 
 
 def test_cancel_stops_a_started_send_so_cron_does_not_resume_it(project_dir, cli, clock, on_fake):
@@ -312,7 +312,7 @@ def test_cancel_stops_a_started_send_so_cron_does_not_resume_it(project_dir, cli
     assert cli("cron").stdout == ""  # nothing to resume
     assert len(on_fake.accepted_emails()) == 1000
     (status,) = json.loads(cli("status", ISSUE, "--json").stdout)
-    assert (status["state"], status["delivered"], status["skipped"]) == ("done", 1000, 1500)
+    assert (status["state"], status["accepted"], status["skipped"]) == ("done", 1000, 1500)
     again = cli("schedule", "--cancel", ISSUE)
     assert again.exit_code == 2 and "was sent completely on" in again.stderr
     resend = cli(*args)
@@ -323,43 +323,38 @@ def test_a_locked_state_file_is_a_clear_error_and_nothing_is_lost(project_dir, t
     import sqlite3
 
     path = project_dir / ".newsletter" / "state.db"
-    Ledger(path).close()
+    Database(path).close()
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")  # another program holds it
     try:
         from newsletter.errors import StateError
 
-        with pytest.raises(StateError, match="locked by another program") as caught:
-            ledger = Ledger(path, busy_timeout=0.2)
-            try:
-                ledger.claim(ISSUE, 10, 1, NOW)
-            finally:
-                ledger.close()
+        with (
+            pytest.raises(StateError, match="locked by another program") as caught,
+            Database(path, busy_timeout=0.2) as state,
+        ):
+            state.ledger.claim(ISSUE, 10, 1, NOW)
         assert str(caught.value).startswith(".") or "state.db" in str(caught.value)
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    ledger = Ledger(path)  # unlocked: opens as before
-    assert ledger.issues() == []
-    ledger.close()
+    with Database(path) as state:  # unlocked: opens as before
+        assert state.issues.all() == []
 
 
 def test_processes_opening_a_new_state_file_at_once_migrate_it_once(tmp_path):
     path = tmp_path / "state.db"
     code = (
-        "import sys; from pathlib import Path; from newsletter.ledger import Ledger; "
-        "Ledger(Path(sys.argv[1])).close()"
+        "import sys; from pathlib import Path; from newsletter.state import Database; "
+        "Database(Path(sys.argv[1])).close()"
     )
     runs = [subprocess.Popen([sys.executable, "-c", code, str(path)], stderr=subprocess.PIPE)
             for _ in range(4)]  # fmt: skip
     errors = [run.communicate(timeout=60)[1] for run in runs]
     assert [run.returncode for run in runs] == [0, 0, 0, 0], errors
-    ledger = Ledger(path)
-    names = [row[0] for row in ledger.db.execute("SELECT name FROM migrations ORDER BY name")]
-    ledger.close()
-    from newsletter.ledger import MIGRATIONS
-
-    assert names == [name for name, _ in MIGRATIONS]
+    with Database(path) as state:
+        names = [row[0] for row in state.engine.all("SELECT name FROM migrations ORDER BY name")]
+    assert names == [step.name for step in STEPS]
 
 
 def test_a_send_that_keeps_failing_is_tried_less_and_less_often(

@@ -9,7 +9,7 @@ import pytest
 from conftest import SAMPLE_ARTICLE, SECRET, point_sendgrid_at, write
 from fake_sendgrid import FakeSendGrid
 
-from newsletter.unsubscribe import parse_link, verify
+from newsletter.signing import parse_link, verify
 
 ISSUE = "000_1718b35f7cc77fd8"
 

@@ -4,14 +4,14 @@ import re
 from dataclasses import replace
 
 import pytest
-from conftest import SAMPLE_ARTICLE, write
+from conftest import SAMPLE_ARTICLE, compose, write
 
 from newsletter.audience.lists import Subscriber
-from newsletter.compose import compose
-from newsletter.delivery import Audience
 from newsletter.message import Envelope
+from newsletter.personalise import Personaliser
+from newsletter.signing import Links
 from newsletter.transports.base import Batch
-from newsletter.transports.sendgrid_payload import build_payload
+from newsletter.transports.sendgrid.payload import build_payload
 
 
 @pytest.fixture
@@ -20,8 +20,8 @@ def batch_of(project):
         if subject:
             write(project.root / "templates" / "subject.txt", subject)
         rendered = compose(project, [project.root / SAMPLE_ARTICLE])[1]
-        audience = Audience("sample", "https://example.com/u", b"k" * 32)
-        recipients = tuple(audience.recipient(s, rendered) for s in subscribers)
+        audience = Links("https://example.com/u", b"k" * 32, "sample")
+        recipients = tuple(Personaliser(rendered, audience).recipient(s) for s in subscribers)
         envelope = Envelope(project.settings.newsletter, "sample")
         return Batch(rendered, recipients, envelope, test=test)
 

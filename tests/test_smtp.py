@@ -10,12 +10,11 @@ from conftest import NOW, SAMPLE_ARTICLE, point_smtp_at, write
 from fake_smtp import PASSWORD, USER, FakeSmtp
 
 from newsletter.clock import FixedClock
-from newsletter.delivery import RetryPolicy, send_with_retries
 from newsletter.errors import AmbiguousError, PermanentError, TransientError
 from newsletter.message import Envelope
 from newsletter.project import Project
-from newsletter.transports import make_transport
-from newsletter.transports.base import Batch
+from newsletter.send.retry import send_with_retries
+from newsletter.transports.base import Batch, RetryPolicy
 from newsletter.transports.outbox import OutboxTransport, file_name
 
 ISSUE = "000_1718b35f7cc77fd8"
@@ -23,11 +22,9 @@ N = 250  # three batches of 100 over one connection
 
 
 @pytest.fixture
-def waits(monkeypatch):
+def waits(sleepless):
     """No real waiting between retries: the waits asked for are recorded."""
-    asked = []
-    monkeypatch.setattr("newsletter.clock.SystemClock.sleep", lambda self, s: asked.append(s))
-    return asked
+    return sleepless.slept
 
 
 @pytest.fixture
@@ -49,11 +46,8 @@ def send(cli, *extra):
 
 
 def counts(project_dir):
-    ledger = Project.open(project_dir).ledger()
-    try:
-        return ledger.counts(ISSUE)
-    finally:
-        ledger.close()
+    with Project.open(project_dir) as project:
+        return project.state.ledger.counts(ISSUE)
 
 
 def exactly_once(server, emails):
@@ -81,9 +75,9 @@ def test_each_message_is_the_outbox_message_for_that_recipient(project, smtp_ser
     point_smtp_at(project.root, smtp_server.port, security='"none"')
     project = Project.open(project.root, clock=FixedClock(NOW))
     batch = _batch(project)
-    smtp = make_transport(project, "smtp")
+    smtp = project.transport("smtp")
     try:
-        accepted = smtp.send(batch)
+        accepted = smtp.send(batch).accepted
     finally:
         smtp.close()
     OutboxTransport(tmp_path / "outbox", FixedClock(NOW)).send(batch)
@@ -93,13 +87,13 @@ def test_each_message_is_the_outbox_message_for_that_recipient(project, smtp_ser
         written = (tmp_path / "outbox" / ISSUE / file_name(recipient.email)).read_bytes()
         assert _same_boundary(message.content) == _same_boundary(written)
         msgid = re.search(rb"^Message-ID: (.*)\r$", message.content, re.M).group(1).decode()
-        assert accepted.message_ids[recipient.email] == msgid
+        assert accepted[recipient.email] == msgid
 
 
 def test_a_leading_dot_in_a_line_survives_the_trip(project, smtp_server):
     point_smtp_at(project.root, smtp_server.port, security='"none"')
     project = Project.open(project.root, clock=FixedClock(NOW))
-    smtp = make_transport(project, "smtp")
+    smtp = project.transport("smtp")
     try:
         smtp._connections[0].deliver("news@example.com", "a@example.com", b".\r\n..x\r\n.")
     finally:
@@ -348,9 +342,8 @@ def test_no_answer_after_the_message_is_ambiguous_held_and_resent_only_when_aske
     assert f"{N - 1} accepted" in result.stdout and "1 ambiguous" in result.stdout
     assert "held as ambiguous" in result.stderr and "--retry-ambiguous" in result.stderr
     assert counts(project_dir)["ambiguous"] == 1 and counts(project_dir)["sent"] == N - 1
-    ledger = Project.open(project_dir).ledger()
-    held = [e for e, state, *_ in ledger.recipients(ISSUE) if state == "ambiguous"]
-    ledger.close()
+    with Project.open(project_dir) as project:
+        held = [r.email for r in project.state.ledger.recipients(ISSUE) if r.state == "ambiguous"]
     assert held == [lost]
 
     again = send(cli)  # a plain re-run never resends it
@@ -406,13 +399,14 @@ def test_a_test_copy_goes_through_smtp(plain, cli):
 
 
 def _batch(project, emails=None):
-    from newsletter.delivery import Audience
-    from newsletter.sending import plan_send
+    from newsletter.personalise import Personaliser
+    from newsletter.send.plan import plan_send
+    from newsletter.signing import Links
 
     plan = plan_send(project, [project.root / SAMPLE_ARTICLE], "sample", None, "outbox")
     subscribers = [s for s in plan.rows() if hasattr(s, "email")]
-    audience = Audience("sample", project.settings.unsubscribe.url, b"x" * 32)
-    recipients = tuple(audience.recipient(s, plan.rendered) for s in subscribers)
+    audience = Links(project.settings.unsubscribe.url, b"x" * 32, "sample")
+    recipients = tuple(Personaliser(plan.rendered, audience).recipient(s) for s in subscribers)
     envelope = Envelope(project.settings.newsletter, "sample")
     return Batch(plan.rendered, recipients, envelope)
 
@@ -426,20 +420,19 @@ def _same_boundary(data: bytes) -> bytes:
 @pytest.fixture
 def direct(project, smtp_server):
     point_smtp_at(project.root, smtp_server.port, security='"none"')
-    project = Project.open(project.root, clock=FixedClock(NOW))
-    transport = make_transport(project, "smtp")
-    yield project, transport, smtp_server
-    transport.close()
+    with Project.open(project.root, clock=FixedClock(NOW)) as project:
+        transport = project.transport("smtp")
+        yield project, transport, smtp_server
+        transport.close()
 
 
 def test_a_transient_failure_says_what_went_before_it(direct):
     project, transport, server = direct
     batch = _batch(project)
     server.inject("RCPT", "451 4.7.1 later", after=2)
-    with pytest.raises(TransientError) as caught:
-        transport.send(batch)
-    assert list(caught.value.partial.message_ids) == [r.email for r in batch.recipients[:2]]
-    assert caught.value.status == 451
+    result = transport.send(batch)
+    assert isinstance(result.error, TransientError) and result.error.status == 451
+    assert list(result.accepted) == [r.email for r in batch.recipients[:2]]
 
 
 def test_retries_wait_on_the_project_clock_and_send_only_the_rest(direct):
@@ -447,21 +440,20 @@ def test_retries_wait_on_the_project_clock_and_send_only_the_rest(direct):
     batch = _batch(project)
     server.inject("RCPT", "drop", after=2)
     server.inject("DATA", "421 4.3.2 shutting down", after=3)
-    accepted = send_with_retries(transport, batch, project.clock, RetryPolicy())
+    result = send_with_retries(transport, batch, project.clock, RetryPolicy())
     assert len(project.clock.slept) == 2  # recorded, never slept for real
-    assert set(accepted.message_ids) == {r.email for r in batch.recipients}
+    assert result.error is None and set(result.accepted) == {r.email for r in batch.recipients}
     exactly_once(server, [r.email for r in batch.recipients])
 
 
-def test_no_answer_after_the_message_raises_ambiguous_with_what_went_before(direct):
+def test_no_answer_after_the_message_is_ambiguous_for_that_one_after_what_went_before(direct):
     project, transport, server = direct
     batch = _batch(project)
     server.inject("DATA", "drop", after=3)
-    with pytest.raises(AmbiguousError) as caught:
-        transport.send(batch)
+    result = transport.send(batch)
     emails = [r.email for r in batch.recipients]
-    assert list(caught.value.partial.message_ids) == emails[:3]
-    assert caught.value.ambiguous == [emails[3]]
+    assert isinstance(result.error, AmbiguousError)
+    assert list(result.accepted) == emails[:3] and result.ambiguous == (emails[3],)
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -469,18 +461,15 @@ def test_a_refused_login_is_permanent(project, smtp_ca, monkeypatch):
     with FakeSmtp(auth=True, auth_require_tls=False) as server:
         point_smtp_at(project.root, server.port, security='"none"', username='"editor"')
         monkeypatch.setenv("SMTP_PASSWORD", "wrong")
-        project = Project.open(project.root, clock=FixedClock(NOW))
-        transport = make_transport(project, "smtp")
-        with pytest.raises(PermanentError) as caught:
-            transport.send(_batch(project))
-        assert caught.value.status == 535
-        assert "wrong" not in str(caught.value)
+        with Project.open(project.root, clock=FixedClock(NOW)) as opened:
+            error = opened.transport("smtp").send(_batch(opened)).error
+        assert isinstance(error, PermanentError) and error.status == 535
+        assert "wrong" not in str(error)
 
 
 def test_a_refused_connection_is_transient(project):
     point_smtp_at(project.root, 1, security='"none"')  # nothing listens on port 1
-    project = Project.open(project.root, clock=FixedClock(NOW))
-    with pytest.raises(
-        TransientError, match=r"cannot connect to the SMTP server at 127\.0\.0\.1:1:"
-    ):
-        make_transport(project, "smtp").send(_batch(project))
+    with Project.open(project.root, clock=FixedClock(NOW)) as opened:
+        error = opened.transport("smtp").send(_batch(opened)).error
+    assert isinstance(error, TransientError)
+    assert str(error).startswith("cannot connect to the SMTP server at 127.0.0.1:1:")

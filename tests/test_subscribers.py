@@ -7,18 +7,14 @@ import time
 import pytest
 from conftest import SAMPLE_ARTICLE, point_sendgrid_at, write
 
-from newsletter.audience.suppressions import Suppressions
-from newsletter.ledger import Ledger
+from newsletter.state import Database
 
 SAMPLE = "subscribers/sample.csv"
 
 
 def suppressed(project_dir) -> dict[str, tuple[str, str]]:
-    ledger = Ledger(project_dir / ".newsletter" / "state.db")
-    try:
-        return {s.email.lower(): (s.reason, s.source) for s in Suppressions(ledger).all()}
-    finally:
-        ledger.close()
+    with Database(project_dir / ".newsletter" / "state.db") as state:
+        return {s.email.lower(): (s.reason, s.source) for s in state.suppressions.all()}
 
 
 def test_list_counts_and_members(project_dir, cli):
@@ -92,9 +88,9 @@ def test_remove_takes_every_row_and_records_a_suppression(project_dir, cli):
 
 
 def test_resubscribe_does_not_lift_a_bounce(project_dir, cli, project):
-    ledger = project.ledger()
-    Suppressions(ledger).add("new@example.com", "bounced", "sendgrid bounces", project.clock.now())
-    ledger.close()
+    project.state.suppressions.add(
+        "new@example.com", "bounced", "sendgrid bounces", project.clock.now()
+    )
     result = cli("subscribers", "add", "sample", "new@example.com", "--resubscribe")
     assert result.exit_code == 0 and "is not lifted by --resubscribe" in result.stderr
     assert suppressed(project_dir) == {"new@example.com": ("bounced", "sendgrid bounces")}
@@ -202,7 +198,7 @@ def test_commands_on_a_broken_list_give_one_line_errors(project_dir, cli, conten
     for args in (("check", "broken"), ("add", "broken", "a@example.com"), ("list", "broken")):
         result = cli("subscribers", *args)
         assert result.exit_code == 1, (args, result.output)
-        assert result.stderr.startswith("error: subscribers/broken.csv: ")
+        assert result.stderr.startswith("error: subscribers/broken.csv:")
         assert len(result.stderr.splitlines()) == 1
     assert (project_dir / "subscribers" / "broken.csv").read_bytes() == content
 

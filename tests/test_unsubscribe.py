@@ -2,7 +2,7 @@
 
 from urllib.parse import quote
 
-from newsletter.unsubscribe import parse_link, sign, unsubscribe_url, verify
+from newsletter.signing import parse_link, sign, unsubscribe_url, verify
 
 SECRET = b"s" * 32
 

@@ -11,8 +11,7 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 import pytest
 from conftest import SAMPLE_ARTICLE, SECRET
 
-from newsletter.audience.suppressions import Suppressions
-from newsletter.ledger import Ledger
+from newsletter.state import Database
 from newsletter.web import make_app
 
 
@@ -40,11 +39,8 @@ def call(url: str, body: bytes | None = None) -> tuple[int, str]:
 
 
 def suppressed(project_dir) -> dict[str, tuple[str, str]]:
-    ledger = Ledger(project_dir / ".newsletter" / "state.db")
-    try:
-        return {s.email: (s.reason, s.source) for s in Suppressions(ledger).all()}
-    finally:
-        ledger.close()
+    with Database(project_dir / ".newsletter" / "state.db") as state:
+        return {s.email: (s.reason, s.source) for s in state.suppressions.all()}
 
 
 def link_for(project_dir, endpoint, email: str) -> str:
@@ -98,9 +94,7 @@ def test_the_confirmation_button_and_the_way_back(project_dir, cli, endpoint):
 
 def test_a_bounce_is_not_undone_by_the_link(project_dir, cli, endpoint, project):
     assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 0
-    ledger = project.ledger()
-    Suppressions(ledger).add("ada@example.com", "bounced", "sendgrid", project.clock.now())
-    ledger.close()
+    project.state.suppressions.add("ada@example.com", "bounced", "sendgrid", project.clock.now())
     link = link_for(project_dir, endpoint, "ada@example.com")
     status, page = call(link + "&a=resubscribe", b"")
     assert status == 200 and "stays unsubscribed" in page

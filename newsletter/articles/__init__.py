@@ -1,14 +1,20 @@
-"""Articles: one reader per file format, chosen by extension, one model for all."""
+"""READ: articles, one reader per file format (chosen by extension), one model for
+all (model.py), and the issue they make (issue.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from newsletter.articles.issue import Issue, check_issue_id, issue_id
 from newsletter.articles.model import Article, Block, ListItem, Span
 from newsletter.errors import ArticleError
+from newsletter.files import read_text
 
-__all__ = ["READERS", "Article", "Block", "ListItem", "Span", "read_article", "read_articles"]
+__all__ = [
+    "READERS", "Article", "Block", "Issue", "ListItem", "Span", "issue_notes", "read_article",
+    "read_issue",
+]  # fmt: skip
 
 
 def _read_markdown(path: Path, text: str) -> Article:
@@ -33,40 +39,42 @@ READERS: dict[str, Callable[[Path, str], Article]] = {
 def read_article(path: Path, shown: str | None = None) -> Article:
     """Read one article file; every problem is an ArticleError naming the file."""
     where = shown or str(path)
-    if path.is_dir():
-        raise ArticleError("is a folder, not an article file", where=where)
-    if not path.exists():
-        raise ArticleError("no such file", where=where)
     reader = READERS.get(path.suffix.lower())
+    if reader is None and path.is_file():
+        raise _unknown_format(path, where)
+    text = read_text(path, where, ArticleError)  # missing, a folder, not UTF-8...
     if reader is None:
-        known = ", ".join(sorted(READERS))
-        raise ArticleError(
-            f"unknown article format {path.suffix or '(none)'!r}; use {known}", where=where
-        )
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ArticleError("no such file", where=where) from None
-    except IsADirectoryError:
-        raise ArticleError("is a folder, not an article file", where=where) from None
-    except OSError as exc:
-        raise ArticleError(f"cannot read: {exc.strerror}", where=where) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ArticleError(
-            f"not UTF-8 text (byte 0x{data[exc.start]:02x} at line {line}); save it as UTF-8",
-            where=where,
-        ) from None
-    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+        raise _unknown_format(path, where)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
-        raise ArticleError("is empty", where=where)
+        raise ArticleError("is empty", file=where)
     try:
         return reader(path, text)
     except ArticleError as exc:
-        raise ArticleError(exc.message, where=exc.where or where) from None
+        raise ArticleError(exc.message, where=exc.where, file=exc.where.file or where) from None
 
 
-def read_articles(paths: Iterable[Path], shown: Callable[[Path], str] = str) -> list[Article]:
-    return [read_article(path, shown(path)) for path in paths]
+def _unknown_format(path: Path, where: str) -> ArticleError:
+    known = ", ".join(sorted(READERS))
+    return ArticleError(
+        f"unknown article format {path.suffix or '(none)'!r}; use {known}", file=where
+    )
+
+
+def read_issue(
+    paths: Sequence[Path],
+    given_id: str | None,
+    articles_dir: Path | None = None,
+    shown: Callable[[Path], str] = str,
+) -> Issue:
+    """The articles (several make a digest), each read once, as one issue; its id is
+    `given_id` or derived from the file names (relative to `articles_dir`)."""
+    unique = list(dict.fromkeys(path.resolve() for path in paths))
+    articles = tuple(read_article(path, shown(path)) for path in unique)
+    found = check_issue_id(given_id) if given_id is not None else issue_id(unique, articles_dir)
+    return Issue(found, articles)
+
+
+def issue_notes(issue: Issue, shown: Callable[[Path], str] = str) -> list[str]:
+    """What the readers guessed about the articles, each naming its file."""
+    return [f"{shown(a.path)}: {note}" for a in issue.articles for note in a.notes]

@@ -17,8 +17,7 @@ from urllib.parse import urlsplit
 
 from newsletter.articles.model import Article, Block, ListItem, Span
 from newsletter.errors import ArticleError
-from newsletter.language import LANGUAGE_TAG, text_direction
-from newsletter.whitespace import squash
+from newsletter.text import LANGUAGE_TAG, squash, text_direction
 
 STRING_FIELDS = (
     "subtitle",
@@ -71,8 +70,8 @@ def _split_front_matter(text: str) -> tuple[dict[str, Any], str]:
         post = frontmatter.loads(text, handler=_front_matter_handler())
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = f" at line {mark.line + 1}" if mark else ""
-        raise ArticleError(f"broken YAML front matter{line}: {exc.problem or exc}") from None
+        line = mark.line + 1 if mark else None  # the text YAML reads starts at line 1
+        raise ArticleError(f"broken YAML front matter: {exc.problem or exc}", line=line) from None
     except yaml.YAMLError as exc:
         raise ArticleError(f"broken YAML front matter: {exc}") from None
     except ValueError as exc:  # front matter that is not a mapping

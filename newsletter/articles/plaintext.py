@@ -16,8 +16,7 @@ from pathlib import Path
 
 from newsletter.articles.model import Article, Block, Span
 from newsletter.errors import ArticleError
-from newsletter.language import text_direction
-from newsletter.whitespace import squash
+from newsletter.text import squash, text_direction
 
 CREDIT = re.compile(
     r"^(?:photo(?:graph)?|image|picture)(?:\s+credit)?\s*:\s*(?P<credit>\S.*)$", re.IGNORECASE

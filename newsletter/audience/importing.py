@@ -35,6 +35,7 @@ from newsletter.errors import ListError
 
 if TYPE_CHECKING:
     from newsletter.project import Project
+    from newsletter.state.suppressions import Suppressions
 
 SHOWN_ROWS = 20  # rejected and skipped rows kept in the summary, in file order
 
@@ -88,8 +89,6 @@ class ImportSummary:
 
 def import_list(project: Project, list_name: str, file: Path, fmt: str = "auto") -> ImportSummary:
     """Merge the export `file` (format `fmt`, or "auto") into list `list_name`."""
-    from newsletter.audience.suppressions import Suppressions
-
     list_path = project.list_path(list_name)
     shown_list = project.shown(list_path)
     export = read_export(file, project.shown(file), fmt)
@@ -103,73 +102,87 @@ def import_list(project: Project, list_name: str, file: Path, fmt: str = "auto")
         raise ListError(
             f"no row could be imported: {len(export.rejected)} rejected, the first at line "
             f"{first.line}:{value} {first.reason}",
-            where=export.shown,
+            file=export.shown,
         )
+    suppressions = project.state.suppressions
+    marked = [row for row in usable if row.suppression]
+    active = _active(usable, export.skipped, suppressions, summary)
 
-    ledger = project.ledger()
-    try:
-        suppressions = Suppressions(ledger)
-        suppressed_before = suppressions.keys()
-        marked = [row for row in usable if row.suppression]
-        active: dict[str, ImportedRow] = {}
-        skipped = list(export.skipped)
-        for row in usable:
-            if row.suppression:
-                continue
-            if (found := row.email.lower()) in suppressed_before:
-                why = suppressions.get(found)
-                reason = "suppressed in the project state"
-                if why is not None:
-                    reason += f" ({why.reason}, from {why.source})"
-                skipped.append(SkippedRow(row.line, row.email, reason))
-                continue
-            active[found] = row
-        skipped.sort(key=lambda r: r.line)
-        summary.skipped, summary.skipped_rows = len(skipped), skipped[:SHOWN_ROWS]
+    # Step 1: the list, checked and planned before anything is written.
+    existed = list_path.exists()
+    if existed:
+        listfile = ListFile.open(list_path, shown_list)
+    else:
+        names = ["email", "name", *(f for f in export.fields if f != "name")]
+        listfile = ListFile.create(list_path, shown_list, names)
+    listfile.lock = project.list_lock(list_name)
+    columns = _column_map(listfile, export.fields)
+    summary.ignored_columns = [
+        f for f in export.fields if f not in columns and _has_value(active.values(), f)
+    ]
+    plan = _Plan(listfile, columns, active)
+    if existed:
+        for record in listfile.records():  # reads (and checks) the whole file now
+            plan.line(record)
+    _count(summary, plan, active)
+    summary.suppressed = len(marked)
 
-        # Step 1: the list, checked and planned before anything is written.
-        existed = list_path.exists()
-        if existed:
-            listfile = ListFile.open(list_path, shown_list)
-        else:
-            names = ["email", "name", *(f for f in export.fields if f != "name")]
-            listfile = ListFile.create(list_path, shown_list, names)
-        listfile.lock = project.list_lock(list_name)
-        columns = _column_map(listfile, export.fields)
-        summary.ignored_columns = [
-            f for f in export.fields if f not in columns and _has_value(active.values(), f)
-        ]
-        plan = _Plan(listfile, columns, active)
-        if existed:
-            for record in listfile.records():  # reads (and checks) the whole file now
-                plan.line(record)
-        summary.updated, summary.unchanged = plan.updated, plan.unchanged
-        summary.added = len(active) - plan.updated - plan.unchanged
-        summary.suppressed = len(marked)
-
-        # Step 2: the suppressions, in one transaction.
-        if marked:
-            source = f"import:{export.format}"
-            rows = [(row.email, row.suppression or "", source) for row in marked]
-            summary.new_suppressions = suppressions.add_many(rows, project.clock.now())
-    finally:
-        ledger.close()
+    # Step 2: the suppressions, in one transaction.
+    if marked:
+        source = f"import:{export.format}"
+        rows = [(row.email, row.suppression or "", source) for row in marked]
+        summary.new_suppressions = suppressions.add_many(rows, project.clock.now())
 
     # Step 3: the list, atomically (only when something changes).
     if summary.added or summary.updated:
-        if not list_path.parent.is_dir():
-            try:
-                list_path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise ListError(
-                    f"cannot create the folder: {exc.strerror}", where=shown_list
-                ) from None
         final = _Plan(listfile, columns, active)
-        listfile.rewrite(final.rewrite)
+        _write(listfile, final)
         summary.created = not existed
-        summary.updated, summary.unchanged = final.updated, final.unchanged
-        summary.added = len(active) - final.updated - final.unchanged
+        _count(summary, final, active)
     return summary
+
+
+def _active(
+    usable: list[ImportedRow],
+    skipped: list[SkippedRow],
+    suppressions: Suppressions,
+    summary: ImportSummary,
+) -> dict[str, ImportedRow]:
+    """The rows that go on the list, by address: not marked by the export, not
+    suppressed here (those are skipped, with why)."""
+    suppressed_before = suppressions.keys()
+    active: dict[str, ImportedRow] = {}
+    skipped = list(skipped)
+    for row in usable:
+        if row.suppression:
+            continue
+        if (found := row.email.lower()) in suppressed_before:
+            why = suppressions.get(found)
+            reason = "suppressed in the project state"
+            if why is not None:
+                reason += f" ({why.reason}, from {why.source})"
+            skipped.append(SkippedRow(row.line, row.email, reason))
+            continue
+        active[found] = row
+    skipped.sort(key=lambda r: r.line)
+    summary.skipped, summary.skipped_rows = len(skipped), skipped[:SHOWN_ROWS]
+    return active
+
+
+def _count(summary: ImportSummary, plan: _Plan, active: dict[str, ImportedRow]) -> None:
+    summary.updated, summary.unchanged = plan.updated, plan.unchanged
+    summary.added = len(active) - plan.updated - plan.unchanged
+
+
+def _write(listfile: ListFile, plan: _Plan) -> None:
+    folder = listfile.path.parent
+    if not folder.is_dir():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ListError(f"cannot create the folder: {exc.strerror}",
+                            file=listfile.shown) from None  # fmt: skip
+    listfile.rewrite(plan.rewrite)
 
 
 def _has_value(rows: Iterable[ImportedRow], name: str) -> bool:

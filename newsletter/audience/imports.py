@@ -42,13 +42,13 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
 
 from newsletter.addresses import BadAddress, normalise_address
-from newsletter.audience.lists import BadRow, broken_text, csv_rows, delimiter_of
+from newsletter.audience.lists import BadRow, csv_rows, parse_header
 from newsletter.audience.suppressions import BOUNCED, REMOVED, SPAM_REPORT, UNSUBSCRIBED
 from newsletter.errors import ListError, UsageError
-from newsletter.whitespace import squash
+from newsletter.files import open_text
+from newsletter.text import squash
 
 FORMATS = ("mailchimp", "substack", "buttondown", "listmonk", "csv")
 csv.field_size_limit(1 << 20)
@@ -150,44 +150,31 @@ def read_export(path: Path, shown: str, fmt: str = "auto") -> Export:
     and line; a bad row is a BadRow in `rows`, never an error."""
     if fmt != "auto" and fmt not in FORMATS:
         raise UsageError(f"--from {fmt!r}: use auto, {', '.join(FORMATS)}")
-    with _open(path, shown) as handle:
-        header_line = handle.readline()
-        if not header_line.strip():
-            raise ListError(
-                "line 1: the file is empty: expected a header row with an email column",
-                where=shown,
-            )
-        if broken_text(header_line):
-            raise ListError("line 1: the header row is not UTF-8 text", where=shown)
-        delimiter = delimiter_of(header_line)
-        header = next(csv.reader([header_line], delimiter=delimiter), [])
-        keys = [field_name(column) for column in header]
+    with open_text(path, shown, ListError, binary=False) as handle:
+        header = parse_header(handle.readline(), shown)
+        keys = [field_name(column) for column in header.cells]
         found = detect(keys) if fmt == "auto" else fmt
         if found == "mailchimp" and re.match(r"non_?subscribed", path.name, re.I):
             raise ListError(
-                "line 1: a Mailchimp non-subscribed export: these contacts never opted "
-                "in to email, so they are not imported",
-                where=shown,
+                "a Mailchimp non-subscribed export: these contacts never opted in to email, "
+                "so they are not imported",
+                file=shown,
+                line=1,
             )
-        email_at = _email_column(keys, found)
-        if email_at is None:
-            raise ListError(
-                f"line 1: no email column in the header (found: {', '.join(header) or 'none'})",
-                where=shown,
-            )
-        mapper = _Mapper(found, keys, email_at)
+        names = ("email_address", "email") if found == "mailchimp" else _EMAIL_NAMES
+        mapper = _Mapper(found, keys, header.email_at(shown, names, keys))
         export = Export(path, shown, found)
         seen: dict[str, int] = {}
-        for line, row in csv_rows(handle, delimiter):
+        for line, row in csv_rows(handle, header.delimiter):
             mapped = row if isinstance(row, BadRow) else mapper.map(line, row, seen)
             export.rows.append(mapped)
-    names: dict[str, None] = {}
+    fields: dict[str, None] = {}
     if any(isinstance(r, ImportedRow) and r.name for r in export.rows):
-        names["name"] = None
+        fields["name"] = None
     for row in export.rows:
         if isinstance(row, ImportedRow):
-            names.update(dict.fromkeys(row.fields))
-    export.fields = list(names)
+            fields.update(dict.fromkeys(row.fields))
+    export.fields = list(fields)
     return export
 
 
@@ -208,14 +195,6 @@ def detect(keys: list[str]) -> str:
     ):
         return "buttondown"
     return "csv"
-
-
-def _email_column(keys: list[str], fmt: str) -> int | None:
-    preferred = ("email_address", "email") if fmt == "mailchimp" else _EMAIL_NAMES
-    for name in preferred:
-        if name in keys:
-            return keys.index(name)
-    return None
 
 
 class _Mapper:
@@ -309,19 +288,3 @@ def _flatten(text: str, taken: dict[str, str]) -> dict[str, str]:
         elif isinstance(value, int | float | str):
             out[name] = str(value)
     return out
-
-
-def _open(path: Path, shown: str) -> TextIO:
-    try:
-        with path.open("rb") as probe:
-            start = probe.read(8192)
-    except FileNotFoundError:
-        raise ListError("no such file", where=shown) from None
-    except IsADirectoryError:
-        raise ListError("is a folder, not a CSV file", where=shown) from None
-    except OSError as exc:
-        raise ListError(f"cannot read: {exc.strerror}", where=shown) from None
-    if b"\x00" in start:
-        line = start[: start.index(b"\x00")].count(b"\n") + 1
-        raise ListError(f"line {line}: binary data, not a CSV export", where=shown)
-    return path.open("r", encoding="utf-8-sig", errors="surrogateescape", newline="")

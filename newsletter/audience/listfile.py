@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from newsletter.addresses import BadAddress, normalise_address
-from newsletter.audience.lists import delimiter_of
+from newsletter.audience.lists import parse_header
 from newsletter.errors import ListError
-from newsletter.whitespace import squash
+from newsletter.files import atomic, decode, read_bytes
 
 BOM = "\ufeff"
 
@@ -48,17 +47,12 @@ class ListFile:
         bom = text.startswith(BOM)
         text = text.removeprefix(BOM)
         first, _, _ = text.partition("\n")
-        if not first.strip():
-            raise ListError("is empty: expected a header row with an `email` column", where=shown)
-        delimiter = delimiter_of(first)
+        header = parse_header(first, shown)
+        header.email_at(shown)
         newline = "\r\n" if first.endswith("\r") else "\n"
         header_raw = first + "\n" if "\n" in text else first
-        header = next(csv.reader([first.rstrip("\r")], delimiter=delimiter))
-        columns = [squash(name).lower() for name in header]
-        if "email" not in columns:
-            raise ListError(f"line 1: no `email` column in the header (found: "
-                            f"{', '.join(header)})", where=shown)  # fmt: skip
-        return cls(path, shown, header, columns, delimiter, newline, bom, header_raw)
+        return cls(path, shown, header.cells, header.columns, header.delimiter, newline, bom,
+                   header_raw)  # fmt: skip
 
     @classmethod
     def create(cls, path: Path, shown: str, columns: list[str]) -> ListFile:
@@ -127,10 +121,9 @@ class ListFile:
             ) from None
 
     def _rewrite(self, change: Callable[[Iterator[Record]], Iterator[str]]) -> None:
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         existed = self.path.exists()
         try:
-            with open(temporary, "w", encoding="utf-8", newline="") as handle:
+            with atomic(self.path, text=True) as handle:
                 handle.write((BOM if self.bom else "") + self.header_raw)
                 last = self.header_raw
                 if last and not last.endswith("\n"):
@@ -140,29 +133,13 @@ class ListFile:
                         handle.write(self.newline)
                     handle.write(raw)
                     last = raw
-                handle.flush()
-                os.fsync(handle.fileno())
-            if existed:
-                os.chmod(temporary, self.path.stat().st_mode & 0o7777)
-            os.replace(temporary, self.path)
         except OSError as exc:
-            raise ListError(f"cannot write: {exc.strerror}", where=self.shown) from None
-        finally:
-            temporary.unlink(missing_ok=True)
+            raise ListError(f"cannot write: {exc.strerror}", file=self.shown) from None
 
 
 def _read(path: Path, shown: str) -> str:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ListError("no such list file", where=shown) from None
-    except OSError as exc:
-        raise ListError(f"cannot read: {exc.strerror}", where=shown) from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ListError(f"line {line}: not UTF-8 text; nothing was changed", where=shown) from None
+    """The whole list as text, its BOM kept (a rewrite writes it back)."""
+    return decode(read_bytes(path, shown, ListError, "no such list file"), shown, ListError)
 
 
 def _safe(value: str) -> str:

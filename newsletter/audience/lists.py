@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import TextIO
 
 from newsletter.addresses import BadAddress, normalise_address
-from newsletter.errors import ListError, UsageError
-from newsletter.whitespace import squash
+from newsletter.errors import ListError
+from newsletter.files import open_text
+from newsletter.text import squash
 
-LIST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 csv.field_size_limit(1 << 20)
 
 
@@ -48,54 +48,64 @@ class BadRow:
         return f"{shown}:{self.line}:{value} {self.reason}"
 
 
-def check_list_name(name: str) -> str:
-    if not LIST_NAME.fullmatch(name):
-        raise UsageError(
-            f"--list {name!r}: use letters, digits, '.', '_' or '-' "
-            "(the file is subscribers/<list>.csv)"
+@dataclass(frozen=True)
+class Header:
+    """A CSV file's header row: its cells as written, the column names as templates
+    know them (squashed, lower-cased), and the delimiter it uses."""
+
+    cells: list[str]
+    columns: list[str]
+    delimiter: str
+
+    def index(self, names: tuple[str, ...], keys: list[str] | None = None) -> int | None:
+        """Where the first of `names` is among the columns (or among `keys`, the
+        columns named some other way)."""
+        found = keys if keys is not None else self.columns
+        return next((found.index(name) for name in names if name in found), None)
+
+    def email_at(
+        self, shown: str, names: tuple[str, ...] = ("email",), keys: list[str] | None = None
+    ) -> int:
+        """Where the email column is; a file without one is not a list."""
+        at = self.index(names, keys)
+        if at is None:
+            raise ListError(
+                f"no email column in the header (found: {', '.join(self.cells) or 'none'})",
+                file=shown,
+                line=1,
+            )
+        return at
+
+
+def parse_header(line: str, shown: str) -> Header:
+    """The one check of a CSV file's first line, for lists, list edits and imports."""
+    if not line.strip():
+        raise ListError(
+            "the file is empty: expected a header row with an email column", file=shown, line=1
         )
-    return name
+    if broken_text(line):
+        raise ListError("the header row is not UTF-8 text", file=shown, line=1)
+    delimiter = delimiter_of(line)
+    cells = next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter), [])
+    return Header(cells, [squash(name).lower() for name in cells], delimiter)
 
 
 def read_list(path: Path, shown: str | None = None) -> Iterator[Subscriber | BadRow]:
     """Yield each row as a Subscriber or a BadRow, in file order; duplicates are BadRows."""
     shown = shown or str(path)
-    with _open(path, shown) as handle:
-        columns, delimiter = _header(handle, shown)
-        yield from _rows(handle, columns, delimiter)
+    with open_text(path, shown, ListError, "no such list file") as handle:
+        header = parse_header(handle.readline(), shown)
+        header.email_at(shown)
+        yield from _rows(handle, header.columns, header.delimiter)
 
 
 def list_columns(path: Path, shown: str | None = None) -> list[str]:
     """The list's column names as templates know them (lower-cased)."""
     shown = shown or str(path)
-    with _open(path, shown) as handle:
-        return _header(handle, shown)[0]
-
-
-def _open(path: Path, shown: str) -> TextIO:
-    try:
-        return path.open("r", encoding="utf-8-sig", errors="surrogateescape", newline="")
-    except FileNotFoundError:
-        raise ListError("no such list file", where=shown) from None
-    except OSError as exc:
-        raise ListError(f"cannot read: {exc.strerror}", where=shown) from None
-
-
-def _header(handle: TextIO, shown: str) -> tuple[list[str], str]:
-    header_line = handle.readline()
-    if not header_line.strip():
-        raise ListError("is empty: expected a header row with an `email` column", where=shown)
-    delimiter = delimiter_of(header_line)
-    header = next(csv.reader([header_line], delimiter=delimiter))
-    columns = [squash(name).lower() for name in header]
-    if broken_text(header_line):
-        raise ListError("line 1: the header row is not UTF-8 text", where=shown)
-    if "email" not in columns:
-        raise ListError(
-            f"line 1: no `email` column in the header (found: {', '.join(header)})",
-            where=shown,
-        )
-    return columns, delimiter
+    with open_text(path, shown, ListError, "no such list file") as handle:
+        header = parse_header(handle.readline(), shown)
+        header.email_at(shown)
+        return header.columns
 
 
 def find_subscriber(path: Path, email: str, shown: str | None = None) -> Subscriber | None:

@@ -11,10 +11,15 @@ from pathlib import Path
 from newsletter.addresses import BadAddress, normalise_address
 from newsletter.audience.listfile import ListFile, Record
 from newsletter.audience.lists import BadRow, Subscriber, read_list
-from newsletter.audience.suppressions import REMOVED, Suppression, Suppressions
+from newsletter.audience.suppressions import (
+    REMOVED,
+    RESUBSCRIBABLE_SOURCES,
+    why_suppressed,
+)
 from newsletter.errors import ListError, UsageError
 from newsletter.project import Project
-from newsletter.whitespace import squash
+from newsletter.state.suppressions import Suppression
+from newsletter.text import squash
 
 
 @dataclass
@@ -44,19 +49,8 @@ class Member:
                 "reason": why_suppressed(self.suppression)}  # fmt: skip
 
 
-def why_suppressed(suppression: Suppression | None) -> str | None:
-    """A suppression as a reader sees it: reason (source, date)."""
-    if suppression is None:
-        return None
-    return f"{suppression.reason} ({suppression.source}, {suppression.created_at[:10]})"
-
-
 def _suppressed(project: Project) -> dict[str, Suppression]:
-    ledger = project.ledger()
-    try:
-        return {s.email.lower(): s for s in Suppressions(ledger).all()}
-    finally:
-        ledger.close()
+    return {s.email.lower(): s for s in project.state.suppressions.all()}
 
 
 def list_counts(project: Project) -> list[ListCounts]:
@@ -150,25 +144,19 @@ def add(
             yield record.raw
         yield listfile.format(values)
 
-    ledger = project.ledger()
-    try:
-        suppressions = Suppressions(ledger)
-        listfile.rewrite(change)
-        added.line = last_line + 1
-        found = suppressions.get(address)
-        if found and resubscribe:
-            if found.source not in ("link", "one-click", "manual"):
-                added.suppression = found
-                added.notes.append(f"a {found.reason} ({found.source}) is not lifted by "
-                                   "--resubscribe; remove it only if you know the address "
-                                   "works again")  # fmt: skip
-            else:
-                suppressions.remove(address)
-                added.lifted = found
-        elif found:
-            added.suppression = found
-    finally:
-        ledger.close()
+    suppressions = project.state.suppressions
+    listfile.rewrite(change)
+    added.line = last_line + 1
+    found = suppressions.get(address)
+    if found and resubscribe and found.source in RESUBSCRIBABLE_SOURCES:
+        suppressions.remove(address)
+        added.lifted = found
+    elif found:
+        added.suppression = found
+        if resubscribe:
+            added.notes.append(f"a {found.reason} ({found.source}) is not lifted by "
+                               "--resubscribe; remove it only if you know the address "
+                               "works again")  # fmt: skip
     return added
 
 
@@ -200,18 +188,13 @@ def remove(project: Project, name: str, email: str) -> Removed:
                 continue
             yield record.raw
 
-    ledger = project.ledger()
-    try:
-        suppressions = Suppressions(ledger)
-        new = suppressions.add(address, REMOVED, "manual", project.clock.now())
-        listfile.rewrite(change)
-    finally:
-        ledger.close()
+    new = project.state.suppressions.add(address, REMOVED, "manual", project.clock.now())
+    listfile.rewrite(change)
     return Removed(address, removed, new)
 
 
 def _existing(project: Project, name: str) -> Path:
     path = project.list_path(name)
     if not path.is_file():
-        raise ListError("no such list file", where=project.shown(path))
+        raise ListError("no such list file", file=project.shown(path))
     return path

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from newsletter.audience.suppressions import UNSUBSCRIBED, Suppressions
-from newsletter.ledger import Ledger
+from newsletter.audience.suppressions import UNSUBSCRIBED
 from newsletter.project import Project
 
 OVERLAP = 3600
@@ -29,47 +28,38 @@ class SyncReport:
 
 
 def sync(project: Project) -> SyncReport:
-    from newsletter.transports import sendgrid_api_key
-    from newsletter.transports.sendgrid_suppressions import KINDS, SuppressionReader
+    from newsletter.transports.sendgrid.suppressions import KINDS, SuppressionReader
 
     settings = project.settings.sendgrid
-    reader = SuppressionReader(settings, sendgrid_api_key(project), project.clock,
-                               settings.timeout)  # fmt: skip
+    reader = SuppressionReader(settings, _api_key(project), project.clock, settings.timeout)
     report = SyncReport()
     until = int(project.clock.now().timestamp())
-    ledger = project.ledger()
-    try:
-        db = ledger.db
-        for kind, (reason, _) in KINDS.items():
-            source = f"sendgrid {kind}"
-            row = db.execute(
-                "SELECT synced_until FROM sync_cursors WHERE source = ?", (source,)
-            ).fetchone()
-            since = max(0, row[0] - OVERLAP) if row else 0
-            entries = list(reader.entries(kind, since, until))
-            report.pulled[kind] = len(entries)
-            report.new += _record(ledger, source, until, [(e.email, reason) for e in entries],
-                                  project)  # fmt: skip
-        group = settings.unsubscribe_group
-        if group:
-            emails = reader.group(group)
-            report.pulled[f"group {group}"] = len(emails)
-            report.new += _record(ledger, f"sendgrid group {group}", until,
-                                  [(e, UNSUBSCRIBED) for e in emails], project)  # fmt: skip
-    finally:
-        ledger.close()
+    for kind, (reason, _) in KINDS.items():
+        source = f"sendgrid {kind}"
+        cursor = project.state.cursors.get(source)
+        since = max(0, cursor - OVERLAP) if cursor is not None else 0
+        entries = list(reader.entries(kind, since, until))
+        report.pulled[kind] = len(entries)
+        report.new += _record(project, source, until, [(e.email, reason) for e in entries])
+    group = settings.unsubscribe_group
+    if group:
+        emails = reader.group(group)
+        report.pulled[f"group {group}"] = len(emails)
+        report.new += _record(project, f"sendgrid group {group}", until,
+                              [(e, UNSUBSCRIBED) for e in emails])  # fmt: skip
     return report
 
 
-def _record(
-    ledger: Ledger, source: str, until: int, rows: list[tuple[str, str]], project: Project
-) -> int:
+def _api_key(project: Project) -> str:
+    from newsletter.transports import sendgrid_api_key
+
+    return sendgrid_api_key(project.settings, project.place)
+
+
+def _record(project: Project, source: str, until: int, rows: list[tuple[str, str]]) -> int:
     """The suppressions and the moved cursor, in one transaction; how many are new."""
-    now = project.clock.now()
-    with ledger.transaction():
-        new = Suppressions(ledger).insert(((e, why, source) for e, why in rows), now)
-        ledger.db.execute(
-            "INSERT OR REPLACE INTO sync_cursors VALUES (?, ?, ?)",
-            (source, until, now.isoformat()),
-        )
+    state, now = project.state, project.clock.now()
+    with state.transaction():
+        new = state.suppressions.insert(((e, why, source) for e, why in rows), now)
+        state.cursors.move(source, until, now)
         return new

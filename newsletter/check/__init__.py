@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin
 
-from newsletter.check.rules import Email, Finding, header_values, links_of, run
-from newsletter.message import MessageMaker
-from newsletter.preview import Preview, make_preview
+from newsletter.check.rules import Email, Finding, links_of, run
+from newsletter.message import MessageMaker, header_values
+from newsletter.preview import Sample, make_sample
 from newsletter.project import Project
 from newsletter.render.links import relative_urls
-from newsletter.sending import SendPlan
+from newsletter.render.placeholders import UNSUBSCRIBE_URL
 
 
 @dataclass
@@ -51,42 +51,22 @@ def check_issue(
     issue_id: str | None = None,
     online: bool = False,
 ) -> CheckReport:
-    return check_preview(project, make_preview(project, articles, list_name, as_email, issue_id),
-                         list_name, online)  # fmt: skip
+    """`newsletter check`: the issue of `articles` as the list's first subscriber (or
+    `as_email`) gets it."""
+    sample = make_sample(project, articles, list_name, as_email, issue_id)
+    return check_sample(project, sample, online)
 
 
-def check_plan(plan: SendPlan, online: bool = False) -> CheckReport:
-    """The check `send` and `schedule` run first: the issue as the list's first
-    subscriber (or the --test address) gets it."""
-    from newsletter.audience.lists import Subscriber, first_subscriber
-    from newsletter.personalise import personalise
-    from newsletter.preview import PREVIEW_ADDRESS
-
-    assert plan.issue is not None
-    subscriber = None
-    if plan.list_path.is_file():
-        subscriber = first_subscriber(plan.list_path, plan.list_shown)
-    recipient = plan.audience.recipient(subscriber or Subscriber(PREVIEW_ADDRESS), plan.rendered)
-    rendered = plan.rendered
-    copy = personalise(rendered.subject, rendered.html, rendered.text, recipient)
-    preview = Preview(plan.issue, rendered, recipient, copy, plan.envelope)
-    has_list = plan.list_path.is_file()
-    return check_preview(plan.project, preview, plan.list_name if has_list else None, online)
-
-
-def check_preview(
-    project: Project, preview: Preview, list_name: str | None = None, online: bool = False
-) -> CheckReport:
-    """Lint an issue rendered for one subscriber (the list's first, or --as)."""
+def check_sample(project: Project, sample: Sample, online: bool = False) -> CheckReport:
+    """Lint an issue as one subscriber gets it (with its list's columns, if any)."""
     from newsletter.audience.lists import list_columns
 
-    rendered, copy = preview.rendered, preview.copy
-    maker = MessageMaker(rendered, preview.envelope, project.clock.now())
-    _, message = maker.make(preview.recipient)
-    list_name = project.resolve_list(list_name)
+    rendered, copy = sample.rendered, sample.copy
+    maker = MessageMaker(rendered, sample.envelope, project.clock.now())
+    _, message = maker.make(sample.recipient)
     columns = None
-    if list_name is not None:
-        path = project.list_path(list_name)
+    if sample.list_name is not None:
+        path = project.list_path(sample.list_name)
         columns = frozenset(list_columns(path, project.shown(path)))
     base = project.settings.newsletter.site_url.rstrip("/") + "/"
     used = frozenset(f.column for f in rendered.fields.values() if not f.default)
@@ -96,17 +76,17 @@ def check_preview(
         text=copy.text,
         preheader=rendered.preheader,
         headers=header_values(message),
-        unsubscribe_url=preview.recipient.values.get("unsubscribe_url", ""),
+        unsubscribe_url=sample.recipient.values.get(UNSUBSCRIBE_URL, ""),
         postal_address=project.settings.newsletter.postal_address,
         fields=used,
         columns=columns,
         relative=tuple(
             (project.shown(a.path), url, urljoin(base, url))
-            for a in preview.issue.articles
+            for a in sample.issue.articles
             for url in relative_urls(a)
         ),
     )
-    report = CheckReport(rendered.id, copy.subject, preview.recipient.email,
+    report = CheckReport(rendered.id, copy.subject, sample.recipient.email,
                          len(copy.html.encode()), run(email))  # fmt: skip
     if online:
         from newsletter.check.links import broken_links

@@ -294,21 +294,6 @@ PAGE_RULES: list[Callable[[Email, _Page], Iterator[Finding]]] = [
 ]
 
 
-def header_values(message: bytes) -> dict[str, str]:
-    """The headers of an RFC 5322 message, names lowercased, folded lines joined."""
-    head = message.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
-    values: dict[str, str] = {}
-    name = ""
-    for line in head.split("\r\n"):
-        if line[:1] in (" ", "\t") and name:
-            values[name] += " " + line.strip()
-        elif ":" in line:
-            name, _, value = line.partition(":")
-            name = name.strip().lower()
-            values[name] = value.strip()
-    return values
-
-
 def links_of(html: str) -> list[str]:
     """Every distinct http(s) link of the HTML part, in order (for --online)."""
     page = _Page()

@@ -15,14 +15,11 @@ from newsletter.cli.common import (
     JsonOption,
     ListOption,
     ProjectOption,
-    interactive,
     open_project,
 )
 
 if TYPE_CHECKING:
     from newsletter.check import CheckReport
-    from newsletter.errors import NewsletterError
-    from newsletter.sending import SendPlan
 
 
 def check(
@@ -45,8 +42,8 @@ def check(
     and CSS that Gmail, Outlook, Apple Mail or Yahoo do not support (caniemail)."""
     from newsletter.check import check_issue
 
-    proj = open_project(project)
-    report = check_issue(proj, articles, list_name, as_email, issue_id, online)
+    with open_project(project) as proj:
+        report = check_issue(proj, articles, list_name, as_email, issue_id, online)
     if as_json:
         typer.echo(json.dumps(report.data(), indent=2, ensure_ascii=False))
     else:
@@ -73,25 +70,3 @@ def print_report(report: CheckReport, show_all: bool = False, err: bool = False)
 
 def _count(n: int, word: str) -> str:
     return f"{n} {word}{'s' * (n != 1)}"
-
-
-def preflight(plan: SendPlan, dry_run: bool = False) -> CheckReport:
-    """`send` and `schedule` check the email first: errors on stderr, and warnings
-    too on a terminal or in a dry run (a cron job's mail gets only what stops it)."""
-    from newsletter.check import check_plan
-
-    report = check_plan(plan)
-    shown = report.errors + (report.warnings if dry_run or interactive() else [])
-    for finding in shown:
-        typer.echo(f"{finding.severity}: {finding.rule}: {finding.message}", err=True)
-    return report
-
-
-def check_failed(report: CheckReport | None) -> NewsletterError:
-    from newsletter.errors import CheckError
-
-    errors = len(report.errors) if report else 0
-    return CheckError(
-        f"the email has {errors} error{'s' * (errors != 1)} (above; `newsletter check` "
-        "explains them): fix them, or send anyway with --force"
-    )

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+try:  # typer >= 0.26 carries its own copy of click
+    from typer._click.globals import get_current_context
+except ImportError:  # pragma: no cover
+    from click import get_current_context  # type: ignore[no-redef]
+
 if TYPE_CHECKING:
-    from newsletter.project import Project
+    from newsletter.clock import Clock
+    from newsletter.project import Project, TransportMaker
 
 ProjectOption = Annotated[
     Path,
@@ -80,11 +87,35 @@ AsOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 
 
+@dataclass(frozen=True)
+class Wiring:
+    """What a caller of the CLI may put in place of the real thing (tests do, through
+    CliRunner.invoke(app, args, obj=Wiring(...))): the clock, the transports, and
+    whether there is a person at a terminal to ask."""
+
+    clock: Clock | None = None
+    transports: TransportMaker | None = None
+    terminal: bool | None = None
+
+
+def _wiring() -> Wiring:
+    context = get_current_context(silent=True)
+    found = context.obj if context is not None else None
+    return found if isinstance(found, Wiring) else Wiring()
+
+
 def open_project(path: Path) -> Project:
+    """The project a command works on, wired; use it in a `with` block, which closes
+    its state."""
     from newsletter.project import Project
 
-    return Project.open(path)
+    wiring = _wiring()
+    return Project.open(path, clock=wiring.clock, transports=wiring.transports)
 
 
 def interactive() -> bool:
+    """Whether a person is at the terminal to answer a question."""
+    terminal = _wiring().terminal
+    if terminal is not None:
+        return terminal
     return sys.stdin.isatty() and sys.stdout.isatty()

@@ -8,17 +8,16 @@ from pathlib import Path
 import typer
 
 from newsletter.cli.common import ProjectOption, open_project
-from newsletter.cli.output import Progress, print_refusals, summary_line, warn
+from newsletter.cli.output import ProgressBar, print_refusals, summary_line, warn
 
 
 def cron(project: ProjectOption = Path(".")) -> None:
     """Send every queued issue whose time has come and resume every interrupted
     send. Safe to run every minute; overlapping runs skip what another holds."""
-    from newsletter.cron import run_cron
-    from newsletter.when import show
+    from newsletter.clock import show
+    from newsletter.schedule.cron import run_cron
 
-    proj = open_project(project)
-    with Progress(None, tty=False) as progress:
+    with open_project(project) as proj, ProgressBar(None, tty=False) as progress:
         run = run_cron(proj, progress)
     failed = run.sync_error is not None
     zone = proj.settings.newsletter.timezone

@@ -20,7 +20,7 @@ def init(
     ] = False,
 ) -> None:
     """Create a new newsletter project: settings, a sample article and list, templates/."""
-    from newsletter.scaffold import create_project
+    from newsletter.project import create_project
 
     created = create_project(folder, with_templates=templates)
     typer.echo(f"Created a newsletter project in {folder} ({len(created)} files).")

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 if TYPE_CHECKING:
-    from newsletter.delivery import BadRows, SendReport
+    from newsletter.check import CheckReport
+    from newsletter.send.report import BadRows, SendReport
 
 MAX_BAD_ROWS_SHOWN = 20
 
@@ -40,7 +41,16 @@ def print_bad_rows(bad: BadRows, shown: str) -> None:
         )
 
 
-class Progress:
+def print_findings(report: CheckReport, everything: bool) -> None:
+    """What `check` found before a send, on stderr: the errors, and the warnings too
+    when `everything` (on a terminal, or in a dry run; a cron job's mail gets only
+    what stops it)."""
+    shown = report.errors + (report.warnings if everything else [])
+    for finding in shown:
+        typer.echo(f"{finding.severity}: {finding.rule}: {finding.message}", err=True)
+
+
+class ProgressBar:
     """Called after each accepted batch: a bar on a terminal; elsewhere (cron, a pipe)
     a plain line on stderr every LINE_EVERY seconds, so a long send shows it is alive
     and a short one stays quiet until its summary."""
@@ -54,7 +64,7 @@ class Progress:
         self._task: Any = None
         self._last_line = time.monotonic()
 
-    def __enter__(self) -> Progress:
+    def __enter__(self) -> ProgressBar:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -63,20 +63,22 @@ def preview(
     """Render the issue as one subscriber would get it: to files (--output, --open),
     or on a live page (--serve)."""
     if serve:
-        _serve(open_project(project), articles, list_name, as_email, issue_id, port, open_)
+        with open_project(project) as proj:
+            _serve(proj, articles, list_name, as_email, issue_id, port, open_)
         return
     if output is None and not open_:
         raise UsageError("say where the preview goes: --output DIR, --open, or --serve")
-    from newsletter.compose import article_notes
-    from newsletter.preview import make_preview, write_preview
+    from newsletter.articles import issue_notes
+    from newsletter.preview import make_sample
+    from newsletter.preview.files import write_preview
 
-    proj = open_project(project)
-    result = make_preview(proj, articles, list_name, as_email, issue_id)
-    print_notes(article_notes(result.issue))
-    folder = output if output is not None else proj.state_dir / "preview"
-    files = write_preview(result, folder, proj)
-    for path in files:
-        typer.echo(proj.shown(path))
+    with open_project(project) as proj:
+        sample = make_sample(proj, articles, list_name, as_email, issue_id)
+        print_notes(issue_notes(sample.issue, proj.shown))
+        folder = output if output is not None else proj.state_dir / "preview"
+        files = write_preview(sample, folder, proj)
+        for path in files:
+            typer.echo(proj.shown(path))
     if open_:
         webbrowser.open(files[0].resolve().as_uri())
 
@@ -92,7 +94,7 @@ def _serve(
 ) -> None:
     import threading
 
-    from newsletter.preview_server import LivePreview, start_server, stop_server
+    from newsletter.preview.live import LivePreview, start_server, stop_server
 
     live = LivePreview(proj.root, [proj.find(a) for a in articles], list_name, as_email, issue_id)
     if live.current.error:

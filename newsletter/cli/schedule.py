@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from newsletter.cli.check import check_failed, preflight
 from newsletter.cli.common import (
     IdOption,
     JsonOption,
@@ -16,13 +15,14 @@ from newsletter.cli.common import (
     OptionalArticles,
     ProjectOption,
     TransportOption,
+    interactive,
     open_project,
 )
-from newsletter.cli.output import print_bad_rows, print_notes
+from newsletter.cli.output import print_bad_rows, print_findings, print_notes
 from newsletter.errors import UsageError
 
 if TYPE_CHECKING:
-    from newsletter.sending import SendPlan
+    from newsletter.project import Project
 
 
 def schedule(
@@ -65,50 +65,73 @@ def schedule(
 ) -> None:
     """Queue an issue to be sent by `newsletter cron` at a time; --list-queued shows
     the queue, --cancel ID takes one off it."""
-    from newsletter import scheduling
-
     modes = [bool(articles), list_queued, cancel is not None]
     if sum(modes) != 1:
         raise UsageError("give ARTICLE... --list LIST --at WHEN, or --list-queued, or --cancel ID")
-    proj = open_project(project)
-    if list_queued:
-        entries = scheduling.queued(proj)
-        if as_json:
-            typer.echo(json.dumps([e.data() for e in entries], indent=2))
-        elif not entries:
-            typer.echo("Nothing is queued.")
+    with open_project(project) as proj:
+        if list_queued:
+            _list_queued(proj, as_json)
+        elif cancel is not None:
+            _cancel(proj, cancel)
         else:
-            typer.echo(f"{'issue':30} {'list':12} {'send at':22} articles")
-            for e in entries:
-                when = scheduling.when_shown(proj, e)
-                typer.echo(f"{e.issue_id[:30]:30} {e.list_name[:12]:12} {when:22} "
-                           f"{', '.join(e.articles)}")  # fmt: skip
-                if e.reason:
-                    typer.echo(f"  last try failed: {e.reason}")
-        return
-    if cancel is not None:
-        done = scheduling.cancel(proj, cancel)
-        if done.queued is not None:
-            typer.echo(
-                f"Cancelled issue {done.issue_id} (list {done.list_name}, was queued for "
-                f"{scheduling.when_shown(proj, done.queued)})."
-            )
-        else:
-            held = f"; {done.held:,} held as ambiguous stay held" if done.held else ""
-            typer.echo(
-                f"Stopped the send of issue {done.issue_id} (list {done.list_name}): "
-                f"{done.skipped:,} recipients not sent yet will not get it{held}."
-            )
-        return
+            _queue(proj, articles or [], list_name, at, now, issue_id, transport, force, as_json)
 
-    def lint(plan: SendPlan) -> None:
-        report = preflight(plan)
-        if report.errors and not force:
-            raise check_failed(report)
 
-    result = scheduling.schedule_issue(
-        proj, articles or [], list_name, at, now, issue_id, transport, lint, force
+def _list_queued(proj: Project, as_json: bool) -> None:
+    from newsletter.schedule.queue import queued, when_shown
+
+    entries = queued(proj)
+    if as_json:
+        typer.echo(json.dumps([e.data() for e in entries], indent=2))
+    elif not entries:
+        typer.echo("Nothing is queued.")
+    else:
+        typer.echo(f"{'issue':30} {'list':12} {'send at':22} articles")
+        for e in entries:
+            when = when_shown(proj, e)
+            typer.echo(f"{e.issue_id[:30]:30} {e.list_name[:12]:12} {when:22} "
+                       f"{', '.join(e.articles)}")  # fmt: skip
+            if e.reason:
+                typer.echo(f"  last try failed: {e.reason}")
+
+
+def _cancel(proj: Project, issue_id: str) -> None:
+    from newsletter.schedule.queue import cancel, when_shown
+
+    done = cancel(proj, issue_id)
+    if done.queued is not None:
+        typer.echo(
+            f"Cancelled issue {done.issue_id} (list {done.list_name}, was queued for "
+            f"{when_shown(proj, done.queued)})."
+        )
+        return
+    held = f"; {done.held:,} held as ambiguous stay held" if done.held else ""
+    typer.echo(
+        f"Stopped the send of issue {done.issue_id} (list {done.list_name}): "
+        f"{done.skipped:,} recipients not sent yet will not get it{held}."
     )
+
+
+def _queue(
+    proj: Project,
+    articles: list[Path],
+    list_name: str | None,
+    at: str | None,
+    now: bool,
+    issue_id: str | None,
+    transport: str | None,
+    force: bool,
+    as_json: bool,
+) -> None:
+    from newsletter.schedule.queue import schedule_issue, when_shown
+    from newsletter.send.gate import EmailHasErrors
+
+    try:
+        result = schedule_issue(proj, articles, list_name, at, now, issue_id, transport, force)
+    except EmailHasErrors as exc:
+        print_findings(exc.report, everything=interactive())
+        raise
+    print_findings(result.checked, everything=interactive())
     print_notes(result.plan.notes)
     print_bad_rows(result.bad_rows, result.plan.list_shown)
     entry = result.entry
@@ -118,5 +141,5 @@ def schedule(
     typer.echo(
         f"Queued “{result.plan.subject}” (issue {entry.issue_id}) for list {entry.list_name}, "
         f"{result.recipients:,} subscriber{'s' * (result.recipients != 1)} now: "
-        f"{scheduling.when_shown(proj, entry)}. `newsletter cron` sends it when the time comes."
+        f"{when_shown(proj, entry)}. `newsletter cron` sends it when the time comes."
     )

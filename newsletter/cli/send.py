@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from newsletter.cli.check import check_failed, preflight
 from newsletter.cli.common import (
     IdOption,
     JsonOption,
@@ -20,8 +19,9 @@ from newsletter.cli.common import (
     open_project,
 )
 from newsletter.cli.output import (
-    Progress,
+    ProgressBar,
     print_bad_rows,
+    print_findings,
     print_notes,
     print_refusals,
     report_data,
@@ -31,9 +31,9 @@ from newsletter.cli.output import (
 from newsletter.errors import UsageError
 
 if TYPE_CHECKING:
-    from newsletter.audience.lists import Subscriber
-    from newsletter.delivery import BadRows
-    from newsletter.sending import SendPlan
+    from newsletter.check import CheckReport
+    from newsletter.send.plan import Headcount, SendPlan
+    from newsletter.send.report import SendReport
 
 
 def send(
@@ -75,52 +75,99 @@ def send(
     ] = False,
     project: ProjectOption = Path("."),
 ) -> None:
-    """Deliver the issue to every active subscriber of --list (resuming an interrupted
+    """Send the issue to every active subscriber of --list (resuming an interrupted
     send, never sending an address twice)."""
-    from newsletter.sending import (
-        check_outcome,
-        frozen_counts,
-        nobody_on,
-        plan_send,
-        run_send,
-        run_test_send,
-    )
+    from newsletter.send.plan import plan_send
+    from newsletter.send.run import check_outcome, frozen_counts, run_send
 
-    proj = open_project(project)
-    plan = plan_send(proj, articles or [], list_name, issue_id, transport, test, dry_run)
-    print_notes(plan.notes)
-    if dry_run:
-        from newsletter.transports import missing_secret
-
-        missing = missing_secret(proj, plan.transport.name)
-        if missing:
-            warn(f"the environment variable {missing} is not set: a real send would stop there")
-    frozen = frozen_counts(plan) if test is None else None
-    checked = preflight(plan, dry_run) if frozen is None and plan.issue is not None else None
-    refuse = bool(checked and checked.errors and not force)
-
-    if test is not None:
-        if dry_run:
-            typer.echo(
-                f"Dry run: would send one test copy of “{plan.subject}” to {test} "
-                f"via {plan.transport.name}."
-            )
-            return
-        result = run_test_send(plan, test)
-        typer.echo(
-            f"Sent a test copy of “{plan.subject}” to {result} via "
-            f"{plan.transport.name} ({plan.transport.destination(plan.rendered.id, True)})."
-        )
-        return
-
-    total = None
     if retry_ambiguous and mark_ambiguous_sent:
         raise UsageError("--retry-ambiguous and --mark-ambiguous-sent contradict each other")
-    if refuse and not dry_run:
-        raise check_failed(checked)
-    if frozen is not None and dry_run:
+    with open_project(project) as proj:
+        plan = plan_send(proj, articles or [], list_name, issue_id, transport, test, dry_run)
+        print_notes(plan.notes)
+        if dry_run:
+            _warn_missing_secret(plan)
+        frozen = frozen_counts(plan) if test is None else None
+        checked = _check(plan, dry_run) if frozen is None and plan.issue is not None else None
+        if test is not None:
+            _test_copy(plan, test, dry_run)
+            return
+        if dry_run:
+            _dry_run(plan, frozen, checked, force, as_json)
+            return
+        _refuse(checked, force)
+        total = _confirm(plan, frozen, retry_ambiguous, yes)
+        with ProgressBar(total) as progress:
+            report = run_send(plan, progress, wait, retry_ambiguous, mark_ambiguous_sent)
+        _print_result(plan, report, fresh=frozen is None and total is not None, as_json=as_json)
+        check_outcome(plan, report)
+
+
+def _check(plan: SendPlan, dry_run: bool) -> CheckReport:
+    """The email checked first; what it finds goes to stderr."""
+    from newsletter.send.gate import check_plan
+
+    report = check_plan(plan)
+    print_findings(report, everything=dry_run or interactive())
+    return report
+
+
+def _refuse(checked: CheckReport | None, force: bool) -> None:
+    from newsletter.send.gate import refuse
+
+    if checked is not None:
+        refuse(checked, force)
+
+
+def _warn_missing_secret(plan: SendPlan) -> None:
+    import os
+
+    from newsletter.transports import missing_secret
+
+    missing = missing_secret(plan.project.settings, plan.transport.name, os.environ)
+    if missing:
+        warn(f"the environment variable {missing} is not set: a real send would stop there")
+
+
+def _test_copy(plan: SendPlan, address: str, dry_run: bool) -> None:
+    from newsletter.send.run import run_test_send
+
+    if dry_run:
+        typer.echo(
+            f"Dry run: would send one test copy of “{plan.subject}” to {address} "
+            f"via {plan.transport.name}."
+        )
+        return
+    sent_to = run_test_send(plan, address)
+    typer.echo(
+        f"Sent a test copy of “{plan.subject}” to {sent_to} via "
+        f"{plan.transport.name} ({plan.transport.destination(plan.id, True)})."
+    )
+
+
+def _dry_run(
+    plan: SendPlan,
+    frozen: dict[str, int] | None,
+    checked: CheckReport | None,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """What a send would do; exit 1 after it when the email has errors."""
+    if frozen is not None:
         _print_dry_resume(plan, frozen, as_json)
         return
+    headcount = plan.count()
+    print_bad_rows(headcount.bad, plan.list_shown)
+    _print_dry_run(plan, headcount, as_json)
+    _refuse(checked, force)
+
+
+def _confirm(
+    plan: SendPlan, frozen: dict[str, int] | None, retry_ambiguous: bool, yes: bool
+) -> int | None:
+    """Ask on a terminal (unless --yes); returns how many the send goes to, when known."""
+    from newsletter.send.plan import nobody_on
+
     if frozen is not None:  # a send of this issue started before: resume it
         total = frozen["pending"] + (frozen["ambiguous"] if retry_ambiguous else 0)
         if total and interactive() and not yes:
@@ -130,27 +177,29 @@ def send(
                 f"{plan.transport.name}?",
                 abort=True,
             )
-    elif dry_run or (interactive() and not yes):
-        first, total, bad = plan.count()
-        print_bad_rows(bad, plan.list_shown)
-        if dry_run:
-            _print_dry_run(plan, first, total, bad, as_json)
-            if refuse:
-                raise check_failed(checked)
-            return
-        if total == 0:
-            raise nobody_on(plan)
-        typer.confirm(
-            f"Send “{plan.subject}” to {total:,} subscriber{'s' * (total != 1)} of "
-            f"{plan.list_name} via {plan.transport.name}?",
-            abort=True,
-        )
-    with Progress(total) as progress:
-        report = run_send(plan, progress, wait, retry_ambiguous, mark_ambiguous_sent)
+        return total
+    if not interactive() or yes:
+        return None
+    headcount = plan.count()
+    print_bad_rows(headcount.bad, plan.list_shown)
+    if headcount.total == 0:
+        raise nobody_on(plan)
+    typer.confirm(
+        f"Send “{plan.subject}” to {headcount.total:,} subscriber"
+        f"{'s' * (headcount.total != 1)} of {plan.list_name} via {plan.transport.name}?",
+        abort=True,
+    )
+    return headcount.total
+
+
+def _print_result(plan: SendPlan, report: SendReport, fresh: bool, as_json: bool) -> None:
+    from newsletter.clock import show
+
+    zone = plan.project.settings.newsletter.timezone
     if report.done_at:
         typer.echo(
             f"Issue {report.issue_id} was sent to list {report.list_name} on "
-            f"{report.done_at[:16].replace('T', ' ')} ({report.done_count:,} accepted); "
+            f"{show(report.done_at, zone)} ({report.done_count:,} accepted); "
             "nothing more to send."
         )
         return
@@ -164,40 +213,38 @@ def send(
             f"{report.recovered:,} recipients were in flight when an earlier run stopped: "
             "held as ambiguous, not resent"
         )
-    if total is None or frozen is not None:
+    if not fresh:  # the confirmation showed the bad rows already
         print_bad_rows(report.bad_rows, plan.list_shown)
     print_refusals(report)
     if report.accepted or report.refused or report.error:
         typer.echo(json.dumps(report_data(report), indent=2) if as_json else summary_line(report))
-    check_outcome(plan, report)
 
 
 def _print_dry_resume(plan: SendPlan, counts: dict[str, int], as_json: bool) -> None:
     pending = counts["pending"] + counts["in_flight"]
     if as_json:
-        data = {"dry_run": True, "issue": plan.rendered.id, "subject": plan.subject,
+        data = {"dry_run": True, "issue": plan.id, "subject": plan.subject,
                 "list": plan.list_name, "transport": plan.transport.name, "resume": True,
                 "recipients": pending, "sent": counts["sent"],
                 "ambiguous": counts["ambiguous"]}  # fmt: skip
         typer.echo(json.dumps(data, indent=2))
         return
     typer.echo(
-        f"Dry run: nothing is sent. Issue {plan.rendered.id} (“{plan.subject}”) was started "
+        f"Dry run: nothing is sent. Issue {plan.id} (“{plan.subject}”) was started "
         f"for list {plan.list_name}: {counts['sent']:,} sent, {pending:,} not sent yet, "
         f"{counts['ambiguous']:,} held as ambiguous; a send now resumes it via "
         f"{plan.transport.name} with its frozen content."
     )
 
 
-def _print_dry_run(
-    plan: SendPlan, first: list[Subscriber], total: int, bad: BadRows, as_json: bool
-) -> None:
+def _print_dry_run(plan: SendPlan, headcount: Headcount, as_json: bool) -> None:
+    first, total, bad = headcount.first, headcount.total, headcount.bad
     if as_json:
         typer.echo(
             json.dumps(
                 {
                     "dry_run": True,
-                    "issue": plan.rendered.id,
+                    "issue": plan.id,
                     "subject": plan.subject,
                     "list": plan.list_name,
                     "transport": plan.transport.name,
@@ -210,22 +257,18 @@ def _print_dry_run(
             )
         )
         return
+    skipping = [f"{bad.total:,} bad rows"] if bad.total else []
+    skipping += [f"{bad.suppressed:,} suppressed"] if bad.suppressed else []
     lines = [
         "Dry run: nothing is sent.",
-        f"  issue       {plan.rendered.id}",
+        f"  issue       {plan.id}",
         f"  subject     {plan.subject}",
         f"  from        {plan.sender}",
         f"  list        {plan.list_name} ({plan.list_shown})",
-        f"  transport   {plan.transport.name} -> {plan.transport.destination(plan.rendered.id)}",
-        f"  recipients  {total:,}" + _skipping(bad),
+        f"  transport   {plan.transport.name} -> {plan.transport.destination(plan.id)}",
+        f"  recipients  {total:,}" + (f" (skipping {', '.join(skipping)})" if skipping else ""),
     ]
     lines += [f"    {s.email}" + (f"  {s.name}" if s.name else "") for s in first]
     if total > len(first):
         lines.append(f"    … and {total - len(first)} more")
     typer.echo("\n".join(lines))
-
-
-def _skipping(bad: BadRows) -> str:
-    parts = [f"{bad.total:,} bad rows"] if bad.total else []
-    parts += [f"{bad.suppressed:,} suppressed"] if bad.suppressed else []
-    return f" (skipping {', '.join(parts)})" if parts else ""

@@ -28,8 +28,9 @@ def serve(
 
     from newsletter.web import make_app
 
-    proj = open_project(project)
-    proj.unsubscribe_secret()  # a missing or bad secret is an error now, not per request
+    with open_project(project) as proj:
+        proj.signer  # noqa: B018  a missing or bad secret is an error now, not per request
+        root, url = proj.root, proj.settings.unsubscribe.url
 
     class Server(socketserver.ThreadingMixIn, WSGIServer):
         daemon_threads = True
@@ -41,12 +42,12 @@ def serve(
             typer.echo(f"{self.command} {path} {code}", err=True)
 
     try:
-        server = make_server(host, port, make_app(proj.root), Server, Handler)
+        server = make_server(host, port, make_app(root), Server, Handler)
     except OSError as exc:
         raise UsageError(f"--host {host} --port {port}: cannot listen ({exc.strerror})") from None
     typer.echo(
         f"Unsubscribe endpoint at http://{host}:{server.server_port}/ "
-        f"(emails link to {proj.settings.unsubscribe.url}); Ctrl-C stops it."
+        f"(emails link to {url}); Ctrl-C stops it."
     )
     try:
         server.serve_forever()

@@ -10,7 +10,7 @@ import typer
 
 from newsletter.cli.common import JsonOption, ProjectOption, open_project
 
-COLUMNS = ("delivered", "failed", "refused", "skipped", "pending", "ambiguous")
+COLUMNS = ("accepted", "refused", "skipped", "pending", "ambiguous")
 
 
 def status(
@@ -24,16 +24,17 @@ def status(
     as_json: JsonOption = False,
     project: ProjectOption = Path("."),
 ) -> None:
-    """Show what was sent and what is queued: per issue, delivered, failed, refused,
-    skipped, pending, ambiguous."""
+    """Show what was sent and what is queued: per issue, how many recipients were
+    accepted, refused, skipped, are pending, or are held as ambiguous."""
     from newsletter.errors import UsageError
-    from newsletter.status import issue_statuses, recipient_states
+    from newsletter.send.status import issue_statuses, recipient_states
 
-    proj = open_project(project)
     if recipients and issue is None:
         raise UsageError("--recipients needs an ISSUE")
-    found = issue_statuses(proj, issue)
-    rows = recipient_states(proj, issue) if recipients and issue else None
+    with open_project(project) as proj:
+        found = issue_statuses(proj, issue)
+        rows = recipient_states(proj, issue) if recipients and issue else None
+        zone = proj.settings.newsletter.timezone
     if as_json:
         data: object = [s.data() for s in found]
         if rows is not None:
@@ -43,7 +44,6 @@ def status(
     if not found:
         typer.echo("No issue has been sent or queued from this project yet.")
         return
-    zone = proj.settings.newsletter.timezone
     header = f"{'issue':30} {'list':12} {'state':8} {'when':22}" + "".join(
         f" {c:>10}" for c in COLUMNS
     )

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from newsletter.cli.common import JsonOption, ProjectOption, open_project
 from newsletter.cli.output import warn
 from newsletter.errors import UsageError
+
+if TYPE_CHECKING:
+    from newsletter.project import Project
 
 app = typer.Typer(
     name="subscribers",
@@ -41,9 +44,15 @@ def list_(
 ) -> None:
     """Every list with its counts (active, suppressed, bad rows), or one list's
     subscribers with their state."""
-    from newsletter.audience import manage
 
-    proj = open_project(project)
+    with open_project(project) as proj:
+        _list(proj, list_name, as_json)
+
+
+def _list(proj: Project, list_name: str | None, as_json: bool) -> None:
+    from newsletter.audience import manage
+    from newsletter.audience.suppressions import why_suppressed
+
     if list_name is None:
         counts = manage.list_counts(proj)
         if as_json:
@@ -69,9 +78,7 @@ def list_(
     for member in manage.members(proj, list_name):
         s = member.subscriber
         state = (
-            "suppressed: " + manage.why_suppressed(member.suppression)
-            if member.suppression
-            else "active"
+            f"suppressed: {why_suppressed(member.suppression)}" if member.suppression else "active"
         )
         typer.echo(f"{s.email:40} {s.name[:30]:30} {state}")
 
@@ -105,6 +112,7 @@ def add(
     """Add a subscriber to a list (the file is rewritten atomically; other rows are
     kept as they are). A suppressed address stays suppressed unless --resubscribe."""
     from newsletter.audience import manage
+    from newsletter.audience.suppressions import why_suppressed
 
     fields = {}
     for item in field or []:
@@ -112,15 +120,15 @@ def add(
         if not sep or not key.strip():
             raise UsageError(f"--field {item!r}: write COLUMN=VALUE")
         fields[key] = value
-    proj = open_project(project)
-    added = manage.add(proj, list_name, email, name, fields, resubscribe)
+    with open_project(project) as proj:
+        added = manage.add(proj, list_name, email, name, fields, resubscribe)
     for note in added.notes:
         warn(note)
     typer.echo(f"Added {added.email} to list {list_name} (line {added.line}).")
     if added.lifted:
-        typer.echo(f"Lifted its suppression: {manage.why_suppressed(added.lifted)}.")
+        typer.echo(f"Lifted its suppression: {why_suppressed(added.lifted)}.")
     elif added.suppression:
-        why = manage.why_suppressed(added.suppression)
+        why = why_suppressed(added.suppression)
         warn(f"{added.email} is suppressed ({why}): sends skip it; --resubscribe lifts it "
              "if they asked to come back")  # fmt: skip
 
@@ -133,7 +141,8 @@ def remove(
     to it again until it is added back with --resubscribe)."""
     from newsletter.audience import manage
 
-    removed = manage.remove(open_project(project), list_name, email)
+    with open_project(project) as proj:
+        removed = manage.remove(proj, list_name, email)
     rows = ", ".join(map(str, removed.rows))
     where = (
         f"removed line{'s' * (len(removed.rows) != 1)} {rows}"
@@ -152,9 +161,9 @@ def check(
     duplicate, missing email, not UTF-8, too many values); exit 1 if there are any."""
     from newsletter.audience import manage
 
-    proj = open_project(project)
-    bad, total = manage.bad_rows(proj, list_name)
-    shown = proj.shown(proj.list_path(list_name))
+    with open_project(project) as proj:
+        bad, total = manage.bad_rows(proj, list_name)
+        shown = proj.shown(proj.list_path(list_name))
     if as_json:
         rows = [{"line": b.line, "reason": b.reason, "value": b.value} for b in bad]
         data = {"list": list_name, "file": shown, "rows": total, "bad_rows": rows}
@@ -174,7 +183,8 @@ def sync(as_json: JsonOption = False, project: ProjectOption = Path(".")) -> Non
     last sync). `cron` does this on every run when the SendGrid transport is set."""
     from newsletter.audience.sync import sync as pull
 
-    report = pull(open_project(project))
+    with open_project(project) as proj:
+        report = pull(proj)
     if as_json:
         typer.echo(json.dumps(report.data(), indent=2))
         return

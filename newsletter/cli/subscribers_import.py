@@ -49,8 +49,8 @@ def import_(
     """
     from newsletter.audience.importing import import_list
 
-    proj = open_project(project)
-    summary = import_list(proj, list_name, proj.find(file), from_)
+    with open_project(project) as proj:
+        summary = import_list(proj, list_name, proj.find(file), from_)
     if as_json:
         typer.echo(json.dumps(summary.data(), indent=2, ensure_ascii=False))
         return

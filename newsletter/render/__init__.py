@@ -7,7 +7,6 @@ issue however many recipients there are.
 from __future__ import annotations
 
 import functools
-import json
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -16,19 +15,20 @@ from typing import Any
 
 from markupsafe import Markup
 
+from newsletter.articles.issue import Issue
 from newsletter.articles.model import Article
 from newsletter.errors import TemplateError
-from newsletter.issue import Issue
-from newsletter.paths import PACKAGE_TEMPLATES, shown
-from newsletter.personalise import Field, FieldUseError, Part, Placeholders, Template
+from newsletter.files import shown
 from newsletter.render.fields import guard
 from newsletter.render.html import blocks_html, image_html
 from newsletter.render.links import absolute
+from newsletter.render.placeholders import Field, FieldUseError, Part, Placeholders, Template
 from newsletter.render.text import LinkList, blocks_text, underline, wrap
 from newsletter.settings import NewsletterSettings
-from newsletter.whitespace import squash
+from newsletter.text import squash
 
 PREHEADER_CHARS = 90
+PACKAGE_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"  # the defaults
 
 
 @dataclass(frozen=True)
@@ -225,39 +225,3 @@ def _tidy_text(text: str) -> str:
         line if line == "-- " else line.rstrip() for line in text.replace("\r\n", "\n").split("\n")
     ]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n") + "\n"
-
-
-def dump_rendered(rendered: RenderedIssue) -> str:
-    """The rendered issue as JSON, as the ledger freezes it."""
-
-    def template(t: Template) -> dict[str, Any]:
-        return {"literals": t.literals, "keys": t.keys, "prefix": t.prefix}
-
-    return json.dumps(
-        {
-            "id": rendered.id,
-            "subject": template(rendered.subject),
-            "html": template(rendered.html),
-            "text": template(rendered.text),
-            "preheader": rendered.preheader,
-            "language": rendered.language,
-            "fields": {k: [f.column, f.default] for k, f in rendered.fields.items()},
-        }
-    )
-
-
-def load_rendered(text: str) -> RenderedIssue:
-    data = json.loads(text)
-
-    def template(d: dict[str, Any]) -> Template:
-        return Template(tuple(d["literals"]), tuple(d["keys"]), d["prefix"])
-
-    return RenderedIssue(
-        id=data["id"],
-        subject=template(data["subject"]),
-        html=template(data["html"]),
-        text=template(data["text"]),
-        preheader=data["preheader"],
-        language=data["language"],
-        fields={k: Field(k, column, default) for k, (column, default) in data["fields"].items()},
-    )

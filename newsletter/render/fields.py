@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from newsletter.personalise import Token
+from newsletter.render.placeholders import Token
 
 PASS_THROUGH = frozenset({"e", "escape", "forceescape", "safe", "string"})
 FALLBACK = frozenset({"default", "d"})

@@ -1,123 +1,170 @@
-"""Transports deliver batches: outbox (files), SendGrid (its API) and SMTP."""
+"""DELIVER: transports hand batches over: outbox (files), SendGrid (its API) and SMTP.
+The seam they share is base.py; here each is made from the settings, with its
+secret from the environment (never shown), or as a dry run that needs none."""
 
 from __future__ import annotations
 
-import os
 import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from newsletter.clock import Clock
 from newsletter.errors import SettingsError, UsageError
-from newsletter.paths import shown
+from newsletter.settings import TRANSPORT_KINDS, Settings
+from newsletter.transports.base import Batch, BatchResult, Transport
 
 if TYPE_CHECKING:
     import ssl
 
-    from newsletter.project import Project
-    from newsletter.transports.base import Transport
+_LOCAL = ("127.0.0.1", "localhost", "::1")
+_KEY = re.compile(r"[\x21-\x7e]+")
+BATCH_SIZES = {"outbox": 100, "sendgrid": 1000}
 
 
-def make_transport(project: Project, kind: str | None = None, dry_run: bool = False) -> Transport:
-    """The transport a send uses. For a dry run, which sends nothing, a missing API key
-    or password is not an error (see `missing_secret`)."""
-    kind = kind or project.settings.transport.kind
-    if dry_run and missing_secret(project, kind):
-        kind = "dry-run:" + kind
+@dataclass(frozen=True)
+class Place:
+    """What a transport needs of the project besides its settings."""
+
+    root: Path
+    outbox: Path
+    clock: Clock
+    shown: Callable[[Path], str]
+    env: Mapping[str, str]
+
+
+def make_transport(kind: str, settings: Settings, place: Place) -> Transport:
+    """The transport `kind` as the settings describe it, with its secret."""
+    check_kind(kind)
     if kind == "outbox":
         from newsletter.transports.outbox import OutboxTransport
 
-        return OutboxTransport(project.outbox_dir, project.clock, project.shown)
-    if kind in ("sendgrid", "dry-run:sendgrid"):
+        return OutboxTransport(place.outbox, place.clock, place.shown)
+    if kind == "sendgrid":
         from newsletter.transports.sendgrid import SendgridTransport
 
-        settings = project.settings.sendgrid
-        key = sendgrid_api_key(project) if kind == "sendgrid" else "SG.dry-run-not-for-sending"
-        return SendgridTransport(settings, key, project.clock, settings.timeout)
-    if kind in ("smtp", "dry-run:smtp"):
-        from newsletter.transports.smtp import SmtpTransport
+        key = sendgrid_api_key(settings, place)
+        return SendgridTransport(settings.sendgrid, key, place.clock, settings.sendgrid.timeout)
+    from newsletter.transports.smtp import SmtpTransport
 
-        password = _smtp_password(project) if kind == "smtp" else None
-        return SmtpTransport(project.settings.smtp, password, project.clock, _tls_context(project))
-    raise UsageError(f"unknown transport {kind!r}; expected one of outbox, sendgrid, smtp")
+    password = smtp_password(settings, place)
+    return SmtpTransport(settings.smtp, password, place.clock, _tls_context(settings, place))
 
 
-def missing_secret(project: Project, kind: str) -> str | None:
+class DryRun:
+    """What a dry run sends through: the transport's name and where it would deliver,
+    and no secret. It hands nothing over."""
+
+    def __init__(self, kind: str, settings: Settings, place: Place) -> None:
+        check_kind(kind)
+        self.name = kind
+        self.batch_size = BATCH_SIZES.get(kind, 100 * settings.smtp.connections)
+        self._settings, self._place = settings, place
+
+    def destination(self, issue_id: str, test: bool = False) -> str:
+        if self.name == "outbox":
+            from newsletter.transports.outbox import OutboxTransport
+
+            outbox = OutboxTransport(self._place.outbox, self._place.clock, self._place.shown)
+            return outbox.destination(issue_id, test)
+        if self.name == "sendgrid":
+            from newsletter.transports.sendgrid import destination
+
+            return destination(self._settings.sendgrid)
+        from newsletter.transports.smtp import destination as smtp_destination
+
+        return smtp_destination(self._settings.smtp)
+
+    def send(self, batch: Batch) -> BatchResult:
+        raise AssertionError("a dry run sends nothing")
+
+    def close(self) -> None:
+        pass
+
+
+def check_kind(kind: str) -> None:
+    if kind not in TRANSPORT_KINDS:
+        raise UsageError(
+            f"unknown transport {kind!r}; expected one of {', '.join(TRANSPORT_KINDS)}"
+        )
+
+
+def missing_secret(settings: Settings, kind: str, env: Mapping[str, str]) -> str | None:
     """The environment variable a real send through `kind` needs and lacks, if any."""
     if kind == "sendgrid":
-        name = project.settings.sendgrid.api_key_env
-    elif kind == "smtp" and project.settings.smtp.username:
-        name = project.settings.smtp.password_env
+        name = settings.sendgrid.api_key_env
+    elif kind == "smtp" and settings.smtp.username:
+        name = settings.smtp.password_env
     else:
         return None
-    return None if os.environ.get(name, "").strip() else name
+    return None if env.get(name, "").strip() else name
 
 
-def sendgrid_api_key(project: Project) -> str:
+def sendgrid_api_key(settings: Settings, place: Place) -> str:
     """The SendGrid API key from the variable named in settings; never shown."""
-    name = project.settings.sendgrid.api_key_env
-    key = os.environ.get(name, "").strip()
-    where = shown(project.settings.path)
+    name = settings.sendgrid.api_key_env
+    key = place.env.get(name, "").strip()
+    where = dict(file=place.shown(settings.path), setting="[sendgrid] api_key_env")
     if not key:
         raise SettingsError(
-            f"[sendgrid] api_key_env: the environment variable {name} is not set; "
-            "it must hold your SendGrid API key",
-            where=where,
+            f"the environment variable {name} is not set; it must hold your SendGrid API key",
+            **where,
         )
     if not _KEY.fullmatch(key):  # never show the value: it is a secret, even when wrong
         raise SettingsError(
-            f"[sendgrid] api_key_env: the environment variable {name} holds characters an "
-            "API key cannot have (spaces, line breaks or non-ASCII); set it again",
-            where=where,
+            f"the environment variable {name} holds characters an API key cannot have "
+            "(spaces, line breaks or non-ASCII); set it again",
+            **where,
         )
     return key
 
 
-_KEY = re.compile(r"[\x21-\x7e]+")
-
-
-_LOCAL = ("127.0.0.1", "localhost", "::1")
-
-
-def _smtp_password(project: Project) -> str | None:
+def smtp_password(settings: Settings, place: Place) -> str | None:
     """The SMTP password from the variable named in settings, when there is a
     username; never shown, and never sent in the clear beyond this machine."""
-    smtp = project.settings.smtp
-    where = shown(project.settings.path)
+    smtp = settings.smtp
+    file = place.shown(settings.path)
     if not smtp.username:
         return None
     if smtp.security == "none" and smtp.host not in _LOCAL:
         raise SettingsError(
-            f'[smtp] security: "none" would send the password of {smtp.username} in the '
-            f'clear to {smtp.host}; use "starttls" or "ssl" (plain text is only for a '
-            "server on this machine)",
-            where=where,
+            f'"none" would send the password of {smtp.username} in the clear to '
+            f'{smtp.host}; use "starttls" or "ssl" (plain text is only for a server on '
+            "this machine)",
+            file=file,
+            setting="[smtp] security",
         )
     name = smtp.password_env
+    setting = "[smtp] password_env"
     if not name:
         raise SettingsError(
-            f"[smtp] password_env: empty, but [smtp] username is {smtp.username}; name the "
-            "environment variable that holds its password",
-            where=where,
+            f"empty, but [smtp] username is {smtp.username}; name the environment "
+            "variable that holds its password",
+            file=file,
+            setting=setting,
         )
-    password = os.environ.get(name, "")
+    password = place.env.get(name, "")
     if not password:
         raise SettingsError(
-            f"[smtp] password_env: the environment variable {name} is not set; it must hold "
-            f"the SMTP password of {smtp.username}",
-            where=where,
+            f"the environment variable {name} is not set; it must hold the SMTP password "
+            f"of {smtp.username}",
+            file=file,
+            setting=setting,
         )
     if not password.isascii():  # never show the value, even when wrong
         raise SettingsError(
-            f"[smtp] password_env: the environment variable {name} holds characters that "
-            "are not ASCII, which smtplib cannot send in a login",
-            where=where,
+            f"the environment variable {name} holds characters that are not ASCII, which "
+            "smtplib cannot send in a login",
+            file=file,
+            setting=setting,
         )
     return password
 
 
-def _tls_context(project: Project) -> ssl.SSLContext | None:
+def _tls_context(settings: Settings, place: Place) -> ssl.SSLContext | None:
     """Certificates checked against the system's CAs, or only [smtp] ca_file's."""
-    smtp = project.settings.smtp
+    smtp = settings.smtp
     if smtp.security == "none":
         return None
     import ssl
@@ -125,15 +172,15 @@ def _tls_context(project: Project) -> ssl.SSLContext | None:
     if not smtp.ca_file:
         return ssl.create_default_context()
     path = Path(smtp.ca_file).expanduser()
-    path = path if path.is_absolute() else project.root / path
-    where = shown(project.settings.path)
+    path = path if path.is_absolute() else place.root / path
+    where = dict(file=place.shown(settings.path), setting="[smtp] ca_file")
     try:
         return ssl.create_default_context(cafile=str(path))
     except FileNotFoundError:
-        raise SettingsError(f"[smtp] ca_file: no such file {shown(path)}", where=where) from None
+        raise SettingsError(f"no such file {place.shown(path)}", **where) from None
     except (ssl.SSLError, OSError) as exc:
         raise SettingsError(
-            f"[smtp] ca_file: {shown(path)} is not a PEM certificate file "
+            f"{place.shown(path)} is not a PEM certificate file "
             f"({getattr(exc, 'reason', None) or exc})",
-            where=where,
+            **where,
         ) from None

@@ -23,13 +23,14 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
 sys.path.insert(0, str(REPO))
 
+from newsletter.compose import compose  # noqa: E402
+from newsletter.ledger import Ledger  # noqa: E402
+from newsletter.queue import Backoff, Queue  # noqa: E402
+
 from newsletter.audience.lists import Subscriber  # noqa: E402
 from newsletter.audience.suppressions import Suppressions  # noqa: E402
 from newsletter.clock import FixedClock  # noqa: E402
-from newsletter.compose import compose  # noqa: E402
-from newsletter.ledger import Ledger  # noqa: E402
 from newsletter.project import Project  # noqa: E402
-from newsletter.queue import Backoff, Queue  # noqa: E402
 
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
 

@@ -1,34 +1,15 @@
-"""The unsubscribe endpoint: a WSGI application for the signed links in every email.
-
-    GET  a signed link      a confirmation page with a button; changes nothing (mail
-                            scanners fetch links)
-    POST the same link      `List-Unsubscribe=One-Click` (RFC 8058, sent by the inbox)
-                            or the page's button: records the suppression, then a
-                            done page with a way back (resubscribe)
-    POST ...&a=resubscribe  lifts a suppression this link made, and nothing else
-
-A forged, altered, truncated or cross-list link gets 400 and records nothing; the
-signature check is constant-time. Run it under any WSGI server as
-`newsletter.web:application` (the project folder from $NEWSLETTER_PROJECT, else the
-current one), or with `newsletter serve`.
-"""
+"""The pages the audience sees: one small HTML document each, in the newsletter's
+language (English, German, French, Spanish; English otherwise), with no external
+assets, under a locked-down Content-Security-Policy."""
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from html import escape
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
-from newsletter.audience.suppressions import UNDOABLE_SOURCES, UNSUBSCRIBED, Suppressions
-from newsletter.errors import NewsletterError
-from newsletter.project import Project
-from newsletter.unsubscribe import verify
+from newsletter.settings import NewsletterSettings
 
-MAX_BODY = 10_000
 Start = Callable[[str, list[tuple[str, str]]], Any]
 HEADERS = [
     ("Content-Type", "text/html; charset=utf-8"),
@@ -112,75 +93,10 @@ def words(language: str) -> dict[str, str]:
     return WORDS.get(language.split("-")[0].lower(), WORDS["en"])
 
 
-def make_app(project_root: Path) -> Callable[[dict[str, Any], Start], Iterable[bytes]]:
-    """The endpoint for one project (its settings and state are read per request, so
-    an edited newsletter.toml or a new secret takes effect at once)."""
-
-    def app(environ: dict[str, Any], start: Start) -> Iterable[bytes]:
-        try:
-            return _handle(Project.open(project_root), environ, start)
-        except NewsletterError as exc:  # the project's settings or state, not the link
-            print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
-            start("500 Internal Server Error", [*HEADERS])
-            return [b"<!DOCTYPE html><title>Error</title><p>Please try again later.</p>"]
-
-    return app
-
-
-def _handle(project: Project, environ: dict[str, Any], start: Start) -> Iterable[bytes]:
-    method = environ["REQUEST_METHOD"]
-    if method not in ("GET", "HEAD", "POST"):
-        start("405 Method Not Allowed", [("Allow", "GET, HEAD, POST"), *HEADERS])
-        return [b""]
-    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-    form = _form(environ) if method == "POST" else {}
-    link = _link(query, project)
-    page = _Page(project, words(project.settings.newsletter.language))
-    if link is None:
-        return page.answer(start, "400 Bad Request", "bad_title", page.text("bad"))
-    _, email = link
-    one_click = form.get("List-Unsubscribe") == ["One-Click"]
-    resubscribe = "resubscribe" in query.get("a", []) + form.get("a", [])
-    if method != "POST" or not (one_click or resubscribe or form.get("confirm") == ["1"]):
-        return page.answer(start, "200 OK", "confirm_title", page.confirm(environ, email))
-    ledger = project.ledger()
-    try:
-        suppressions = Suppressions(ledger)
-        if resubscribe:
-            if suppressions.remove(email, UNDOABLE_SOURCES) or suppressions.get(email) is None:
-                return page.answer(start, "200 OK", "again_title", page.text("again", email))
-            return page.answer(start, "200 OK", "done_title", page.text("kept", email))
-        suppressions.add(email, UNSUBSCRIBED, "one-click" if one_click else "link",
-                         project.clock.now())  # fmt: skip
-    finally:
-        ledger.close()
-    return page.answer(start, "200 OK", "done_title", page.done(environ, email))
-
-
-def _link(query: dict[str, list[str]], project: Project) -> tuple[str, str] | None:
-    """(list, address) of a link whose signature is right, else None."""
-    try:
-        (list_name,), (email,), (signature,) = query["l"], query["e"], query["s"]
-    except (KeyError, ValueError):
-        return None
-    if not verify(project.unsubscribe_secret(), list_name, email, signature):
-        return None
-    return list_name, email
-
-
-def _form(environ: dict[str, Any]) -> dict[str, list[str]]:
-    try:
-        length = min(int(environ.get("CONTENT_LENGTH") or 0), MAX_BODY)
-    except ValueError:
-        length = 0
-    body = environ["wsgi.input"].read(length) if length > 0 else b""
-    return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-
-
-class _Page:
-    def __init__(self, project: Project, text: dict[str, str]) -> None:
-        self.settings = project.settings.newsletter
-        self.words = text
+class Page:
+    def __init__(self, settings: NewsletterSettings) -> None:
+        self.settings = settings
+        self.words = words(settings.language)
 
     def text(self, key: str, email: str = "") -> str:
         return escape(self.words[key].format(newsletter=self.settings.name, email=email))
@@ -232,9 +148,3 @@ STYLE = (
     "#030712;color:#f9fafb}main{background:#111827}.name{color:#9ca3af}button.secondary{"
     "color:#93c5fd;border-color:#93c5fd}}"
 )
-
-
-def application(environ: dict[str, Any], start: Start) -> Iterable[bytes]:
-    """For WSGI servers: the project in $NEWSLETTER_PROJECT, else the current folder."""
-    root = Path(os.environ.get("NEWSLETTER_PROJECT", ".")).resolve()
-    return make_app(root)(environ, start)

@@ -19,10 +19,11 @@ from email.headerregistry import Address
 from typing import Any
 
 from newsletter.errors import PermanentError
-from newsletter.personalise import UNSUBSCRIBE_URL, Recipient, escape_html
+from newsletter.personalise import Recipient, escape_html
+from newsletter.render.placeholders import UNSUBSCRIBE_URL
 from newsletter.settings import SendgridSettings
+from newsletter.text import header_text
 from newsletter.transports.base import Batch
-from newsletter.whitespace import header_text
 
 MAX_PERSONALIZATIONS = 1000
 MAX_SUBSTITUTION_BYTES = 10_000

@@ -20,9 +20,12 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from newsletter.errors import NewsletterError
-from newsletter.paths import PACKAGE_TEMPLATES
+from newsletter.message import MessageMaker, header_values
+from newsletter.preview import make_sample
+from newsletter.project import Project
+from newsletter.render import PACKAGE_TEMPLATES
 
-PAGE = Path(__file__).with_name("preview_page.html")
+PAGE = Path(__file__).with_name("page.html")
 POLL_SECONDS = 0.2
 HEARTBEAT_SECONDS = 15.0
 DARK_QUERY = re.compile(r"\(\s*prefers-color-scheme\s*:\s*dark\s*\)", re.I)
@@ -94,20 +97,14 @@ class LivePreview:
             return True
 
     def _render(self, version: int) -> Render:
-        from newsletter.message import MessageMaker
-        from newsletter.preview import make_preview
-        from newsletter.project import Project
-
         try:
-            project = Project.open(self.root)
-            preview = make_preview(project, self.articles, self.list_name, self.as_email,
-                                   self.issue_id)  # fmt: skip
-            maker = MessageMaker(preview.rendered, preview.envelope, project.clock.now())
-            _, message = maker.make(preview.recipient)
+            with Project.open(self.root) as project:
+                preview = make_sample(project, self.articles, self.list_name, self.as_email,
+                                      self.issue_id)  # fmt: skip
+                maker = MessageMaker(preview.rendered, preview.envelope, project.clock.now())
+                _, message = maker.make(preview.recipient)
         except NewsletterError as exc:
             return Render(version, error=" ".join(str(exc).split()))
-        from newsletter.check.rules import header_values
-
         headers = header_values(message)
         meta = {
             "subject": preview.copy.subject,

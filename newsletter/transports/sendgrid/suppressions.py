@@ -9,7 +9,6 @@ unsubscribes (ASM) come as one list of addresses per group, without times.
 
 from __future__ import annotations
 
-import functools
 import json
 import random
 import urllib.error
@@ -20,10 +19,10 @@ from typing import Any
 from newsletter.clock import Clock
 from newsletter.errors import PermanentError, TransientError, TransportError
 from newsletter.settings import SendgridSettings
-from newsletter.transports.sendgrid import _opener, _with_opener, answer_error
+from newsletter.transports.base import RetryPolicy
+from newsletter.transports.sendgrid.client import answer_error, endpoint
 
 PAGE = 500
-ATTEMPTS = 5
 # SendGrid's list -> (our reason, where it is in the client)
 KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "unsubscribes": ("unsubscribed", ("suppression", "unsubscribes")),
@@ -35,22 +34,27 @@ KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
 
 
 @dataclass(frozen=True)
-class Entry:
+class Listed:
+    """An address on one of SendGrid's suppression lists."""
+
     email: str
     created: int  # Unix time; 0 when SendGrid gives none (group unsubscribes)
 
 
 class SuppressionReader:
     def __init__(
-        self, settings: SendgridSettings, api_key: str, clock: Clock, timeout: float = 30.0
+        self,
+        settings: SendgridSettings,
+        api_key: str,
+        clock: Clock,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
     ) -> None:
-        from sendgrid import SendGridAPIClient
-
         self.settings, self.clock, self.timeout = settings, clock, timeout
-        self._client = SendGridAPIClient(api_key=api_key, host=settings.host).client
-        self._opener = _opener(timeout)
+        self.api_key = api_key
+        self.retry = retry or RetryPolicy()
 
-    def entries(self, kind: str, since: int, until: int) -> Iterator[Entry]:
+    def entries(self, kind: str, since: int, until: int) -> Iterator[Listed]:
         """Every entry of SendGrid's `kind` list created in [since, until], page by page."""
         endpoint = self._endpoint(*KINDS[kind][1])
         offset = 0
@@ -61,7 +65,7 @@ class SuppressionReader:
                 raise PermanentError(f"SendGrid's {kind} list is not a list of entries")
             for item in page:
                 if isinstance(item, dict) and isinstance(item.get("email"), str):
-                    yield Entry(item["email"], int(item.get("created") or 0))
+                    yield Listed(item["email"], int(item.get("created") or 0))
             if len(page) < PAGE:
                 return
             offset += PAGE
@@ -75,14 +79,11 @@ class SuppressionReader:
         return [email for email in found if isinstance(email, str)]
 
     def _endpoint(self, *parts: str) -> Any:
-        endpoint = self._client
-        for part in parts:
-            endpoint = endpoint._(part)
-        endpoint._make_request = functools.partial(_with_opener, endpoint, self._opener)
-        return endpoint
+        return endpoint(self.api_key, self.settings.host, self.timeout, *parts)
 
     def _get(self, endpoint: Any, query: dict[str, Any] | None, path: str) -> Any:
-        """One GET, retried on 429 (after its reset), 5xx and connection failures."""
+        """One GET, retried on 429 (after its reset), 5xx and connection failures, as
+        the send loop retries a batch (RetryPolicy)."""
         from python_http_client.exceptions import HTTPError as Answer
 
         attempt = 1
@@ -97,8 +98,10 @@ class SuppressionReader:
                 error = TransientError(f"cannot reach SendGrid at {self.settings.host}: {reason}")
             except ValueError:
                 raise PermanentError(f"SendGrid's answer to {path} is not JSON") from None
-            if not isinstance(error, TransientError) or attempt >= ATTEMPTS:
+            wait = None
+            if isinstance(error, TransientError):
+                wait = self.retry.wait(attempt, error, random.random())
+            if wait is None:
                 raise error
-            wait = error.retry_after if error.retry_after is not None else 2 ** (attempt - 1)
-            self.clock.sleep(min(wait, 120.0) + random.random())
+            self.clock.sleep(wait)
             attempt += 1

@@ -40,6 +40,21 @@ class Links:
         return f"{self._head}{quoted}&s={self.sign(email)}{self._tail}"
 
 
+class Signer:
+    """The project's signer of links, holding its secret (never shown): the
+    unsubscribe links of a list, and the check of a link that comes back."""
+
+    def __init__(self, secret: bytes, base_url: str) -> None:
+        self._secret = secret
+        self.base_url = base_url
+
+    def links(self, list_name: str) -> Links:
+        return Links(self.base_url, self._secret, list_name)
+
+    def verify(self, list_name: str, email: str, signature: str) -> bool:
+        return verify(self._secret, list_name, email, signature)
+
+
 def _fields(*parts: str) -> bytes:
     """Each field length-prefixed, so no two (list, address) pairs sign alike."""
     return "".join(f"{len(part)}:{part}" for part in parts).encode()

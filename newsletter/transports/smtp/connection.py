@@ -1,26 +1,6 @@
-"""The SMTP transport: each recipient's message (the very bytes the outbox writes,
-made by MessageMaker) in its own SMTP transaction, over one connection kept open for
-the whole send, or over `[smtp] connections` of them in parallel.
-
-Where a failure happens decides what it means:
-- connecting, TLS and login: a refused, dropped or timed-out connection or a 4xx
-  answer is transient; a certificate that cannot be verified, a server that does not
-  offer STARTTLS when it is required (never a fall-back to plain text), a refused
-  login (535) or another 5xx is permanent, with the server's own words;
-- MAIL FROM, RCPT TO, DATA, up to the last byte of the message: a 4xx or a lost
-  connection is transient (the message did not go): the send loop retries the rest of
-  the batch on a new connection, with back-off. A kept connection the server closed
-  meanwhile is replaced at once. A 5xx to RCPT TO refuses that recipient and the send
-  goes on (except one that says the server will not relay for us, or wants a login:
-  that holds for everyone, so it stops the send); a 5xx to MAIL FROM or to DATA stops
-  the send;
-- the answer to the message: 250 is accepted; a 5xx about the address or its mailbox
-  (enhanced status 5.1.x or 5.2.x) refuses that recipient, any other 5xx stops the
-  send; a 4xx is transient; no answer at all (the connection lost, a timeout) is
-  ambiguous: the server may have taken it, so it is held and never sent again by
-  itself, and the send goes on.
-The password comes from make_transport and goes to smtplib's login only: never into
-a message, a log line or a file.
+"""One SMTP connection of the transport: opened when first needed, kept for the whole
+send, one transaction per recipient. What each answer means is in the package's
+docstring; the password goes to smtplib's login only.
 """
 
 from __future__ import annotations
@@ -31,120 +11,26 @@ import ssl
 import threading
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import NoReturn
 
-from newsletter.clock import Clock
 from newsletter.errors import AmbiguousError, PermanentError, TransientError, TransportError
 from newsletter.message import MessageMaker
 from newsletter.personalise import Recipient
 from newsletter.settings import SmtpSettings
-from newsletter.transports.base import Accepted, Batch
-
-PER_CONNECTION = 100  # recipients a batch per connection: a ledger commit per 100 messages
-
-
-class SmtpTransport:
-    name = "smtp"
-
-    def __init__(
-        self,
-        settings: SmtpSettings,
-        password: str | None,
-        clock: Clock,
-        context: ssl.SSLContext | None = None,
-    ) -> None:
-        """`password`: for `settings.username` (None: no login). `context`: how TLS
-        certificates are verified (default: the system's trusted CAs)."""
-        self.settings = settings
-        self.clock = clock
-        self.batch_size = PER_CONNECTION * settings.connections
-        if context is None and settings.security != "none":
-            context = ssl.create_default_context()
-        self._connections = [
-            _Connection(settings, password, context) for _ in range(settings.connections)
-        ]
-        self._pool: ThreadPoolExecutor | None = None
-
-    def destination(self, issue_id: str, test: bool = False) -> str:
-        s = self.settings
-        scheme = "smtps" if s.security == "ssl" else "smtp"
-        how = {"starttls": ", STARTTLS", "ssl": "", "none": ", no TLS"}[s.security]
-        more = f", {s.connections} connections" if s.connections > 1 else ""
-        return f"{scheme}://{s.host}:{s.port}{how}{more}"
-
-    def send(self, batch: Batch) -> Accepted:
-        """One transaction per recipient; with several connections, each takes the next
-        recipient of the batch when it is free, so each recipient goes over one only.
-        On the first failure no connection starts another message."""
-        maker = MessageMaker(batch.issue, batch.envelope, self.clock.now(), batch.test)
-        sender = batch.envelope.newsletter.from_.addr_spec
-        todo = deque(batch.recipients)
-        stop = threading.Event()
-        busy = self._connections[: max(1, min(len(self._connections), len(todo)))]
-        outcomes = [_Outcome() for _ in busy]
-        if len(busy) == 1:
-            busy[0].work(todo, stop, maker, sender, outcomes[0])
-        else:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(len(self._connections), "smtp")
-            futures = [
-                self._pool.submit(connection.work, todo, stop, maker, sender, outcome)
-                for connection, outcome in zip(busy, outcomes, strict=True)
-            ]
-            try:
-                wait(futures)
-            finally:
-                stop.set()  # an interrupt: the others finish the message they are on
-            for future in futures:
-                future.result()  # a bug in a worker is raised here, not lost
-        return _answer(outcomes)
-
-    def close(self) -> None:
-        """Say QUIT on every open connection."""
-        for connection in self._connections:
-            connection.close()
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
 
 
 @dataclass
-class _Outcome:
+class Outcome:
     """What one connection did with its share of a batch."""
 
     accepted: dict[str, str] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)
+    ambiguous: list[str] = field(default_factory=list)
     error: TransportError | None = None
 
 
-def _answer(outcomes: list[_Outcome]) -> Accepted:
-    """The batch's answer from every connection's; with an error, the most serious one
-    is raised (permanent, then ambiguous, then transient), carrying what every
-    connection had answered and every recipient left without an answer."""
-    accepted: dict[str, str] = {}
-    refused: dict[str, str] = {}
-    held: list[str] = []
-    errors: list[TransportError] = []
-    for outcome in outcomes:
-        accepted.update(outcome.accepted)
-        refused.update(outcome.refused)
-        if outcome.error is not None:
-            errors.append(outcome.error)
-            held.extend(outcome.error.ambiguous or [])
-    if not errors:
-        return Accepted(accepted, refused)
-    for kind in (PermanentError, AmbiguousError, TransportError):
-        error = next((e for e in errors if isinstance(e, kind)), None)
-        if error is not None:
-            error.partial = Accepted(accepted, refused)
-            error.ambiguous = held
-            raise error
-    raise AssertionError("unreachable")
-
-
-class _Connection:
+class Connection:
     """One SMTP connection, opened when first needed and kept for the whole send."""
 
     def __init__(
@@ -162,7 +48,7 @@ class _Connection:
         stop: threading.Event,
         maker: MessageMaker,
         sender: str,
-        outcome: _Outcome,
+        outcome: Outcome,
     ) -> None:
         """Send to the next recipient of `todo` until none is left, or until this or
         another connection fails (`stop`). The next message is made while the server
@@ -188,6 +74,8 @@ class _Connection:
                 try:
                     refusal = self.deliver(sender, recipient.email, data, make_next)
                 except TransportError as exc:
+                    if isinstance(exc, AmbiguousError):
+                        outcome.ambiguous.append(recipient.email)
                     outcome.error = exc
                     stop.set()
                     return
@@ -248,7 +136,7 @@ class _Connection:
             raise AmbiguousError(
                 f"no answer from {self.where} after the message to {email} was handed "
                 f"over ({why}); it may have been accepted, so it is not sent again",
-                ambiguous=[email],
+                recipient=email,
             ) from None
         if code == 250:
             return None

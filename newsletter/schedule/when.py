@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from newsletter.clock import show
 from newsletter.errors import UsageError
 
 DATE_ONLY = re.compile(r"\d{4}-?\d{2}-?\d{2}")
@@ -60,19 +61,3 @@ def _localise(value: datetime, zone: str, text: str) -> datetime:
 def _with_offset(value: datetime, zoned: datetime) -> str:
     offset = zoned.strftime("%z")
     return f"{value.isoformat(timespec='minutes')}{offset[:3]}:{offset[3:]}"
-
-
-def show(moment: datetime, zone: str) -> str:
-    """A moment as the editor reads it: local time in the project's zone, with its
-    abbreviation, e.g. "2026-12-01 09:00 CET"."""
-    local = moment.astimezone(ZoneInfo(zone))
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
-
-
-def stamp(moment: datetime) -> str:
-    """UTC, to the second, in a form that sorts as text: the schedule's key."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def from_stamp(text: str) -> datetime:
-    return datetime.fromisoformat(text)

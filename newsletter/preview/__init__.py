@@ -1,0 +1,85 @@
+"""PREVIEW: an issue as one subscriber gets it (a Sample), which `preview` writes to
+files (files.py) or serves on a live page (live.py), and `check` lints."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from newsletter.addresses import BadAddress, normalise_address
+from newsletter.articles import Issue
+from newsletter.audience.lists import Subscriber, find_subscriber, first_subscriber
+from newsletter.errors import UsageError
+from newsletter.message import Envelope
+from newsletter.personalise import Copy, Personaliser, Recipient, personalise
+from newsletter.project import Project
+from newsletter.render import RenderedIssue
+
+PREVIEW_ADDRESS = "reader@example.com"
+PREVIEW_LIST = "preview"  # what the unsubscribe link names when the project has no list
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One subscriber's copy of an issue."""
+
+    issue: Issue
+    rendered: RenderedIssue
+    list_name: str | None  # None: the project has no list
+    recipient: Recipient
+    copy: Copy
+    envelope: Envelope
+
+
+def make_sample(
+    project: Project,
+    articles: Sequence[Path],
+    list_name: str | None = None,
+    as_email: str | None = None,
+    issue_id: str | None = None,
+) -> Sample:
+    """The issue of `articles` as `as_email` (default: the list's first subscriber)
+    gets it."""
+    issue = project.read_issue(articles, issue_id)
+    rendered = project.render(issue)
+    list_name = project.resolve_list(list_name)
+    return sample_of(project, issue, rendered, list_name, pick(project, list_name, as_email))
+
+
+def sample_of(
+    project: Project,
+    issue: Issue,
+    rendered: RenderedIssue,
+    list_name: str | None,
+    subscriber: Subscriber | None = None,
+) -> Sample:
+    """The rendered issue as `subscriber` (default: the list's first) gets it."""
+    if subscriber is None:
+        subscriber = pick(project, list_name, None)
+    name = list_name or PREVIEW_LIST
+    recipient = Personaliser(rendered, project.signer.links(name)).recipient(subscriber)
+    copy = personalise(rendered.subject, rendered.html, rendered.text, recipient)
+    envelope = Envelope(project.settings.newsletter, name)
+    return Sample(issue, rendered, list_name, recipient, copy, envelope)
+
+
+def pick(project: Project, list_name: str | None, as_email: str | None) -> Subscriber:
+    """The subscriber `as_email` of the list, or its first; a stand-in address when
+    the project has no list."""
+    email = None
+    if as_email is not None:
+        try:
+            email = normalise_address(as_email)
+        except BadAddress as exc:
+            raise UsageError(f"--as {as_email!r}: {exc}") from None
+    if list_name is None:
+        return Subscriber(email=email or PREVIEW_ADDRESS)
+    path = project.list_path(list_name)
+    shown = project.shown(path)
+    if not path.is_file():
+        return Subscriber(email=email or PREVIEW_ADDRESS)
+    found = find_subscriber(path, email, shown) if email else first_subscriber(path, shown)
+    if email and found is None:
+        raise UsageError(f"--as {as_email}: not a subscriber of list {list_name}")
+    return found or Subscriber(email=PREVIEW_ADDRESS)

@@ -1,0 +1,133 @@
+"""What `schedule` does: check an issue and its list now and queue it for a time; list
+the queue; cancel an entry, or stop a started send. `cron` sends what is due."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from newsletter.check import CheckReport
+from newsletter.clock import show
+from newsletter.errors import UsageError
+from newsletter.project import Project
+from newsletter.schedule.when import parse_when
+from newsletter.send.gate import gate
+from newsletter.send.plan import SendPlan, nobody_on, plan_send
+from newsletter.send.report import BadRows
+from newsletter.state.schedule import AlreadyQueued, Queued
+
+
+@dataclass
+class Scheduled:
+    entry: Queued
+    plan: SendPlan
+    recipients: int  # on the list now; the list is read again when the send starts
+    bad_rows: BadRows
+    checked: CheckReport
+
+
+def schedule_issue(
+    project: Project,
+    articles: Sequence[Path],
+    list_name: str | None,
+    at: str | None,
+    now: bool = False,
+    issue_id: str | None = None,
+    transport_kind: str | None = None,
+    force: bool = False,
+) -> Scheduled:
+    """Queue an issue for a time. Everything that can fail at send time is checked
+    now: the time, the settings and transport, the articles render and pass `check`
+    (unless `force`), the list reads and has someone on it, the issue was not sent
+    before."""
+    if at is None and not now:
+        raise UsageError("missing --at WHEN (or --now to send at the next cron run)")
+    if list_name is None:
+        raise UsageError("missing --list LIST")
+    zone = project.settings.newsletter.timezone
+    current = project.clock.now()
+    send_at = parse_when(at, zone, current, allow_past=now) if at is not None else current
+    plan = plan_send(project, articles, list_name, issue_id, transport_kind)
+    try:
+        checked = gate(plan, force)
+        headcount = plan.count()
+        if headcount.total == 0:
+            raise nobody_on(plan)
+        record = plan.frozen()
+        if record is not None:
+            done = record.state == "done"
+            raise UsageError(
+                f"issue {record.id} was {'sent' if done else 'started'} on "
+                f"{show(record.created_at, zone)}; give another --id to send these "
+                "articles again"
+            )
+        given = send_at.astimezone(ZoneInfo(zone)).isoformat(timespec="minutes")
+        assert plan.issue is not None
+        paths = [_stored(project, a.path) for a in plan.issue.articles]
+        try:
+            entry = project.state.schedule.add(
+                plan.id, plan.list_name, paths, transport_kind, send_at, given, current, force
+            )
+        except AlreadyQueued:
+            (queued,) = project.state.schedule.queued(plan.id)
+            raise UsageError(
+                f"issue {plan.id} is already queued for {queued.given}; cancel it first "
+                f"(newsletter schedule --cancel {plan.id}) or give another --id"
+            ) from None
+    finally:
+        plan.transport.close()
+    return Scheduled(entry, plan, headcount.total, headcount.bad, checked)
+
+
+def _stored(project: Project, path: Path) -> str:
+    """An article's path as cron will find it: relative to the project when inside it
+    (cron runs from anywhere), absolute otherwise."""
+    found = path.resolve()
+    try:
+        return found.relative_to(project.root).as_posix()
+    except ValueError:
+        return str(found)
+
+
+def queued(project: Project) -> list[Queued]:
+    return project.state.schedule.queued()
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    issue_id: str
+    list_name: str
+    queued: Queued | None  # taken off the schedule; else a started send was stopped
+    skipped: int = 0  # recipients of a started send who will not get it
+    held: int = 0  # its recipients still held as ambiguous (not touched)
+
+
+def cancel(project: Project, issue_id: str) -> Cancelled:
+    """Take a queued issue off the schedule; or stop a started send (cron would
+    resume it): whoever has not got it yet is skipped. Under the issue's send lock,
+    so no run can be sending it at the same moment."""
+    state, now = project.state, project.clock.now()
+    zone = project.settings.newsletter.timezone
+    with project.send_lock(issue_id, what="newsletter schedule --cancel"):
+        entries = state.schedule.queued(issue_id)
+        if entries:
+            state.schedule.mark(entries[0].n, "cancelled", now)
+            return Cancelled(issue_id, entries[0].list_name, entries[0])
+        record = state.issues.get(issue_id)
+        if record is None:
+            raise UsageError(f"no queued or started issue {issue_id!r} (see newsletter status)")
+        if record.state == "done":
+            raise UsageError(
+                f"issue {issue_id} was sent completely on "
+                f"{show(record.finished_at or record.created_at, zone)}; nothing to cancel"
+            )
+        skipped = state.ledger.cancel(issue_id, "cancelled by the editor", now)
+        state.ledger.finish_if_done(issue_id, now)
+        held = state.ledger.counts(issue_id)["ambiguous"]
+        return Cancelled(issue_id, record.list_name, None, skipped, held)
+
+
+def when_shown(project: Project, entry: Queued) -> str:
+    return show(entry.send_at, project.settings.newsletter.timezone)

@@ -1,0 +1,56 @@
+"""The send loop: the frozen issue to its waiting recipients, a batch at a time.
+
+Rendering happened once before this; per recipient there is only substitution. Each
+batch is claimed (in flight, committed) before the transport sees it, and its answer
+settled after, always the same way: accepted, refused and ambiguous as the transport
+says, the rest pending again. The next batch is claimed in the same commit.
+"""
+
+from __future__ import annotations
+
+from newsletter.clock import Clock
+from newsletter.message import Envelope
+from newsletter.personalise import Personaliser
+from newsletter.send.report import OnBatch, SendReport
+from newsletter.send.retry import send_with_retries
+from newsletter.state.ledger import Ledger
+from newsletter.transports.base import Batch, RetryPolicy, Transport
+
+
+def deliver(
+    ledger: Ledger,
+    personaliser: Personaliser,
+    envelope: Envelope,
+    transport: Transport,
+    report: SendReport,
+    clock: Clock,
+    on_batch: OnBatch | None = None,
+    retry: RetryPolicy | None = None,
+) -> SendReport:
+    """Send to every recipient waiting. Transient failures are retried; when retries
+    run out, or on a permanent error, the send stops (what was not handed over waits
+    for the next run); answers lost for some (ambiguous) hold them, and the send goes
+    on."""
+    issue = personaliser.issue
+    size = transport.batch_size
+    number = ledger.last_batch(issue.id) + 1
+    claimed = ledger.claim(issue.id, size, number, clock.now())
+    while claimed:
+        try:
+            recipients = tuple(personaliser.recipient(c) for c in claimed)
+        except BaseException:  # never handed over: back to pending, not ambiguous
+            ledger.release(issue.id, [c.email for c in claimed], clock.now())
+            raise
+        batch = Batch(issue, recipients, envelope, number=number)
+        result = send_with_retries(transport, batch, clock, retry, report)
+        report.add(result)
+        handed = [r.email for r in recipients]
+        next_size = size if result.goes_on else 0
+        claimed = ledger.settle(issue.id, number, handed, result, clock.now(), next_size)
+        number += 1
+        if not result.goes_on:
+            break
+        if on_batch:
+            on_batch(report)
+    ledger.finish_if_done(issue.id, clock.now())
+    return report

@@ -1,0 +1,187 @@
+"""A send planned: everything checked that can be before anything is sent. A fresh
+send renders its articles once; a resumed one (no articles, or cron after a kill)
+takes its frozen content from the ledger, whatever became of the articles."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from newsletter.articles import Issue, issue_notes
+from newsletter.audience.lists import BadRow, Subscriber, read_list
+from newsletter.errors import ListError, UsageError
+from newsletter.message import Envelope
+from newsletter.personalise import Personaliser
+from newsletter.project import Project
+from newsletter.render import RenderedIssue
+from newsletter.send.report import BadRows
+from newsletter.signing import Links
+from newsletter.state.issues import IssueRecord
+from newsletter.transports.base import Transport
+
+TEST_LIST = "test"  # what a test copy's unsubscribe link names when the project has no list
+
+
+@dataclass
+class SendPlan:
+    project: Project
+    issue: Issue | None  # None when resumed from the ledger alone
+    rendered: RenderedIssue
+    list_name: str
+    transport: Transport
+    envelope: Envelope
+    links: Links  # the list's signed unsubscribe links
+
+    @property
+    def personaliser(self) -> Personaliser:
+        return Personaliser(self.rendered, self.links)
+
+    @property
+    def id(self) -> str:
+        return self.rendered.id
+
+    @property
+    def subject(self) -> str:
+        return self.rendered.subject.fill({k: f"<{k}>" for k in self.rendered.subject.keys})
+
+    @property
+    def sender(self) -> str:
+        return str(self.project.settings.newsletter.from_)
+
+    @property
+    def list_path(self) -> Path:
+        return self.project.list_path(self.list_name)
+
+    @property
+    def list_shown(self) -> str:
+        return self.project.shown(self.list_path)
+
+    @property
+    def notes(self) -> list[str]:
+        return issue_notes(self.issue, self.project.shown) if self.issue else []
+
+    def rows(self) -> Iterator[Subscriber | BadRow]:
+        return read_list(self.list_path, self.list_shown)
+
+    def frozen(self) -> IssueRecord | None:
+        """This issue in the ledger, when a send of it started before."""
+        return self.project.state.issues.get(self.id)
+
+    def count(self) -> Headcount:
+        """Who a send would go to now: the list's good rows, suppressions left out."""
+        return count(self.rows(), frozenset(self.project.state.suppressions.keys()))
+
+
+def plan_send(
+    project: Project,
+    articles: Sequence[Path],
+    list_name: str | None,
+    issue_id: str | None = None,
+    transport_kind: str | None = None,
+    test_address: str | None = None,
+    dry_run: bool = False,
+) -> SendPlan:
+    """The send of `articles` to `list_name`. With no articles, `issue_id` names a
+    started issue to resume from the ledger. A dry run needs no API key or password
+    (it sends nothing)."""
+    if not articles:
+        return _plan_started(project, list_name, issue_id, transport_kind, dry_run)
+    if list_name is None and test_address is None:
+        raise UsageError("missing --list LIST (or send one copy with --test EMAIL)")
+    list_name = project.resolve_list(list_name) or TEST_LIST
+    transport = project.transport(transport_kind, dry_run)
+    issue = project.read_issue(articles, issue_id)
+    rendered = project.render(issue)
+    return _plan(project, issue, rendered, list_name, transport)
+
+
+def _plan_started(
+    project: Project,
+    list_name: str | None,
+    issue_id: str | None,
+    transport_kind: str | None,
+    dry_run: bool = False,
+) -> SendPlan:
+    if issue_id is None:
+        raise UsageError("missing ARTICLE (or --id ID of a started issue, to resume it)")
+    record = project.state.issues.get(issue_id)
+    if record is None:
+        raise UsageError(f"no ARTICLE given, and no issue {issue_id!r} in the ledger to resume")
+    if list_name is not None and list_name != record.list_name:
+        raise UsageError(
+            f"issue {issue_id} was started for list {record.list_name}, not {list_name}"
+        )
+    return plan_resume(project, record, transport_kind, dry_run)
+
+
+def plan_resume(
+    project: Project,
+    record: IssueRecord,
+    transport_kind: str | None = None,
+    dry_run: bool = False,
+) -> SendPlan:
+    """A plan for an issue whose send started before, from the ledger alone: its
+    frozen content, list and transport (the articles may have changed or gone)."""
+    transport = project.transport(transport_kind or record.transport, dry_run)
+    return _plan(project, None, record.rendered(), record.list_name, transport)
+
+
+def _plan(
+    project: Project,
+    issue: Issue | None,
+    rendered: RenderedIssue,
+    list_name: str,
+    transport: Transport,
+) -> SendPlan:
+    links = project.signer.links(list_name)
+    envelope = Envelope(project.settings.newsletter, list_name)
+    return SendPlan(project, issue, rendered, list_name, transport, envelope, links)
+
+
+def content_hash(issue: Issue) -> str:
+    """Of the article files as they are now: a resumed send warns when they changed."""
+    digest = hashlib.sha256()
+    for article in issue.articles:
+        with contextlib.suppress(OSError):
+            digest.update(article.path.read_bytes())
+    return digest.hexdigest()
+
+
+def nobody_on(plan: SendPlan) -> ListError:
+    return ListError("no valid subscribers on this list; nothing was sent", file=plan.list_shown)
+
+
+@dataclass
+class Headcount:
+    """Who a send would go to now (for a dry run and the confirmation): a few of
+    them, how many, and the bad rows and suppressed addresses left out."""
+
+    first: list[Subscriber]
+    total: int
+    bad: BadRows
+
+
+def count(rows: Iterable[Subscriber | BadRow], suppressed: frozenset[str]) -> Headcount:
+    bad = BadRows()
+    first: list[Subscriber] = []
+    total = 0
+    for subscriber in good_rows(rows, bad):
+        if subscriber.key in suppressed:
+            bad.suppressed += 1
+            continue
+        total += 1
+        if len(first) < 10:
+            first.append(subscriber)
+    return Headcount(first, total, bad)
+
+
+def good_rows(rows: Iterable[Subscriber | BadRow], bad: BadRows) -> Iterator[Subscriber]:
+    """The subscribers of a list; its bad rows are counted into `bad`."""
+    for row in rows:
+        if isinstance(row, BadRow):
+            bad.add(row)
+        else:
+            yield row

@@ -1,0 +1,131 @@
+"""A planned send, run: under the issue's send lock, frozen on its first run (content
+and recipients, in one transaction) and resumed on any later one with that same
+content, whatever changed since; a completed issue is not sent again. And one test
+copy, outside the ledger."""
+
+from __future__ import annotations
+
+from newsletter.addresses import BadAddress, normalise_address
+from newsletter.audience.lists import Subscriber, find_subscriber
+from newsletter.errors import AmbiguousError, PermanentError, StateError, UsageError
+from newsletter.personalise import Personaliser
+from newsletter.send.loop import deliver
+from newsletter.send.plan import SendPlan, content_hash, good_rows, nobody_on
+from newsletter.send.report import OnBatch, SendReport
+from newsletter.send.retry import send_with_retries
+from newsletter.transports.base import Batch
+
+
+def run_send(
+    plan: SendPlan,
+    on_batch: OnBatch | None = None,
+    wait: bool = False,
+    retry_ambiguous: bool = False,
+    mark_ambiguous_sent: bool = False,
+) -> SendReport:
+    """Send the issue through the ledger, holding the issue's send lock (LockHeld
+    when another run holds it and `wait` is false)."""
+    try:
+        with plan.project.send_lock(plan.id, wait):
+            return send_locked(plan, on_batch, retry_ambiguous, mark_ambiguous_sent)
+    finally:
+        plan.transport.close()
+
+
+def send_locked(
+    plan: SendPlan,
+    on_batch: OnBatch | None = None,
+    retry_ambiguous: bool = False,
+    mark_ambiguous_sent: bool = False,
+) -> SendReport:
+    """The send itself; the caller holds the issue's send lock."""
+    project = plan.project
+    clock, ledger = project.clock, project.state.ledger
+    report = SendReport(plan.id, plan.list_name, plan.transport.name,
+                        plan.transport.destination(plan.id))  # fmt: skip
+    record = plan.frozen()
+    rendered = plan.rendered
+    if record is None:
+        if plan.issue is None:
+            raise StateError(f"issue {plan.id} is not in the ledger")
+        subscribers = good_rows(plan.rows(), report.bad_rows)
+        ledger.freeze(plan.rendered, plan.list_name, plan.transport.name,
+                      [project.shown(a.path) for a in plan.issue.articles],
+                      content_hash(plan.issue), subscribers, clock.now())  # fmt: skip
+    else:
+        report.resumed = True
+        if record.list_name != plan.list_name:
+            raise UsageError(
+                f"issue {plan.id} was started for list {record.list_name}, not "
+                f"{plan.list_name}; give it another --id to send it to this list"
+            )
+        report.content_changed = bool(
+            plan.issue and record.content_hash != content_hash(plan.issue)
+        )
+        rendered = record.rendered()  # resumed: the frozen content goes
+        if record.state == "done" and not (retry_ambiguous or mark_ambiguous_sent):
+            report.done_at = record.finished_at
+            report.done_count = ledger.counts(plan.id)["sent"]
+            return report
+    report.recovered = ledger.recover(plan.id, clock.now())
+    if retry_ambiguous or mark_ambiguous_sent:
+        ledger.reopen_ambiguous(plan.id, clock.now(), as_sent=mark_ambiguous_sent)
+    personaliser = Personaliser(rendered, plan.links)
+    deliver(ledger, personaliser, plan.envelope, plan.transport, report, clock, on_batch)
+    counts = ledger.counts(plan.id)
+    report.held = counts["ambiguous"]
+    report.pending = counts["pending"]
+    report.skipped = counts["skipped"]
+    return report
+
+
+def frozen_counts(plan: SendPlan) -> dict[str, int] | None:
+    """The recipient counts of this issue when a send of it started before, else None."""
+    if plan.frozen() is None:
+        return None
+    return plan.project.state.ledger.counts(plan.id)
+
+
+def check_outcome(plan: SendPlan, report: SendReport) -> None:
+    """Raise what went wrong with a finished send: the transport's error, recipients
+    held as ambiguous, or a list that had nobody to send to."""
+    if report.error and not isinstance(report.error, AmbiguousError):
+        raise report.error
+    if report.held:
+        raise AmbiguousError(
+            f"{report.held:,} recipients of issue {report.issue_id} are held as ambiguous "
+            "(handed over, no answer came); to resend them: newsletter send --id "
+            f"{report.issue_id} --retry-ambiguous (or --mark-ambiguous-sent if you know "
+            "they arrived)"
+        )
+    if (
+        report.done_at is None
+        and report.accepted == 0
+        and report.refused == 0
+        and not (report.resumed or report.skipped)
+    ):
+        raise nobody_on(plan)
+
+
+def run_test_send(plan: SendPlan, address: str) -> str:
+    """One copy, marked as a test, to `address`; personalised as that subscriber when
+    the list has them. Returns the address it went to."""
+    try:
+        email = normalise_address(address)
+    except BadAddress as exc:
+        raise UsageError(f"--test {address!r}: {exc}") from None
+    subscriber = None
+    if plan.list_path.is_file():
+        subscriber = find_subscriber(plan.list_path, email, plan.list_shown)
+    recipient = plan.personaliser.recipient(subscriber or Subscriber(email))
+    try:
+        batch = Batch(plan.rendered, (recipient,), plan.envelope, test=True)
+        result = send_with_retries(plan.transport, batch, plan.project.clock)
+    finally:
+        plan.transport.close()
+    if result.error is not None:
+        raise result.error
+    if email in result.refused:
+        raise PermanentError(f"the test copy was refused: {result.refused[email]}",
+                             recipient=email)  # fmt: skip
+    return email

@@ -1,0 +1,67 @@
+"""RECORD: the project's state, the one place with SQL.
+
+    engine.py        the database (SQLite): connection, transactions, its own words
+    migrations.py    the schema, as named steps
+    issues.py        issues and their frozen content (the JSON codec)
+    recipients.py    one issue's recipients: freeze, claim, states
+    outcomes.py      answers recorded: settle, release, recover, reopen, cancel
+    ledger.py        all of that per issue id, each move in its own transaction
+    schedule.py      the queue of issues to send at a time
+    backoff.py       cron's back-off for what keeps failing
+    suppressions.py  addresses never to be sent to again
+    cursors.py       how far each provider list was synced
+
+`Database` opens it (migrating an older schema) and is a context manager; every
+table family is an attribute, and each returns its own row types.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from newsletter.state.backoff import Backoff
+from newsletter.state.cursors import Cursors
+from newsletter.state.engine import Engine
+from newsletter.state.issues import Issues
+from newsletter.state.ledger import Ledger
+from newsletter.state.migrations import migrate
+from newsletter.state.schedule import Schedule
+from newsletter.state.suppressions import Suppressions
+
+
+class Database:
+    """The state database of a project, opened and migrated."""
+
+    def __init__(self, path: Path, busy_timeout: float = 30.0) -> None:
+        self.engine = Engine(path, busy_timeout)
+        try:
+            migrate(self.engine)
+        except BaseException:
+            self.engine.close()
+            raise
+        self.issues = Issues(self.engine)
+        self.ledger = Ledger(self.engine, self.issues)
+        self.schedule = Schedule(self.engine)
+        self.backoff = Backoff(self.engine)
+        self.suppressions = Suppressions(self.engine)
+        self.cursors = Cursors(self.engine)
+
+    def transaction(self) -> Any:
+        """One transaction over any of the tables (e.g. suppressions and a cursor)."""
+        return self.engine.transaction()
+
+    def close(self) -> None:
+        self.engine.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()

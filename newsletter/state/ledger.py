@@ -1,0 +1,153 @@
+"""The ledger: every recipient of every issue, from the freeze to their answer, each
+move in a short transaction of its own and compare-and-set (a batch goes in flight
+only from pending, committed before the transport sees it).
+
+    pending -> in_flight -> sent | refused | ambiguous;  skipped (suppressed, cancelled)
+
+Recipients found in flight when a send starts belong to a run that died with the
+batch handed over: they become ambiguous, and nothing resends them unless the editor
+asks. How each state is kept (a row per batch, rows only for the exceptions) is in
+recipients.py and outcomes.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+
+from newsletter.personalise import Addressee
+from newsletter.render import RenderedIssue
+from newsletter.state import outcomes
+from newsletter.state.engine import Engine
+from newsletter.state.issues import Issues
+from newsletter.state.recipients import STATES, Claimed, Recipients, RecipientState
+from newsletter.transports.base import BatchResult
+
+UNREPORTED = "the transport said nothing of it"
+
+
+class Ledger:
+    def __init__(self, engine: Engine, issues: Issues) -> None:
+        self.engine = engine
+        self.issues = issues
+
+    def _of(self, issue_id: str) -> Recipients | None:
+        key = self.issues.key(issue_id)
+        return Recipients(self.engine, *key) if key else None
+
+    def freeze(
+        self,
+        rendered: RenderedIssue,
+        list_name: str,
+        transport: str,
+        articles: list[str],
+        content_hash: str,
+        subscribers: Iterable[Addressee],
+        now: datetime,
+    ) -> int:
+        """Record the issue's content and every recipient, in one transaction. An issue
+        with no recipient at all is not recorded (returns 0)."""
+        try:
+            with self.engine.transaction():
+                key = self.issues.add(rendered, list_name, transport, articles, content_hash, now)
+                total = Recipients(self.engine, key, 1, 0).freeze(subscribers, now.isoformat())
+                if total == 0:
+                    raise _Empty
+                return total
+        except _Empty:  # raised inside the transaction, so it rolled back
+            return 0
+
+    def claim(self, issue_id: str, size: int, batch: int, now: datetime) -> list[Claimed]:
+        """Move the next `size` pending recipients (in list order) to in_flight as batch
+        `batch`, committed before they are sent. A suppression recorded since the freeze
+        wins here: such recipients become skipped instead."""
+        with self.engine.transaction():
+            r = self._of(issue_id)
+            return r.claim(size, batch, now.isoformat()) if r else []
+
+    def settle(
+        self,
+        issue_id: str,
+        batch: int,
+        handed: Iterable[str],
+        result: BatchResult,
+        now: datetime,
+        then_claim: int = 0,
+    ) -> list[Claimed]:
+        """Record the transport's answer for the recipients `handed` to it as batch
+        `batch`, in one transaction: accepted, refused and ambiguous as it says; the
+        rest was never handed over when an error stopped the batch, and is pending
+        again (with no error the transport answered for all: any it left out is held
+        as ambiguous). With `then_claim`, the next batch (number batch + 1) of that size
+        is claimed in the same transaction (one commit a batch instead of two)."""
+        stamp = now.isoformat()
+        decided = result.decided()
+        rest = [email for email in handed if email not in decided]
+        ambiguous = list(result.ambiguous)
+        with self.engine.transaction():
+            r = self._of(issue_id)
+            if r is None:
+                return []
+            if result.error is None:
+                ambiguous += rest
+            else:
+                outcomes.release(r, rest, stamp)
+            outcomes.settle(r, batch, result.accepted, result.refused, ambiguous, stamp,
+                            result.batch_id)  # fmt: skip
+            return r.claim(then_claim, batch + 1, stamp) if then_claim else []
+
+    def release(self, issue_id: str, emails: Iterable[str], now: datetime) -> None:
+        """Recipients claimed but never handed over (making their copies failed):
+        pending again, to be sent by a later run."""
+        with self.engine.transaction():
+            r = self._of(issue_id)
+            if r:
+                outcomes.release(r, emails, now.isoformat())
+
+    def recover(self, issue_id: str, now: datetime) -> int:
+        """Recipients left in flight by a run that died: ambiguous, never resent by
+        themselves. Returns how many."""
+        with self.engine.transaction():
+            r = self._of(issue_id)
+            return outcomes.recover(r, now.isoformat()) if r else 0
+
+    def reopen_ambiguous(self, issue_id: str, now: datetime, as_sent: bool) -> int:
+        """The editor's call on ambiguous recipients: send them again, or count them as
+        sent. Returns how many."""
+        with self.engine.transaction():
+            r = self._of(issue_id)
+            return outcomes.reopen(r, now.isoformat(), as_sent) if r else 0
+
+    def cancel(self, issue_id: str, reason: str, now: datetime) -> int:
+        """Stop an issue's send: every recipient still waiting is skipped with
+        `reason` (those in flight or ambiguous stay as they are). Returns how many."""
+        with self.engine.transaction():
+            r = self._of(issue_id)
+            return outcomes.skip_waiting(r, reason, now.isoformat()) if r else 0
+
+    def finish_if_done(self, issue_id: str, now: datetime) -> bool:
+        """An issue is done when nothing is pending, in flight or ambiguous."""
+        with self.engine.transaction():
+            r = self._of(issue_id)
+            found = r.counts() if r else {}
+            if any(found.get(state) for state in ("pending", "in_flight", "ambiguous")):
+                return False
+            return self.issues.finish(issue_id, now)
+
+    def last_batch(self, issue_id: str) -> int:
+        r = self._of(issue_id)
+        return r.last_batch() if r else 0
+
+    def counts(self, issue_id: str) -> dict[str, int]:
+        r = self._of(issue_id)
+        return r.counts() if r else dict.fromkeys(STATES, 0)
+
+    def recipients(self, issue_id: str) -> Iterator[RecipientState]:
+        """Every recipient's (email, state, message id, reason), in list order."""
+        r = self._of(issue_id)
+        if r:
+            yield from r.states()
+
+
+class _Empty(Exception):
+    """Rolls back the freeze of an issue with no recipient."""

@@ -1,0 +1,245 @@
+"""The schema of the state, as named steps in order. A step's statements run in one
+transaction with the row that records it, so a step is applied whole or not at all,
+once, even when several processes open a new state at the same time. A state made by
+a newer release (a step this one does not know) is refused, never changed.
+
+Steps are portable SQL; `{word}` is left to the engine (engine.DIALECT).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from newsletter.errors import StateError
+from newsletter.state.engine import Engine
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    statements: tuple[str, ...]
+
+
+_DELIVERY_STATES = "'pending', 'in_flight', 'sent', 'refused', 'skipped', 'ambiguous'"
+
+STEPS: tuple[Step, ...] = (
+    Step("0001_issues_deliveries_suppressions", (
+        """CREATE TABLE issues (
+            id TEXT PRIMARY KEY,
+            list TEXT NOT NULL,
+            transport TEXT NOT NULL,
+            articles TEXT NOT NULL,          -- JSON: the article paths
+            content TEXT NOT NULL,           -- JSON: the frozen rendered issue
+            content_hash TEXT NOT NULL,      -- of the articles when the send started
+            state TEXT NOT NULL CHECK (state IN ('sending', 'done')),
+            created_at TEXT NOT NULL,
+            finished_at TEXT
+        )""",
+        """CREATE TABLE deliveries (
+            issue_id TEXT NOT NULL REFERENCES issues(id),
+            email_key TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            email TEXT NOT NULL,
+            name TEXT NOT NULL,
+            fields TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'in_flight', 'sent', 'failed',
+                                                 'refused', 'skipped', 'ambiguous')),
+            batch INTEGER,
+            message_id TEXT,
+            reason TEXT,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (issue_id, seq),
+            UNIQUE (issue_id, email_key)
+        ){without_rowid}""",
+        "CREATE INDEX deliveries_state ON deliveries (issue_id, state, seq)",
+        """CREATE TABLE suppressions (
+            email_key TEXT PRIMARY KEY,
+            email TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            source TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )""",
+    )),
+    Step("0002_schedule", (
+        """CREATE TABLE schedule (
+            n {auto_key},
+            issue_id TEXT NOT NULL,
+            list TEXT NOT NULL,
+            articles TEXT NOT NULL,          -- JSON: the article paths, as given
+            transport TEXT,                  -- NULL: the project's [transport] kind then
+            send_at TEXT NOT NULL,           -- UTC, 'YYYY-MM-DDTHH:MM:SSZ' (sorts as text)
+            given TEXT NOT NULL,             -- the time as the editor meant it, with offset
+            state TEXT NOT NULL CHECK (state IN ('queued', 'started', 'cancelled', 'failed')),
+            reason TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        "CREATE UNIQUE INDEX schedule_queued ON schedule (issue_id) WHERE state = 'queued'",
+        "CREATE INDEX schedule_due ON schedule (state, send_at)",
+    )),
+    # Per-recipient writes only at the freeze and for exceptions: a recipient row
+    # without a state of its own follows the live batch covering it (or is pending),
+    # see recipients.py. Issues get an integer key; deliveries lose their state index.
+    Step("0003_batches", (
+        """CREATE TABLE issue_keys (
+            n {auto_key},
+            issue_id TEXT NOT NULL UNIQUE REFERENCES issues(id),
+            first_seq INTEGER NOT NULL DEFAULT 1,  -- its recipients' run of deliveries.seq
+            last_seq INTEGER NOT NULL DEFAULT 0,
+            recipients INTEGER NOT NULL DEFAULT 0,
+            frontier INTEGER NOT NULL DEFAULT 1  -- below it, no recipient is waiting but
+                                                 -- those pending alone
+        )""",
+        "INSERT INTO issue_keys (issue_id) SELECT id FROM issues ORDER BY created_at, id",
+        """CREATE TABLE deliveries_0003 (
+            seq INTEGER PRIMARY KEY,         -- the list's order: an issue's recipients
+                                             -- are a run of it, written in one go
+            issue INTEGER NOT NULL REFERENCES issue_keys(n),
+            email_key TEXT NOT NULL,
+            email TEXT NOT NULL,
+            name TEXT NOT NULL,
+            fields TEXT NOT NULL,            -- the subscriber's row when frozen: JSON, or
+                                             -- '' for just its email and name columns
+            state TEXT CHECK (state IS NULL OR state IN ('pending', 'in_flight', 'sent',
+                                  'failed', 'refused', 'skipped', 'ambiguous')),
+                                             -- NULL: as its batch (or pending if none)
+            batch INTEGER,                   -- the batch it was decided in
+            message_id TEXT,
+            reason TEXT,
+            updated_at TEXT
+            -- An address once per issue: the list reader drops duplicates, and the
+            -- freeze checks. No UNIQUE (issue, email_key) index: in list order its keys
+            -- come at random, and keeping it made a freeze of a million 3 s slower.
+        )""",
+        """INSERT INTO deliveries_0003
+            SELECT row_number() OVER (ORDER BY k.n, d.seq), k.n, d.email_key, d.email,
+                   d.name, d.fields, nullif(d.state, 'pending'),
+                   CASE WHEN d.state = 'pending' THEN NULL ELSE d.batch END, d.message_id,
+                   d.reason, d.updated_at
+            FROM deliveries AS d JOIN issue_keys AS k ON k.issue_id = d.issue_id""",
+        """UPDATE issue_keys SET first_seq = m.first, last_seq = m.last, recipients = m.total,
+                                 frontier = m.first
+            FROM (SELECT issue, min(seq) AS first, max(seq) AS last, count(*) AS total
+                  FROM deliveries_0003 GROUP BY issue) AS m
+            WHERE m.issue = issue_keys.n""",
+        "DROP TABLE deliveries",
+        "ALTER TABLE deliveries_0003 RENAME TO deliveries",
+        """CREATE INDEX deliveries_alone ON deliveries (issue, state, batch)
+            WHERE state IS NOT NULL""",
+        """CREATE TABLE batches (
+            issue INTEGER NOT NULL REFERENCES issue_keys(n),
+            number INTEGER NOT NULL,
+            first_seq INTEGER NOT NULL,      -- the stretch of the list it covers
+            last_seq INTEGER NOT NULL,
+            size INTEGER NOT NULL,           -- its recipients not decided alone since
+            state TEXT NOT NULL CHECK (state IN ('in_flight', 'sent', 'ambiguous',
+                                                 'released')),
+            message_id TEXT,                 -- the provider's id for the whole batch
+            reason TEXT,
+            claimed_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (issue, number)
+        ){without_rowid}""",
+        "CREATE INDEX batches_live ON batches (issue, first_seq) WHERE state != 'released'",
+    )),
+    Step("0004_sync_cursors", (
+        """CREATE TABLE sync_cursors (
+            source TEXT PRIMARY KEY,         -- e.g. 'sendgrid bounces'
+            synced_until INTEGER NOT NULL,   -- Unix time: pulled up to here
+            updated_at TEXT NOT NULL
+        )""",
+    )),
+    # Queued with --force: cron sends it even if `check` finds errors at send time.
+    Step("0005_schedule_force", (
+        "ALTER TABLE schedule ADD COLUMN force INTEGER NOT NULL DEFAULT 0",
+    )),
+    # An issue whose cron send keeps failing is tried less and less often.
+    Step("0006_cron_backoff", (
+        """CREATE TABLE cron_backoff (
+            issue_id TEXT PRIMARY KEY,
+            failures INTEGER NOT NULL,
+            retry_at TEXT NOT NULL,          -- UTC, 'YYYY-MM-DDTHH:MM:SSZ'
+            updated_at TEXT NOT NULL
+        )""",
+    )),
+    # Nothing ever wrote a recipient or a schedule entry 'failed' (a recipient the
+    # server would not take is 'refused'; an entry that cannot be sent yet stays
+    # queued with its reason): the word goes from both tables, each rebuilt with the
+    # states that exist. Any such row would become refused, or cancelled.
+    Step("0007_no_failed_state", (
+        f"""CREATE TABLE deliveries_0007 (
+            seq INTEGER PRIMARY KEY,
+            issue INTEGER NOT NULL REFERENCES issue_keys(n),
+            email_key TEXT NOT NULL,
+            email TEXT NOT NULL,
+            name TEXT NOT NULL,
+            fields TEXT NOT NULL,
+            state TEXT CHECK (state IS NULL OR state IN ({_DELIVERY_STATES})),
+            batch INTEGER,
+            message_id TEXT,
+            reason TEXT,
+            updated_at TEXT
+        )""",
+        """INSERT INTO deliveries_0007
+            SELECT seq, issue, email_key, email, name, fields,
+                   CASE WHEN state = 'failed' THEN 'refused' ELSE state END, batch,
+                   message_id, reason, updated_at
+            FROM deliveries ORDER BY seq""",
+        "DROP TABLE deliveries",
+        "ALTER TABLE deliveries_0007 RENAME TO deliveries",
+        """CREATE INDEX deliveries_alone ON deliveries (issue, state, batch)
+            WHERE state IS NOT NULL""",
+        """CREATE TABLE schedule_0007 (
+            n {auto_key},
+            issue_id TEXT NOT NULL,
+            list TEXT NOT NULL,
+            articles TEXT NOT NULL,
+            transport TEXT,
+            send_at TEXT NOT NULL,
+            given TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('queued', 'started', 'cancelled')),
+            reason TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            force INTEGER NOT NULL DEFAULT 0
+        )""",
+        """INSERT INTO schedule_0007
+            SELECT n, issue_id, list, articles, transport, send_at, given,
+                   CASE WHEN state = 'failed' THEN 'cancelled' ELSE state END, reason,
+                   created_at, updated_at, force
+            FROM schedule ORDER BY n""",
+        "DROP TABLE schedule",
+        "ALTER TABLE schedule_0007 RENAME TO schedule",
+        "CREATE UNIQUE INDEX schedule_queued ON schedule (issue_id) WHERE state = 'queued'",
+        "CREATE INDEX schedule_due ON schedule (state, send_at)",
+    )),
+)  # fmt: skip
+
+
+def migrate(engine: Engine, steps: tuple[Step, ...] = STEPS) -> list[str]:
+    """Apply the steps not applied yet, in order; returns their names."""
+    engine.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+    done = {row[0] for row in engine.all("SELECT name FROM migrations")}
+    known = {step.name for step in steps}
+    if done - known:
+        newer = ", ".join(sorted(done - known))
+        raise StateError(
+            f"made by a newer version of newsletter (migrations {newer}); upgrade it",
+            file=engine.where,
+        )
+    applied = []
+    for step in steps:
+        if step.name in done:
+            continue
+        with engine.transaction():  # another process may have applied it meanwhile
+            if engine.one("SELECT 1 FROM migrations WHERE name = ?", (step.name,)):
+                continue
+            for statement in step.statements:
+                engine.execute(statement)
+            engine.execute(
+                "INSERT INTO migrations VALUES (?, ?)",
+                (step.name, datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")),
+            )
+        applied.append(step.name)
+    return applied

@@ -1,0 +1,130 @@
+"""The schedule: issues queued to be sent at a time.
+
+An entry is queued until `cron` starts its send (started) or the editor cancels it
+(cancelled). At most one entry per issue is queued at a time (a partial unique index
+says so). Times are kept in UTC, to the second, as text that sorts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from newsletter.state.engine import Conflict, Engine
+
+COLUMNS = "n, issue_id, list, articles, transport, send_at, given, state, reason, force"
+
+
+def stamp(moment: datetime) -> str:
+    """UTC, to the second, in a form that sorts as text: the schedule's key."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Queued:
+    """An entry of the schedule."""
+
+    n: int
+    issue_id: str
+    list_name: str
+    articles: list[str]
+    transport: str | None  # None: the project's [transport] kind when it is sent
+    send_at: datetime
+    given: str  # the time as the editor meant it, with its offset
+    state: str  # queued | started | cancelled
+    reason: str | None  # why its send could not start yet
+    force: bool = False  # send even if `check` finds errors then
+
+    def data(self) -> dict[str, object]:
+        return {
+            "issue": self.issue_id, "list": self.list_name, "articles": self.articles,
+            "transport": self.transport, "send_at": stamp(self.send_at), "given": self.given,
+            "state": self.state, "reason": self.reason,
+        }  # fmt: skip
+
+
+def _queued(row: tuple) -> Queued:
+    n, issue_id, list_name, articles, transport, send_at, given, state, reason, force = row
+    return Queued(n, issue_id, list_name, json.loads(articles), transport,
+                  datetime.fromisoformat(send_at), given, state, reason, bool(force))  # fmt: skip
+
+
+class AlreadyQueued(Conflict):
+    """The issue has an entry queued already."""
+
+
+class Schedule:
+    """The schedule table."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def add(
+        self,
+        issue_id: str,
+        list_name: str,
+        articles: list[str],
+        transport: str | None,
+        send_at: datetime,
+        given: str,
+        now: datetime,
+        force: bool = False,
+    ) -> Queued:
+        try:
+            n = self.engine.value(
+                "INSERT INTO schedule (issue_id, list, articles, transport, send_at, given, "
+                "state, reason, force, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'queued', NULL, ?, ?, ?) RETURNING n",
+                (issue_id, list_name, json.dumps(articles), transport, stamp(send_at), given,
+                 int(force), now.isoformat(), now.isoformat()),
+            )  # fmt: skip
+        except Conflict:
+            raise AlreadyQueued(f"issue {issue_id} is queued already") from None
+        found = self.get(int(n))
+        assert found is not None
+        return found
+
+    def get(self, n: int) -> Queued | None:
+        row = self.engine.one(f"SELECT {COLUMNS} FROM schedule WHERE n = ?", (n,))
+        return _queued(row) if row else None
+
+    def queued(self, issue_id: str | None = None) -> list[Queued]:
+        """Queued entries, soonest first (of one issue, or all)."""
+        if issue_id is None:
+            rows = self.engine.all(
+                f"SELECT {COLUMNS} FROM schedule WHERE state = 'queued' ORDER BY send_at, n"
+            )
+        else:
+            rows = self.engine.all(
+                f"SELECT {COLUMNS} FROM schedule WHERE state = 'queued' AND issue_id = ? "
+                "ORDER BY send_at, n",
+                (issue_id,),
+            )
+        return [_queued(row) for row in rows]
+
+    def due(self, now: datetime) -> list[Queued]:
+        rows = self.engine.all(
+            f"SELECT {COLUMNS} FROM schedule{{schedule_due}} "
+            "WHERE state = 'queued' AND send_at <= ? ORDER BY send_at, n",
+            (stamp(now),),
+        )
+        return [_queued(row) for row in rows]
+
+    def mark(self, n: int, state: str, now: datetime, reason: str | None = None) -> bool:
+        """Move a queued entry on (compare-and-set: only from queued)."""
+        return (
+            self.engine.changed(
+                "UPDATE schedule SET state = ?, reason = ?, updated_at = ? "
+                "WHERE n = ? AND state = 'queued'",
+                (state, reason, now.isoformat(), n),
+            )
+            == 1
+        )
+
+    def note(self, n: int, reason: str, now: datetime) -> None:
+        """Why a due entry could not be sent yet; it stays queued."""
+        self.engine.execute(
+            "UPDATE schedule SET reason = ?, updated_at = ? WHERE n = ? AND state = 'queued'",
+            (reason, now.isoformat(), n),
+        )
