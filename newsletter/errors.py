@@ -8,7 +8,6 @@ message by hand: `newsletter.toml:24: [sendgrid] api_key_env: the variable ...`.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
 
 
 @dataclass(frozen=True)
@@ -52,10 +51,10 @@ class NewsletterError(Exception):
         setting: str | None = None,
         batch: int | None = None,
         recipient: str | None = None,
-        where: Where | str | None = None,
+        where: Where | None = None,
     ) -> None:
         self.message = " ".join(message.split())
-        base = Where(file=where) if isinstance(where, str) else where or Where()
+        base = where or Where()
         self.where = replace(
             base,
             file=file or base.file,
@@ -111,16 +110,12 @@ class TransportError(NewsletterError):
         message: str,
         *,
         status: int | None = None,
-        where: Where | str | None = None,
+        where: Where | None = None,
         file: str | None = None,
         batch: int | None = None,
         recipient: str | None = None,
-        partial: Any = None,
-        ambiguous: list[str] | None = None,
     ) -> None:
         self.status = status
-        self.partial = partial
-        self.ambiguous = ambiguous
         super().__init__(message, where=where, file=file, batch=batch, recipient=recipient)
 
 
@@ -134,12 +129,11 @@ class TransientError(TransportError):
         *,
         status: int | None = None,
         retry_after: float | None = None,
-        where: Where | str | None = None,
+        where: Where | None = None,
         batch: int | None = None,
-        partial: Any = None,
     ) -> None:
         self.retry_after = retry_after
-        super().__init__(message, status=status, where=where, batch=batch, partial=partial)
+        super().__init__(message, status=status, where=where, batch=batch)
 
 
 class PermanentError(TransportError):

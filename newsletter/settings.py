@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from newsletter.addresses import BadAddress, normalise_address
 from newsletter.errors import SettingsError
+from newsletter.files import read_text
 from newsletter.files import shown as shown_path
 from newsletter.text import LANGUAGE_TAG, language_direction
 
@@ -286,45 +287,40 @@ REQUIRED_SECTIONS = ("newsletter",)
 def load_settings(path: Path) -> Settings:
     """Read and check newsletter.toml; raise SettingsError naming file, line and key."""
     shown = shown_path(path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise SettingsError(
-            f"no {SETTINGS_FILE} here (create a project with `newsletter init DIR`, "
-            "or point --project at one)",
-            where=shown,
-        ) from None
-    except UnicodeDecodeError as exc:
-        line = exc.object[: exc.start].count(b"\n") + 1
-        raise SettingsError("not UTF-8 text; save it as UTF-8", where=f"{shown}:{line}") from None
-    except OSError as exc:
-        raise SettingsError(f"cannot read: {exc.strerror}", where=shown) from None
+    missing = (
+        f"no {SETTINGS_FILE} here (create a project with `newsletter init DIR`, or point "
+        "--project at one)"
+    )
+    text = read_text(path, shown, SettingsError, missing)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"not valid TOML: {exc}", where=shown) from None
+        raise SettingsError(f"not valid TOML: {exc}", file=shown) from None
 
     finder = _LineFinder(text)
     for name in data:
         if name not in SECTIONS and not isinstance(data[name], dict):
             raise SettingsError(
-                f"{name}: setting outside any section; put it under [newsletter] or another "
-                "section",
-                where=f"{shown}:{finder.key(None, name)}",
+                "setting outside any section; put it under [newsletter] or another section",
+                file=shown,
+                line=finder.key(None, name),
+                setting=name,
             )
         if name not in SECTIONS:
             raise SettingsError(
-                f"[{name}]: unknown section{_suggest(name, SECTIONS)}; "
+                f"unknown section{_suggest(name, SECTIONS)}; "
                 f"expected {', '.join(f'[{s}]' for s in SECTIONS)}",
-                where=f"{shown}:{finder.section(name)}",
+                file=shown,
+                line=finder.section(name),
+                setting=f"[{name}]",
             )
         if not isinstance(data[name], dict):
             raise SettingsError(
-                f"{name}: expected a [{name}] table", where=f"{shown}:{finder.key(None, name)}"
+                f"expected a [{name}] table", file=shown, line=finder.key(None, name), setting=name
             )
     for name in REQUIRED_SECTIONS:
         if name not in data:
-            raise SettingsError(f"[{name}] section is missing", where=shown)
+            raise SettingsError("section is missing", file=shown, setting=f"[{name}]")
 
     built = {
         name: _section(cls, name, data.get(name, {}), shown, finder)
@@ -338,20 +334,24 @@ def _section(cls: type, name: str, table: dict[str, Any], shown: str, finder: _L
     for key in table:
         if key not in specs:
             raise SettingsError(
-                f"[{name}] {key}: unknown setting{_suggest(key, specs)}",
-                where=f"{shown}:{finder.key(name, key)}",
+                f"unknown setting{_suggest(key, specs)}",
+                file=shown,
+                line=finder.key(name, key),
+                setting=f"[{name}] {key}",
             )
     values = {}
     for key, spec in specs.items():
         if key not in table:
             if spec.metadata["required"]:
-                raise SettingsError(f"[{name}] {key}: required setting is missing", where=shown)
+                raise SettingsError(
+                    "required setting is missing", file=shown, setting=f"[{name}] {key}"
+                )
             continue
         try:
             values[spec.name] = spec.metadata["parse"](table[key])
         except _Invalid as exc:
             raise SettingsError(
-                f"[{name}] {key}: {exc}", where=f"{shown}:{finder.key(name, key)}"
+                str(exc), file=shown, line=finder.key(name, key), setting=f"[{name}] {key}"
             ) from None
     return cls(**values)
 

@@ -117,7 +117,7 @@ class ListFile:
         except Timeout:
             raise ListError(
                 "another command has been changing this list for a minute; try again",
-                where=self.shown,
+                file=self.shown,
             ) from None
 
     def _rewrite(self, change: Callable[[Iterator[Record]], Iterator[str]]) -> None:

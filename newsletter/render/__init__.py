@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from newsletter.articles.issue import Issue
 from newsletter.articles.model import Article
-from newsletter.errors import TemplateError
+from newsletter.errors import TemplateError, Where
 from newsletter.files import shown
 from newsletter.render.fields import guard
 from newsletter.render.html import blocks_html, image_html
@@ -80,7 +80,7 @@ def render_issue(
     )
     subject = _parse(placeholders, squash(subject_text), "text", "subject.txt")
     if not subject.source("text"):
-        raise TemplateError("renders an empty subject", where="subject.txt")
+        raise TemplateError("renders an empty subject", file="subject.txt")
 
     html = _render(
         env,
@@ -142,8 +142,8 @@ def _render(env: Any, name: str, context: dict[str, Any]) -> str:
     try:
         return env.get_template(name).render(context)
     except jinja2.TemplateSyntaxError as exc:
-        where = f"{shown(exc.filename) if exc.filename else exc.name}:{exc.lineno}"
-        raise TemplateError(exc.message or "syntax error", where=where) from None
+        file = shown(exc.filename) if exc.filename else exc.name
+        raise TemplateError(exc.message or "syntax error", file=file, line=exc.lineno) from None
     except jinja2.TemplateNotFound as exc:
         raise TemplateError(f"template {exc.name!r} not found") from None
     except Exception as exc:  # a template is code: any error in it is the template's
@@ -153,13 +153,13 @@ def _render(env: Any, name: str, context: dict[str, Any]) -> str:
         raise TemplateError(message, where=_template_frame(exc, name)) from None
 
 
-def _template_frame(exc: BaseException, name: str) -> str:
-    """file:line of the innermost template frame of a render error."""
-    where, tb = name, exc.__traceback__
+def _template_frame(exc: BaseException, name: str) -> Where:
+    """The file and line of the innermost template frame of a render error."""
+    where, tb = Where(file=name), exc.__traceback__
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename
         if not filename.endswith(".py") and not filename.startswith("<"):
-            where = f"{shown(filename)}:{tb.tb_lineno}"
+            where = Where(file=shown(filename), line=tb.tb_lineno)
         tb = tb.tb_next
     return where
 
@@ -172,7 +172,7 @@ def _inlined(html: str, prefix: str) -> str:
         raise TemplateError(
             "a subscriber field inside CSS (a style attribute or <style>) was lost when the "
             "CSS was inlined; use fields in text and in other attributes only",
-            where="email.html",
+            file="email.html",
         )
     return inlined
 
@@ -181,7 +181,7 @@ def _parse(placeholders: Placeholders, text: str, part: Part, name: str) -> Temp
     try:
         return placeholders.template(text, part)
     except FieldUseError as exc:
-        raise TemplateError(str(exc), where=name) from None
+        raise TemplateError(str(exc), file=name) from None
 
 
 def _preheader(article: Article) -> str:
