@@ -7,7 +7,8 @@ import subprocess
 
 from conftest import REPO, SAMPLE_ARTICLE, require_tool
 
-from newsletter.preview.live import LivePreview, start_server, stop_server
+from newsletter.preview.live import LivePreview, make_app
+from newsletter.web.server import Server
 
 
 def test_the_preview_page_switches_views_and_follows_an_edit(project_dir, tmp_path):
@@ -16,15 +17,12 @@ def test_the_preview_page_switches_views_and_follows_an_edit(project_dir, tmp_pa
     require_tool(shutil.which("chromium") is not None, "Chromium (/usr/bin/chromium)")
     article = project_dir / SAMPLE_ARTICLE
     live = LivePreview(project_dir, [article], "sample")
-    server, stop = start_server(live, 0)
-    try:
+    with live.watching(), Server(make_app(live), on_stop=live.close).start() as server:
         done = subprocess.run(
             ["node", str(REPO / "tests" / "browser" / "preview_page.mjs"),
-             f"http://127.0.0.1:{server.server_port}/", str(article), str(tmp_path)],
+             f"http://127.0.0.1:{server.port}/", str(article), str(tmp_path)],
             capture_output=True, text=True, cwd=REPO, timeout=180,
         )  # fmt: skip
-    finally:
-        stop_server(server, stop)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout)
     print("\nscreenshots:", *result["screenshots"], sep="\n  ")

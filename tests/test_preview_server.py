@@ -7,16 +7,15 @@ import urllib.request
 import pytest
 from conftest import SAMPLE_ARTICLE, write
 
-from newsletter.preview.live import LivePreview, start_server, stop_server
+from newsletter.preview.live import LivePreview, make_app
+from newsletter.web.server import Server
 
 
 @pytest.fixture
 def served(project_dir):
     live = LivePreview(project_dir, [project_dir / SAMPLE_ARTICLE], "sample")
-    server, stop = start_server(live, 0)
-    base = f"http://127.0.0.1:{server.server_port}"
-    yield live, base
-    stop_server(server, stop)
+    with live.watching(), Server(make_app(live), on_stop=live.close).start() as server:
+        yield live, f"http://127.0.0.1:{server.port}"
 
 
 def get(url: str) -> tuple[int, str, str]:

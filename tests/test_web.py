@@ -2,31 +2,22 @@
 127.0.0.1: the whole loop from an email's List-Unsubscribe header to a skipped send."""
 
 import re
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 from conftest import SAMPLE_ARTICLE, SECRET
 
 from newsletter.state import Database
 from newsletter.web import make_app
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, *args):
-        pass
+from newsletter.web.server import Server
 
 
 @pytest.fixture
 def endpoint(project_dir):
-    server = make_server("127.0.0.1", 0, make_app(project_dir), handler_class=_Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with Server(make_app(project_dir)).start() as server:
+        yield f"http://127.0.0.1:{server.port}"
 
 
 def call(url: str, body: bytes | None = None) -> tuple[int, str]:

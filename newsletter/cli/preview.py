@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import webbrowser
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -94,26 +95,23 @@ def _serve(
 ) -> None:
     import threading
 
-    from newsletter.preview.live import LivePreview, start_server, stop_server
+    from newsletter.preview.live import LivePreview, make_app
+    from newsletter.web.server import Server
 
     live = LivePreview(proj.root, [proj.find(a) for a in articles], list_name, as_email, issue_id)
     if live.current.error:
         warn(f"the issue does not render yet: {live.current.error}")
     try:
-        server, stop = start_server(live, port)
+        server = Server(make_app(live), "127.0.0.1", port, on_stop=live.close)
     except OSError as exc:
         raise UsageError(
             f"--port {port}: cannot listen on 127.0.0.1:{port} ({exc.strerror})"
         ) from None
-    url = f"http://127.0.0.1:{server.server_port}/"
+    url = f"http://127.0.0.1:{server.port}/"
     typer.echo(
         f"Preview at {url} — reloads when an article, template or CSS changes; Ctrl-C stops it."
     )
     if open_:
         webbrowser.open(url)
-    try:
+    with live.watching(), server.start(), contextlib.suppress(KeyboardInterrupt):
         threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stop_server(server, stop)

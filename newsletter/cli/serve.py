@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -23,35 +24,19 @@ def serve(
     """Serve the unsubscribe endpoint: the signed links in every email land here (a
     confirmation page; RFC 8058 one-click POST). Any WSGI server can run it instead:
     newsletter.web:application, with NEWSLETTER_PROJECT set."""
-    import socketserver
-    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
-
     from newsletter.web import make_app
+    from newsletter.web.server import Server
 
     with open_project(project) as proj:
         proj.signer  # noqa: B018  a missing or bad secret is an error now, not per request
         root, url = proj.root, proj.settings.unsubscribe.url
-
-    class Server(socketserver.ThreadingMixIn, WSGIServer):
-        daemon_threads = True
-
-    class Handler(WSGIRequestHandler):
-        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-            # no query string: it names the subscriber
-            path = self.path.split("?", 1)[0]
-            typer.echo(f"{self.command} {path} {code}", err=True)
-
     try:
-        server = make_server(host, port, make_app(root), Server, Handler)
+        server = Server(make_app(root), host, port, log=lambda line: typer.echo(line, err=True))
     except OSError as exc:
         raise UsageError(f"--host {host} --port {port}: cannot listen ({exc.strerror})") from None
     typer.echo(
-        f"Unsubscribe endpoint at http://{host}:{server.server_port}/ "
-        f"(emails link to {url}); Ctrl-C stops it."
+        f"Unsubscribe endpoint at http://{host}:{server.port}/ (emails link to {url}); "
+        "Ctrl-C stops it."
     )
-    try:
+    with server, contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()

@@ -1,23 +1,22 @@
 """`preview --serve`: a local page showing the issue as one subscriber gets it, that
 reloads itself when an article, template, CSS, the list or the settings change.
 
-A WSGI application (tests call it directly; `serve` runs it under the standard
-library's server on 127.0.0.1) over a LivePreview, which renders on change and wakes
-the pages waiting on /events (server-sent events). A render error is shown on the
-page; the server keeps running and shows the next good render.
+A WSGI application (served by web/server.py on 127.0.0.1) over a LivePreview, which
+renders on change and wakes the pages waiting on /events (server-sent events). A
+render error is shown on the page; the server keeps running and shows the next good
+render.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-import socketserver
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from newsletter.errors import NewsletterError
 from newsletter.message import MessageMaker, header_values
@@ -59,8 +58,26 @@ class LivePreview:
         self._changed = threading.Condition()
         self._rendering = threading.Lock()
         self._stamp: tuple = ()
+        self.closed = threading.Event()
         self.current = Render(0, error="not rendered yet")
         self.refresh()
+
+    def close(self) -> None:
+        """Stop watching, and wake every page waiting for a change (its stream ends)."""
+        self.closed.set()
+        with self._changed:
+            self._changed.notify_all()
+
+    @contextlib.contextmanager
+    def watching(self, every: float = POLL_SECONDS) -> Iterator[LivePreview]:
+        """Watch the files in a thread of its own while the block runs."""
+        thread = threading.Thread(target=self.watch, args=(every,), name="watch", daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self.close()
+            thread.join()
 
     def watched(self) -> list[Path]:
         """Every file a render reads: articles, templates and CSS (the project's and
@@ -121,22 +138,23 @@ class LivePreview:
 
     def wait(self, version: int, timeout: float) -> Render:
         """The current render once its version differs from `version`, or after
-        `timeout` seconds."""
+        `timeout` seconds, or at once when the preview is closed."""
         with self._changed:
-            self._changed.wait_for(lambda: self.current.version != version, timeout)
+            self._changed.wait_for(
+                lambda: self.current.version != version or self.closed.is_set(), timeout
+            )
             return self.current
 
-    def watch(self, stop: threading.Event, every: float = POLL_SECONDS) -> None:
-        while not stop.wait(every):
+    def watch(self, every: float = POLL_SECONDS) -> None:
+        while not self.closed.wait(every):
             self.refresh()
 
 
 Start = Callable[[str, list[tuple[str, str]]], Any]
 
 
-def make_app(live: LivePreview, stop: threading.Event | None = None) -> Callable:
+def make_app(live: LivePreview) -> Callable[[dict[str, Any], Start], Iterable[bytes]]:
     """The preview's WSGI application."""
-    stop = stop or threading.Event()
 
     def app(environ: dict[str, Any], start: Start) -> Iterable[bytes]:
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/")
@@ -157,7 +175,7 @@ def make_app(live: LivePreview, stop: threading.Event | None = None) -> Callable
             return _answer(start, "200 OK", "application/json", json.dumps(data).encode())
         if path == "/events":
             start("200 OK", [("Content-Type", "text/event-stream"), ("Cache-Control", "no-store")])
-            return _events(live, stop)
+            return _events(live)
         return _answer(start, "404 Not Found", "text/plain", b"not found\n")
 
     return app
@@ -169,13 +187,16 @@ def _answer(start: Start, status: str, kind: str, body: bytes) -> list[bytes]:
     return [body]
 
 
-def _events(live: LivePreview, stop: threading.Event) -> Iterator[bytes]:
+def _events(live: LivePreview) -> Iterator[bytes]:
     """One `data: VERSION` event now and at each new render; a comment line as a
-    heartbeat, so a closed page is noticed and its thread ends."""
+    heartbeat, so a closed page is noticed and its thread ends; nothing more once the
+    preview is closed."""
     version = live.current.version
     yield f"retry: 500\ndata: {version}\n\n".encode()
-    while not stop.is_set():
-        render = live.wait(version, HEARTBEAT_SECONDS if not stop.is_set() else 0)
+    while not live.closed.is_set():
+        render = live.wait(version, HEARTBEAT_SECONDS)
+        if live.closed.is_set():
+            return
         if render.version != version:
             version = render.version
             yield f"data: {version}\n\n".encode()
@@ -191,28 +212,3 @@ def _error_page(error: str) -> str:
         '<body style="font:16px/1.5 system-ui,sans-serif;margin:24px;color:#7f1d1d">'
         f"<h1>The issue does not render</h1><p>{escape(error)}</p></body></html>"
     )
-
-
-class _Server(socketserver.ThreadingMixIn, WSGIServer):
-    daemon_threads = True  # an open page's event stream does not keep the process alive
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, *args: object) -> None:  # the terminal shows our lines only
-        pass
-
-
-def start_server(live: LivePreview, port: int = 0) -> tuple[Any, threading.Event]:
-    """Serve on 127.0.0.1 (port 0: any free port) in a background thread, and watch
-    the files; returns the server (its `server_port`) and the event that stops both."""
-    stop = threading.Event()
-    server = make_server("127.0.0.1", port, make_app(live, stop), _Server, _QuietHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    threading.Thread(target=live.watch, args=(stop,), daemon=True).start()
-    return server, stop
-
-
-def stop_server(server: Any, stop: threading.Event) -> None:
-    stop.set()
-    server.shutdown()
-    server.server_close()
