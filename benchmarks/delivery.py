@@ -21,6 +21,7 @@ import argparse
 import csv
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -84,37 +85,45 @@ def main() -> None:
     args = parser.parse_args()
     n = args.recipients
     os.chdir(REPO)
-    from newsletter.audience.lists import Subscriber, read_list
-    from newsletter.clock import SystemClock
-    from newsletter.files import write_atomically as _write_atomically
+    print(f"newsletter delivery benchmarks -- python {sys.version.split()[0]}, {n:,} recipients")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = make_project(Path(tmp) / "p", n)
+        bench_read(root / "subscribers" / "big.csv", n)
+        data = bench_make(root, n)
+        bench_write(data, Path(tmp) / "w")
+        bench_send(root, n)
+
+
+def bench_read(csv_path: Path, n: int) -> None:
+    from newsletter.audience.lists import read_list
+
+    def read_ours() -> None:
+        for _ in read_list(csv_path):
+            pass
+
+    def read_csv() -> None:
+        with csv_path.open(newline="") as handle:
+            for _ in csv.reader(handle):
+                pass
+
+    ours, base = [], []
+    for _ in range(3):
+        ours += timed(read_ours, 1)
+        base += timed(read_csv, 1)
+    print("\nReading a list (3 runs each, interleaved)         median per row")
+    print(f"  read_list (check, normalise, de-duplicate)      {median_us(ours, n):8.2f} us")
+    print(f"  baseline: csv.reader alone                      {median_us(base, n):8.2f} us")
+    print(f"  ratio: {statistics.median(ours) / statistics.median(base):.1f}x")
+
+
+def bench_make(root: Path, n: int) -> list[bytes]:
+    """Messages made for a sample of recipients; returns 1,000 of them."""
+    from newsletter.audience.lists import Subscriber
     from newsletter.message import MessageMaker
     from newsletter.project import Project
     from newsletter.send.plan import plan_send
 
-    print(f"newsletter delivery benchmarks -- python {sys.version.split()[0]}, {n:,} recipients")
-    with tempfile.TemporaryDirectory() as tmp:
-        root = make_project(Path(tmp) / "p", n)
-        csv_path = root / "subscribers" / "big.csv"
-
-        def read_ours() -> None:
-            for _ in read_list(csv_path):
-                pass
-
-        def read_csv() -> None:
-            with csv_path.open(newline="") as handle:
-                for _ in csv.reader(handle):
-                    pass
-
-        ours, base = [], []
-        for _ in range(3):
-            ours += timed(read_ours, 1)
-            base += timed(read_csv, 1)
-        print("\nReading a list (3 runs each, interleaved)         median per row")
-        print(f"  read_list (check, normalise, de-duplicate)      {median_us(ours, n):8.2f} us")
-        print(f"  baseline: csv.reader alone                      {median_us(base, n):8.2f} us")
-        print(f"  ratio: {statistics.median(ours) / statistics.median(base):.1f}x")
-
-        project = Project.open(root, SystemClock())
+    with Project.open(root) as project:
         plan = plan_send(project, [root / SAMPLE], "big")
         maker = MessageMaker(plan.rendered, plan.envelope, project.clock.now())
         sample = min(n, 2_000)
@@ -125,62 +134,54 @@ def main() -> None:
             )
             for i in range(sample)
         ]
-        ours, base = [], []
-        for _ in range(5):
-            ours += timed(lambda: [maker.make(r) for r in recipients], 1)
-            base += timed(lambda: [stdlib_message(maker, r) for r in recipients], 1)
-        print(f"\nMaking a message ({sample:,} recipients x 5, interleaved)   median per message")
-        print(
-            f"  MessageMaker.make                               {median_us(ours, sample):8.1f} us"
-        )
-        print(
-            f"  baseline: email.message.EmailMessage            {median_us(base, sample):8.1f} us"
-        )
-        print(f"  ratio: {statistics.median(base) / statistics.median(ours):.1f}x faster")
+    ours, base = [], []
+    for _ in range(5):
+        ours += timed(lambda: [maker.make(r) for r in recipients], 1)
+        base += timed(lambda: [stdlib_message(maker, r) for r in recipients], 1)
+    print(f"\nMaking a message ({sample:,} recipients x 5, interleaved)   median per message")
+    print(f"  MessageMaker.make                               {median_us(ours, sample):8.1f} us")
+    print(f"  baseline: email.message.EmailMessage            {median_us(base, sample):8.1f} us")
+    print(f"  ratio: {statistics.median(base) / statistics.median(ours):.1f}x faster")
+    return [maker.make(r)[1] for r in recipients[:1000]]
 
-        data = [maker.make(r)[1] for r in recipients[:1000]]
-        folder = Path(tmp) / "w"
-        folder.mkdir()
 
-        def write_ours() -> None:
-            for i, blob in enumerate(data):
-                _write_atomically(folder / f"a{i}.eml", blob)
+def bench_write(data: list[bytes], folder: Path) -> None:
+    from newsletter.files import write_atomically
 
-        def write_plain() -> None:
-            for i, blob in enumerate(data):
-                (folder / f"b{i}.eml").write_bytes(blob)
+    folder.mkdir()
 
-        ours, base = [], []
-        for _ in range(3):
-            ours += timed(write_ours, 1)
-            base += timed(write_plain, 1)
-        print("\nWriting the outbox (1,000 files x 3, interleaved)   median per file")
-        print(f"  temporary file, fsync, rename                   {median_us(ours, 1000):8.1f} us")
-        print(f"  baseline: plain write                           {median_us(base, 1000):8.1f} us")
+    def write_ours() -> None:
+        for i, blob in enumerate(data):
+            write_atomically(folder / f"a{i}.eml", blob)
 
-        command = [
-            str(Path(sys.executable).parent / "newsletter"),
-            "send",
-            SAMPLE,
-            "--list",
-            "big",
-            "--yes",
-            "--project",
-            str(root),
-        ]
-        walls = []
-        for run in range(3):
-            start = time.perf_counter()
-            subprocess.run(command, check=True, capture_output=True, cwd=root)
-            walls.append(time.perf_counter() - start)
-            if run < 2:
-                for path in (root / "outbox").rglob("*.eml"):
-                    path.unlink()
-        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        print("\nWhole send to the outbox as a process (3 runs)")
-        print(f"  newsletter send, {n:,} recipients            {statistics.median(walls):8.2f} s")
-        print(f"  per recipient                                   {median_us(walls, n):8.1f} us")
-        print(f"  peak memory of the largest run                  {peak_mb:8.1f} MB")
+    def write_plain() -> None:
+        for i, blob in enumerate(data):
+            (folder / f"b{i}.eml").write_bytes(blob)
+
+    ours, base = [], []
+    for _ in range(3):
+        ours += timed(write_ours, 1)
+        base += timed(write_plain, 1)
+    print(f"\nWriting the outbox ({len(data):,} files x 3, interleaved)   median per file")
+    print(f"  temporary file, fsync, rename                   {median_us(ours, len(data)):8.1f} us")
+    print(f"  baseline: plain write                           {median_us(base, len(data)):8.1f} us")
+
+
+def bench_send(root: Path, n: int) -> None:
+    tool = str(Path(sys.executable).parent / "newsletter")
+    walls = []
+    for run in range(3):  # a new issue id each run: a sent issue is not sent again
+        command = [tool, "send", SAMPLE, "--list", "big", "--yes", "--id", f"bench-{run}",
+                   "--project", str(root)]  # fmt: skip
+        start = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True, cwd=root)
+        walls.append(time.perf_counter() - start)
+        shutil.rmtree(root / "outbox" / f"bench-{run}")
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print("\nWhole send to the outbox as a process (3 runs)")
+    print(f"  newsletter send, {n:,} recipients            {statistics.median(walls):8.2f} s")
+    print(f"  per recipient                                   {median_us(walls, n):8.1f} us")
+    print(f"  peak memory of the largest run                  {peak_mb:8.1f} MB")
 
 
 if __name__ == "__main__":

@@ -57,4 +57,5 @@ def normalise_address(text: str) -> str:
     if plain and len(_valid_domains) < _MAX_REMEMBERED:
         forms = (domain, checked.domain, checked.ascii_domain)
         _valid_domains[domain] = (checked.ascii_domain, max(len(f.encode()) for f in forms))
+    assert checked.ascii_email is not None  # always, as SMTPUTF8 addresses are refused
     return checked.ascii_email

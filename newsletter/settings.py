@@ -131,7 +131,7 @@ def _base_url(value: Any) -> str:
 def parse_address(value: Any) -> Address:
     """`Name <user@example.com>` or `user@example.com` -> Address."""
     text = _text(value)
-    header = HeaderRegistry()("from", text)
+    header: Any = HeaderRegistry()("from", text)  # an address header: .addresses, .defects
     found = header.addresses
     if header.defects or len(found) != 1 or not found[0].domain:
         raise _Invalid(f'expected one address like "Name <news@example.com>", got {text!r}')

@@ -2,7 +2,7 @@
 # The whole test suite, from a fresh clone: make .venv, install the package with its
 # test extras, the npm test tools (Prism for the SendGrid contract test; html-validate,
 # doiuse-email and playwright-core for the email checks) and Debian's Chromium, lint,
-# then run pytest. README.md and .ci/run both run exactly this.
+# check types and layers, then run pytest. README.md and .ci/run both run exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +29,8 @@ fi
 # Here everything is installed: a browser or npm test that cannot run fails, never skips.
 export NEWSLETTER_REQUIRE_TOOLS=1
 
-.venv/bin/ruff check .
+.venv/bin/ruff check .            # lint, imports sorted, complexity (C90, at most 12)
 .venv/bin/ruff format --check .
+.venv/bin/mypy                    # the types of newsletter/
+.venv/bin/lint-imports            # the layers (pyproject.toml [tool.importlinter])
 .venv/bin/python -m pytest "$@"

@@ -56,44 +56,10 @@ def check(body: Any) -> None:
     if not isinstance(sender, dict) or "@" not in str(sender.get("email", "")):
         raise Rejected("The from object must be provided for every email send.", "from.email")
     seen: set[str] = set()
-    total = 0
-    for n, person in enumerate(people):
-        where = f"personalizations.{n}"
-        boxes = [*person.get("to", []), *person.get("cc", []), *person.get("bcc", [])]
-        if not person.get("to"):
-            raise Rejected("The to array is required for all personalization objects", where)
-        for box in boxes:
-            email = str(box.get("email", "")).lower()
-            if email in seen:
-                raise Rejected(
-                    "Each email address in the personalization block should be "
-                    "unique between to, cc, and bcc.",
-                    f"{where}.to",
-                )
-            seen.add(email)
-            name = box.get("name")
-            quoted = re.fullmatch(r'"(?:[^"\\]|\\.)*"', name or "")
-            if name and ("," in name or ";" in name) and not quoted:
-                raise Rejected("Recipient names containing , or ; must be quoted", f"{where}.to")
-        total += len(boxes)
-        subs = person.get("substitutions", {})
-        if any(not isinstance(v, str) for v in subs.values()):
-            raise Rejected("Substitution values must be strings", f"{where}.substitutions")
-        if sum(len(k.encode()) + len(v.encode()) for k, v in subs.items()) > 10_000:
-            raise Rejected(
-                "Substitutions may not exceed 10,000 bytes per personalization",
-                f"{where}.substitutions",
-            )
-        for header in person.get("headers", {}):
-            if header.lower() in RESERVED:
-                raise Rejected(f"The header {header} is reserved", f"{where}.headers")
-        if not (person.get("subject") or body.get("subject")):
-            raise Rejected("The subject is required", f"{where}.subject")
+    total = sum(_check_person(f"personalizations.{n}", p, body, seen) for n, p in enumerate(people))
     if total > 1000:
         raise Rejected("A request may hold at most 1000 recipients", "personalizations")
-    for header in body.get("headers", {}):
-        if header.lower() in RESERVED:
-            raise Rejected(f"The header {header} is reserved", "headers")
+    _check_headers(body.get("headers", {}), "headers")
     categories = body.get("categories", [])
     if len(categories) > 10 or any(len(c) > 255 for c in categories):
         raise Rejected("At most 10 categories of at most 255 characters", "categories")
@@ -108,9 +74,48 @@ def check(body: Any) -> None:
             "The content value must be a string at least one character in length.",
             "content.0.value",
         )
-    types = [c.get("type") for c in content]
-    if "text/plain" in types and types[0] != "text/plain":
-        raise Rejected("If present, text/plain content must be first", "content.0.type")
+
+
+def _check_person(where: str, person: dict, body: dict, seen: set[str]) -> int:
+    """One personalization's rules; returns how many recipients it has."""
+    boxes = [*person.get("to", []), *person.get("cc", []), *person.get("bcc", [])]
+    if not person.get("to"):
+        raise Rejected("The to array is required for all personalization objects", where)
+    for box in boxes:
+        _check_box(box, f"{where}.to", seen)
+    subs = person.get("substitutions", {})
+    if any(not isinstance(v, str) for v in subs.values()):
+        raise Rejected("Substitution values must be strings", f"{where}.substitutions")
+    if sum(len(k.encode()) + len(v.encode()) for k, v in subs.items()) > 10_000:
+        raise Rejected(
+            "Substitutions may not exceed 10,000 bytes per personalization",
+            f"{where}.substitutions",
+        )
+    _check_headers(person.get("headers", {}), f"{where}.headers")
+    if not (person.get("subject") or body.get("subject")):
+        raise Rejected("The subject is required", f"{where}.subject")
+    return len(boxes)
+
+
+def _check_box(box: dict, where: str, seen: set[str]) -> None:
+    email = str(box.get("email", "")).lower()
+    if email in seen:
+        raise Rejected(
+            "Each email address in the personalization block should be unique between to, "
+            "cc, and bcc.",
+            where,
+        )
+    seen.add(email)
+    name = box.get("name")
+    quoted = re.fullmatch(r'"(?:[^"\\]|\\.)*"', name or "")
+    if name and ("," in name or ";" in name) and not quoted:
+        raise Rejected("Recipient names containing , or ; must be quoted", where)
+
+
+def _check_headers(headers: dict, where: str) -> None:
+    for header in headers:
+        if header.lower() in RESERVED:
+            raise Rejected(f"The header {header} is reserved", where)
 
 
 class FakeSendGrid:
@@ -218,36 +223,8 @@ class _Handler(BaseHTTPRequestHandler):
         if length > MAX_REQUEST:
             return self._answer(413, {"errors": [{"message": "Payload too large", "field": None}]})
         fault = fake._fault()
-        if fault == "429":
-            reset = str(int(time.time()) + fake.reset_in)
-            return self._answer(
-                429,
-                {"errors": [{"field": None, "message": "too many requests"}]},
-                {
-                    "X-RateLimit-Limit": "600",
-                    "X-RateLimit-Remaining": "0",
-                    "X-RateLimit-Reset": reset,
-                },
-            )
-        if fault == "303":
-            return self._answer(303, None, {"Location": fake.redirect_to})
-        if fault in STATUS_MESSAGES:
-            message = STATUS_MESSAGES[fault]
-            return self._answer(int(fault), {"errors": [{"message": message, "field": None}]})
-        if fault == "400":
-            return self._answer(
-                400,
-                {
-                    "errors": [
-                        {
-                            "message": "The from address does not match "
-                            "a verified Sender Identity.",
-                            "field": "from",
-                            "help": None,
-                        }
-                    ]
-                },
-            )
+        if self._answered_by(fault):
+            return None
         try:
             body = json.loads(raw)
             check(body)
@@ -275,6 +252,27 @@ class _Handler(BaseHTTPRequestHandler):
         sandbox = body.get("mail_settings", {}).get("sandbox_mode", {}).get("enable")
         sandbox = sandbox or fault == "200"
         return self._answer(200 if sandbox else 202, None, {"X-Message-Id": uuid.uuid4().hex[:22]})
+
+    def _answered_by(self, fault: str | None) -> bool:
+        """Answer with the injected error, if it is one that comes before the body."""
+        fake = self.server_fake
+        if fault == "429":
+            reset = str(int(time.time()) + fake.reset_in)
+            headers = {"X-RateLimit-Limit": "600", "X-RateLimit-Remaining": "0",
+                       "X-RateLimit-Reset": reset}  # fmt: skip
+            self._answer(429, {"errors": [{"field": None, "message": "too many requests"}]},
+                         headers)  # fmt: skip
+        elif fault == "303":
+            self._answer(303, None, {"Location": fake.redirect_to})
+        elif fault in STATUS_MESSAGES:
+            message = STATUS_MESSAGES[fault]
+            self._answer(int(fault), {"errors": [{"message": message, "field": None}]})
+        elif fault == "400":
+            message = "The from address does not match a verified Sender Identity."
+            self._answer(400, {"errors": [{"message": message, "field": "from", "help": None}]})
+        else:
+            return False
+        return True
 
     def do_GET(self) -> None:
         """The suppression lists: paged with limit (at most 500) and offset, filtered

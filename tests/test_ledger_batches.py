@@ -401,65 +401,82 @@ def test_the_ledger_agrees_with_a_slow_model(freeze, seed):
     ledger = freeze(people, suppressed)
     ledger.engine.db.execute("PRAGMA synchronous = OFF")  # speed; durability is not what is tested
     model = Model(people, {e.lower(): "unsubscribed (test)" for e in suppressed})
-    flying: dict[int, list[str]] = {}  # what the test holds as handed over, by batch
-
-    def claimed(got, number, expected):
-        assert emails_of(got) == expected
-        if got:
-            flying[number] = emails_of(got)
-
+    steps = Steps(rng, ledger, model, people)
     for _ in range(120):
         step = rng.choice(["claim"] * 4 + ["settle"] * 4 + ["release", "recover", "reopen",
                                                               "suppress", "finish"])  # fmt: skip
-        if step == "claim":
-            number, size = ledger.last_batch(ISSUE) + 1, rng.randint(1, 5)
-            claimed(ledger.claim(ISSUE, size, number, NOW), number, model.claim(size, number))
-        elif step == "settle" and flying:
-            number = rng.choice(sorted(flying))
-            emails = flying.pop(number)
-            refused = {e.upper(): "550 no" for e in emails if rng.random() < 0.15}
-            kind = rng.choice(["batch", "batch", "each", "partial", "none"])
-            batch_id = f"m{number}" if kind == "batch" else None
-            ambiguous = [e for e in emails if e.upper() not in refused and rng.random() < 0.1]
-            sent = {e: f"<{e}>" for e in emails if e.upper() not in refused}
-            if kind == "none":
-                refused, ambiguous, sent = {}, emails, {}
-            elif kind == "partial":
-                ambiguous, sent = [], dict(list(sent.items())[: rng.randint(0, len(sent))])
-                flying[number] = [e for e in emails if e not in sent and e.upper() not in refused]
-            then = (
-                rng.randint(1, 4)
-                if number == ledger.last_batch(ISSUE) and rng.random() < 0.5
-                else 0
-            )
-            got = settle(
-                ledger, ISSUE, number, sent, refused, ambiguous, batch_id=batch_id, then_claim=then
-            )
-            model.settle(number, sent, refused, ambiguous, batch_id)
-            claimed(got, number + 1, model.claim(then, number + 1) if then else [])
-        elif step == "release" and flying:
-            number = rng.choice(sorted(flying))
-            emails = flying.pop(number)
-            some = emails if rng.random() < 0.7 else rng.sample(emails, rng.randint(1, len(emails)))
-            if len(some) < len(emails):
-                flying[number] = [e for e in emails if e not in some]
-            ledger.release(ISSUE, some, NOW)
-            model.release(some)
-        elif step == "recover":
-            assert ledger.recover(ISSUE, NOW) == model.move_all("in_flight", "ambiguous", RECOVERED)
-            flying.clear()
-        elif step == "reopen":
-            as_sent = rng.random() < 0.4
-            new, reason = ("sent", MARKED_SENT) if as_sent else ("pending", None)
-            assert ledger.reopen_ambiguous(ISSUE, NOW, as_sent) == model.move_all(
-                "ambiguous", new, reason
-            )
-        elif step == "suppress":
-            email = rng.choice(people)
-            Suppressions(ledger.engine).add(email, "bounced", "webhook", NOW)
-            model.suppressed[email.lower()] = "bounced (webhook)"
-        elif step == "finish":
-            assert ledger.finish_if_done(ISSUE, NOW) == model.finish()
+        getattr(steps, step)()
         assert ledger.counts(ISSUE) == model.counts()
         assert list(ledger.recipients(ISSUE)) == model.recipients()
         assert ledger.last_batch(ISSUE) == model.last_batch()
+
+
+class Steps:
+    """Random moves made on the ledger and the model alike."""
+
+    def __init__(self, rng, ledger, model, people):
+        self.rng, self.ledger, self.model, self.people = rng, ledger, model, people
+        self.flying: dict[int, list[str]] = {}  # what the test holds as handed over, by batch
+
+    def claimed(self, got, number, expected):
+        assert emails_of(got) == expected
+        if got:
+            self.flying[number] = emails_of(got)
+
+    def claim(self):
+        number, size = self.ledger.last_batch(ISSUE) + 1, self.rng.randint(1, 5)
+        got = self.ledger.claim(ISSUE, size, number, NOW)
+        self.claimed(got, number, self.model.claim(size, number))
+
+    def settle(self):
+        if not self.flying:
+            return
+        rng, ledger = self.rng, self.ledger
+        number = rng.choice(sorted(self.flying))
+        emails = self.flying.pop(number)
+        refused = {e.upper(): "550 no" for e in emails if rng.random() < 0.15}
+        kind = rng.choice(["batch", "batch", "each", "partial", "none"])
+        batch_id = f"m{number}" if kind == "batch" else None
+        ambiguous = [e for e in emails if e.upper() not in refused and rng.random() < 0.1]
+        sent = {e: f"<{e}>" for e in emails if e.upper() not in refused}
+        if kind == "none":
+            refused, ambiguous, sent = {}, emails, {}
+        elif kind == "partial":
+            ambiguous, sent = [], dict(list(sent.items())[: rng.randint(0, len(sent))])
+            self.flying[number] = [e for e in emails if e not in sent and e.upper() not in refused]
+        last = number == ledger.last_batch(ISSUE)
+        then = rng.randint(1, 4) if last and rng.random() < 0.5 else 0
+        got = settle(ledger, ISSUE, number, sent, refused, ambiguous, batch_id, then)
+        self.model.settle(number, sent, refused, ambiguous, batch_id)
+        self.claimed(got, number + 1, self.model.claim(then, number + 1) if then else [])
+
+    def release(self):
+        if not self.flying:
+            return
+        rng = self.rng
+        number = rng.choice(sorted(self.flying))
+        emails = self.flying.pop(number)
+        some = emails if rng.random() < 0.7 else rng.sample(emails, rng.randint(1, len(emails)))
+        if len(some) < len(emails):
+            self.flying[number] = [e for e in emails if e not in some]
+        self.ledger.release(ISSUE, some, NOW)
+        self.model.release(some)
+
+    def recover(self):
+        moved = self.model.move_all("in_flight", "ambiguous", RECOVERED)
+        assert self.ledger.recover(ISSUE, NOW) == moved
+        self.flying.clear()
+
+    def reopen(self):
+        as_sent = self.rng.random() < 0.4
+        new, reason = ("sent", MARKED_SENT) if as_sent else ("pending", None)
+        moved = self.model.move_all("ambiguous", new, reason)
+        assert self.ledger.reopen_ambiguous(ISSUE, NOW, as_sent) == moved
+
+    def suppress(self):
+        email = self.rng.choice(self.people)
+        Suppressions(self.ledger.engine).add(email, "bounced", "webhook", NOW)
+        self.model.suppressed[email.lower()] = "bounced (webhook)"
+
+    def finish(self):
+        assert self.ledger.finish_if_done(ISSUE, NOW) == self.model.finish()

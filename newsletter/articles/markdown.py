@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from newsletter.articles.model import Article, Block, ListItem, Span
@@ -46,7 +46,7 @@ def parse_markdown(path: Path, text: str) -> Article:
         )
     blocks = tuple(_blocks(body))
     all_text = title + " ".join(block.plain_text for block in blocks)
-    return Article(
+    article = Article(
         path=path,
         title=title,
         body=blocks,
@@ -54,8 +54,16 @@ def parse_markdown(path: Path, text: str) -> Article:
         tags=_tags(meta.get("tags")),
         direction=text_direction(all_text),
         extra={k: v for k, v in meta.items() if k not in KNOWN_FIELDS},
-        **strings,
+        subtitle=strings["subtitle"],
+        author=strings["author"],
+        image=strings["image"],
+        image_alt=strings["image_alt"],
+        image_credit=strings["image_credit"],
+        url=strings["url"],
+        summary=strings["summary"],
+        language=strings["language"],
     )
+    return article
 
 
 def _split_front_matter(text: str) -> tuple[dict[str, Any], str]:
@@ -89,10 +97,13 @@ def _front_matter_handler() -> Any:
     import yaml
 
     class Loader(yaml.SafeLoader):
-        yaml_implicit_resolvers: ClassVar = {
-            first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-            for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-        }
+        pass
+
+    # PyYAML keeps its resolvers in a class attribute (its stubs say an instance one).
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
 
     class Handler(frontmatter.YAMLHandler):
         def load(self, fm: str, **kwargs: object) -> Any:

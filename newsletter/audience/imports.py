@@ -166,14 +166,16 @@ def read_export(path: Path, shown: str, fmt: str = "auto") -> Export:
         export = Export(path, shown, found)
         seen: dict[str, int] = {}
         for line, row in csv_rows(handle, header.delimiter):
-            mapped = row if isinstance(row, BadRow) else mapper.map(line, row, seen)
+            mapped: ImportedRow | SkippedRow | BadRow = (
+                row if isinstance(row, BadRow) else mapper.map(line, row, seen)
+            )
             export.rows.append(mapped)
     fields: dict[str, None] = {}
     if any(isinstance(r, ImportedRow) and r.name for r in export.rows):
         fields["name"] = None
-    for row in export.rows:
-        if isinstance(row, ImportedRow):
-            fields.update(dict.fromkeys(row.fields))
+    for done in export.rows:
+        if isinstance(done, ImportedRow):
+            fields.update(dict.fromkeys(done.fields))
     export.fields = list(fields)
     return export
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -189,39 +189,44 @@ def _describe(tag: str, values: dict[str, str]) -> str:
     return tag + "".join(f".{c}" for c in classes[:2])
 
 
+# Element names a feature is named for, other than `html-<tag>`.
+_TAG_FEATURES = {
+    **{f"h{n}": "html-h1-h6" for n in range(1, 7)},
+    **dict.fromkeys(("ul", "ol", "li", "dl", "dt", "dd"), "html-lists"),
+    **dict.fromkeys(SEMANTIC, "html-semantics"),
+    "s": "html-strike",
+    "strike": "html-strike",
+    "map": "html-image-maps",
+}
+_TYPED = {"input": "text", "button": "submit"}  # html-input-<type>, with its default
+
+
 def _element_features(tag: str, values: dict[str, str]) -> Iterator[str]:
-    if re.fullmatch(r"h[1-6]", tag):
-        yield "html-h1-h6"
-    elif tag in ("ul", "ol", "li", "dl", "dt", "dd"):
-        yield "html-lists"
-    elif tag in SEMANTIC:
-        yield "html-semantics"
-    elif tag in ("s", "strike"):
-        yield "html-strike"
-    elif tag == "input":
-        yield f"html-input-{values.get('type', 'text').lower()}"
-    elif tag == "button":
-        yield f"html-button-{values.get('type', 'submit').lower()}"
-    elif tag == "map":
-        yield "html-image-maps"
+    if tag in _TYPED:
+        yield f"html-{tag}-{values.get('type', _TYPED[tag]).lower()}"
     else:
-        yield f"html-{tag}"
-    for name in values:
-        if name in ATTRIBUTES:
-            yield ATTRIBUTES[name]
-    href = values.get("href", "")
-    if tag == "a" and href.startswith("#") and len(href) > 1:
-        yield "html-anchor-links"
-    if tag == "a" and href.lower().startswith("mailto:"):
-        yield "html-mailto-links"
+        yield _TAG_FEATURES.get(tag, f"html-{tag}")
+    yield from (ATTRIBUTES[name] for name in values if name in ATTRIBUTES)
+    if tag == "a":
+        yield from _link_features(values.get("href", ""))
     if tag == "img":
-        src = values.get("src", "")
-        if src.startswith("data:"):
-            yield "image-base64"
-        else:
-            extension = src.split("?")[0].rsplit(".", 1)[-1].lower()
-            if extension in IMAGE_TYPES:
-                yield f"image-{'jpg' if extension == 'jpeg' else extension}"
+        yield from _image_features(values.get("src", ""))
+
+
+def _link_features(href: str) -> Iterator[str]:
+    if href.startswith("#") and len(href) > 1:
+        yield "html-anchor-links"
+    if href.lower().startswith("mailto:"):
+        yield "html-mailto-links"
+
+
+def _image_features(src: str) -> Iterator[str]:
+    if src.startswith("data:"):
+        yield "image-base64"
+        return
+    extension = src.split("?")[0].rsplit(".", 1)[-1].lower()
+    if extension in IMAGE_TYPES:
+        yield f"image-{'jpg' if extension == 'jpeg' else extension}"
 
 
 def _declaration_features(text: str) -> Iterator[str]:
@@ -285,6 +290,19 @@ def _scan_stylesheet(css: str, usage: Usage, line: int) -> None:
             usage.add(slug, where)
 
 
+# A selector feature, and how to see it in one of a group's selectors.
+_SELECTOR_PARTS: tuple[tuple[str, Callable[[str], bool]], ...] = (
+    ("css-selector-child", lambda part: ">" in part),
+    ("css-selector-adjacent-sibling", lambda part: "+" in part),
+    ("css-selector-general-sibling", lambda part: "~" in part),
+    ("css-selector-attribute", lambda part: "[" in part),
+    ("css-selector-id", lambda part: "#" in part),
+    ("css-selector-universal", lambda part: part.startswith("*") or " *" in part),
+    ("css-selector-descendant", lambda part: bool(re.search(r"\w\s+[\w.#\[]", part))),
+    ("css-selector-chaining", lambda part: bool(re.search(r"\.[\w-]+\.[\w-]+", part))),
+)
+
+
 def _selector_features(selector: str) -> Iterator[str]:
     for pseudo in re.findall(r"(?<!:):([a-z-]+)", selector):
         yield f"css-pseudo-class-{pseudo}"
@@ -292,21 +310,5 @@ def _selector_features(selector: str) -> Iterator[str]:
         yield f"css-pseudo-element-{pseudo}"
     if "," in selector:
         yield "css-selector-grouping"
-    for part in selector.split(","):
-        part = part.strip()
-        if ">" in part:
-            yield "css-selector-child"
-        if "+" in part:
-            yield "css-selector-adjacent-sibling"
-        if "~" in part:
-            yield "css-selector-general-sibling"
-        if "[" in part:
-            yield "css-selector-attribute"
-        if "#" in part:
-            yield "css-selector-id"
-        if part.startswith("*") or " *" in part:
-            yield "css-selector-universal"
-        if re.search(r"\w\s+[\w.#\[]", part):
-            yield "css-selector-descendant"
-        if re.search(r"\.[\w-]+\.[\w-]+", part):
-            yield "css-selector-chaining"
+    for part in (p.strip() for p in selector.split(",")):
+        yield from (feature for feature, seen in _SELECTOR_PARTS if seen(part))

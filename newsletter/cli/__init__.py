@@ -7,12 +7,9 @@ import os
 from typing import Any
 
 import typer
+from typer._click.core import Context
+from typer._click.exceptions import ClickException  # typer carries its own copy of click
 from typer.core import TyperGroup
-
-try:  # typer >= 0.26 carries its own copy of click
-    from typer._click.exceptions import ClickException
-except ImportError:  # pragma: no cover
-    from click.exceptions import ClickException  # type: ignore[no-redef]
 
 from newsletter import __version__
 from newsletter.errors import NewsletterError, UsageError
@@ -21,10 +18,10 @@ from newsletter.errors import NewsletterError, UsageError
 class _Commands(TyperGroup):
     """Catches every error once: `error: <one line>` on stderr, exit 1 (2 for usage)."""
 
-    def list_commands(self, ctx: typer.Context) -> list[str]:
+    def list_commands(self, ctx: Context) -> list[str]:
         return list(self.commands)  # in the order they are added, as in the README
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Context) -> Any:
         debug = bool(ctx.params.get("debug")) or bool(os.environ.get("NEWSLETTER_DEBUG"))
         try:
             return super().invoke(ctx)

@@ -8,11 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-
-try:  # typer >= 0.26 carries its own copy of click
-    from typer._click.globals import get_current_context
-except ImportError:  # pragma: no cover
-    from click import get_current_context  # type: ignore[no-redef]
+from typer._click.globals import get_current_context  # typer carries its own click
 
 if TYPE_CHECKING:
     from newsletter.clock import Clock

@@ -90,7 +90,7 @@ class LivePreview:
         return files
 
     def _stamp_now(self) -> tuple:
-        stamp = []
+        stamp: list[tuple[str, int | None, int | None]] = []
         for path in self.watched():
             try:
                 info = path.stat()

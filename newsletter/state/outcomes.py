@@ -70,16 +70,17 @@ def settle(
         )
     if batch is None:
         return
+    outcome: tuple[str, str | None, str | None]  # the batch's state, message id, reason
     if whole_ambiguous:
-        state, msgid, reason = "ambiguous", None, NO_ANSWER
+        outcome = ("ambiguous", None, NO_ANSWER)
     elif batch_id is not None or left == 0:  # left == 0: every one decided alone
-        state, msgid, reason = "sent", batch_id, None
+        outcome = ("sent", batch_id, None)
     else:  # some still in flight: a partial answer, released or settled later
-        state, msgid, reason = "in_flight", None, None
+        outcome = ("in_flight", None, None)
     r.engine.execute(
         "UPDATE batches SET state = ?, size = ?, message_id = ?, reason = ?, updated_at = ? "
         "WHERE issue = ? AND number = ? AND state = 'in_flight'",
-        (state, left, msgid, reason, stamp, r.issue, number),
+        (outcome[0], left, outcome[1], outcome[2], stamp, r.issue, number),
     )
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from newsletter.clock import Clock
-from newsletter.errors import SettingsError, UsageError
+from newsletter.errors import SettingsError, UsageError, Where
 from newsletter.settings import TRANSPORT_KINDS, Settings
 from newsletter.transports.base import Batch, BatchResult, Transport
 
@@ -105,17 +105,17 @@ def sendgrid_api_key(settings: Settings, place: Place) -> str:
     """The SendGrid API key from the variable named in settings; never shown."""
     name = settings.sendgrid.api_key_env
     key = place.env.get(name, "").strip()
-    where = dict(file=place.shown(settings.path), setting="[sendgrid] api_key_env")
+    where = Where(file=place.shown(settings.path), setting="[sendgrid] api_key_env")
     if not key:
         raise SettingsError(
             f"the environment variable {name} is not set; it must hold your SendGrid API key",
-            **where,
+            where=where,
         )
     if not _KEY.fullmatch(key):  # never show the value: it is a secret, even when wrong
         raise SettingsError(
             f"the environment variable {name} holds characters an API key cannot have "
             "(spaces, line breaks or non-ASCII); set it again",
-            **where,
+            where=where,
         )
     return key
 
@@ -173,14 +173,14 @@ def _tls_context(settings: Settings, place: Place) -> ssl.SSLContext | None:
         return ssl.create_default_context()
     path = Path(smtp.ca_file).expanduser()
     path = path if path.is_absolute() else place.root / path
-    where = dict(file=place.shown(settings.path), setting="[smtp] ca_file")
+    where = Where(file=place.shown(settings.path), setting="[smtp] ca_file")
     try:
         return ssl.create_default_context(cafile=str(path))
     except FileNotFoundError:
-        raise SettingsError(f"no such file {place.shown(path)}", **where) from None
+        raise SettingsError(f"no such file {place.shown(path)}", where=where) from None
     except (ssl.SSLError, OSError) as exc:
         raise SettingsError(
             f"{place.shown(path)} is not a PEM certificate file "
             f"({getattr(exc, 'reason', None) or exc})",
-            **where,
+            where=where,
         ) from None

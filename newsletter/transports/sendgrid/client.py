@@ -112,8 +112,8 @@ class _Deadline:
 
 def _opener(total: float) -> urllib.request.OpenerDirector:
     """urllib's opener with no redirects and a deadline on every request."""
-    http_class = type("HTTP", (_Deadline, http.client.HTTPConnection), {"total": total})
-    https_class = type("HTTPS", (_Deadline, http.client.HTTPSConnection), {"total": total})
+    http_class: Any = type("HTTP", (_Deadline, http.client.HTTPConnection), {"total": total})
+    https_class: Any = type("HTTPS", (_Deadline, http.client.HTTPSConnection), {"total": total})
 
     class HTTP(urllib.request.HTTPHandler):
         def http_open(self, req: Any) -> Any:
@@ -121,7 +121,8 @@ def _opener(total: float) -> urllib.request.OpenerDirector:
 
     class HTTPS(urllib.request.HTTPSHandler):
         def https_open(self, req: Any) -> Any:
-            return self.do_open(https_class, req, context=self._context)  # type: ignore[attr-defined]
+            context = self._context  # type: ignore[attr-defined]  # not in typeshed's stub
+            return self.do_open(https_class, req, context=context)
 
     return urllib.request.build_opener(_NoRedirect, HTTP, HTTPS)
 

@@ -93,21 +93,8 @@ class Connection:
         """Hand one message over: None when accepted (250), the server's reply when it
         refused this recipient; raises TransientError, PermanentError, AmbiguousError.
         `meanwhile` runs between sending the message and reading the server's answer."""
-        kept = self.smtp is not None
-        smtp = self.smtp or self.open()
         try:
-            try:
-                code, reply = _ask(smtp, f"MAIL FROM:<{sender}>")
-            except OSError:
-                if not kept:
-                    raise
-                code, reply = 421, b"closed"
-            if code == 421 and kept:  # a kept connection the server closed: a new one, once
-                self.drop()
-                smtp = self.open()
-                code, reply = _ask(smtp, f"MAIL FROM:<{sender}>")
-            if code != 250:
-                self.fail(code, reply, f"MAIL FROM:<{sender}> (the sender)")
+            smtp = self._mail_from(sender)
             code, reply = _ask(smtp, f"RCPT TO:<{email}>")
             if code not in (250, 251):
                 text = _text(code, reply)
@@ -128,6 +115,29 @@ class Connection:
         # The whole message went: from here, no answer means it may have been accepted.
         if meanwhile is not None:
             meanwhile()
+        return self._answer(smtp, email)
+
+    def _mail_from(self, sender: str) -> smtplib.SMTP:
+        """A transaction begun on the kept connection, or on a new one when the server
+        closed the kept one meanwhile (once)."""
+        kept = self.smtp is not None
+        smtp = self.smtp or self.open()
+        try:
+            code, reply = _ask(smtp, f"MAIL FROM:<{sender}>")
+        except OSError:
+            if not kept:
+                raise
+            code, reply = 421, b"closed"
+        if code == 421 and kept:
+            self.drop()
+            smtp = self.open()
+            code, reply = _ask(smtp, f"MAIL FROM:<{sender}>")
+        if code != 250:
+            self.fail(code, reply, f"MAIL FROM:<{sender}> (the sender)")
+        return smtp
+
+    def _answer(self, smtp: smtplib.SMTP, email: str) -> str | None:
+        """The server's answer to a message handed over whole."""
         try:
             code, reply = smtp.getreply()
         except OSError as exc:
@@ -172,7 +182,7 @@ class Connection:
 
     def open(self) -> smtplib.SMTP:
         s = self.settings
-        smtp = None
+        smtp: smtplib.SMTP | None = None
         try:
             if s.security == "ssl":
                 smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=self.context)
@@ -200,6 +210,19 @@ class Connection:
         return smtp
 
     def _connect_error(self, exc: Exception) -> Exception:
+        """What a failure to connect, start TLS or log in means: TLS ones, then SMTP
+        answers, then the network."""
+        if isinstance(exc, ssl.SSLError):
+            return self._tls_error(exc)
+        if isinstance(exc, smtplib.SMTPException):
+            return self._smtp_error(exc)
+        if isinstance(exc, OSError):
+            return TransientError(
+                f"cannot connect to {self.where}: {_reason(exc, self.settings.timeout)}"
+            )
+        return exc
+
+    def _tls_error(self, exc: ssl.SSLError) -> TransportError:
         s = self.settings
         if isinstance(exc, ssl.SSLCertVerificationError):
             hint = "" if s.ca_file else " (a private CA can be trusted with [smtp] ca_file)"
@@ -208,41 +231,37 @@ class Connection:
             )
         if isinstance(exc, ssl.SSLEOFError | ssl.SSLZeroReturnError | ssl.SSLSyscallError):
             return TransientError(f"{self.where} closed the connection during TLS: {exc}")
-        if isinstance(exc, ssl.SSLError):
-            hint = ""
-            if s.security == "ssl":
-                hint = (
-                    f' (does port {s.port} take TLS from the start? security = "starttls" is '
-                    "for a server that starts in plain text, usually on port 587)"
-                )
-            return PermanentError(f"TLS with {self.where} failed: {exc.reason or exc}{hint}")
-        if isinstance(exc, smtplib.SMTPAuthenticationError):
+        hint = ""
+        if s.security == "ssl":
+            hint = (
+                f' (does port {s.port} take TLS from the start? security = "starttls" is '
+                "for a server that starts in plain text, usually on port 587)"
+            )
+        return PermanentError(f"TLS with {self.where} failed: {exc.reason or exc}{hint}")
+
+    def _smtp_error(self, exc: smtplib.SMTPException) -> TransportError:
+        s = self.settings
+        if isinstance(exc, smtplib.SMTPResponseException):
             text = _text(exc.smtp_code, exc.smtp_error)
-            what = f"{self.where} refused the login of {s.username}: {text}"
-            if 400 <= exc.smtp_code < 500:
-                return TransientError(what, status=exc.smtp_code)
-            return PermanentError(what, status=exc.smtp_code)
+            if isinstance(exc, smtplib.SMTPAuthenticationError):
+                what = f"{self.where} refused the login of {s.username}: {text}"
+            elif 400 <= exc.smtp_code < 500:
+                what = f"{self.where} answered {text}"
+            else:
+                what = f"{self.where} refused us: {text}"
+            kind = TransientError if 400 <= exc.smtp_code < 500 else PermanentError
+            return kind(what, status=exc.smtp_code)
         if isinstance(exc, smtplib.SMTPNotSupportedError):
             return PermanentError(
                 f"{self.where} does not offer a login (AUTH) for [smtp] username "
                 f"{s.username}" + (" without TLS" if s.security == "none" else "")
             )
-        if isinstance(exc, smtplib.SMTPResponseException):
-            text = _text(exc.smtp_code, exc.smtp_error)
-            if 400 <= exc.smtp_code < 500:
-                return TransientError(f"{self.where} answered {text}", status=exc.smtp_code)
-            return PermanentError(f"{self.where} refused us: {text}", status=exc.smtp_code)
         if isinstance(exc, smtplib.SMTPServerDisconnected):
             return TransientError(
                 f"{self.where} closed the connection: {_reason(exc, self.settings.timeout)}"
             )
-        if isinstance(exc, smtplib.SMTPException):  # "No suitable authentication method"
-            return PermanentError(f"cannot log in to {self.where} as {s.username}: {exc}")
-        if isinstance(exc, OSError):
-            return TransientError(
-                f"cannot connect to {self.where}: {_reason(exc, self.settings.timeout)}"
-            )
-        return exc
+        # e.g. "No suitable authentication method"
+        return PermanentError(f"cannot log in to {self.where} as {s.username}: {exc}")
 
     def drop(self) -> None:
         """Close without a word: after a failure, nothing more can be said on it."""
