@@ -84,7 +84,7 @@ def _root(
         False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
     ),
 ) -> None:
-    """Publish a newsletter from files: articles in, inline-styled email out, delivered
+    """Publish a newsletter from files: articles in, inline-styled email out, sent
     to subscriber lists through the outbox, SendGrid or SMTP."""
 
 

@@ -1,4 +1,4 @@
-"""`newsletter send`: deliver an issue to every subscriber of a list."""
+"""`newsletter send`: send an issue to every subscriber of a list."""
 
 from __future__ import annotations
 

@@ -31,7 +31,7 @@ DARK_QUERY = re.compile(r"\(\s*prefers-color-scheme\s*:\s*dark\s*\)", re.I)
 
 
 @dataclass(frozen=True)
-class Render:
+class Snapshot:
     """One render of the issue, or the error that stopped it."""
 
     version: int
@@ -59,7 +59,7 @@ class LivePreview:
         self._rendering = threading.Lock()
         self._stamp: tuple = ()
         self.closed = threading.Event()
-        self.current = Render(0, error="not rendered yet")
+        self.current = Snapshot(0, error="not rendered yet")
         self.refresh()
 
     def close(self) -> None:
@@ -113,7 +113,7 @@ class LivePreview:
                 self._changed.notify_all()
             return True
 
-    def _render(self, version: int) -> Render:
+    def _render(self, version: int) -> Snapshot:
         try:
             with Project.open(self.root) as project:
                 preview = make_sample(project, self.articles, self.list_name, self.as_email,
@@ -121,7 +121,7 @@ class LivePreview:
                 maker = MessageMaker(preview.rendered, preview.envelope, project.clock.now())
                 _, message = maker.make(preview.recipient)
         except NewsletterError as exc:
-            return Render(version, error=" ".join(str(exc).split()))
+            return Snapshot(version, error=" ".join(str(exc).split()))
         headers = header_values(message)
         meta = {
             "subject": preview.copy.subject,
@@ -134,9 +134,9 @@ class LivePreview:
             "html_bytes": len(preview.copy.html.encode()),
             "issue": preview.rendered.id,
         }
-        return Render(version, preview.copy.html, preview.copy.text, meta)
+        return Snapshot(version, preview.copy.html, preview.copy.text, meta)
 
-    def wait(self, version: int, timeout: float) -> Render:
+    def wait(self, version: int, timeout: float) -> Snapshot:
         """The current render once its version differs from `version`, or after
         `timeout` seconds, or at once when the preview is closed."""
         with self._changed:

@@ -71,7 +71,7 @@ def _settle_backoff(project: Project, key: str, error: NewsletterError | None) -
 def _sends(project: Project, on_batch: OnBatch | None) -> list[CronResult]:
     state, now = project.state, project.clock.now()
     waiting = state.backoff.waiting(now)  # failed lately: not yet
-    due = [e for e in state.schedule.due(now) if e.issue_id not in waiting]
+    due = [e for e in state.queue.due(now) if e.issue_id not in waiting]
     interrupted = [r for r in state.issues.all() if r.state == "sending"
                    and r.id not in waiting and _resumable(project, r)]  # fmt: skip
     results = [_send_due(project, entry, on_batch) for entry in due]
@@ -97,7 +97,7 @@ def _send_due(project: Project, entry: Queued, on_batch: OnBatch | None) -> Cron
     state = project.state
     try:
         with project.send_lock(entry.issue_id, what=WHO):
-            current = state.schedule.get(entry.n)
+            current = state.queue.get(entry.n)
             if current is None or current.state != "queued":
                 return None  # cancelled, or started by another run meanwhile
             record = state.issues.get(entry.issue_id)
@@ -110,14 +110,14 @@ def _send_due(project: Project, entry: Queued, on_batch: OnBatch | None) -> Cron
                 result.report = send_locked(plan, on_batch)
             finally:
                 plan.transport.close()
-            state.schedule.mark(entry.n, "started", project.clock.now())
+            state.queue.mark(entry.n, "started", project.clock.now())
             check_outcome(plan, result.report)
     except LockHeld:
         return None
     except NewsletterError as exc:
         result.error = exc
         # it stays queued, with the reason: it goes out once that is fixed
-        state.schedule.note(entry.n, str(exc), project.clock.now())
+        state.queue.note(entry.n, str(exc), project.clock.now())
     if result.report is not None and result.report.done_at and result.error is None:
         return None  # sent completely by another run before this one got the lock
     return result

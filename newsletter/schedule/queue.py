@@ -67,11 +67,11 @@ def schedule_issue(
         assert plan.issue is not None
         paths = [_stored(project, a.path) for a in plan.issue.articles]
         try:
-            entry = project.state.schedule.add(
+            entry = project.state.queue.add(
                 plan.id, plan.list_name, paths, transport_kind, send_at, given, current, force
             )
         except AlreadyQueued:
-            (queued,) = project.state.schedule.queued(plan.id)
+            (queued,) = project.state.queue.queued(plan.id)
             raise UsageError(
                 f"issue {plan.id} is already queued for {queued.given}; cancel it first "
                 f"(newsletter schedule --cancel {plan.id}) or give another --id"
@@ -92,7 +92,7 @@ def _stored(project: Project, path: Path) -> str:
 
 
 def queued(project: Project) -> list[Queued]:
-    return project.state.schedule.queued()
+    return project.state.queue.queued()
 
 
 @dataclass(frozen=True)
@@ -111,9 +111,9 @@ def cancel(project: Project, issue_id: str) -> Cancelled:
     state, now = project.state, project.clock.now()
     zone = project.settings.newsletter.timezone
     with project.send_lock(issue_id, what="newsletter schedule --cancel"):
-        entries = state.schedule.queued(issue_id)
+        entries = state.queue.queued(issue_id)
         if entries:
-            state.schedule.mark(entries[0].n, "cancelled", now)
+            state.queue.mark(entries[0].n, "cancelled", now)
             return Cancelled(issue_id, entries[0].list_name, entries[0])
         record = state.issues.get(issue_id)
         if record is None:

@@ -49,7 +49,7 @@ def issue_statuses(project: Project, issue_id: str | None = None) -> list[IssueS
         IssueStatus(
             e.issue_id, e.list_name, e.transport, "queued", None, None, none, stamp(e.send_at)
         )
-        for e in state.schedule.queued(issue_id)
+        for e in state.queue.queued(issue_id)
     ]
     found += [
         IssueStatus(

@@ -27,7 +27,7 @@ from newsletter.state.engine import Engine
 from newsletter.state.issues import Issues
 from newsletter.state.ledger import Ledger
 from newsletter.state.migrations import migrate
-from newsletter.state.schedule import Schedule
+from newsletter.state.schedule import Queue
 from newsletter.state.suppressions import Suppressions
 
 
@@ -43,7 +43,7 @@ class Database:
             raise
         self.issues = Issues(self.engine)
         self.ledger = Ledger(self.engine, self.issues)
-        self.schedule = Schedule(self.engine)
+        self.queue = Queue(self.engine)
         self.backoff = Backoff(self.engine)
         self.suppressions = Suppressions(self.engine)
         self.cursors = Cursors(self.engine)

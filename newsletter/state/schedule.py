@@ -54,8 +54,8 @@ class AlreadyQueued(Conflict):
     """The issue has an entry queued already."""
 
 
-class Schedule:
-    """The schedule table."""
+class Queue:
+    """The schedule table: the queue of issues to send at a time."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
