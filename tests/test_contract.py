@@ -70,6 +70,7 @@ def prism(tmp_path_factory):
         log.close()
 
 
+@pytest.mark.slow
 def test_our_requests_fit_sendgrids_published_schema(project_dir, cli, prism, monkeypatch):
     point_sendgrid_at(project_dir, prism, unsubscribe_group="12")
     monkeypatch.setenv("SENDGRID_API_KEY", "SG.contract-test")

@@ -12,6 +12,8 @@ from conftest import SAMPLE_ARTICLE, SECRET, point_sendgrid_at, write
 
 from newsletter.state import Database
 
+pytestmark = pytest.mark.slow  # SIGKILLed sends of 10,000 recipients, resumed
+
 ISSUE = "000_1718b35f7cc77fd8"
 KILLER = str(Path(__file__).with_name("killer.py"))
 N = 10_000

@@ -24,6 +24,8 @@ from typer.testing import CliRunner
 
 from newsletter.cli import app
 
+pytestmark = pytest.mark.slow  # a real browser and the npm tools
+
 BROWSER = REPO / "tests" / "browser"
 BIN = REPO / "node_modules" / ".bin"
 CHROMIUM = Path(os.environ.get("NEWSLETTER_CHROMIUM", "/usr/bin/chromium"))

@@ -69,6 +69,7 @@ def test_a_second_sender_is_told_who_holds_the_lock(project_dir, project, cli):
     assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 0
 
 
+@pytest.mark.slow
 def test_a_killed_send_resumes_without_sending_anyone_twice(project_dir, fake):
     """SIGKILL while a batch is in flight: the resumed send holds that batch as
     ambiguous and sends every other address once."""

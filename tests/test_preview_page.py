@@ -5,10 +5,13 @@ import json
 import shutil
 import subprocess
 
+import pytest
 from conftest import REPO, SAMPLE_ARTICLE, require_tool
 
 from newsletter.preview.live import LivePreview, make_app
 from newsletter.web.server import Server
+
+pytestmark = pytest.mark.slow  # a real browser
 
 
 def test_the_preview_page_switches_views_and_follows_an_edit(project_dir, tmp_path):

@@ -228,6 +228,7 @@ def test_cron_resumes_an_interrupted_send_with_its_frozen_content(project_dir, c
     assert cli("cron").stdout == ""
 
 
+@pytest.mark.slow
 def test_cron_reports_a_held_batch_once_and_does_not_nag(project_dir, cli, clock, on_fake):
     point_sendgrid_at(project_dir, on_fake.url, timeout="1")
     on_fake.inject("slow")
@@ -257,6 +258,7 @@ def test_cron_skips_an_issue_another_run_is_sending(project_dir, project, cli, c
     assert cli("cron").stdout.startswith("Sent issue")
 
 
+@pytest.mark.slow
 def test_four_cron_runs_at_once_send_every_address_once(project_dir, fake):
     rows = "".join(f"reader{i}@example.com,Reader {i}\n" for i in range(5000))
     write(project_dir / "subscribers" / "big.csv", "email,name\n" + rows)
@@ -342,6 +344,7 @@ def test_a_locked_state_file_is_a_clear_error_and_nothing_is_lost(project_dir, t
         assert state.issues.all() == []
 
 
+@pytest.mark.slow
 def test_processes_opening_a_new_state_file_at_once_migrate_it_once(tmp_path):
     path = tmp_path / "state.db"
     code = (

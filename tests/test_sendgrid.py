@@ -15,11 +15,9 @@ ISSUE = "000_1718b35f7cc77fd8"
 
 
 @pytest.fixture
-def waits(monkeypatch):
+def waits(sleepless):
     """No real waiting between retries: the waits asked for are recorded."""
-    asked = []
-    monkeypatch.setattr("newsletter.clock.SystemClock.sleep", lambda self, s: asked.append(s))
-    return asked
+    return sleepless.slept
 
 
 @pytest.fixture
@@ -100,11 +98,12 @@ def test_a_429_reset_hours_ahead_waits_the_longest_allowed_then_retries(
     assert 120 <= wait <= 121.5
 
 
+@pytest.mark.slow
 def test_refused_connections_are_retried_until_the_server_is_back(
-    sendgrid_project, fake, cli, monkeypatch
+    sendgrid_project, fake, cli, sleepless, monkeypatch
 ):
-    monkeypatch.setattr("newsletter.clock.SystemClock.sleep", lambda self, s: time.sleep(0.3))
-    fake.refuse_for(0.6)
+    monkeypatch.setattr(sleepless, "sleep", lambda seconds: time.sleep(0.2))  # a short wait
+    fake.refuse_for(0.5)
     result = send(cli)
     assert result.exit_code == 0, result.output
     assert len(set(fake.accepted_emails())) == 2500
@@ -146,6 +145,7 @@ def test_mark_ambiguous_sent_finishes_the_issue_without_sending(sendgrid_project
     assert "nothing more to send" in send(cli).stdout
 
 
+@pytest.mark.slow
 def test_an_answer_slower_than_the_timeout_is_ambiguous_not_resent(sendgrid_project, fake, cli):
     fake.slow_seconds = 2.5
     fake.inject("slow")
@@ -155,6 +155,7 @@ def test_an_answer_slower_than_the_timeout_is_ambiguous_not_resent(sendgrid_proj
     assert "1,000 ambiguous" in result.stdout and "held as ambiguous" in result.stderr
 
 
+@pytest.mark.slow
 def test_an_answer_trickled_byte_by_byte_is_cut_at_the_timeout(sendgrid_project, fake, cli):
     fake.inject("trickle")
     start = time.monotonic()

@@ -301,6 +301,7 @@ def test_a_dropped_connection_reconnects_and_resumes_each_address_once(plain, bi
     assert len(waits) == 1  # the closed kept connection is replaced without waiting
 
 
+@pytest.mark.slow
 def test_a_server_too_slow_to_answer_before_the_message_is_retried(
     plain, big_list, cli, project_dir, waits
 ):
@@ -312,6 +313,7 @@ def test_a_server_too_slow_to_answer_before_the_message_is_retried(
     assert len(waits) == 1
 
 
+@pytest.mark.slow
 def test_a_server_too_slow_to_answer_the_message_is_ambiguous(plain, big_list, cli, project_dir):
     point_smtp_at(project_dir, plain.port, security='"none"', timeout="1")
     plain.inject("DATA", "stall", email=big_list[42])
@@ -358,6 +360,7 @@ def test_no_answer_after_the_message_is_ambiguous_held_and_resent_only_when_aske
 # --- parallel connections ---
 
 
+@pytest.mark.slow
 def test_four_connections_send_every_address_exactly_once(plain, project_dir, cli):
     rows = "".join(f"reader{i}@example.com,Reader {i}\n" for i in range(1000))
     write(project_dir / "subscribers" / "big.csv", "email,name\n" + rows)

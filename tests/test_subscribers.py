@@ -158,12 +158,13 @@ def test_sync_pulls_each_list_page_by_page_then_only_what_is_new(project_dir, cl
 
 
 def test_sync_retries_a_429_and_a_500_and_stops_on_a_bad_key(
-    project_dir, cli, on_fake, monkeypatch
+    project_dir, cli, on_fake, monkeypatch, sleepless
 ):
     _fill(on_fake, int(time.time()))
     on_fake.get_faults = ["429", "500"]
     on_fake.reset_in = 0
     assert cli("subscribers", "sync").exit_code == 0
+    assert len(sleepless.slept) == 2  # waited once for each, on the command's clock
     monkeypatch.setenv("SENDGRID_API_KEY", "SG.wrong-key-000000")
     before = suppressed(project_dir)
     on_fake.suppressions["bounces"].append(
@@ -203,6 +204,7 @@ def test_commands_on_a_broken_list_give_one_line_errors(project_dir, cli, conten
     assert (project_dir / "subscribers" / "broken.csv").read_bytes() == content
 
 
+@pytest.mark.slow
 def test_adds_at_the_same_time_all_land(project_dir):
     import os
     import subprocess

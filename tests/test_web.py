@@ -153,6 +153,7 @@ def test_the_module_level_application_reads_the_project_from_the_environment(
     assert seen == ["200 OK"] and b"tom@example.net" in body
 
 
+@pytest.mark.slow
 def test_the_serve_command_runs_the_endpoint_and_logs_no_address(project_dir, cli):
     import os
     import signal
