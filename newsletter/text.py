@@ -25,7 +25,7 @@ def squash(text: str) -> str:
 
 def header_text(text: str) -> str:
     """Text from a CSV cell or a template bound for a header: one line, no controls."""
-    return squash(_CONTROLS.sub(" ", text))
+    return squash(text if text.isprintable() else _CONTROLS.sub(" ", text))
 
 
 # --- languages and writing direction ---

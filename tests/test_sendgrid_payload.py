@@ -37,7 +37,7 @@ def test_every_token_in_the_content_and_subject_has_a_substitution(batch_of, pro
         [sub("a@example.com", "Ada"), sub("b@example.com")],
         subject='{{ subscriber.get("name", "friend") }}: {{ articles[0].title }}',
     )
-    body = build_payload(batch, project.settings.sendgrid).body
+    body = build_payload(batch, project.settings.sendgrid).data()
     used = set()
     for part in (body["subject"], *(c["value"] for c in body["content"])):
         used |= set(re.findall(r"%%nl\w+?[ht]\.[a-z0-9_]+%%", part))
@@ -53,13 +53,13 @@ def test_settings_reach_the_request(batch_of, project):
     settings = replace(
         project.settings.sendgrid, sandbox=True, unsubscribe_group=42, categories=("weekly", "pop")
     )
-    body = build_payload(batch_of([sub("a@example.com")]), settings).body
+    body = build_payload(batch_of([sub("a@example.com")]), settings).data()
     assert body["mail_settings"] == {"sandbox_mode": {"enable": True}}
     assert body["asm"] == {"group_id": 42}
     assert body["categories"] == ["weekly", "pop"]
     assert body["reply_to"] == {"email": "editor@example.com"}
     no_categories = replace(project.settings.sendgrid, categories=())
-    assert "categories" not in build_payload(batch_of([sub("a@example.com")]), no_categories).body
+    assert "categories" not in build_payload(batch_of([sub("a@example.com")]), no_categories).data()
 
 
 @pytest.mark.parametrize(
@@ -67,7 +67,7 @@ def test_settings_reach_the_request(batch_of, project):
     [("Doe, Jane", '"Doe, Jane"'), ('Say "hi"; ok', '"Say \\"hi\\"; ok"'), ("Ada", "Ada")],
 )
 def test_names_with_commas_or_semicolons_are_quoted(batch_of, project, name, sent):
-    body = build_payload(batch_of([sub("a@example.com", name)]), project.settings.sendgrid).body
+    body = build_payload(batch_of([sub("a@example.com", name)]), project.settings.sendgrid).data()
     assert body["personalizations"][0]["to"] == [{"email": "a@example.com", "name": sent}]
 
 
@@ -88,7 +88,7 @@ def test_the_same_address_twice_in_a_batch_goes_once(batch_of, project):
 
 def test_test_copies_are_marked_in_the_subject(batch_of, project):
     body = build_payload(batch_of([sub("a@example.com")], test=True), project.settings.sendgrid)
-    assert body.body["subject"].startswith("[Test] Chrissy Teigen")
+    assert body.data()["subject"].startswith("[Test] Chrissy Teigen")
 
 
 def test_an_issue_too_large_for_one_request_is_stopped_before_sending(batch_of, project):
@@ -107,3 +107,19 @@ def test_a_large_ascii_issue_that_fits_is_measured_not_refused(batch_of, project
     payload = build_payload(replace(batch, issue=replace(batch.issue, html=big_html)),
                             project.settings.sendgrid)  # fmt: skip
     assert 6_000_000 < payload.size < 7_000_000
+
+
+def test_the_body_is_the_json_of_what_each_recipient_gets(batch_of, project):
+    """Written as bytes directly, it reads back as the values themselves: quotes,
+    backslashes, controls, markup and any Unicode."""
+    tricky = 'Zoë "Q" \\ </script>\t\u2028 😀'
+    batch = batch_of([sub("a@example.com", tricky, city="Malmö\nnorth")],
+                     subject='{{ subscriber.get("city", "x") }}')  # fmt: skip
+    payload = build_payload(batch, project.settings.sendgrid)
+    assert payload.body.isascii()  # every non-ASCII character escaped, as json.dumps does
+    (person,) = payload.data()["personalizations"]
+    values = set(person["substitutions"].values())
+    name = 'Zoë "Q" \\ </script> \u2028 😀'  # ASCII whitespace squashed, as in every part
+    assert name in values and "Malmö north" in values  # the text part: raw
+    assert "Zoë &#34;Q&#34; \\ &lt;/script&gt; \u2028 😀" in values  # the HTML part: escaped
+    assert person["to"] == [{"email": "a@example.com", "name": name}]

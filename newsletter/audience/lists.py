@@ -134,9 +134,10 @@ def csv_rows(handle: TextIO, delimiter: str) -> Iterator[tuple[int, list[str] | 
         except csv.Error as exc:
             yield first, BadRow(first, f"unreadable CSV: {exc}")
             continue
-        if not any(cell.strip() for cell in row):
+        joined = "".join(row)
+        if not joined.strip():
             continue
-        if broken_text("".join(row)):
+        if broken_text(joined):
             yield first, BadRow(first, "not UTF-8 text")
             continue
         yield first, row
@@ -166,11 +167,12 @@ def _rows(handle: TextIO, columns: list[str], delimiter: str) -> Iterator[Subscr
         except BadAddress as exc:
             yield BadRow(first, f"invalid address: {exc}", raw)
             continue
-        if (earlier := seen.get(email.lower())) is not None:
+        key = email.lower()
+        if (earlier := seen.get(key)) is not None:
             yield BadRow(first, f"duplicate of line {earlier}", raw)
             continue
-        seen[email.lower()] = first
-        values = dict(zip(columns, (cell.strip() for cell in row), strict=False))
+        seen[key] = first
+        values = dict(zip(columns, map(str.strip, row), strict=False))
         name = squash(values.get("name", ""))
         yield Subscriber(email=email, name=name, fields=values, line=first)
 

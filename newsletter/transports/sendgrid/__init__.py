@@ -24,8 +24,8 @@ from newsletter.clock import Clock
 from newsletter.errors import AmbiguousError, PermanentError, TransientError, TransportError
 from newsletter.settings import SendgridSettings
 from newsletter.transports.base import Batch, BatchResult
-from newsletter.transports.sendgrid.client import answer_error, endpoint, header
-from newsletter.transports.sendgrid.payload import build_payload
+from newsletter.transports.sendgrid.client import answer_error, endpoint, header, post_json
+from newsletter.transports.sendgrid.payload import PayloadMaker
 
 
 class SendgridTransport:
@@ -40,13 +40,23 @@ class SendgridTransport:
         self.clock = clock
         self.timeout = timeout
         self._endpoint = endpoint(api_key, settings.host, timeout, "mail", "send")
+        self._made: tuple[object, object, bool, PayloadMaker] | None = None
 
     def destination(self, issue_id: str, test: bool = False) -> str:
         return destination(self.settings)
 
+    def _maker(self, batch: Batch) -> PayloadMaker:
+        """The request maker of the batch's send: its shared parts are encoded once."""
+        made = self._made
+        same = made and made[0] is batch.issue and made[1] is batch.envelope
+        if made is None or not same or made[2] != batch.test:
+            maker = PayloadMaker(batch.issue, batch.envelope, self.settings, batch.test)
+            self._made = made = (batch.issue, batch.envelope, batch.test, maker)
+        return made[3]
+
     def send(self, batch: Batch) -> BatchResult:
         try:
-            payload = build_payload(batch, self.settings)
+            payload = self._maker(batch).make(batch.recipients)
         except PermanentError as exc:
             return BatchResult(error=exc)
         if not payload.recipients:
@@ -55,7 +65,7 @@ class SendgridTransport:
 
         count = len(payload.recipients)
         try:
-            response = self._endpoint.post(request_body=payload.body, timeout=self.timeout)
+            response = post_json(self._endpoint, payload.body, self.timeout)
         except Answer as exc:  # SendGrid answered with an error status
             return BatchResult(refused=payload.refused, error=self._answer_error(exc, count))
         except urllib.error.URLError as exc:  # connecting or sending: nothing accepted
