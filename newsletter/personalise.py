@@ -79,16 +79,6 @@ def personalise(subject: Template, html: Template, text: Template, recipient: Re
     return Copy(subject.fill(raw), html.fill(html_values(raw)), text.fill(raw))
 
 
-def recipient_for(
-    email: str,
-    name: str,
-    columns: Mapping[str, str],
-    fields: Mapping[str, Field],
-    unsubscribe_url: str,
-) -> Recipient:
-    return Recipient(email, name, field_values(fields, email, columns, unsubscribe_url))
-
-
 class Personaliser:
     """Makes the recipients of one issue sent to one list: each subscriber's values
     for the issue's fields, with their signed unsubscribe link."""
