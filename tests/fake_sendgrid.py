@@ -242,6 +242,15 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         if fault == "slow":
             time.sleep(fake.slow_seconds)
+        if fault == "trickle-body":  # the answer's head at once, then its body byte by byte
+            with contextlib.suppress(OSError):
+                self.wfile.write(b"HTTP/1.1 202 Accepted\r\nX-Message-Id: abc\r\n"
+                                 b"Content-Length: 100\r\n\r\n")  # fmt: skip
+                for _ in range(100):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(0.3)
+            return None
         if fault == "trickle":  # a byte every 0.3 s: never a read timeout, never done
             with contextlib.suppress(OSError):
                 for byte in b"HTTP/1.1 202 Accepted\r\nX-Message-Id: abc\r\n" * 3:

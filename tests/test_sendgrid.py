@@ -165,6 +165,16 @@ def test_an_answer_trickled_byte_by_byte_is_cut_at_the_timeout(sendgrid_project,
     assert fake.requests == 3
 
 
+@pytest.mark.slow
+def test_an_answer_whose_body_trickles_is_cut_at_the_timeout_too(sendgrid_project, fake, cli):
+    fake.inject("trickle-body")
+    start = time.monotonic()
+    result = send(cli)
+    assert time.monotonic() - start < 5  # the deadline holds while the body is read as well
+    assert result.exit_code == 1 and "1,000 ambiguous" in result.stdout
+    assert fake.requests == 3
+
+
 def test_a_400_stops_the_send_with_the_apis_own_message(sendgrid_project, fake, cli):
     fake.inject("400")
     result = send(cli)

@@ -28,7 +28,7 @@ def serve(
     from newsletter.web.server import Server
 
     with open_project(project) as proj:
-        proj.signer  # noqa: B018  a missing or bad secret is an error now, not per request
+        _ = proj.signer  # a missing or bad secret is an error now, not on a request
         root, url = proj.root, proj.settings.unsubscribe.url
     try:
         server = Server(make_app(root), host, port, log=lambda line: typer.echo(line, err=True))

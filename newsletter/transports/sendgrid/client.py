@@ -146,19 +146,21 @@ class _Deadline:
 
     total = 30.0
     sock: socket.socket | None
+    _socket: socket.socket | None = None
 
     def connect(self) -> None:
-        super().connect()  # type: ignore[misc]
+        super().connect()  # type: ignore[misc]  # a mixin: super() is HTTP(S)Connection
+        self._socket = self.sock  # urllib lets go of .sock before the body is read
         _WATCHDOG.watch(self, self.total)
 
     def cut(self) -> None:
-        with contextlib.suppress(OSError, AttributeError):
-            if self.sock is not None:
-                self.sock.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):  # closed already: nothing to cut
+            if self._socket is not None:
+                self._socket.shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
         _WATCHDOG.forget(self)
-        super().close()  # type: ignore[misc]
+        super().close()  # type: ignore[misc]  # a mixin: super() is HTTP(S)Connection
 
 
 def _opener(total: float) -> urllib.request.OpenerDirector:
