@@ -236,31 +236,36 @@ class _Handler(BaseHTTPRequestHandler):
             )
         with fake.lock:
             fake.accepted.append(body)
-        if fault == "drop":
-            self.close_connection = True
-            self.connection.shutdown(socket.SHUT_RDWR)
-            return None
-        if fault == "slow":
-            time.sleep(fake.slow_seconds)
-        if fault == "trickle-body":  # the answer's head at once, then its body byte by byte
-            with contextlib.suppress(OSError):
-                self.wfile.write(b"HTTP/1.1 202 Accepted\r\nX-Message-Id: abc\r\n"
-                                 b"Content-Length: 100\r\n\r\n")  # fmt: skip
-                for _ in range(100):
-                    self.wfile.write(b"x")
-                    self.wfile.flush()
-                    time.sleep(0.3)
-            return None
-        if fault == "trickle":  # a byte every 0.3 s: never a read timeout, never done
-            with contextlib.suppress(OSError):
-                for byte in b"HTTP/1.1 202 Accepted\r\nX-Message-Id: abc\r\n" * 3:
-                    self.wfile.write(bytes([byte]))
-                    self.wfile.flush()
-                    time.sleep(0.3)
+        if self._lost_answer(fault):
             return None
         sandbox = body.get("mail_settings", {}).get("sandbox_mode", {}).get("enable")
         sandbox = sandbox or fault == "200"
         return self._answer(200 if sandbox else 202, None, {"X-Message-Id": uuid.uuid4().hex[:22]})
+
+    def _lost_answer(self, fault: str | None) -> bool:
+        """The body was taken: lose the answer as injected (dropped, slow, trickled)."""
+        if fault == "drop":
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return True
+        if fault == "slow":
+            time.sleep(self.server_fake.slow_seconds)
+        if fault == "trickle-body":  # the answer's head at once, then its body byte by byte
+            head = b"HTTP/1.1 202 Accepted\r\nX-Message-Id: abc\r\nContent-Length: 100\r\n\r\n"
+            self._trickle(head, b"x" * 100)
+            return True
+        if fault == "trickle":  # a byte every 0.3 s: never a read timeout, never done
+            self._trickle(b"", b"HTTP/1.1 202 Accepted\r\nX-Message-Id: abc\r\n" * 3)
+            return True
+        return False
+
+    def _trickle(self, head: bytes, tail: bytes) -> None:
+        with contextlib.suppress(OSError):
+            self.wfile.write(head)
+            for byte in tail:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.3)
 
     def _answered_by(self, fault: str | None) -> bool:
         """Answer with the injected error, if it is one that comes before the body."""
