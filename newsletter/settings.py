@@ -294,8 +294,12 @@ def load_settings(path: Path) -> Settings:
     text = read_text(path, shown, SettingsError, missing)
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"not valid TOML: {exc}", file=shown) from None
+    except tomllib.TOMLDecodeError as exc:  # "... (at line 36, column 6)"
+        found = re.search(r"\s*\(at line (\d+), column (\d+)\)$", str(exc))
+        what = str(exc)[: found.start()] if found else str(exc)
+        column = f" (column {found.group(2)})" if found else ""
+        line = int(found.group(1)) if found else None
+        raise SettingsError(f"not valid TOML: {what}{column}", file=shown, line=line) from None
 
     finder = _LineFinder(text)
     for name in data:

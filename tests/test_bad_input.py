@@ -71,8 +71,8 @@ def line_of(root: Path, text: str) -> int:
 
 
 def at_line(file: str, line: int) -> str:
-    """`file:LINE` or `file: ... line LINE`: either way the reader finds the spot."""
-    return rf"{re.escape(file)}(:{line}\b|.*\bline {line}\b)"
+    """`file:LINE`, as every error names a place (errors.Where)."""
+    return rf"{re.escape(file)}:{line}\b"
 
 
 # --- settings: newsletter.toml ---
