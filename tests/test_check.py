@@ -63,7 +63,7 @@ def test_send_and_schedule_refuse_an_email_with_errors_unless_forced(project_dir
     assert lines[-1].startswith(
         "error: `newsletter check` finds 2 errors in the email (html-size: "
     )
-    assert lines[-1].endswith("; and 1 more): fix them, or send it anyway with --force")
+    assert lines[-1].endswith("; and 1 more): fix them, or send or queue it with --force")
     assert not (project_dir / "outbox").exists()
     dry = cli("send", "articles/bad.md", "--list", "sample", "--dry-run")
     assert dry.exit_code == 1 and dry.stdout.startswith("Dry run: nothing is sent.")

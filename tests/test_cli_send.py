@@ -269,3 +269,29 @@ def test_progress_away_from_a_terminal_is_a_plain_line_now_and_then(capsys, monk
     monkeypatch.setattr(Progress, "LINE_EVERY", 0.0)
     progress(report)
     assert capsys.readouterr().err == "sending: 2,000 of 5,000 accepted in 2 requests\n"
+
+
+def test_a_test_copy_the_transport_refuses_is_an_error_not_a_sent_copy(cli, wiring):
+    """Whatever the case the address is given in (the list's spelling is used)."""
+    from newsletter.transports.base import BatchResult
+
+    class Refusing:
+        name, batch_size = "refusing", 1
+
+        def send(self, batch):
+            return BatchResult(
+                refused={r.email: "550 5.1.1 no such user" for r in batch.recipients}
+            )
+
+        def destination(self, issue_id, test=False):
+            return "nowhere"
+
+        def close(self):
+            pass
+
+    wiring["transports"] = lambda project, kind, dry_run: Refusing()
+    result = cli("send", SAMPLE_ARTICLE, "--list", "sample", "--test", "ADA@example.com")
+    assert result.exit_code == 1 and "Sent a test copy" not in result.stdout
+    assert result.stderr == (
+        "error: ada@example.com: the test copy was refused: 550 5.1.1 no such user\n"
+    )

@@ -135,3 +135,15 @@ def test_an_answer_that_leaves_a_recipient_out_holds_it_rather_than_resend(run):
     report, states, _ = run(Scripted(forgetful))
     assert states[emails(0)[0]] == "ambiguous"
     assert [s for s in states.values()].count("sent") == 24 and report.held == 1
+    assert report.ambiguous == 1  # and the summary says so
+
+
+def test_an_ambiguous_answer_that_names_nobody_holds_everyone_not_answered(run):
+    """Lost answers without names: any of the rest may have been handed over."""
+
+    def lost(handed):
+        return BatchResult(all_accepted(handed[:3]).accepted, error=AmbiguousError("lost"))
+
+    report, states, _ = run(Scripted(lost))
+    assert [states[e] for e in emails(2, 3, 9, 10)] == ["sent", "ambiguous", "ambiguous", "sent"]
+    assert report.held == report.ambiguous == 7

@@ -120,11 +120,9 @@ def _refuse(checked: CheckReport | None, force: bool) -> None:
 
 
 def _warn_missing_secret(plan: SendPlan) -> None:
-    import os
-
     from newsletter.transports import missing_secret
 
-    missing = missing_secret(plan.project.settings, plan.transport.name, os.environ)
+    missing = missing_secret(plan.project.settings, plan.transport.name, plan.project.place.env)
     if missing:
         warn(f"the environment variable {missing} is not set: a real send would stop there")
 

@@ -21,7 +21,7 @@ class EmailHasErrors(CheckError):
         super().__init__(
             f"`newsletter check` finds {len(errors):,} error{'s' * (len(errors) != 1)} in "
             f"the email ({first}{more}): fix {'them' if len(errors) != 1 else 'it'}, or "
-            "send it anyway with --force"
+            "send or queue it with --force"
         )
 
 

@@ -43,8 +43,8 @@ def deliver(
             raise
         batch = Batch(issue, recipients, envelope, number=number)
         result = send_with_retries(transport, batch, clock, retry, report)
-        report.add(result)
         handed = [r.email for r in recipients]
+        report.add(result, handed)
         next_size = size if result.goes_on else 0
         claimed = ledger.settle(issue.id, number, handed, result, clock.now(), next_size)
         number += 1

@@ -54,11 +54,11 @@ class SendReport:
     bad_rows: BadRows = field(default_factory=BadRows)
     error: TransportError | None = None
 
-    def add(self, result: BatchResult) -> None:
-        """Count one batch's answer."""
+    def add(self, result: BatchResult, handed: list[str]) -> None:
+        """Count one batch's answer for the recipients `handed` to the transport."""
         self.accepted += len(result.accepted)
         self.refused += len(result.refused)
-        self.ambiguous += len(result.ambiguous)
+        self.ambiguous += len(result.settled(handed)[0])
         room = KEEP - len(self.refusals)
         if room > 0:
             self.refusals.extend(list(result.refused.items())[:room])

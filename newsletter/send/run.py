@@ -125,7 +125,8 @@ def run_test_send(plan: SendPlan, address: str) -> str:
         plan.transport.close()
     if result.error is not None:
         raise result.error
-    if email in result.refused:
-        raise PermanentError(f"the test copy was refused: {result.refused[email]}",
-                             recipient=email)  # fmt: skip
-    return email
+    sent_to = recipient.email  # the list's spelling of the address, when it has it
+    if sent_to not in result.accepted:
+        why = result.refused.get(sent_to, "the transport did not accept it")
+        raise PermanentError(f"the test copy was refused: {why}", recipient=sent_to)
+    return sent_to

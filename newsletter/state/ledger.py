@@ -75,23 +75,17 @@ class Ledger:
         then_claim: int = 0,
     ) -> list[Claimed]:
         """Record the transport's answer for the recipients `handed` to it as batch
-        `batch`, in one transaction: accepted, refused and ambiguous as it says; the
-        rest was never handed over when an error stopped the batch, and is pending
-        again (with no error the transport answered for all: any it left out is held
-        as ambiguous). With `then_claim`, the next batch (number batch + 1) of that size
-        is claimed in the same transaction (one commit a batch instead of two)."""
+        `batch`, in one transaction: accepted and refused as it says, ambiguous and
+        never handed over (pending again) as `BatchResult.settled` reads it. With
+        `then_claim`, the next batch (number batch + 1) of that size is claimed in the
+        same transaction (one commit a batch instead of two)."""
         stamp = now.isoformat()
-        decided = result.decided()
-        rest = [email for email in handed if email not in decided]
-        ambiguous = list(result.ambiguous)
+        ambiguous, rest = result.settled(handed)
         with self.engine.transaction():
             r = self._of(issue_id)
             if r is None:
                 return []
-            if result.error is None:
-                ambiguous += rest
-            else:
-                outcomes.release(r, rest, stamp)
+            outcomes.release(r, rest, stamp)
             outcomes.settle(r, batch, result.accepted, result.refused, ambiguous, stamp,
                             result.batch_id)  # fmt: skip
             return r.claim(then_claim, batch + 1, stamp) if then_claim else []

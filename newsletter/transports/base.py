@@ -4,11 +4,15 @@ A transport never raises for what happens to a batch: it returns a BatchResult t
 says, per recipient, *accepted* (with the message id it was accepted under),
 *refused* (with the server's words) or *ambiguous* (handed over, no answer came), and
 the error that stopped it, if one did. A recipient of the batch in none of the three
-was never handed over. The send loop has one path for every answer (send/loop.py).
+was never handed over when a transient or permanent error stopped the batch; with no
+error, or an ambiguous one that names nobody, it may have been, so it is held as
+ambiguous (`BatchResult.settled`). The send loop has one path for every answer
+(send/loop.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -65,6 +69,17 @@ class BatchResult:
 
     def stopped(self, error: TransportError | None) -> BatchResult:
         return replace(self, error=error)
+
+    def settled(self, handed: Iterable[str]) -> tuple[list[str], list[str]]:
+        """Of the recipients `handed` to the transport: those to hold as ambiguous (the
+        ones it names, and those it says nothing of when it may have handed them over)
+        and those to make pending again (never handed over)."""
+        decided = self.decided()
+        rest = [email for email in handed if email not in decided]
+        unnamed = isinstance(self.error, AmbiguousError) and not self.ambiguous
+        if self.error is None or unnamed:
+            return [*self.ambiguous, *rest], []
+        return list(self.ambiguous), rest
 
     @property
     def goes_on(self) -> bool:

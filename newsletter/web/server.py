@@ -1,10 +1,11 @@
 """The one WSGI server of `serve` and `preview --serve`: the standard library's, one
 thread per request, on the address given.
 
-It stops cleanly and at once: the accept loop looks for a stop every 50 ms; requests
-in progress get a moment to finish (their log lines are never lost), streams are told
-to end (`on_stop`), a connection still open after that is cut, and every request
-thread is joined before `stop()` returns. A request's log line never holds its query
+It stops cleanly and at once: the accept loop looks for a stop every 50 ms; streams
+are told to end (`on_stop`); requests in progress get a moment to finish (their log
+lines are never lost), a client that connected and sent nothing gets none; a
+connection still open after that is cut, and every request thread is joined before
+`stop()` returns. A request's log line never holds its query
 string (an unsubscribe link names the subscriber).
 """
 
@@ -27,6 +28,12 @@ GRACE = 0.05  # seconds a request in progress gets to finish when the server sto
 class _Handler(WSGIRequestHandler):
     server: _ThreadingServer
 
+    def parse_request(self) -> bool:
+        understood = super().parse_request()
+        if understood:  # a request in progress: worth its grace when the server stops
+            self.server.started(self.connection)
+        return understood
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         if self.server.log is not None:
             self.server.log(f"{self.command} {self.path.split('?', 1)[0]} {code}")
@@ -42,7 +49,8 @@ class _ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
 
     def __init__(self, address: tuple[str, int], log: Callable[[str], None] | None) -> None:
         self.log = log
-        self.open: set[socket.socket] = set()
+        self.open: set[socket.socket] = set()  # connections being handled
+        self.busy: set[socket.socket] = set()  # of those, the ones with a request read
         self._guard = threading.Lock()
         super().__init__(address, _Handler)
 
@@ -51,9 +59,14 @@ class _ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
             self.open.add(request)
         super().process_request(request, client_address)
 
+    def started(self, connection: socket.socket) -> None:
+        with self._guard:
+            self.busy.add(connection)
+
     def shutdown_request(self, request: Any) -> None:
         with self._guard:
             self.open.discard(request)
+            self.busy.discard(request)
         super().shutdown_request(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -112,7 +125,7 @@ class Server:
         if self._on_stop is not None:
             self._on_stop()
         deadline = time.monotonic() + GRACE
-        while self._server.open and time.monotonic() < deadline:
+        while self._server.busy and time.monotonic() < deadline:  # not for idle clients
             time.sleep(0.005)
         self._server.cut()
         self._server.server_close()  # joins the request threads

@@ -131,8 +131,8 @@ class PayloadMaker:
         done: dict[str, str] = {}  # raw value -> its JSON string
         for token, key in self.text:
             value = raw[key]
-            done[value] = json = quoted(value)
-            parts.append(token + json)
+            done[value] = encoded = quoted(value)
+            parts.append(token + encoded)
             size += len(value) if value.isascii() else len(value.encode())
         for token, key in self.html:
             value = escape_html(raw[key])
