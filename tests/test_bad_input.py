@@ -631,3 +631,39 @@ def test_init_into_a_non_empty_folder_refuses(project_dir, cli, tmp_path):
     result = cli("init", str(target))
     assert_one_line_error(result, 2, str(target), "empty")
     assert sorted(p.name for p in target.iterdir()) == ["keep.txt"]
+
+
+# --- the state file (issue 12: only a missing state is a new one) ---
+
+
+def _foreign_sqlite(path: Path) -> bytes:
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE notes (body TEXT)")
+    db.commit()
+    db.close()
+    return path.read_bytes()
+
+
+STATE_FILES = {
+    "empty": lambda path: b"",
+    "not a database": lambda path: b"this is not a database" * 100,
+    "another program's database": _foreign_sqlite,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(STATE_FILES))
+def test_a_state_file_that_is_not_ours_is_never_taken_for_a_new_one(project_dir, cli, kind):
+    """A finished issue must not go again, nor suppressions vanish, because the state
+    file was emptied or replaced: the send stops and the file stays as it is."""
+    state = project_dir / ".newsletter" / "state.db"
+    state.parent.mkdir()
+    content = STATE_FILES[kind](state)
+    state.write_bytes(content)
+    for command in (("send", SAMPLE_ARTICLE, "--list", "sample", "--yes"), ("status",),
+                    ("subscribers", "list"), ("cron",)):  # fmt: skip
+        result = cli(*command)
+        assert_one_line_error(result, 1, ".newsletter/state.db", "backup")
+    assert_nothing_sent(project_dir)
+    assert state.read_bytes() == content

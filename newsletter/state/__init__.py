@@ -35,9 +35,9 @@ class Database:
     """The state database of a project, opened and migrated."""
 
     def __init__(self, path: Path, busy_timeout: float = 30.0) -> None:
-        self.engine = Engine(path, busy_timeout)
+        self.engine = Engine.open(path, migrate, busy_timeout)
         try:
-            migrate(self.engine)
+            migrate(self.engine)  # the steps of a release newer than the state's
         except BaseException:
             self.engine.close()
             raise

@@ -10,9 +10,10 @@ methods.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,14 @@ DIALECT = {
 }
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+RESTORE = (
+    "it is not taken for a new state (a send could go again to everyone, and every "
+    "suppression would be gone): restore it from a backup, or move it away to start a new "
+    "state"
+)
+
+
 class Conflict(StateError):
     """A row broke a unique constraint (e.g. an issue queued twice)."""
 
@@ -40,27 +49,68 @@ class Engine:
 
     name = "sqlite"
 
-    def __init__(self, path: Path, busy_timeout: float = 30.0) -> None:
+    @classmethod
+    def open(
+        cls, path: Path, initialise: Callable[[Engine], object], busy_timeout: float = 30.0
+    ) -> Engine:
+        """The state at `path`. Only a missing file is a new state: it is made whole
+        (`initialise`d) in a file of its own and linked into place, so a state file
+        that exists is always one that was made, and one that is empty, not SQLite, or
+        not ours is refused, unchanged."""
+        if not path.exists():
+            cls._create(path, initialise, busy_timeout)
+        _check_file(path, str(path))
+        engine = cls(path, busy_timeout, wal=False)  # not a byte written before it is ours
+        try:
+            if "migrations" not in engine.tables():
+                raise StateError(f"a SQLite database, but not a newsletter state; {RESTORE}",
+                                 file=str(path))  # fmt: skip
+            engine.wal(busy_timeout)
+        except BaseException:
+            engine.close()
+            raise
+        return engine
+
+    @classmethod
+    def _create(cls, path: Path, initialise: Callable[[Engine], object], patience: float) -> None:
+        made = path.with_name(f".{path.name}.{os.getpid()}.new")
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            made.unlink(missing_ok=True)
+            engine = cls(made, patience, wal=False)
+            try:
+                initialise(engine)
+            finally:
+                engine.close()
+            with contextlib.suppress(FileExistsError):  # another process made it first
+                os.link(made, path)
+        except OSError as exc:
+            raise StateError(f"cannot make the state database: {exc.strerror or exc}",
+                             file=str(path)) from None  # fmt: skip
+        finally:
+            made.unlink(missing_ok=True)
+
+    def __init__(self, path: Path, busy_timeout: float = 30.0, wal: bool = True) -> None:
         self.path = path
         self.where = str(path)
         try:
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             self.db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise StateError(f"cannot open the state database: {exc}", file=self.where) from None
         try:
             self.db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-            self._wal(busy_timeout)
+            if wal:
+                self.wal(busy_timeout)
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.execute("PRAGMA synchronous = FULL")
         except sqlite3.DatabaseError as exc:
             self.db.close()
             raise self._error(exc) from None
 
-    def _wal(self, patience: float) -> None:
-        """Switch a new file to WAL. Processes doing it at once may be told "locked"
-        without SQLite waiting for the other (the switch needs the file to itself), so
-        wait here, as the busy timeout would."""
+    def wal(self, patience: float) -> None:
+        """Switch the file to WAL (once; later opens find it so). Processes doing it at
+        once may be told "locked" without SQLite waiting for the other (the switch needs
+        the file to itself), so wait here, as the busy timeout would."""
         deadline = time.monotonic() + patience
         while True:
             try:
@@ -68,8 +118,10 @@ class Engine:
                 return
             except sqlite3.OperationalError as exc:
                 if not _locked(exc) or time.monotonic() > deadline:
-                    raise
+                    raise self._error(exc) from None
                 time.sleep(0.02)
+            except sqlite3.DatabaseError as exc:
+                raise self._error(exc) from None
 
     def close(self) -> None:
         self.db.close()
@@ -155,6 +207,19 @@ class Engine:
         if isinstance(exc, sqlite3.OperationalError) and not _broken(exc):
             return RuntimeError(f"the state database refused a statement: {exc}")
         return StateError(f"the state database is unusable: {exc}", file=self.where)
+
+
+def _check_file(path: Path, where: str) -> None:
+    """An existing state file must be a SQLite database (its header says so)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise StateError(f"cannot read the state database: {exc.strerror}", file=where) from None
+    if not head:
+        raise StateError(f"the state database is empty (0 bytes); {RESTORE}", file=where)
+    if head != SQLITE_HEADER:
+        raise StateError(f"not a state database (not SQLite); {RESTORE}", file=where)
 
 
 def _broken(exc: sqlite3.Error) -> bool:
