@@ -93,3 +93,35 @@ def test_preview_serve_refuses_a_port_in_use(project_dir, cli, served):
     result = cli("preview", SAMPLE_ARTICLE, "--serve", "--port", port)
     assert result.exit_code == 2
     assert f"--port {port}: cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def get_as(base: str, path: str, host: str) -> tuple[int, str]:
+    import http.client
+
+    connection = http.client.HTTPConnection(base.split("//")[1], timeout=10)
+    try:
+        connection.request("GET", path, headers={"Host": host})
+        answer = connection.getresponse()
+        return answer.status, answer.read().decode()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("path", ["/", "/meta.json", "/email.html", "/email.txt", "/events"])
+def test_a_page_asking_by_another_name_gets_nothing(served, path):
+    """DNS rebinding: a page of evil.example resolved to 127.0.0.1 must not read the
+    subscriber's address, name or signed link; only this machine's names answer."""
+    _, base = served
+    status, body = get_as(base, path, "evil.example")
+    assert status == 403 and "ada@example.com" not in body and "Ada" not in body
+    port = base.rsplit(":", 1)[1]
+    assert get_as(base, path, f"evil.example:{port}")[0] == 403
+    assert get_as(base, path, "localhost:1")[0] == 403  # another port: another server's name
+
+
+@pytest.mark.parametrize("name", ["127.0.0.1", "localhost", "[::1]"])
+def test_this_machines_names_with_the_port_are_answered(served, name):
+    _, base = served
+    port = base.rsplit(":", 1)[1]
+    status, body = get_as(base, "/meta.json", f"{name}:{port}")
+    assert status == 200 and "ada@example.com" in body

@@ -158,6 +158,8 @@ def make_app(live: LivePreview) -> Callable[[dict[str, Any], Start], Iterable[by
 
     def app(environ: dict[str, Any], start: Start) -> Iterable[bytes]:
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/")
+        if not _local(environ):
+            return _answer(start, "403 Forbidden", "text/plain", NOT_HERE)
         if method not in ("GET", "HEAD"):
             return _answer(start, "405 Method Not Allowed", "text/plain", b"GET only\n")
         render = live.current
@@ -179,6 +181,18 @@ def make_app(live: LivePreview) -> Callable[[dict[str, Any], Start], Iterable[by
         return _answer(start, "404 Not Found", "text/plain", b"not found\n")
 
     return app
+
+
+LOCAL_NAMES = ("127.0.0.1", "localhost", "[::1]")
+NOT_HERE = b"The preview answers only to 127.0.0.1, localhost or [::1], with its port.\n"
+
+
+def _local(environ: dict[str, Any]) -> bool:
+    """Whether the request names this machine and this port. A page of another site
+    whose name was made to point at 127.0.0.1 (DNS rebinding) sends its own name, and
+    must not read the subscriber's address, name and signed link."""
+    host = environ.get("HTTP_HOST", "").lower()
+    return host in {f"{name}:{environ.get('SERVER_PORT')}" for name in LOCAL_NAMES}
 
 
 def _answer(start: Start, status: str, kind: str, body: bytes) -> list[bytes]:
