@@ -28,6 +28,7 @@ from newsletter.settings import NewsletterSettings
 from newsletter.text import squash
 
 PREHEADER_CHARS = 90
+TIME_LIMIT = 5.0  # seconds a template may work
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"  # the defaults
 
 
@@ -50,10 +51,12 @@ def render_issue(
     template_dirs: tuple[Path, ...] = (),
     today: date | None = None,
     prefix: str | None = None,
+    time_limit: float = TIME_LIMIT,
 ) -> RenderedIssue:
     """Render the issue's subject, HTML and text parts, with CSS inlined.
 
-    `prefix` fixes the placeholder tokens' random prefix (for reproducible output)."""
+    `prefix` fixes the placeholder tokens' random prefix (for reproducible output);
+    `time_limit` is how long (in seconds) each template may work."""
     env = _environment(template_dirs)
     issue = replace(issue, articles=tuple(absolute(a, newsletter.site_url) for a in issue.articles))
     placeholders = Placeholders(prefix)
@@ -77,6 +80,7 @@ def render_issue(
             "articles": issue.articles,
             "subscriber": placeholders.subscriber("text"),
         },
+        time_limit,
     )
     subject = _parse(placeholders, squash(subject_text), "text", "subject.txt")
     if not subject.source("text"):
@@ -92,6 +96,7 @@ def render_issue(
             "subscriber": placeholders.subscriber("html"),
             "unsubscribe_url": placeholders.token("unsubscribe_url", "html"),
         },
+        time_limit,
     )
     text = _render(
         env,
@@ -104,6 +109,7 @@ def render_issue(
             "subscriber": placeholders.subscriber("text"),
             "unsubscribe_url": placeholders.token("unsubscribe_url", "text"),
         },
+        time_limit,
     )
     return RenderedIssue(
         id=issue.id,
@@ -118,34 +124,32 @@ def render_issue(
 
 @functools.lru_cache(maxsize=8)
 def _environment(template_dirs: tuple[Path, ...]) -> Any:
-    """One Jinja environment per template search path, kept for the process: its
-    templates are compiled once (and recompiled when their file changes)."""
-    import jinja2
+    """One sandboxed Jinja environment per template search path, kept for the process:
+    its templates are compiled once (and recompiled when their file changes)."""
+    from newsletter.render.sandbox import environment
 
-    loader = jinja2.FileSystemLoader([*map(str, template_dirs), str(PACKAGE_TEMPLATES)])
-    env = jinja2.Environment(
-        loader=loader,
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "htm", "xml")),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    env = environment([*map(str, template_dirs), str(PACKAGE_TEMPLATES)])
     env.filters["wrap"] = wrap
     env.filters["underline"] = underline
     return guard(env)
 
 
-def _render(env: Any, name: str, context: dict[str, Any]) -> str:
+def _render(env: Any, name: str, context: dict[str, Any], time_limit: float) -> str:
     import jinja2
 
+    from newsletter.render.sandbox import within
+
     try:
-        return env.get_template(name).render(context)
+        return within(time_limit, lambda: env.get_template(name).render(context))
     except jinja2.TemplateSyntaxError as exc:
         file = shown(exc.filename) if exc.filename else exc.name
         raise TemplateError(exc.message or "syntax error", file=file, line=exc.lineno) from None
     except jinja2.TemplateNotFound as exc:
-        raise TemplateError(f"template {exc.name!r} not found") from None
+        where = _template_frame(exc, name)
+        if where.line is None:  # the template itself
+            raise TemplateError(f"template {exc.name!r} not found") from None
+        why = exc.message if exc.message != exc.name else "not a template in the template folders"
+        raise TemplateError(f"includes {exc.name!r}: {why}", where=where) from None
     except Exception as exc:  # a template is code: any error in it is the template's
         message = str(exc)
         if not isinstance(exc, jinja2.TemplateError | FieldUseError):
