@@ -100,6 +100,34 @@ def test_a_killed_send_resumes_without_sending_anyone_twice(project_dir, fake):
     assert counts["sent"] == 2500 and counts["ambiguous"] == 1000
 
 
+@pytest.mark.slow
+def test_a_send_killed_while_waiting_to_retry_resends_that_batch_not_holds_it(project_dir, fake):
+    """Nothing reached a server (connections refused, the send waiting in back-off):
+    that batch is pending, not ambiguous, and the resumed send sends it, once."""
+    rows = "".join(f"reader{i}@example.com,Reader {i}\n" for i in range(2500))
+    write(project_dir / "subscribers" / "big.csv", "email,name\n" + rows)
+    point_sendgrid_at(project_dir, fake.url)
+    env = dict(os.environ, SENDGRID_API_KEY=fake.api_key, NEWSLETTER_SECRET=SECRET)
+    command = [sys.executable, "-m", "newsletter", "send", SAMPLE_ARTICLE, "--list", "big",
+               "--transport", "sendgrid", "--yes"]  # fmt: skip
+    fake.refuse_for(4)  # the server is gone for a while: every connection refused
+    process = subprocess.Popen(command, cwd=project_dir, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    time.sleep(2.5)  # started, frozen, and waiting to try the first batch again
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    time.sleep(2)  # the server is back
+    assert fake.requests == 0
+    resumed = subprocess.run(command, cwd=project_dir, env=env, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "in flight" not in resumed.stderr and "ambiguous" not in resumed.stdout
+    emails = fake.accepted_emails()
+    assert len(emails) == len(set(emails)) == 2500
+    with Database(project_dir / ".newsletter" / "state.db") as state:
+        counts = state.ledger.counts(ISSUE)
+    assert counts["sent"] == 2500 and counts["ambiguous"] == 0
+
+
 def test_a_newer_schema_is_refused_with_a_clear_error(tmp_path):
     path = tmp_path / "state.db"
     Database(path).close()

@@ -130,6 +130,7 @@ def test_retry_ambiguous_sends_the_held_batch_and_finishes_the_issue(sendgrid_pr
     result = send(cli, "--retry-ambiguous")
     assert result.exit_code == 0, result.output
     assert fake.requests == 4 and len(fake.accepted_emails()) == 3500
+    assert "Sending again to the 1,000 recipients of issue" in result.stdout
     assert "1,000 accepted" in result.stdout
     done = send(cli)
     assert done.exit_code == 0 and "nothing more to send" in done.stdout
@@ -142,7 +143,16 @@ def test_mark_ambiguous_sent_finishes_the_issue_without_sending(sendgrid_project
     result = send(cli, "--mark-ambiguous-sent")
     assert result.exit_code == 0, result.output
     assert fake.requests == 3
+    assert "Marked the 1,000 recipients of issue" in result.stdout
+    assert "held as ambiguous as sent; they are not sent again." in result.stdout
     assert "nothing more to send" in send(cli).stdout
+    again = send(cli, "--mark-ambiguous-sent", "--json")
+    assert again.exit_code == 0 and fake.requests == 3
+    data = json.loads(again.stdout)
+    assert data["marked_sent"] == 0 and data["resent_ambiguous"] == 0
+    nothing = send(cli, "--retry-ambiguous")
+    assert "was held as ambiguous: nothing to change." in nothing.stdout
+    assert fake.requests == 3
 
 
 @pytest.mark.slow

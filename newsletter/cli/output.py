@@ -138,6 +138,8 @@ def report_data(report: SendReport) -> dict[str, object]:
         "refused": report.refused,
         "ambiguous": report.ambiguous,
         "retries": report.retries,
+        "resent_ambiguous": report.reopened if report.reopening == "retry" else 0,
+        "marked_sent": report.reopened if report.reopening == "mark" else 0,
         "message_ids": report.message_ids,
         "batches": report.batches,
         "bad_rows": report.bad_rows.total,

@@ -214,8 +214,23 @@ def _print_result(plan: SendPlan, report: SendReport, fresh: bool, as_json: bool
     if not fresh:  # the confirmation showed the bad rows already
         print_bad_rows(report.bad_rows, plan.list_shown)
     print_refusals(report)
-    if report.accepted or report.refused or report.error:
-        typer.echo(json.dumps(report_data(report), indent=2) if as_json else summary_line(report))
+    if report.reopening and not as_json:
+        typer.echo(_reopened_line(report))
+    if as_json and (report.accepted or report.refused or report.error or report.reopening):
+        typer.echo(json.dumps(report_data(report), indent=2))
+    elif report.accepted or report.refused or report.error:
+        typer.echo(summary_line(report))
+
+
+def _reopened_line(report: SendReport) -> str:
+    """What --retry-ambiguous or --mark-ambiguous-sent changed."""
+    n, issue = report.reopened, report.issue_id
+    if n == 0:
+        return f"No recipient of issue {issue} was held as ambiguous: nothing to change."
+    whom = f"{n:,} recipient{'s' * (n != 1)} of issue {issue} held as ambiguous"
+    if report.reopening == "mark":
+        return f"Marked the {whom} as sent; they are not sent again."
+    return f"Sending again to the {whom}."
 
 
 def _print_dry_resume(plan: SendPlan, counts: dict[str, int], as_json: bool) -> None:

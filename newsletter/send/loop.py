@@ -3,16 +3,20 @@
 Rendering happened once before this; per recipient there is only substitution. Each
 batch is claimed (in flight, committed) before the transport sees it, and its answer
 settled after, always the same way: accepted, refused and ambiguous as the transport
-says, the rest pending again. The next batch is claimed in the same commit.
+says, the rest pending again. The next batch is claimed in the same commit, except
+after a transient failure: then the answer is settled, the send waits in back-off
+with nobody in flight (a send killed while it waits resends them; none is held as
+ambiguous), and claims again.
 """
 
 from __future__ import annotations
 
 from newsletter.clock import Clock
+from newsletter.errors import TransientError
 from newsletter.message import Envelope
 from newsletter.personalise import Personaliser
 from newsletter.send.report import OnBatch, SendReport
-from newsletter.send.retry import send_with_retries
+from newsletter.send.retry import wait_or_give_up
 from newsletter.state.ledger import Ledger
 from newsletter.transports.base import Batch, RetryPolicy, Transport
 
@@ -30,24 +34,36 @@ def deliver(
     """Send to every recipient waiting. Transient failures are retried; when retries
     run out, or on a permanent error, the send stops (what was not handed over waits
     for the next run); answers lost for some (ambiguous) hold them, and the send goes
-    on."""
+    on. The attempts count from one again after any progress, so a connection that
+    drops now and then does not use up the retries of a long send."""
+    retry = retry or RetryPolicy()
     issue = personaliser.issue
     size = transport.batch_size
     number = ledger.last_batch(issue.id) + 1
     claimed = ledger.claim(issue.id, size, number, clock.now())
+    attempt = 1
     while claimed:
         try:
             recipients = tuple(personaliser.recipient(c) for c in claimed)
         except BaseException:  # never handed over: back to pending, not ambiguous
             ledger.release(issue.id, [c.email for c in claimed], clock.now())
             raise
-        batch = Batch(issue, recipients, envelope, number=number)
-        result = send_with_retries(transport, batch, clock, retry, report)
+        result = transport.send(Batch(issue, recipients, envelope, number=number))
         handed = [r.email for r in recipients]
-        report.add(result, handed)
+        wait = None
+        if isinstance(result.error, TransientError):
+            attempt = 1 if result.answered else attempt
+            wait, result = wait_or_give_up(result, attempt, retry)
+        report.add(result, handed, retrying=wait is not None)
         next_size = size if result.goes_on else 0
         claimed = ledger.settle(issue.id, number, handed, result, clock.now(), next_size)
         number += 1
+        if wait is not None:
+            clock.sleep(wait)  # nobody in flight while it waits
+            attempt += 1
+            claimed = ledger.claim(issue.id, size, number, clock.now())
+            continue
+        attempt = 1
         if not result.goes_on:
             break
         if on_batch:

@@ -47,6 +47,8 @@ class SendReport:
     done_at: str | None = None  # set when the issue had been sent completely before
     done_count: int = 0
     recovered: int = 0  # rows a dead run left in flight, now ambiguous
+    reopening: str = ""  # "retry" (--retry-ambiguous) or "mark" (--mark-ambiguous-sent)
+    reopened: int = 0  # the ambiguous rows that made pending again, or counted as sent
     held: int = 0  # ambiguous rows of the issue after this run
     pending: int = 0
     skipped: int = 0  # suppressed, or cancelled
@@ -54,15 +56,18 @@ class SendReport:
     bad_rows: BadRows = field(default_factory=BadRows)
     error: TransportError | None = None
 
-    def add(self, result: BatchResult, handed: list[str]) -> None:
-        """Count one batch's answer for the recipients `handed` to the transport."""
+    def add(self, result: BatchResult, handed: list[str], retrying: bool = False) -> None:
+        """Count one batch's answer for the recipients `handed` to the transport;
+        `retrying`: its error is transient and the rest goes again after a wait."""
         self.accepted += len(result.accepted)
         self.refused += len(result.refused)
         self.ambiguous += len(result.settled(handed)[0])
         room = KEEP - len(self.refusals)
         if room > 0:
             self.refusals.extend(list(result.refused.items())[:room])
-        if result.error is None:
+        if retrying:
+            self.retries += 1
+        elif result.error is None:
             self.batches += 1
         else:
             self.error = result.error

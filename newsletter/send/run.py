@@ -69,7 +69,8 @@ def send_locked(
             return report
     report.recovered = ledger.recover(plan.id, clock.now())
     if retry_ambiguous or mark_ambiguous_sent:
-        ledger.reopen_ambiguous(plan.id, clock.now(), as_sent=mark_ambiguous_sent)
+        report.reopening = "mark" if mark_ambiguous_sent else "retry"
+        report.reopened = ledger.reopen_ambiguous(plan.id, clock.now(), mark_ambiguous_sent)
     personaliser = Personaliser(rendered, plan.links)
     deliver(ledger, personaliser, plan.envelope, plan.transport, report, clock, on_batch)
     counts = ledger.counts(plan.id)
