@@ -2,6 +2,7 @@
 accepted by the server at most once; what a dead run had in flight is held as
 ambiguous (never resent unless asked); everyone else gets it exactly once."""
 
+import json
 import os
 import subprocess
 import sys
@@ -77,3 +78,29 @@ def test_a_killed_send_resumes_and_nobody_gets_it_twice(project_dir, fake, big, 
         assert sorted(emails) == sorted(sent) and len(sent) == N
     again = big("-m", "newsletter", *SEND)  # finished: nothing more is sent
     assert again.returncode == 0 and "nothing more to send" in again.stdout
+
+
+def test_a_killed_cron_send_is_one_issue_in_one_state_and_cancel_stops_it(project_dir, fake, big):
+    """The schedule's entry is started in the transaction that freezes the issue: a
+    cron send killed after that is listed once (sending), is no longer queued, and
+    `schedule --cancel` stops the send that is really there."""
+    queued = big("-m", "newsletter", "schedule", SAMPLE_ARTICLE, "--list", "big", "--now",
+                 "--transport", "sendgrid")  # fmt: skip
+    assert queued.returncode == 0, queued.stderr
+    killed = big(KILLER, "between", "4", "--", "cron")
+    assert killed.returncode == -9, killed.stderr
+    rows = json.loads(big("-m", "newsletter", "status", "--json").stdout)
+    assert [(r["issue"], r["state"], r["accepted"]) for r in rows] == [(ISSUE, "sending", 4000)]
+    table = big("-m", "newsletter", "status").stdout.splitlines()
+    assert len(table) == 2 and table[1].split()[2] == "sending"
+    listed = big("-m", "newsletter", "schedule", "--list-queued")
+    assert listed.stdout == "Nothing is queued.\n"
+    cancelled = big("-m", "newsletter", "schedule", "--cancel", ISSUE)
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert cancelled.stdout == (
+        f"Stopped the send of issue {ISSUE} (list big): 5,000 recipients not sent yet will "
+        "not get it; 1,000 held as ambiguous stay held.\n"
+    )
+    after = big("-m", "newsletter", "cron")
+    assert (after.returncode, after.stdout) == (0, ""), after.stderr
+    assert len(fake.accepted_emails()) == 5000 and fake.requests == 5

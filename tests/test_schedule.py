@@ -383,3 +383,25 @@ def test_a_send_that_keeps_failing_is_tried_less_and_less_often(
     assert len(on_fake.accepted_emails()) == 4
     clock.at += timedelta(seconds=60)
     assert cli("cron").stdout == ""
+
+
+def test_a_send_of_a_queued_issue_starts_its_entry_and_an_old_double_is_mended(project_dir, cli):
+    """Freezing an issue starts its queued entry in the same transaction, whoever
+    sends it; a state an earlier release left queued and sending at once is mended
+    when it is migrated."""
+    import sqlite3
+
+    assert (
+        cli("schedule", SAMPLE_ARTICLE, "--list", "sample", "--at", "2027-07-01T09:00").exit_code
+        == 0
+    )
+    assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 0
+    assert cli("schedule", "--list-queued").stdout == "Nothing is queued.\n"
+    assert [r["state"] for r in json.loads(cli("status", "--json").stdout)] == ["done"]
+    path = project_dir / ".newsletter" / "state.db"
+    with sqlite3.connect(path) as db:  # as a killed cron send of an earlier release left it
+        db.execute("UPDATE schedule SET state = 'queued'")
+        db.execute("DELETE FROM migrations WHERE name = '0008_frozen_issues_are_not_queued'")
+    db.close()
+    assert [r["state"] for r in json.loads(cli("status", "--json").stdout)] == ["done"]
+    assert cli("schedule", "--list-queued").stdout == "Nothing is queued.\n"

@@ -110,6 +110,7 @@ def _send_due(project: Project, entry: Queued, on_batch: OnBatch | None) -> Cron
                 result.report = send_locked(plan, on_batch)
             finally:
                 plan.transport.close()
+            # the freeze started the entry; a list with nobody on it froze nothing
             state.queue.mark(entry.n, "started", project.clock.now())
             check_outcome(plan, result.report)
     except LockHeld:

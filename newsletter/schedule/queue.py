@@ -123,6 +123,7 @@ def cancel(project: Project, issue_id: str) -> Cancelled:
                 f"issue {issue_id} was sent completely on "
                 f"{show(record.finished_at or record.created_at, zone)}; nothing to cancel"
             )
+        state.ledger.recover(issue_id, now)  # in flight under our lock: a dead run's
         skipped = state.ledger.cancel(issue_id, "cancelled by the editor", now)
         state.ledger.finish_if_done(issue_id, now)
         held = state.ledger.counts(issue_id)["ambiguous"]

@@ -21,6 +21,7 @@ from newsletter.state import outcomes
 from newsletter.state.engine import Engine
 from newsletter.state.issues import Issues
 from newsletter.state.recipients import STATES, Claimed, Recipients, RecipientState
+from newsletter.state.schedule import start_queued
 from newsletter.transports.base import BatchResult
 
 UNREPORTED = "the transport said nothing of it"
@@ -45,11 +46,13 @@ class Ledger:
         subscribers: Iterable[Addressee],
         now: datetime,
     ) -> int:
-        """Record the issue's content and every recipient, in one transaction. An issue
-        with no recipient at all is not recorded (returns 0)."""
+        """Record the issue's content and every recipient, in one transaction that also
+        starts the issue's entry in the schedule, if it is queued. An issue with no
+        recipient at all is not recorded (returns 0)."""
         try:
             with self.engine.transaction():
                 key = self.issues.add(rendered, list_name, transport, articles, content_hash, now)
+                start_queued(self.engine, rendered.id, now)
                 total = Recipients(self.engine, key, 1, 0).freeze(subscribers, now.isoformat())
                 if total == 0:
                     raise _Empty

@@ -214,6 +214,12 @@ STEPS: tuple[Step, ...] = (
         "CREATE UNIQUE INDEX schedule_queued ON schedule (issue_id) WHERE state = 'queued'",
         "CREATE INDEX schedule_due ON schedule (state, send_at)",
     )),
+    # a cron send killed before it marked its entry left the issue queued and sending
+    # at once: an issue in the ledger is not queued
+    Step("0008_frozen_issues_are_not_queued", (
+        """UPDATE schedule SET state = 'started'
+            WHERE state = 'queued' AND issue_id IN (SELECT id FROM issues)""",
+    )),
 )  # fmt: skip
 
 

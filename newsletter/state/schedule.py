@@ -1,8 +1,10 @@
 """The schedule: issues queued to be sent at a time.
 
-An entry is queued until `cron` starts its send (started) or the editor cancels it
-(cancelled). At most one entry per issue is queued at a time (a partial unique index
-says so). Times are kept in UTC, to the second, as text that sorts.
+An entry is queued until its issue is frozen (started, in the transaction that
+freezes it, by `cron` or by a `send` of the same issue) or the editor cancels it
+(cancelled): an issue is queued or in the ledger, never both. At most one entry per
+issue is queued at a time (a partial unique index says so). Times are kept in UTC,
+to the second, as text that sorts.
 """
 
 from __future__ import annotations
@@ -48,6 +50,16 @@ def _queued(row: tuple) -> Queued:
     n, issue_id, list_name, articles, transport, send_at, given, state, reason, force = row
     return Queued(n, issue_id, list_name, json.loads(articles), transport,
                   datetime.fromisoformat(send_at), given, state, reason, bool(force))  # fmt: skip
+
+
+def start_queued(engine: Engine, issue_id: str, now: datetime) -> None:
+    """The issue is being frozen (in the caller's transaction): its queued entry, if
+    it has one, is started."""
+    engine.execute(
+        "UPDATE schedule SET state = 'started', reason = NULL, updated_at = ? "
+        "WHERE issue_id = ? AND state = 'queued'",
+        (now.isoformat(), issue_id),
+    )
 
 
 class AlreadyQueued(Conflict):
