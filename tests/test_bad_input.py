@@ -440,6 +440,11 @@ BAD_LISTS = {
     "empty file": (b"", ("empty",), None),
     "only blank lines": (b"\n\n\n", ("email",), None),
     "header not utf-8": ("email,n\u00e4me\nada@example.com,Ada\n".encode("latin-1"), ("UTF-8",), 1),
+    "a column twice": (
+        b"email,name,Email\nada@example.com,Ada,ada@example.org\n",
+        ("the column 'Email' twice (columns 1 and 3)",),
+        1,
+    ),
 }
 
 
@@ -540,6 +545,69 @@ def test_list_with_only_bad_rows_sends_nothing_and_reports_each_row(project_dir,
     assert "subscribers/allbad.csv:2:" in result.stderr, shown
     assert "subscribers/allbad.csv:3:" in result.stderr, shown
     assert sent_files(project_dir) == [], shown
+
+
+# --- subscriber lists: broken quoting stops the send (the rows near it may be wrong) ---
+
+UNCLOSED = b'email,name\nfirst@example.com,First\nada@example.com,"Ada\n' + b"".join(
+    b"reader%d@example.com,Reader %d\n" % (i, i) for i in range(5)
+)
+RUNAWAY = (
+    b'email,name\nfirst@example.com,First\nada@example.com,"Ada\n'
+    + b"".join(b"reader%d@example.com,Reader %d\n" % (i, i) for i in range(40))
+    + b'late@example.com,"Late" quote"\n'  # a quote that closes Ada's, 40 lines on
+)
+BROKEN = {"unclosed to the end": (UNCLOSED, "is never closed"),
+          "runs over many lines": (RUNAWAY, "runs over 20 lines")}  # fmt: skip
+
+
+@pytest.mark.parametrize(("content", "why"), BROKEN.values(), ids=BROKEN.keys())
+def test_a_quote_never_closed_is_a_bad_row_and_the_send_refuses_the_list(
+    project_dir, cli, content, why
+):
+    write(project_dir / "subscribers/broken.csv", content)
+    checked = cli("subscribers", "check", "broken")
+    assert checked.exit_code == 1
+    assert re.search(at_line("subscribers/broken.csv", 3) + ".*" + why, checked.stdout)
+    rows = content.count(b"\n") - 1  # every line after the header is read as a row
+    assert f"subscribers/broken.csv: {rows:,} rows, 1 bad." in checked.stdout
+    refused = cli("send", SAMPLE_ARTICLE, "--list", "broken", "--yes")
+    assert_one_line_error(refused, 1, why, "--force", pattern=at_line("subscribers/broken.csv", 3))
+    error = refused.stderr.splitlines()[-1]
+    for command in (("--dry-run",), ("--dry-run", "--json")):  # after the check's findings
+        dry = cli("send", SAMPLE_ARTICLE, "--list", "broken", *command)
+        assert dry.exit_code == 1 and dry.stderr.splitlines()[-1] == error
+    assert_nothing_sent(project_dir)
+    assert cli("status").stdout.startswith("No issue")  # nothing was frozen
+    queued = cli("schedule", SAMPLE_ARTICLE, "--list", "broken", "--now")
+    assert queued.exit_code == 1  # after the check's warnings, the same one error line
+    assert queued.stderr.splitlines()[-1] == error
+    before = (project_dir / "subscribers/broken.csv").read_bytes()
+    added = cli("subscribers", "add", "broken", "new@example.com")
+    assert_one_line_error(added, 1, "fix it before changing the list",
+                          pattern=at_line("subscribers/broken.csv", 3))  # fmt: skip
+    write(project_dir / "export.csv", b"email\nnew@example.com\n")
+    imported = cli("subscribers", "import", "broken", "export.csv")
+    assert_one_line_error(imported, 1, "fix it before changing the list",
+                          pattern=at_line("subscribers/broken.csv", 3))  # fmt: skip
+    removed = cli("subscribers", "remove", "broken", "reader1@example.com")
+    assert_one_line_error(removed, 1, "reader1@example.com is suppressed all the same",
+                          pattern=at_line("subscribers/broken.csv", 3))  # fmt: skip
+    assert (project_dir / "subscribers/broken.csv").read_bytes() == before
+    forced = cli("send", SAMPLE_ARTICLE, "--list", "broken", "--yes", "--force")
+    assert forced.exit_code == 0, forced.output
+    assert "subscribers/broken.csv:3:" in forced.stderr
+    sent = sent_files(project_dir)
+    assert "first@example.com.eml" in sent and "reader4@example.com.eml" in sent
+    assert "ada@example.com.eml" not in sent
+
+
+def test_a_quoted_name_over_two_lines_is_one_good_row(project_dir, cli):
+    write(project_dir / "subscribers/multi.csv",
+          b'email,name\nada@example.com,"Ada\nLovelace"\nbob@example.com,Bob\n')  # fmt: skip
+    result = cli("send", SAMPLE_ARTICLE, "--list", "multi", "--yes")
+    assert result.exit_code == 0, result.output
+    assert sent_files(project_dir) == ["ada@example.com.eml", "bob@example.com.eml"]
 
 
 # --- usage ---

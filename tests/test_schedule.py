@@ -405,3 +405,17 @@ def test_a_send_of_a_queued_issue_starts_its_entry_and_an_old_double_is_mended(p
     db.close()
     assert [r["state"] for r in json.loads(cli("status", "--json").stdout)] == ["done"]
     assert cli("schedule", "--list-queued").stdout == "Nothing is queued.\n"
+
+
+def test_a_list_broken_after_scheduling_keeps_the_issue_queued_and_says_where(
+    project_dir, cli, clock
+):
+    assert cli("schedule", SAMPLE_ARTICLE, "--list", "sample", "--now").exit_code == 0
+    with (project_dir / "subscribers" / "sample.csv").open("a") as handle:
+        handle.write('late@example.com,"Late\nlater@example.com,Later\n')
+    failed = cli("cron")
+    assert failed.exit_code == 1 and failed.stdout == ""
+    assert "subscribers/sample.csv:8: a quoted field opens on this line" in failed.stderr
+    assert not (project_dir / "outbox").exists()
+    assert "last try failed: " in cli("schedule", "--list-queued").stdout
+    assert json.loads(cli("status", "--json").stdout)[0]["state"] == "queued"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsletter.addresses import BadAddress, normalise_address
-from newsletter.audience.lists import parse_header
+from newsletter.audience.lists import BadRow, csv_records, parse_header
 from newsletter.errors import ListError
 from newsletter.files import atomic, decode, read_bytes
 
@@ -67,20 +67,16 @@ class ListFile:
         """Every row after the header, as in the file (blank lines included, as rows
         with no cells, so a rewrite keeps them)."""
         text = _read(self.path, self.shown).removeprefix(BOM)
-        lines = io.StringIO(text, newline="").readlines()
-        number, pending, start = 1, "", 0
-        for line in lines[1:]:
-            number += 1
-            if not pending:
-                start = number
-            pending += line
-            if pending.count('"') % 2:  # inside a quoted cell that goes on
-                continue
-            cells = next(csv.reader([pending.rstrip("\r\n")], delimiter=self.delimiter), [])
-            yield Record(start, pending, cells)
-            pending = ""
-        if pending:
-            yield Record(start, pending, next(csv.reader([pending], delimiter=self.delimiter), []))
+        handle = io.StringIO(text, newline="")
+        handle.readline()  # the header
+        for first, raw, cells in csv_records(handle, self.delimiter):
+            if isinstance(cells, BadRow):  # a row added after it would vanish into it
+                raise ListError(
+                    f"{cells.reason}; fix it before changing the list",
+                    file=self.shown,
+                    line=first,
+                )
+            yield Record(first, raw, cells)
 
     def key_of(self, record: Record) -> str | None:
         """The row's address, normalised and lower-cased; None when it has none valid."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,7 @@ class BadRow:
     line: int
     reason: str
     value: str = ""
+    broken: bool = False  # the file's quoting is broken here: rows near it may be wrong
 
     def describe(self, shown: str) -> str:
         value = f" {self.value!r}" if self.value else ""
@@ -87,7 +89,17 @@ def parse_header(line: str, shown: str) -> Header:
         raise ListError("the header row is not UTF-8 text", file=shown, line=1)
     delimiter = delimiter_of(line)
     cells = next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter), [])
-    return Header(cells, [squash(name).lower() for name in cells], delimiter)
+    columns = [squash(name).lower() for name in cells]
+    seen: dict[str, int] = {}
+    for at, name in enumerate(columns, 1):
+        if name and (earlier := seen.setdefault(name, at)) != at:
+            raise ListError(
+                f"the header has the column {cells[at - 1]!r} twice (columns {earlier} and "
+                f"{at}): which one holds the value? Rename or remove one",
+                file=shown,
+                line=1,
+            )
+    return Header(cells, columns, delimiter)
 
 
 def read_list(path: Path, shown: str | None = None) -> Iterator[Subscriber | BadRow]:
@@ -121,18 +133,86 @@ def first_subscriber(path: Path, shown: str | None = None) -> Subscriber | None:
     return next((row for row in read_list(path, shown) if isinstance(row, Subscriber)), None)
 
 
-def csv_rows(handle: TextIO, delimiter: str) -> Iterator[tuple[int, list[str] | BadRow]]:
-    """(first physical line, cells or a BadRow) of each non-blank row after the header
-    (already read): unreadable CSV and undecodable bytes are BadRows, never errors."""
-    reader = csv.reader(handle, delimiter=delimiter)
+QUOTED_LINES = 20  # the most physical lines one row may span (quoted line breaks)
+
+
+class _RunAway(Exception):
+    """A row went on past QUOTED_LINES lines: raised through csv.reader to stop it."""
+
+
+class _Lines:
+    """The lines after the header, numbered, for csv.reader; the lines of the row being
+    read are kept (at most QUOTED_LINES), so that when a row turns out broken the
+    lines after its first are read again as rows of their own."""
+
+    def __init__(self, handle: TextIO) -> None:
+        self._handle = handle
+        self._again: deque[tuple[int, str]] = deque()
+        self._number = 1  # the header
+        self.row: list[tuple[int, str]] = []
+        self.ended = False  # the file ended inside the row being read
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if len(self.row) >= QUOTED_LINES:
+            raise _RunAway
+        if self._again:
+            number, line = self._again.popleft()
+        else:
+            line = self._handle.readline()
+            if not line:
+                self.ended = bool(self.row)
+                raise StopIteration
+            self._number += 1
+            number = self._number
+        self.row.append((number, line))
+        return line
+
+    def start(self) -> int:
+        """A new row begins: the number of its first line."""
+        self.row, self.ended = [], False
+        return self._again[0][0] if self._again else self._number + 1
+
+    def again(self) -> None:
+        """The row was broken: its lines after the first are read again."""
+        self._again.extendleft(reversed(self.row[1:]))
+        self.row = []
+
+
+def csv_records(handle: TextIO, delimiter: str) -> Iterator[tuple[int, str, list[str] | BadRow]]:
+    """(first physical line, raw text, cells or a BadRow) of each row after the header
+    (already read), blank ones included. A quoted field that is never closed, or runs
+    over more than QUOTED_LINES lines, is a broken BadRow at the line it opens on (its
+    raw text that line), and the lines it would have swallowed are read again as rows;
+    so is a row csv cannot read."""
+    lines = _Lines(handle)
+    reader = csv.reader(lines, delimiter=delimiter)
     while True:
-        first = reader.line_num + 2  # the header is line 1 and was read already
+        first = lines.start()
         try:
             row = next(reader)
         except StopIteration:
             return
-        except csv.Error as exc:
-            yield first, BadRow(first, f"unreadable CSV: {exc}")
+        except (csv.Error, _RunAway) as exc:
+            yield first, lines.row[0][1], _broken(first, exc)
+            lines.again()
+            reader = csv.reader(lines, delimiter=delimiter)  # its state is the row's
+            continue
+        if lines.ended:  # the file ended inside a quoted field
+            yield first, lines.row[0][1], BadRow(first, UNCLOSED, broken=True)
+            lines.again()
+            continue
+        yield first, "".join(line for _, line in lines.row), row
+
+
+def csv_rows(handle: TextIO, delimiter: str) -> Iterator[tuple[int, list[str] | BadRow]]:
+    """(first physical line, cells or a BadRow) of each non-blank row after the header
+    (already read): unreadable CSV and undecodable bytes are BadRows, never errors."""
+    for first, _, row in csv_records(handle, delimiter):
+        if isinstance(row, BadRow):
+            yield first, row
             continue
         joined = "".join(row)
         if not joined.strip():
@@ -141,6 +221,16 @@ def csv_rows(handle: TextIO, delimiter: str) -> Iterator[tuple[int, list[str] | 
             yield first, BadRow(first, "not UTF-8 text")
             continue
         yield first, row
+
+
+UNCLOSED = "a quoted field opens on this line and is never closed"
+
+
+def _broken(first: int, exc: Exception) -> BadRow:
+    if isinstance(exc, _RunAway):
+        reason = f"a quoted field opens on this line and runs over {QUOTED_LINES} lines"
+        return BadRow(first, f"{reason} (a quote not closed?)", broken=True)
+    return BadRow(first, f"unreadable CSV: {exc}", broken=True)
 
 
 def delimiter_of(header_line: str) -> str:

@@ -189,7 +189,13 @@ def remove(project: Project, name: str, email: str) -> Removed:
             yield record.raw
 
     new = project.state.suppressions.add(address, REMOVED, "manual", project.clock.now())
-    listfile.rewrite(change)
+    try:
+        listfile.rewrite(change)
+    except ListError as exc:  # the suppression stands: say so
+        raise ListError(
+            f"{exc.message}; {address} is suppressed all the same (no send reaches it)",
+            where=exc.where,
+        ) from None
     return Removed(address, removed, new)
 
 

@@ -83,7 +83,7 @@ def send(
     if retry_ambiguous and mark_ambiguous_sent:
         raise UsageError("--retry-ambiguous and --mark-ambiguous-sent contradict each other")
     with open_project(project) as proj:
-        plan = plan_send(proj, articles or [], list_name, issue_id, transport, test, dry_run)
+        plan = plan_send(proj, articles or [], list_name, issue_id, transport, test, dry_run, force)
         print_notes(plan.notes)
         if dry_run:
             _warn_missing_secret(plan)

@@ -128,7 +128,8 @@ def _plan(project: Project, entry: Queued) -> SendPlan:
     """The send of a due issue, from its articles as they are now: `check` runs on it
     as on any send, and an error keeps it queued (unless it was queued with --force)."""
     articles = [project.root / Path(a) for a in entry.articles]
-    plan = plan_send(project, articles, entry.list_name, entry.issue_id, entry.transport)
+    plan = plan_send(project, articles, entry.list_name, entry.issue_id, entry.transport,
+                     force=entry.force)  # fmt: skip
     try:
         gate(plan, entry.force)
     except NewsletterError:

@@ -49,7 +49,7 @@ def schedule_issue(
     zone = project.settings.newsletter.timezone
     current = project.clock.now()
     send_at = parse_when(at, zone, current, allow_past=now) if at is not None else current
-    plan = plan_send(project, articles, list_name, issue_id, transport_kind)
+    plan = plan_send(project, articles, list_name, issue_id, transport_kind, force=force)
     try:
         checked = gate(plan, force)
         headcount = plan.count()

@@ -34,6 +34,7 @@ class SendPlan:
     transport: Transport
     envelope: Envelope
     links: Links  # the list's signed unsubscribe links
+    force: bool = False  # a list whose quoting is broken is sent, that row skipped
 
     @property
     def personaliser(self) -> Personaliser:
@@ -66,13 +67,20 @@ class SendPlan:
     def rows(self) -> Iterator[Subscriber | BadRow]:
         return read_list(self.list_path, self.list_shown)
 
+    def subscribers(self, bad: BadRows) -> Iterator[Subscriber]:
+        """The list's subscribers, its bad rows counted into `bad`. A row whose quoting
+        is broken stops the send (the rows near it may be wrong) unless `force`."""
+        return good_rows(self.rows(), bad, None if self.force else self.list_shown)
+
     def frozen(self) -> IssueRecord | None:
         """This issue in the ledger, when a send of it started before."""
         return self.project.state.issues.get(self.id)
 
     def count(self) -> Headcount:
         """Who a send would go to now: the list's good rows, suppressions left out."""
-        return count(self.rows(), frozenset(self.project.state.suppressions.keys()))
+        bad = BadRows()
+        suppressed = frozenset(self.project.state.suppressions.keys())
+        return count(self.subscribers(bad), bad, suppressed)
 
 
 def plan_send(
@@ -83,10 +91,12 @@ def plan_send(
     transport_kind: str | None = None,
     test_address: str | None = None,
     dry_run: bool = False,
+    force: bool = False,
 ) -> SendPlan:
     """The send of `articles` to `list_name`. With no articles, `issue_id` names a
     started issue to resume from the ledger. A dry run needs no API key or password
-    (it sends nothing)."""
+    (it sends nothing). With `force`, a list whose quoting is broken is sent (the
+    broken row skipped)."""
     if not articles:
         return _plan_started(project, list_name, issue_id, transport_kind, dry_run)
     if list_name is None and test_address is None:
@@ -95,7 +105,7 @@ def plan_send(
     transport = project.transport(transport_kind, dry_run)
     issue = project.read_issue(articles, issue_id)
     rendered = project.render(issue)
-    return _plan(project, issue, rendered, list_name, transport)
+    return _plan(project, issue, rendered, list_name, transport, force)
 
 
 def _plan_started(
@@ -135,10 +145,11 @@ def _plan(
     rendered: RenderedIssue,
     list_name: str,
     transport: Transport,
+    force: bool = False,
 ) -> SendPlan:
     links = project.signer.links(list_name)
     envelope = Envelope(project.settings.newsletter, list_name)
-    return SendPlan(project, issue, rendered, list_name, transport, envelope, links)
+    return SendPlan(project, issue, rendered, list_name, transport, envelope, links, force)
 
 
 def content_hash(issue: Issue) -> str:
@@ -164,11 +175,10 @@ class Headcount:
     bad: BadRows
 
 
-def count(rows: Iterable[Subscriber | BadRow], suppressed: frozenset[str]) -> Headcount:
-    bad = BadRows()
+def count(subscribers: Iterable[Subscriber], bad: BadRows, suppressed: frozenset[str]) -> Headcount:
     first: list[Subscriber] = []
     total = 0
-    for subscriber in good_rows(rows, bad):
+    for subscriber in subscribers:
         if subscriber.key in suppressed:
             bad.suppressed += 1
             continue
@@ -178,10 +188,20 @@ def count(rows: Iterable[Subscriber | BadRow], suppressed: frozenset[str]) -> He
     return Headcount(first, total, bad)
 
 
-def good_rows(rows: Iterable[Subscriber | BadRow], bad: BadRows) -> Iterator[Subscriber]:
-    """The subscribers of a list; its bad rows are counted into `bad`."""
+def good_rows(
+    rows: Iterable[Subscriber | BadRow], bad: BadRows, refuse_broken: str | None = None
+) -> Iterator[Subscriber]:
+    """The subscribers of a list; its bad rows are counted into `bad`. With
+    `refuse_broken` (the list as shown), a row whose quoting is broken is an error."""
     for row in rows:
         if isinstance(row, BadRow):
+            if row.broken and refuse_broken is not None:
+                raise ListError(
+                    f"{row.reason}, so the rows near it may be wrong: nothing is sent to "
+                    "this list until it is fixed (or --force skips that row)",
+                    file=refuse_broken,
+                    line=row.line,
+                )
             bad.add(row)
         else:
             yield row

@@ -10,7 +10,7 @@ from newsletter.audience.lists import Subscriber, find_subscriber
 from newsletter.errors import AmbiguousError, PermanentError, StateError, UsageError
 from newsletter.personalise import Personaliser
 from newsletter.send.loop import deliver
-from newsletter.send.plan import SendPlan, content_hash, good_rows, nobody_on
+from newsletter.send.plan import SendPlan, content_hash, nobody_on
 from newsletter.send.report import OnBatch, SendReport
 from newsletter.send.retry import send_with_retries
 from newsletter.transports.base import Batch
@@ -48,7 +48,7 @@ def send_locked(
     if record is None:
         if plan.issue is None:
             raise StateError(f"issue {plan.id} is not in the ledger")
-        subscribers = good_rows(plan.rows(), report.bad_rows)
+        subscribers = plan.subscribers(report.bad_rows)
         ledger.freeze(plan.rendered, plan.list_name, plan.transport.name,
                       [project.shown(a.path) for a in plan.issue.articles],
                       content_hash(plan.issue), subscribers, clock.now())  # fmt: skip
