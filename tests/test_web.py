@@ -11,12 +11,12 @@ from conftest import SAMPLE_ARTICLE, SECRET
 
 from newsletter.state import Database
 from newsletter.web import make_app
-from newsletter.web.server import Server
+from newsletter.web.production import Endpoint
 
 
 @pytest.fixture
 def endpoint(project_dir):
-    with Server(make_app(project_dir)).start() as server:
+    with Endpoint(make_app(project_dir)).start() as server:
         yield f"http://127.0.0.1:{server.port}"
 
 
@@ -184,3 +184,35 @@ def test_the_serve_command_runs_the_endpoint_and_logs_no_address(project_dir, cl
 def test_a_port_out_of_range_is_a_usage_error(project_dir, cli, command):
     result = cli(*command, "--port", "99999")
     assert result.exit_code == 2 and "--port" in result.output
+
+
+@pytest.mark.slow
+def test_serve_cuts_a_partial_request_at_its_default_limit_and_stops_on_sigterm(project_dir):
+    import contextlib
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    env = dict(os.environ, NEWSLETTER_SECRET=SECRET)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "newsletter", "serve", "--port", "0"], cwd=project_dir, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        line = process.stdout.readline()
+        port = int(line.split()[3].rstrip("/").rsplit(":", 1)[1])
+        partial = socket.create_connection(("127.0.0.1", port), timeout=30)
+        partial.sendall(b"POST /unsubscribe HTTP/1.1\r\nHost: x\r\nContent-Length: 99\r\n\r\nab")
+        started = time.monotonic()
+        assert call(f"http://127.0.0.1:{port}/unsubscribe")[0] == 400  # others are answered
+        with contextlib.suppress(ConnectionResetError):
+            assert partial.recv(1024) == b""  # cut, with no answer
+        assert 9 < time.monotonic() - started < 15  # Limits.request_time, 10 s
+    finally:
+        process.send_signal(signal.SIGTERM)  # systemd's stop
+        _, err = process.communicate(timeout=15)
+    assert process.returncode == 0, err
+    assert "Traceback" not in err

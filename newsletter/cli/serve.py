@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -25,18 +26,24 @@ def serve(
     confirmation page; RFC 8058 one-click POST). Any WSGI server can run it instead:
     newsletter.web:application, with NEWSLETTER_PROJECT set."""
     from newsletter.web import make_app
-    from newsletter.web.server import Server
+    from newsletter.web.production import Endpoint
 
     with open_project(project) as proj:
         _ = proj.signer  # a missing or bad secret is an error now, not on a request
         root, url = proj.root, proj.settings.unsubscribe.url
     try:
-        server = Server(make_app(root), host, port, log=lambda line: typer.echo(line, err=True))
+        server = Endpoint(make_app(root), host, port, log=lambda line: typer.echo(line, err=True))
     except OSError as exc:
         raise UsageError(f"--host {host} --port {port}: cannot listen ({exc.strerror})") from None
     typer.echo(
         f"Unsubscribe endpoint at http://{host}:{server.port}/ (emails link to {url}); "
         "Ctrl-C stops it."
     )
+
+    def stop(*_: object) -> None:  # systemd's stop, or Ctrl-C: answer what is in progress
+        server.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     with server, contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
