@@ -1,7 +1,14 @@
 """The unsubscribe endpoint (`newsletter serve`, newsletter.web), over real HTTP on
 127.0.0.1: the whole loop from an email's List-Unsubscribe header to a skipped send."""
 
+import contextlib
+import os
 import re
+import signal
+import socket
+import subprocess
+import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -153,14 +160,10 @@ def test_the_module_level_application_reads_the_project_from_the_environment(
     assert seen == ["200 OK"] and b"tom@example.net" in body
 
 
-@pytest.mark.slow
-def test_the_serve_command_runs_the_endpoint_and_logs_no_address(project_dir, cli):
-    import os
-    import signal
-    import subprocess
-    import sys
-
-    assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 0
+@contextlib.contextmanager
+def serving(project_dir, stop: signal.Signals):
+    """`newsletter serve --port 0` in a process of its own: yields (base URL, the
+    process); stopped with `stop`; its stderr is kept as `process.err`."""
     env = dict(os.environ, NEWSLETTER_SECRET=SECRET)
     process = subprocess.Popen(
         [sys.executable, "-m", "newsletter", "serve", "--port", "0"], cwd=project_dir, env=env,
@@ -169,15 +172,21 @@ def test_the_serve_command_runs_the_endpoint_and_logs_no_address(project_dir, cl
     try:
         line = process.stdout.readline()
         assert line.startswith("Unsubscribe endpoint at http://127.0.0.1:"), line
-        base = line.split()[3].rstrip("/")
+        yield line.split()[3].rstrip("/"), process
+    finally:
+        process.send_signal(stop)
+        _, process.err = process.communicate(timeout=15)
+
+
+@pytest.mark.slow
+def test_the_serve_command_runs_the_endpoint_and_logs_no_address(project_dir, cli):
+    assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 0
+    with serving(project_dir, signal.SIGINT) as (base, process):  # Ctrl-C: a clean stop
         link = link_for(project_dir, base, "tom@example.net")
         assert call(link, ONE_CLICK)[0] == 200
         assert suppressed(project_dir) == {"tom@example.net": ("unsubscribed", "one-click")}
-    finally:
-        process.send_signal(signal.SIGINT)  # Ctrl-C: a clean stop
-        _, err = process.communicate(timeout=10)
-    assert process.returncode == 0, err
-    assert "POST /unsubscribe 200" in err and "tom@example.net" not in err
+    assert process.returncode == 0, process.err
+    assert "POST /unsubscribe 200" in process.err and "tom@example.net" not in process.err
 
 
 @pytest.mark.parametrize("command", [("serve",), ("preview", SAMPLE_ARTICLE, "--serve")])
@@ -188,31 +197,14 @@ def test_a_port_out_of_range_is_a_usage_error(project_dir, cli, command):
 
 @pytest.mark.slow
 def test_serve_cuts_a_partial_request_at_its_default_limit_and_stops_on_sigterm(project_dir):
-    import contextlib
-    import os
-    import signal
-    import socket
-    import subprocess
-    import sys
-    import time
-
-    env = dict(os.environ, NEWSLETTER_SECRET=SECRET)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "newsletter", "serve", "--port", "0"], cwd=project_dir, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        line = process.stdout.readline()
-        port = int(line.split()[3].rstrip("/").rsplit(":", 1)[1])
+    with serving(project_dir, signal.SIGTERM) as (base, process):  # systemd's stop
+        port = int(base.rsplit(":", 1)[1])
         partial = socket.create_connection(("127.0.0.1", port), timeout=30)
         partial.sendall(b"POST /unsubscribe HTTP/1.1\r\nHost: x\r\nContent-Length: 99\r\n\r\nab")
         started = time.monotonic()
-        assert call(f"http://127.0.0.1:{port}/unsubscribe")[0] == 400  # others are answered
+        assert call(f"{base}/unsubscribe")[0] == 400  # others are answered meanwhile
         with contextlib.suppress(ConnectionResetError):
             assert partial.recv(1024) == b""  # cut, with no answer
         assert 9 < time.monotonic() - started < 15  # Limits.request_time, 10 s
-    finally:
-        process.send_signal(signal.SIGTERM)  # systemd's stop
-        _, err = process.communicate(timeout=15)
-    assert process.returncode == 0, err
-    assert "Traceback" not in err
+    assert process.returncode == 0, process.err
+    assert "Traceback" not in process.err
