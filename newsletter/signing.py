@@ -1,7 +1,11 @@
-"""Signed, per-subscriber unsubscribe links (HMAC-SHA256 over list and address).
+"""Signed, per-subscriber unsubscribe links (HMAC-SHA256 over list and address),
+and the tokens of the endpoint's page buttons.
 
 A link names the list and the address and carries a signature; only the holder of
 the project's secret can make one, so a forged or altered link unsubscribes nobody.
+A page's button carries a token for one purpose (its own HMAC, never a link's
+signature): a page of another site can post the link, but not the token it has
+never seen.
 """
 
 from __future__ import annotations
@@ -56,6 +60,15 @@ class Signer:
 
     def verify(self, list_name: str, email: str, signature: str) -> bool:
         return verify(self._secret, list_name, email, signature)
+
+    def token(self, purpose: str, *parts: str) -> str:
+        """A form token for `purpose` ("confirm", "resubscribe") over `parts`."""
+        mac = hmac.new(self._secret, _fields("form", purpose, *parts), hashlib.sha256)
+        return mac.hexdigest()[:32]
+
+    def check_token(self, token: str, purpose: str, *parts: str) -> bool:
+        expected = self.token(purpose, *parts)
+        return hmac.compare_digest(expected.encode("ascii"), token.encode("ascii", "replace"))
 
 
 def _fields(*parts: str) -> bytes:

@@ -27,8 +27,9 @@ def endpoint(project_dir):
         yield f"http://127.0.0.1:{server.port}"
 
 
-def call(url: str, body: bytes | None = None) -> tuple[int, str]:
-    request = urllib.request.Request(url, data=body, method="POST" if body is not None else "GET")
+def call(url: str, body: bytes | None = None, headers: dict | None = None) -> tuple[int, str]:
+    method = "POST" if body is not None else "GET"
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:
             return answer.status, answer.read().decode()
@@ -77,17 +78,63 @@ def test_one_click_unsubscribe_then_the_next_send_skips_the_address(project_dir,
     assert '"state": "skipped"' in status and "unsubscribed (one-click)" in status
 
 
+def press(endpoint: str, page: str, which: str = "") -> tuple[str, bytes]:
+    """What a browser posts for the page's button: the form's action (the one whose
+    action holds `which`) and its fields."""
+    for form in re.findall(r"<form.*?</form>", page):
+        action = re.search(r'action="([^"]+)"', form).group(1).replace("&amp;", "&")
+        if which in action:
+            fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form))
+            return endpoint + action, urllib.parse.urlencode(fields).encode()
+    raise AssertionError(f"no form with {which!r} in {page}")
+
+
+SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
+CROSS_SITE = {"Sec-Fetch-Site": "cross-site"}
+
+
 def test_the_confirmation_button_and_the_way_back(project_dir, cli, endpoint):
     assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 0
     link = link_for(project_dir, endpoint, "ada@example.com")
-    status, page = call(link, b"confirm=1")
+    status, page = call(*press(endpoint, call(link)[1]), SAME_ORIGIN)
     assert status == 200 and suppressed(project_dir) == {
         "ada@example.com": ("unsubscribed", "link")
     }
-    action = re.search(r'action="([^"]+a=resubscribe)"', page).group(1).replace("&amp;", "&")
-    status, page = call(endpoint + action, b"")
+    status, page = call(*press(endpoint, page, "a=resubscribe"), SAME_ORIGIN)
     assert status == 200 and "ada@example.com will get Pop Culture Weekly again." in page
     assert suppressed(project_dir) == {}
+
+
+def test_another_sites_page_can_press_neither_button(project_dir, cli, endpoint):
+    """A page elsewhere with the reader's link (from a forwarded email) posts through
+    the reader's browser: without the page's token, or marked cross-site by the
+    browser, nothing changes (403); the RFC 8058 one-click POST is still taken."""
+    assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 0
+    link = link_for(project_dir, endpoint, "ada@example.com")
+    forged = [(b"confirm=1", {}), (b"confirm=1&token=" + b"0" * 32, {}),
+              (press(endpoint, call(link)[1])[1], CROSS_SITE)]  # fmt: skip
+    for body, headers in forged:
+        status, page = call(link, body, headers)
+        assert status == 403 and "This button has expired" in page and "Nothing was changed" in page
+        assert suppressed(project_dir) == {}
+    status, page = call(*press(endpoint, call(link)[1]))  # the reader presses it
+    assert status == 200 and suppressed(project_dir) == {
+        "ada@example.com": ("unsubscribed", "link")
+    }
+    _, back = press(endpoint, page, "a=resubscribe")
+    undo = link + "&a=resubscribe"
+    for body, headers in [(b"", {}), (press(endpoint, call(link)[1])[1], {}), (back, CROSS_SITE)]:
+        assert call(undo, body, headers)[0] == 403
+    # someone with the link posts the button again: unsubscribed, and no way back for them
+    status, page = call(*press(endpoint, call(link)[1]))
+    assert status == 200 and "a=resubscribe" not in page
+    assert suppressed(project_dir) == {"ada@example.com": ("unsubscribed", "link")}
+    assert call(undo, back)[0] == 200 and suppressed(project_dir) == {}  # the reader's own
+    status, _ = call(link, ONE_CLICK, CROSS_SITE)  # RFC 8058: from anywhere
+    assert status == 200 and suppressed(project_dir) == {
+        "ada@example.com": ("unsubscribed", "one-click")
+    }
+    assert call(undo, back)[0] == 403  # the old page's way back lifts only its own
 
 
 def test_a_bounce_is_not_undone_by_the_link(project_dir, cli, endpoint, project):

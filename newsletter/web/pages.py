@@ -37,6 +37,9 @@ WORDS: dict[str, dict[str, str]] = {
         "the latest email from {newsletter}, or reply to it and ask.",
         "kept": "{email} stays unsubscribed from {newsletter} (the reason is not an "
         "unsubscribe link, so it cannot be undone here). Reply to an email to ask.",
+        "stale_title": "This button has expired",
+        "stale": "Nothing was changed. Open the unsubscribe link in the latest email from "
+        "{newsletter} and use the button on that page.",
     },
     "de": {
         "confirm_title": "Abmelden?",
@@ -53,6 +56,9 @@ WORDS: dict[str, dict[str, str]] = {
         "Link in der neuesten E-Mail von {newsletter}, oder antworten Sie darauf.",
         "kept": "{email} bleibt von {newsletter} abgemeldet (nicht über einen Abmeldelink, "
         "daher hier nicht rückgängig zu machen). Antworten Sie auf eine E-Mail.",
+        "stale_title": "Diese Schaltfläche ist abgelaufen",
+        "stale": "Es wurde nichts geändert. Öffnen Sie den Abmeldelink in der neuesten "
+        "E-Mail von {newsletter} und nutzen Sie die Schaltfläche auf jener Seite.",
     },
     "fr": {
         "confirm_title": "Se désabonner ?",
@@ -69,6 +75,9 @@ WORDS: dict[str, dict[str, str]] = {
         "dernier e-mail de {newsletter}, ou répondez-y.",
         "kept": "{email} reste désabonné de {newsletter} (pas par un lien de désabonnement : "
         "impossible de l'annuler ici). Répondez à un e-mail pour le demander.",
+        "stale_title": "Ce bouton a expiré",
+        "stale": "Rien n'a été modifié. Ouvrez le lien de désabonnement du dernier e-mail de "
+        "{newsletter} et utilisez le bouton de cette page.",
     },
     "es": {
         "confirm_title": "¿Darse de baja?",
@@ -85,6 +94,9 @@ WORDS: dict[str, dict[str, str]] = {
         "último correo de {newsletter}, o responda a él.",
         "kept": "{email} sigue dado de baja de {newsletter} (no fue con un enlace de baja, "
         "así que no se puede deshacer aquí). Responda a un correo para pedirlo.",
+        "stale_title": "Este botón ha caducado",
+        "stale": "No se ha cambiado nada. Abra el enlace de baja del último correo de "
+        "{newsletter} y use el botón de esa página.",
     },
 }
 
@@ -101,17 +113,24 @@ class Page:
     def text(self, key: str, email: str = "") -> str:
         return escape(self.words[key].format(newsletter=self.settings.name, email=email))
 
-    def confirm(self, environ: dict[str, Any], email: str) -> str:
+    def confirm(self, environ: dict[str, Any], email: str, token: str) -> str:
         action = escape(_self_url(environ))
         return (f"<p>{self.text('confirm', email)}</p>"
                 f'<form method="post" action="{action}">'
+                f'<input type="hidden" name="token" value="{escape(token)}">'
                 f'<button type="submit" name="confirm" value="1">{escape(self.words["button"])}'
                 "</button></form>")  # fmt: skip
 
-    def done(self, environ: dict[str, Any], email: str) -> str:
+    def done(self, environ: dict[str, Any], email: str, token: str | None) -> str:
+        """The done page; with `token`, a way back (only for the request that made
+        the suppression)."""
+        done = f"<p>{self.text('done', email)}</p>"
+        if token is None:
+            return done
         action = escape(_self_url(environ) + "&a=resubscribe")
-        return (f"<p>{self.text('done', email)}</p><p>{escape(self.words['undo'])}</p>"
+        return (f"{done}<p>{escape(self.words['undo'])}</p>"
                 f'<form method="post" action="{action}">'
+                f'<input type="hidden" name="token" value="{escape(token)}">'
                 f'<button type="submit" class="secondary">{escape(self.words["resubscribe"])}'
                 "</button></form>")  # fmt: skip
 

@@ -2,13 +2,20 @@
 
     GET  a signed link      a confirmation page with a button; changes nothing (mail
                             scanners fetch links)
-    POST the same link      `List-Unsubscribe=One-Click` (RFC 8058, sent by the inbox)
-                            or the page's button: records the suppression, then a
-                            done page with a way back (resubscribe)
-    POST ...&a=resubscribe  lifts a suppression this link made, and nothing else
+    POST the same link      `List-Unsubscribe=One-Click` (RFC 8058, sent by the inbox,
+                            from anywhere, as the RFC says) or the page's button:
+                            records the suppression, then a done page with a way back
+                            (resubscribe) when this request made it
+    POST ...&a=resubscribe  the done page's button: lifts the suppression that request
+                            made, and nothing else
 
 A forged, altered, truncated or cross-list link gets 400 and records nothing; the
-signature check is constant-time.
+signature check is constant-time. The page's buttons carry a token (signing.py) and
+are refused (403, nothing changed) without it or from another site's page
+(`Sec-Fetch-Site: cross-site`): a page elsewhere that has a reader's link, from a
+forwarded email, can neither unsubscribe nor resubscribe them through the reader's
+browser. The way back is bound to the suppression its page made: someone who has the
+link but was not there cannot lift a suppression the reader made.
 """
 
 from __future__ import annotations
@@ -35,19 +42,52 @@ def unsubscribe(project: Project, environ: dict[str, Any], start: Start) -> Iter
     page = Page(project.settings.newsletter)
     if link is None:
         return page.answer(start, "400 Bad Request", "bad_title", page.text("bad"))
-    _, email = link
+    list_name, email = link
     one_click = form.get("List-Unsubscribe") == ["One-Click"]
     resubscribe = "resubscribe" in query.get("a", []) + form.get("a", [])
-    if method != "POST" or not (one_click or resubscribe or form.get("confirm") == ["1"]):
-        return page.answer(start, "200 OK", "confirm_title", page.confirm(environ, email))
+    confirmed = form.get("confirm") == ["1"]
+    signer, key = project.signer, email.lower()
+    if method != "POST" or not (one_click or resubscribe or confirmed):
+        token = signer.token("confirm", list_name, key)
+        return page.answer(start, "200 OK", "confirm_title", page.confirm(environ, email, token))
+    token = (form.get("token") or [""])[0]
+    if not one_click:  # the page's buttons
+        if _cross_site(environ):
+            return page.answer(start, "403 Forbidden", "stale_title", page.text("stale"))
+        if resubscribe:
+            return _resubscribe(project, page, start, list_name, email, token)
+        if not signer.check_token(token, "confirm", list_name, key):
+            return page.answer(start, "403 Forbidden", "stale_title", page.text("stale"))
     suppressions = project.state.suppressions
-    if resubscribe:
-        if suppressions.remove(email, UNDOABLE_SOURCES) or suppressions.get(email) is None:
-            return page.answer(start, "200 OK", "again_title", page.text("again", email))
+    made = suppressions.add(email, UNSUBSCRIBED, "one-click" if one_click else "link",
+                            project.clock.now())  # fmt: skip
+    found = suppressions.get(email) if made else None
+    back = signer.token("resubscribe", list_name, key, found.created_at) if found else None
+    return page.answer(start, "200 OK", "done_title", page.done(environ, email, back))
+
+
+def _resubscribe(
+    project: Project, page: Page, start: Start, list_name: str, email: str, token: str
+) -> Iterable[bytes]:
+    """The done page's way back: it lifts the suppression that page's request made
+    (its token names when), and only that."""
+    suppressions = project.state.suppressions
+    found = suppressions.get(email)
+    if found is None:  # lifted already (a second click)
+        return page.answer(start, "200 OK", "again_title", page.text("again", email))
+    if found.source not in UNDOABLE_SOURCES:
         return page.answer(start, "200 OK", "done_title", page.text("kept", email))
-    suppressions.add(email, UNSUBSCRIBED, "one-click" if one_click else "link",
-                     project.clock.now())  # fmt: skip
-    return page.answer(start, "200 OK", "done_title", page.done(environ, email))
+    if not project.signer.check_token(
+        token, "resubscribe", list_name, email.lower(), found.created_at
+    ):
+        return page.answer(start, "403 Forbidden", "stale_title", page.text("stale"))
+    suppressions.remove(email, UNDOABLE_SOURCES)
+    return page.answer(start, "200 OK", "again_title", page.text("again", email))
+
+
+def _cross_site(environ: dict[str, Any]) -> bool:
+    """A post from another site's page, as the browser says (every current one does)."""
+    return environ.get("HTTP_SEC_FETCH_SITE", "").lower() == "cross-site"
 
 
 def _link(query: dict[str, list[str]], project: Project) -> tuple[str, str] | None:
