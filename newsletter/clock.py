@@ -50,5 +50,8 @@ def show(moment: datetime | str, zone: str) -> str:
         moment = datetime.fromisoformat(moment)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    local = moment.astimezone(ZoneInfo(zone))
+    try:
+        local = moment.astimezone(ZoneInfo(zone))
+    except OverflowError:  # the last hours of the year 9999, ahead of UTC: shown in UTC
+        local = moment.astimezone(UTC)
     return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"

@@ -91,7 +91,8 @@ class Project:
     def state(self) -> Database:
         """The project's state, opened (and migrated) on first use."""
         if self._state is None:
-            self._state = Database(self.state_dir / "state.db")
+            path = self.state_dir / "state.db"
+            self._state = Database(path, where=self.shown(path))
         return self._state
 
     def transport(self, kind: str | None = None, dry_run: bool = False) -> Transport:
@@ -185,10 +186,10 @@ class Project:
         from filelock import FileLock, Timeout
 
         folder = self.state_dir / "locks"
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         lock = FileLock(folder / f"{issue_id}.lock")
         holder = folder / f"{issue_id}.json"
         try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             lock.acquire(timeout=-1 if wait else 0)
         except Timeout:
             try:
@@ -201,11 +202,18 @@ class Project:
                 "or run again with --wait",
                 file=self.shown(self.state_dir),
             ) from None
+        except OSError as exc:
+            raise StateError(
+                f"cannot take the send lock of issue {issue_id}: {exc.strerror}; the locks "
+                "folder must be writable (nothing was sent or changed)",
+                file=self.shown(folder),
+            ) from None
         try:
-            holder.write_text(
-                json.dumps({"pid": os.getpid(), "what": what,
-                            "since": self.clock.now().isoformat(timespec="seconds")})
-            )  # fmt: skip
+            with contextlib.suppress(OSError):  # who holds it: for the message, not the lock
+                holder.write_text(
+                    json.dumps({"pid": os.getpid(), "what": what,
+                                "since": self.clock.now().isoformat(timespec="seconds")})
+                )  # fmt: skip
             yield
         finally:
             holder.unlink(missing_ok=True)
@@ -262,6 +270,18 @@ def check_list_name(name: str) -> str:
     return name
 
 
+def _empty(folder: Path, remove: bool) -> None:
+    """Take back what a failed `init` made in `folder` (new or empty before it)."""
+    if remove:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    for child in folder.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+
+
 def create_project(folder: Path, with_templates: bool = False) -> list[Path]:
     """`newsletter init`: copy the skeleton (the same files as the sample project at the
     root of the repository) into `folder`; refuse to touch an existing project."""
@@ -271,21 +291,20 @@ def create_project(folder: Path, with_templates: bool = False) -> list[Path]:
         raise UsageError(f"{folder} exists and is not a folder")
     if folder.is_dir() and any(folder.iterdir()):
         raise UsageError(f"{folder} is not empty; give a new or empty folder")
-    created = []
+    existed = folder.exists()
+    created: list[Path] = []
+    target = folder
     try:
-        for source in sorted(SKELETON.rglob("*")):
-            if source.is_file() and "__pycache__" not in source.parts:
-                target = folder / source.relative_to(SKELETON)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(source, target)
-                created.append(target)
+        copies = [(source, folder / source.relative_to(SKELETON))
+                  for source in sorted(SKELETON.rglob("*"))
+                  if source.is_file() and "__pycache__" not in source.parts]  # fmt: skip
         if with_templates:
-            for name in TEMPLATE_FILES:
-                target = folder / "templates" / name
-                shutil.copyfile(PACKAGE_TEMPLATES / name, target)
-                created.append(target)
-    except OSError as exc:
-        raise StateError(
-            f"cannot create the project: {exc.strerror}", file=str(exc.filename or folder)
-        ) from None
+            copies += [(PACKAGE_TEMPLATES / n, folder / "templates" / n) for n in TEMPLATE_FILES]
+        for source, target in copies:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+            created.append(target)
+    except OSError as exc:  # a half-made project is taken back, so init can run again
+        _empty(folder, remove=not existed)
+        raise StateError(f"cannot create the project: {exc.strerror}", file=str(target)) from None
     return created

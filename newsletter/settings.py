@@ -284,6 +284,26 @@ SECTIONS: dict[str, type] = {
 REQUIRED_SECTIONS = ("newsletter",)
 
 
+def _too_deep(text: str, deepest: int = 100) -> int | None:
+    """The line where brackets and braces (outside strings, roughly) first nest more
+    than `deepest` levels."""
+    depth, line, quote = 0, 1, ""
+    for char in text:
+        if char == "\n":
+            line += 1
+        elif quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "[{":
+            depth += 1
+            if depth > deepest:
+                return line
+        elif char in "]}":
+            depth -= 1
+    return None
+
+
 def load_settings(path: Path) -> Settings:
     """Read and check newsletter.toml; raise SettingsError naming file, line and key."""
     shown = shown_path(path)
@@ -300,6 +320,12 @@ def load_settings(path: Path) -> Settings:
         column = f" (column {found.group(2)})" if found else ""
         line = int(found.group(1)) if found else None
         raise SettingsError(f"not valid TOML: {what}{column}", file=shown, line=line) from None
+    except RecursionError:  # tomllib recurses once per level of nesting
+        raise SettingsError(
+            "not valid TOML here: arrays or inline tables nested too deeply",
+            file=shown,
+            line=_too_deep(text),
+        ) from None
 
     finder = _LineFinder(text)
     for name in data:

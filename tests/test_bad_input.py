@@ -9,7 +9,11 @@ their line number and skipped, and the send goes on.
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -735,3 +739,169 @@ def test_a_state_file_that_is_not_ours_is_never_taken_for_a_new_one(project_dir,
         assert_one_line_error(result, 1, ".newsletter/state.db", "backup")
     assert_nothing_sent(project_dir)
     assert state.read_bytes() == content
+
+
+# --- six paths that were "unexpected ... this is a bug" (issue 12, item 9) ---
+
+
+def test_a_time_past_the_years_a_zone_can_show_is_refused_and_shown_if_kept(
+    project_dir, cli, project
+):
+    """The last hours of the year 9999 exist in UTC but not east of it."""
+    settings = project_dir / SETTINGS
+    settings.write_text(settings.read_text().replace('timezone = "UTC"', "") .replace(
+        "[newsletter]", '[newsletter]\ntimezone = "Europe/Berlin"', 1))  # fmt: skip
+    far = cli("schedule", SAMPLE_ARTICLE, "--list", "sample", "--at", "9999-12-31T23:30Z")
+    assert_one_line_error(far, 2, "--at '9999-12-31T23:30Z'", "more than 10 years from now")
+    beyond = cli("schedule", SAMPLE_ARTICLE, "--list", "sample", "--at", "9999-12-31T23:30-05:00")
+    assert_one_line_error(beyond, 2, "out of the range of dates")
+    # an entry an earlier release let in, shown after the zone moved to UTC+14
+    from datetime import UTC, datetime
+
+    at = datetime(9999, 12, 31, 23, 30, tzinfo=UTC)
+    project.state.queue.add("far", "sample", [SAMPLE_ARTICLE], None, at, "9999-12-31T23:30Z",
+                            project.clock.now())  # fmt: skip
+    text = settings.read_text().replace("Europe/Berlin", "Pacific/Kiritimati")
+    settings.write_text(text)
+    for command in (("status",), ("status", "--json"), ("schedule", "--list-queued")):
+        shown = cli(*command)
+        assert shown.exit_code == 0 and "Traceback" not in shown.output, shown.output
+        assert "9999-12-31" in shown.stdout
+    assert "9999-12-31 23:30 UTC" in cli("schedule", "--list-queued").stdout
+
+
+def test_settings_nested_thousands_deep_name_the_line(project_dir, cli):
+    settings = project_dir / SETTINGS
+    lines = settings.read_text().count("\n")
+    settings.write_text(settings.read_text() + "\n[deep]\nx = " + "[" * 5000 + "]" * 5000 + "\n")
+    result = cli("status")
+    assert_one_line_error(result, 1, "nested too deeply", pattern=at_line(SETTINGS, lines + 3))
+
+
+def test_a_stored_secret_that_is_not_utf8_names_the_file(project_dir, cli, monkeypatch):
+    monkeypatch.delenv("NEWSLETTER_SECRET")
+    write(project_dir / ".newsletter" / "secret", b"\xff\xfe\x00 not text")
+    result = run(cli, "send", SAMPLE_ARTICLE)
+    assert_one_line_error(result, 1, "not UTF-8", pattern=at_line(".newsletter/secret", 1))
+    assert_nothing_sent(project_dir)
+
+
+def without_root_powers() -> None:
+    """For a subprocess: file permissions bind it even when the tests run as root (the
+    capabilities that let root ignore them are dropped from what it can ever have)."""
+    import ctypes
+
+    if os.geteuid() != 0:
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+        if libc.prctl(24, capability, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+def newsletter(project_dir: Path, *args: str, before=without_root_powers, **kwargs):
+    """`newsletter ARGS` in a process of its own, in the project."""
+    return subprocess.run([sys.executable, "-m", "newsletter", *args], cwd=project_dir,
+                          capture_output=True, text=True, preexec_fn=before, timeout=120,
+                          **kwargs)  # fmt: skip
+
+
+def state_dump(project_dir: Path) -> list[str]:
+    import sqlite3
+
+    db = sqlite3.connect(f"file:{project_dir / '.newsletter' / 'state.db'}?mode=ro", uri=True)
+    try:
+        return list(db.iterdump())
+    finally:
+        db.close()
+
+
+def test_a_read_only_state_is_a_one_line_error_and_stays_as_it_was(project_dir, cli):
+    assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 0
+    before = state_dump(project_dir)
+    target = project_dir / ".newsletter" / "state.db"
+    target.chmod(0o444)
+    try:
+        for args in (("send", "articles/welcome.md", "--list", "sample", "--yes"),
+                     ("subscribers", "remove", "sample", "ada@example.com"),
+                     ("schedule", "articles/welcome.md", "--list", "sample", "--now")):  # fmt: skip
+            result = newsletter(project_dir, *args)
+            assert result.returncode == 1, result.stderr
+            error = result.stderr.splitlines()[-1]
+            assert error.startswith("error: .newsletter/state.db: ") and "read-only" in error
+            assert "Traceback" not in result.stderr and "this is a bug" not in result.stderr
+        shown = newsletter(project_dir, "status")  # reading still works
+        assert shown.returncode == 0 and ISSUE_DONE in shown.stdout, shown.stderr
+    finally:
+        target.chmod(0o644)
+    assert state_dump(project_dir) == before
+
+
+ISSUE_DONE = "000_1718b35f7cc77fd8"
+
+
+def test_an_unwritable_locks_folder_is_a_one_line_error(project_dir, cli):
+    assert cli("subscribers", "list").exit_code == 0  # the state and its folders exist
+    locks = project_dir / ".newsletter" / "locks"
+    locks.mkdir(exist_ok=True)
+    locks.chmod(0o500)
+    try:
+        sent = newsletter(project_dir, "send", SAMPLE_ARTICLE, "--list", "sample", "--yes")
+        added = newsletter(project_dir, "subscribers", "add", "sample", "new@example.com")
+    finally:
+        locks.chmod(0o700)
+    for result, needle in ((sent, "cannot take the send lock"), (added, "the list's lock")):
+        assert result.returncode == 1, result.stderr
+        assert len(result.stderr.splitlines()) == 1 and "this is a bug" not in result.stderr
+        assert needle in result.stderr and "Permission denied" in result.stderr
+    assert sent.stderr.startswith("error: .newsletter/locks: ")
+    assert added.stderr.startswith("error: subscribers/sample.csv: ")
+    assert_nothing_sent(project_dir)
+    assert "new@example.com" not in (project_dir / "subscribers" / "sample.csv").read_text()
+
+
+def test_a_disk_that_fills_during_a_send_is_a_one_line_error_and_the_send_resumes(project_dir, cli):
+    """A file size limit stands in for a full disk: SQLite's write fails the same way
+    (the state is written as one batch after another goes out)."""
+    import resource
+    import signal
+
+    rows = "".join(f"reader{i}@example.com,Reader {i}\n" for i in range(3000))
+    write(project_dir / "subscribers" / "big.csv", "email,name\n" + rows)
+    assert cli("subscribers", "list").exit_code == 0  # the state made, before the limit
+
+    def full() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write fails instead of killing
+        resource.setrlimit(resource.RLIMIT_FSIZE, (400_000, 400_000))
+
+    args = ("send", SAMPLE_ARTICLE, "--list", "big", "--yes")
+    stopped = newsletter(project_dir, *args, before=full)
+    assert stopped.returncode == 1
+    assert stopped.stderr.startswith("error: .newsletter/state.db: cannot read or write")
+    assert len(stopped.stderr.splitlines()) == 1, stopped.stderr
+    status = json.loads(cli("status", "--json").stdout)
+    assert status[0]["state"] == "sending" and 0 < status[0]["accepted"] < 3000
+    # the batch whose answer could not be recorded was in flight: held, then resent
+    resumed = cli("send", "--id", ISSUE_DONE, "--yes", "--retry-ambiguous")
+    assert resumed.exit_code == 0, resumed.output
+    (done,) = json.loads(cli("status", "--json").stdout)
+    assert (done["state"], done["accepted"]) == ("done", 3000)
+    assert len(sent_files(project_dir)) == 3000
+
+
+def test_init_that_cannot_write_names_the_file_and_takes_back_what_it_made(tmp_path):
+    import resource
+    import signal
+
+    def full() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))  # the first big file fails
+
+    result = newsletter(tmp_path, "init", "news", before=full)
+    assert result.returncode == 1 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert re.match(r"error: news/\S+: cannot create the project: File too large", result.stderr)
+    assert not (tmp_path / "news").exists()
+    (tmp_path / "empty").mkdir()
+    again = newsletter(tmp_path, "init", "empty", before=full)
+    assert again.returncode == 1 and list((tmp_path / "empty").iterdir()) == []
+    assert newsletter(tmp_path, "init", "news").returncode == 0

@@ -106,13 +106,19 @@ class ListFile:
             return self._rewrite(change)
         from filelock import FileLock, Timeout
 
-        self.lock.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
+            self.lock.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             with FileLock(self.lock, timeout=60):
                 return self._rewrite(change)
         except Timeout:
             raise ListError(
                 "another command has been changing this list for a minute; try again",
+                file=self.shown,
+            ) from None
+        except OSError as exc:  # the lock's folder (the list's own errors are ListErrors)
+            raise ListError(
+                f"cannot take the list's lock in {self.lock.parent}: {exc.strerror}; the "
+                "locks folder must be writable (the list was not changed)",
                 file=self.shown,
             ) from None
 

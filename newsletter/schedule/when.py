@@ -4,7 +4,7 @@ zone when they carry no offset. Pure: the current time is passed in."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from newsletter.clock import show
@@ -12,6 +12,7 @@ from newsletter.errors import UsageError
 
 DATE_ONLY = re.compile(r"\d{4}-?\d{2}-?\d{2}")
 EXAMPLE = "2026-12-01T09:00, or with an offset 2026-12-01T09:00+01:00"
+FURTHEST = timedelta(days=10 * 365)  # an issue queued further ahead is a typo
 
 
 def parse_when(text: str, zone: str, now: datetime, allow_past: bool = False) -> datetime:
@@ -30,6 +31,11 @@ def parse_when(text: str, zone: str, now: datetime, allow_past: bool = False) ->
         value = value.astimezone(UTC)
     except OverflowError:  # e.g. the year 1 with a positive offset
         raise UsageError(f"--at {text!r}: out of the range of dates") from None
+    if value > now + FURTHEST:
+        raise UsageError(
+            f"--at {text!r}: that is more than {FURTHEST.days // 365} years from now; "
+            f"is the year right? Write e.g. {EXAMPLE}"
+        )
     if value < now and not allow_past:
         raise UsageError(
             f"--at {text!r}: that is in the past (now it is {show(now, zone)}); "

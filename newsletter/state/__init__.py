@@ -34,8 +34,9 @@ from newsletter.state.suppressions import Suppressions
 class Database:
     """The state database of a project, opened and migrated."""
 
-    def __init__(self, path: Path, busy_timeout: float = 30.0) -> None:
-        self.engine = Engine.open(path, migrate, busy_timeout)
+    def __init__(self, path: Path, busy_timeout: float = 30.0, where: str | None = None) -> None:
+        """`where`: the file as errors name it (the project's relative path)."""
+        self.engine = Engine.open(path, migrate, busy_timeout, where)
         try:
             migrate(self.engine)  # the steps of a release newer than the state's
         except BaseException:

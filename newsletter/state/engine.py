@@ -51,20 +51,25 @@ class Engine:
 
     @classmethod
     def open(
-        cls, path: Path, initialise: Callable[[Engine], object], busy_timeout: float = 30.0
+        cls,
+        path: Path,
+        initialise: Callable[[Engine], object],
+        busy_timeout: float = 30.0,
+        where: str | None = None,
     ) -> Engine:
         """The state at `path`. Only a missing file is a new state: it is made whole
         (`initialise`d) in a file of its own and linked into place, so a state file
         that exists is always one that was made, and one that is empty, not SQLite, or
-        not ours is refused, unchanged."""
+        not ours is refused, unchanged. `where`: the file as shown in errors."""
+        where = where or str(path)
         if not path.exists():
-            cls._create(path, initialise, busy_timeout)
-        _check_file(path, str(path))
-        engine = cls(path, busy_timeout, wal=False)  # not a byte written before it is ours
+            cls._create(path, initialise, busy_timeout, where)
+        _check_file(path, where)
+        engine = cls(path, busy_timeout, wal=False, where=where)  # not a byte written before
         try:
             if "migrations" not in engine.tables():
                 raise StateError(f"a SQLite database, but not a newsletter state; {RESTORE}",
-                                 file=str(path))  # fmt: skip
+                                 file=where)  # fmt: skip
             engine.wal(busy_timeout)
         except BaseException:
             engine.close()
@@ -72,12 +77,14 @@ class Engine:
         return engine
 
     @classmethod
-    def _create(cls, path: Path, initialise: Callable[[Engine], object], patience: float) -> None:
+    def _create(
+        cls, path: Path, initialise: Callable[[Engine], object], patience: float, where: str
+    ) -> None:
         made = path.with_name(f".{path.name}.{os.getpid()}.new")
         try:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             made.unlink(missing_ok=True)
-            engine = cls(made, patience, wal=False)
+            engine = cls(made, patience, wal=False, where=where)
             try:
                 initialise(engine)
             finally:
@@ -86,13 +93,15 @@ class Engine:
                 os.link(made, path)
         except OSError as exc:
             raise StateError(f"cannot make the state database: {exc.strerror or exc}",
-                             file=str(path)) from None  # fmt: skip
+                             file=where) from None  # fmt: skip
         finally:
             made.unlink(missing_ok=True)
 
-    def __init__(self, path: Path, busy_timeout: float = 30.0, wal: bool = True) -> None:
+    def __init__(
+        self, path: Path, busy_timeout: float = 30.0, wal: bool = True, where: str | None = None
+    ) -> None:
         self.path = path
-        self.where = str(path)
+        self.where = where or str(path)
         try:
             self.db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
@@ -133,26 +142,32 @@ class Engine:
 
     # --- statements ---
 
-    def execute(self, statement: str, params: Params = ()) -> sqlite3.Cursor:
+    @contextlib.contextmanager
+    def _mapped(self) -> Iterator[None]:
+        """SQLite's errors as ours: a unique key taken is a Conflict, a file that cannot
+        be read or written a StateError (Engine._error)."""
         try:
-            return self.db.execute(self.sql(statement), params)
+            yield
         except sqlite3.IntegrityError as exc:
             if "UNIQUE" in str(exc):
                 raise Conflict(str(exc), file=self.where) from None
             raise
-        except sqlite3.OperationalError as exc:
+        except sqlite3.DatabaseError as exc:
             raise self._error(exc) from None
+
+    def execute(self, statement: str, params: Params = ()) -> sqlite3.Cursor:
+        with self._mapped():
+            return self.db.execute(self.sql(statement), params)
 
     def executemany(self, statement: str, rows: Iterable[Params]) -> int:
         """Returns how many rows the statement changed in all."""
-        try:
+        with self._mapped():
             return self.db.executemany(self.sql(statement), rows).rowcount
-        except sqlite3.OperationalError as exc:
-            raise self._error(exc) from None
 
     def one(self, statement: str, params: Params = ()) -> Any:
-        """The first row, or None."""
-        return self.execute(statement, params).fetchone()
+        """The first row, or None (an INSERT ... RETURNING runs as it is fetched)."""
+        with self._mapped():
+            return self.db.execute(self.sql(statement), params).fetchone()
 
     def value(self, statement: str, params: Params = ()) -> Any:
         """The first column of the first row, or None."""
@@ -160,7 +175,14 @@ class Engine:
         return row[0] if row else None
 
     def all(self, statement: str, params: Params = ()) -> list[Any]:
-        return self.execute(statement, params).fetchall()
+        with self._mapped():
+            return self.db.execute(self.sql(statement), params).fetchall()
+
+    def stream(self, statement: str, params: Params = ()) -> Iterator[Any]:
+        """The rows one by one, as they are read (a read that fails midway is mapped
+        like any other)."""
+        with self._mapped():
+            yield from self.db.execute(self.sql(statement), params)
 
     def changed(self, statement: str, params: Params = ()) -> int:
         """How many rows an UPDATE, INSERT or DELETE changed."""
@@ -204,6 +226,10 @@ class Engine:
                 "closed",
                 file=self.where,
             )
+        name = getattr(exc, "sqlite_errorname", "")
+        for prefix, what in _CANNOT_WRITE.items():
+            if name.startswith(prefix):
+                return StateError(f"{what}; {UNCHANGED}", file=self.where)
         if isinstance(exc, sqlite3.OperationalError) and not _broken(exc):
             return RuntimeError(f"the state database refused a statement: {exc}")
         return StateError(f"the state database is unusable: {exc}", file=self.where)
@@ -220,6 +246,18 @@ def _check_file(path: Path, where: str) -> None:
         raise StateError(f"the state database is empty (0 bytes); {RESTORE}", file=where)
     if head != SQLITE_HEADER:
         raise StateError(f"not a state database (not SQLite); {RESTORE}", file=where)
+
+
+UNCHANGED = "what needed it was not done, nor half done: run again when that is fixed"
+_CANNOT_WRITE = {  # SQLite's error names (the extended codes start with them)
+    "SQLITE_READONLY": "cannot write the state database: it (or its folder) is read-only",
+    "SQLITE_FULL": "cannot write the state database: the disk is full",
+    "SQLITE_IOERR": "cannot read or write the state database (a disk I/O error: a full "
+    "disk, a file size limit or a failing disk?)",
+    "SQLITE_CANTOPEN": "cannot open the state database (or the files SQLite keeps beside "
+    "it): is its folder readable and writable?",
+    "SQLITE_PERM": "cannot write the state database: permission denied",
+}
 
 
 def _broken(exc: sqlite3.Error) -> bool:

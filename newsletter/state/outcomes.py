@@ -90,7 +90,7 @@ def _flying(
     """Of `keys`, those in flight in batch `number`: key -> (seq, claimed alone)."""
     found = {
         key: (seq, True)
-        for seq, key in r.engine.execute(
+        for seq, key in r.engine.stream(
             "SELECT seq, email_key FROM deliveries WHERE issue = ? AND state = 'in_flight' "
             "AND batch = ?",
             (r.issue, number),
@@ -100,7 +100,7 @@ def _flying(
     if batch is not None:
         found.update(
             (key, (seq, False))
-            for seq, key in r.engine.execute(
+            for seq, key in r.engine.stream(
                 "SELECT seq, email_key FROM deliveries WHERE issue = ? "
                 "AND seq BETWEEN ? AND ? AND state IS NULL",
                 (r.issue, batch[0], batch[1]),
@@ -133,7 +133,7 @@ def release(r: Recipients, emails: Iterable[str], stamp: str) -> None:
     for number, first, last, size in flying:
         seqs = [
             seq
-            for seq, key in r.engine.execute(
+            for seq, key in r.engine.stream(
                 "SELECT seq, email_key FROM deliveries WHERE issue = ? "
                 "AND seq BETWEEN ? AND ? AND state IS NULL",
                 (r.issue, first, last),

@@ -235,7 +235,7 @@ class Recipients:
             )
         )
         batch = next(batches, None)
-        for seq, email, state, msgid, reason in self.engine.execute(
+        for seq, email, state, msgid, reason in self.engine.stream(
             "SELECT seq, email, state, message_id, reason FROM deliveries "
             "WHERE seq BETWEEN ? AND ? ORDER BY seq",
             (self.first, self.last),

@@ -78,7 +78,7 @@ class Suppressions:
         return {row[0] for row in self.engine.all("SELECT email_key FROM suppressions")}
 
     def all(self) -> Iterator[Suppression]:
-        for row in self.engine.execute(
+        for row in self.engine.stream(
             "SELECT email, reason, source, created_at FROM suppressions ORDER BY created_at"
         ):
             yield Suppression(*row)
