@@ -8,7 +8,11 @@ half, and no temporary file behind).
 from __future__ import annotations
 
 import contextlib
+import errno
+import glob
+import io
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TextIO
@@ -31,16 +35,64 @@ def shown(path: Path | str) -> str:
 # --- reading ---
 
 
-def read_bytes(path: Path, where: str, error: ErrorKind, missing: str = "no such file") -> bytes:
+def read_bytes(
+    path: Path,
+    where: str,
+    error: ErrorKind,
+    missing: str = "no such file",
+    limit: int | None = None,
+    too_large: str = "",
+) -> bytes:
+    """The whole file; with `limit`, one over that many bytes is an error (its size,
+    then `too_large`), found without reading more than the limit."""
     try:
-        return path.read_bytes()
+        with os.fdopen(_open_regular(path, where, error), "rb") as handle:
+            data = handle.read() if limit is None else handle.read(limit + 1)
     except OSError as exc:
         raise _read_error(exc, where, error, missing) from None
+    if limit is not None and len(data) > limit:
+        size = path.stat().st_size
+        raise error(f"is {size / 1e6:.1f} MB, over {limit / 1e6:g} MB{too_large}", file=where)
+    return data
 
 
-def read_text(path: Path, where: str, error: ErrorKind, missing: str = "no such file") -> str:
+def _open_regular(path: Path, where: str, error: ErrorKind) -> int:
+    """The file opened for reading, when it is a regular file: a pipe (FIFO), a
+    device or a socket would block a send, or never end, so it is refused (it is
+    opened without blocking to find out). OSErrors are the caller's to map."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
+        if not stat.S_ISREG(mode):
+            raise error("not a regular file (a pipe, device or socket); give a file", file=where)
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def is_regular_or_missing(path: Path) -> bool:
+    """Whether a path names a regular file, or nothing (for loaders that open it)."""
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return True
+
+
+def read_text(
+    path: Path,
+    where: str,
+    error: ErrorKind,
+    missing: str = "no such file",
+    limit: int | None = None,
+    too_large: str = "",
+) -> str:
     """The whole file as text: UTF-8, a BOM dropped, line endings as written."""
-    return decode(read_bytes(path, where, error, missing), where, error).removeprefix("\ufeff")
+    data = read_bytes(path, where, error, missing, limit, too_large)
+    return decode(data, where, error).removeprefix("\ufeff")
 
 
 def decode(data: bytes, where: str, error: ErrorKind) -> str:
@@ -63,13 +115,16 @@ def open_text(
     are not UTF-8 arrive as lone surrogates, for the reader to report by line. With
     `binary` false, a file that holds NUL bytes in its first 8 KB is refused."""
     try:
+        handle = os.fdopen(_open_regular(path, where, error), "rb")
         if not binary:
-            with path.open("rb") as probe:
-                start = probe.read(8192)
+            start = handle.read(8192)
+            handle.seek(0)
             if b"\x00" in start:
+                handle.close()
                 line = start[: start.index(b"\x00")].count(b"\n") + 1
                 raise error("binary data, not text", file=where, line=line)
-        return path.open("r", encoding="utf-8-sig", errors="surrogateescape", newline="")
+        return io.TextIOWrapper(handle, encoding="utf-8-sig", errors="surrogateescape",
+                                newline="")  # fmt: skip
     except OSError as exc:
         raise _read_error(exc, where, error, missing) from None
 
@@ -87,32 +142,70 @@ def _read_error(exc: OSError, where: str, error: ErrorKind, missing: str) -> New
 
 @contextlib.contextmanager
 def atomic(
-    path: Path, *, text: bool = False, mode: int | None = None, exclusive: bool = False
+    path: Path,
+    *,
+    text: bool = False,
+    mode: int | None = None,
+    exclusive: bool = False,
+    clean: bool = False,
 ) -> Iterator[IO]:
     """Write `path` whole or not at all: yields a temporary file beside it; when the
     block ends without an error it is fsynced and renamed over `path` (with the old
     file's permissions, or `mode`, or the umask's for a new one). With `exclusive`,
     it is linked into place instead, and an existing `path` wins (FileExistsError):
-    two processes racing to make it end up with the same one. OSErrors are the
+    two processes racing to make it end up with the same one. With `clean`, the
+    temporary files of writers of `path` that were killed are removed first (a scan
+    of the folder: for a list, not for each of an outbox's files). OSErrors are the
     caller's to map."""
+    if clean:
+        _clean_leftovers(path)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-    fd = os.open(temporary, flags, 0o666 if mode is None else mode)  # less the umask
-    try:
+    fd = os.open(temporary, flags, 0o600)  # only ours while it is written (a list's
+    try:  # addresses); its mode is set as it goes into place
         opened = os.fdopen(fd, "w", encoding="utf-8", newline="") if text else os.fdopen(fd, "wb")
         with opened as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(temporary, _final_mode(path, mode))
         if exclusive:
             os.link(temporary, path)
             return
-        if mode is None:
-            with contextlib.suppress(FileNotFoundError):
-                os.chmod(temporary, path.stat().st_mode & 0o7777)
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _final_mode(path: Path, mode: int | None) -> int:
+    """`mode`, else the old file's, else what the umask gives a new file."""
+    if mode is not None:
+        return mode
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _clean_leftovers(path: Path) -> None:
+    """Temporary files a killed writer of `path` left beside it (its process is gone)."""
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        pid = leftover.name[len(path.name) + 2 : -len(".tmp")]
+        if pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
 
 
 def write_atomically(path: Path, data: bytes) -> None:

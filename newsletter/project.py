@@ -166,9 +166,9 @@ class Project:
         project's only list, else None when it has none."""
         if name is not None:
             path = self.list_path(name)
-            if not path.is_file():
+            if not path.exists():
                 raise ListError("no such list file", file=self.shown(path))
-            return name
+            return name  # a folder or a pipe there is named when it is read
         names = self.list_names()
         if len(names) > 1:
             raise UsageError(f"say which list with --list (lists here: {', '.join(names)})")

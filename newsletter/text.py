@@ -13,7 +13,9 @@ from typing import Literal
 
 _ASCII_SPACE = re.compile(r"[ \t\n\r\f\v]+")
 _OTHER_SPACE = re.compile(r"[\t\n\r\f\v]")
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
+# C0 and C1 controls and the Unicode line and paragraph separators: str.splitlines()
+# breaks at U+0085, U+2028 and U+2029 as at CR and LF, so a header must hold none
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def squash(text: str) -> str:
@@ -24,7 +26,8 @@ def squash(text: str) -> str:
 
 
 def header_text(text: str) -> str:
-    """Text from a CSV cell or a template bound for a header: one line, no controls."""
+    """Text from a CSV cell or a template bound for a header: one line, no controls
+    (a zero-width joiner, which emoji need, is not one)."""
     return squash(text if text.isprintable() else _CONTROLS.sub(" ", text))
 
 

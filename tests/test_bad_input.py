@@ -799,11 +799,11 @@ def without_root_powers() -> None:
             raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
 
 
-def newsletter(project_dir: Path, *args: str, before=without_root_powers, **kwargs):
+def newsletter(project_dir: Path, *args: str, before=without_root_powers, timeout=120):
     """`newsletter ARGS` in a process of its own, in the project."""
     return subprocess.run([sys.executable, "-m", "newsletter", *args], cwd=project_dir,
-                          capture_output=True, text=True, preexec_fn=before, timeout=120,
-                          **kwargs)  # fmt: skip
+                          capture_output=True, text=True, preexec_fn=before,
+                          timeout=timeout)  # fmt: skip
 
 
 def state_dump(project_dir: Path) -> list[str]:
@@ -905,3 +905,79 @@ def test_init_that_cannot_write_names_the_file_and_takes_back_what_it_made(tmp_p
     again = newsletter(tmp_path, "init", "empty", before=full)
     assert again.returncode == 1 and list((tmp_path / "empty").iterdir()) == []
     assert newsletter(tmp_path, "init", "news").returncode == 0
+
+
+# --- smaller ones (issue 12, item 10) ---
+
+
+@pytest.mark.parametrize(
+    ("fifo", "args"),
+    [
+        ("articles/pipe.md", ("send", "articles/pipe.md", "--list", "sample", "--yes")),
+        ("subscribers/pipe.csv", ("send", SAMPLE_ARTICLE, "--list", "pipe", "--yes")),
+        ("subscribers/pipe.csv", ("subscribers", "add", "pipe", "x@example.com")),
+        ("templates/email.html", ("preview", SAMPLE_ARTICLE, "--output", PREVIEW_DIR)),
+    ],
+)
+def test_a_pipe_where_a_file_should_be_is_refused_not_waited_on(project_dir, fifo, args):
+    path = project_dir / fifo
+    path.parent.mkdir(exist_ok=True)
+    os.mkfifo(path)
+    result = newsletter(project_dir, *args, before=None, timeout=30)  # a hang fails here
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == f"error: {fifo}: not a regular file (a pipe, device or socket)" + (
+        "; give a file\n" if not fifo.startswith("templates") else "\n"
+    )
+    assert_nothing_written(project_dir)
+
+
+@pytest.mark.parametrize("command", ["send", "preview"])
+def test_an_article_too_large_for_an_email_says_so(project_dir, cli, command):
+    write(project_dir / "articles/huge.md", "# Huge\n\n" + "word " * 500_000 + "\n")  # 2.5 MB
+    result = run(cli, command, "articles/huge.md")
+    assert_one_line_error(result, 1, "articles/huge.md: is 2.5 MB, over 2 MB", "Gmail clips")
+    assert_nothing_written(project_dir)
+
+
+@pytest.mark.parametrize("command", ["send", "preview"])
+def test_a_nul_byte_in_an_article_is_refused_with_its_line(project_dir, cli, command):
+    write(project_dir / "articles/nul.md", b"# Nul\n\nfine\n\nthen \x00 this\n")
+    result = run(cli, command, "articles/nul.md")
+    assert_one_line_error(result, 1, "NUL byte", pattern=at_line("articles/nul.md", 5))
+    assert_nothing_written(project_dir)
+
+
+def dead_pid() -> int:
+    for pid in range(4_000_000, 3_000_000, -1):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return pid
+        except PermissionError:
+            continue
+    raise AssertionError("no free pid")
+
+
+def test_a_killed_list_writers_temporary_file_is_cleaned_and_never_readable(project_dir, cli):
+    folder = project_dir / "subscribers"
+    leftover = write(folder / f".sample.csv.{dead_pid()}.tmp", "email\nada@example.com\n")
+    mine = write(folder / f".sample.csv.{os.getpid()}.tmp.keep", "not ours\n")
+    assert cli("subscribers", "add", "sample", "new@example.com").exit_code == 0
+    assert not leftover.exists() and mine.exists()
+    assert (folder / "sample.csv").stat().st_mode & 0o777 == 0o644  # as it was
+
+    from newsletter.files import atomic
+
+    with atomic(folder / "sample.csv", text=True) as handle:
+        (temporary,) = folder.glob(".sample.csv.*.tmp")
+        assert temporary.stat().st_mode & 0o777 == 0o600  # addresses: only ours meanwhile
+        handle.write("email\n")
+    assert (folder / "sample.csv").stat().st_mode & 0o777 == 0o644
+
+
+def test_front_matter_nested_thousands_deep_is_a_broken_front_matter(project_dir, cli):
+    write(project_dir / "articles/deep.md", "---\ntitle: Deep\nx: " + "[" * 5000 + "]" * 5000
+          + "\n---\n\nHello\n")  # fmt: skip
+    result = run(cli, "preview", "articles/deep.md")
+    assert_one_line_error(result, 1, "broken YAML front matter: nested too deeply",
+                          pattern=at_line("articles/deep.md", 2))  # fmt: skip

@@ -66,9 +66,11 @@ def test_display_names_survive_the_round_trip(maker_for, name):
     assert not message.defects
 
 
-def test_line_breaks_in_a_name_never_reach_the_headers(maker_for):
-    _, _, message = maker_for()("reader@example.com", "Eve\r\nBcc: victim@example.com")
-    assert message["Bcc"] is None
+@pytest.mark.parametrize("brk", ["\r\n", "\n", "\u2028", "\u2029", "\u0085", "\x0b"])
+def test_line_breaks_in_a_name_never_reach_the_headers(maker_for, brk):
+    _, data, message = maker_for()("reader@example.com", f"Eve{brk}Bcc: victim@example.com")
+    head = data.split(b"\r\n\r\n", 1)[0]
+    assert message["Bcc"] is None and b"\nBcc:" not in head
     assert message["To"].addresses[0].display_name == "Eve Bcc: victim@example.com"
 
 

@@ -64,9 +64,17 @@ def test_settings_reach_the_request(batch_of, project):
 
 @pytest.mark.parametrize(
     ("name", "sent"),
-    [("Doe, Jane", '"Doe, Jane"'), ('Say "hi"; ok', '"Say \\"hi\\"; ok"'), ("Ada", "Ada")],
+    [
+        ("Doe, Jane", '"Doe, Jane"'),
+        ('Say "hi"; ok', '"Say \\"hi\\"; ok"'),
+        ("Ada", "Ada"),
+        # the line breaks str.splitlines() knows beside CR and LF fold like them
+        ("Ada\u2028Bcc: x@example.com", "Ada Bcc: x@example.com"),
+        ("Zoë\u0085Smith", "Zoë Smith"),
+        ("Para\u2029graph\x1b[31m", "Para graph [31m"),
+    ],
 )
-def test_names_with_commas_or_semicolons_are_quoted(batch_of, project, name, sent):
+def test_names_are_quoted_and_their_line_breaks_folded(batch_of, project, name, sent):
     body = build_payload(batch_of([sub("a@example.com", name)]), project.settings.sendgrid).data()
     assert body["personalizations"][0]["to"] == [{"email": "a@example.com", "name": sent}]
 
@@ -122,4 +130,5 @@ def test_the_body_is_the_json_of_what_each_recipient_gets(batch_of, project):
     name = 'Zoë "Q" \\ </script> \u2028 😀'  # ASCII whitespace squashed, as in every part
     assert name in values and "Malmö north" in values  # the text part: raw
     assert "Zoë &#34;Q&#34; \\ &lt;/script&gt; \u2028 😀" in values  # the HTML part: escaped
-    assert person["to"] == [{"email": "a@example.com", "name": name}]
+    folded = 'Zoë "Q" \\ </script> 😀'  # a header: no line separator, no control
+    assert person["to"] == [{"email": "a@example.com", "name": folded}]

@@ -29,6 +29,12 @@ def _read_plain(path: Path, text: str) -> Article:
     return parse_plaintext(path, text)
 
 
+LARGEST = 2_000_000  # bytes of one article: an email many times what Gmail shows (102 KB)
+TOO_LARGE = (
+    ", the most an article may be: an email that size cannot be read (Gmail clips one "
+    "at 102 KB); split it, or link to the long part"
+)
+
 READERS: dict[str, Callable[[Path, str], Article]] = {
     ".md": _read_markdown,
     ".markdown": _read_markdown,
@@ -42,9 +48,13 @@ def read_article(path: Path, shown: str | None = None) -> Article:
     reader = READERS.get(path.suffix.lower())
     if reader is None and path.is_file():
         raise _unknown_format(path, where)
-    text = read_text(path, where, ArticleError)  # missing, a folder, not UTF-8...
+    # missing, a folder, a pipe, not UTF-8, too large...
+    text = read_text(path, where, ArticleError, limit=LARGEST, too_large=TOO_LARGE)
     if reader is None:
         raise _unknown_format(path, where)
+    if "\x00" in text:  # binary data: it would reach the text part as it is
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise ArticleError("holds a NUL byte (binary data, not text)", file=where, line=line)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise ArticleError("is empty", file=where)

@@ -84,6 +84,8 @@ def _split_front_matter(text: str) -> tuple[dict[str, Any], str]:
         raise ArticleError(f"broken YAML front matter: {exc}") from None
     except ValueError as exc:  # front matter that is not a mapping
         raise ArticleError(f"broken YAML front matter: {exc}") from None
+    except RecursionError:  # YAML's parser recurses once per level of nesting
+        raise ArticleError("broken YAML front matter: nested too deeply", line=2) from None
     if not isinstance(post.metadata, dict):
         raise ArticleError("broken YAML front matter: expected `key: value` lines")
     return dict(post.metadata), post.content

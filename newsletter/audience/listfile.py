@@ -125,7 +125,7 @@ class ListFile:
     def _rewrite(self, change: Callable[[Iterator[Record]], Iterator[str]]) -> None:
         existed = self.path.exists()
         try:
-            with atomic(self.path, text=True) as handle:
+            with atomic(self.path, text=True, clean=True) as handle:
                 handle.write((BOM if self.bom else "") + self.header_raw)
                 last = self.header_raw
                 if last and not last.endswith("\n"):

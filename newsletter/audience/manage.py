@@ -201,6 +201,6 @@ def remove(project: Project, name: str, email: str) -> Removed:
 
 def _existing(project: Project, name: str) -> Path:
     path = project.list_path(name)
-    if not path.is_file():
+    if not path.exists():  # a folder or a pipe there is named when it is read
         raise ListError("no such list file", file=project.shown(path))
     return path

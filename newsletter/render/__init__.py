@@ -147,6 +147,8 @@ def _render(env: Any, name: str, context: dict[str, Any], time_limit: float) -> 
     except jinja2.TemplateNotFound as exc:
         where = _template_frame(exc, name)
         if where.line is None:  # the template itself
+            if exc.message and exc.message != exc.name:
+                raise TemplateError(exc.message, file=shown(_candidate(env, name))) from None
             raise TemplateError(f"template {exc.name!r} not found") from None
         why = exc.message if exc.message != exc.name else "not a template in the template folders"
         raise TemplateError(f"includes {exc.name!r}: {why}", where=where) from None
@@ -155,6 +157,15 @@ def _render(env: Any, name: str, context: dict[str, Any], time_limit: float) -> 
         if not isinstance(exc, jinja2.TemplateError | FieldUseError):
             message = f"{type(exc).__name__}: {exc}"
         raise TemplateError(message, where=_template_frame(exc, name)) from None
+
+
+def _candidate(env: Any, name: str) -> str:
+    """Where the template `name` would be read from (the first folder that has it)."""
+    for folder in env.loader.searchpath:
+        path = Path(folder, name)
+        if path.exists():
+            return str(path)
+    return name
 
 
 def _template_frame(exc: BaseException, name: str) -> Where:

@@ -23,7 +23,10 @@ from types import FrameType
 from typing import Any
 
 import jinja2
+from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from newsletter.files import is_regular_or_missing
 
 MAX_BITS = 100_000  # the largest number `**` makes, in bits (about 30,000 digits)
 MAX_REPEAT = 1_000_000  # the most items or characters `*` makes
@@ -64,6 +67,12 @@ class TemplateLoader(jinja2.FileSystemLoader):
     def get_source(
         self, environment: jinja2.Environment, template: str
     ) -> tuple[str, str, Callable[[], bool]]:
+        for folder in self.searchpath:  # a pipe would block the render forever
+            candidate = Path(folder, *split_template_path(template))
+            if not is_regular_or_missing(candidate):
+                raise jinja2.TemplateNotFound(
+                    template, "not a regular file (a pipe, device or socket)"
+                )
         source, filename, uptodate = super().get_source(environment, template)
         real = Path(os.path.realpath(filename))
         if not any(real.is_relative_to(os.path.realpath(folder)) for folder in self.searchpath):
