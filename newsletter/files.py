@@ -48,12 +48,15 @@ def read_bytes(
     try:
         with os.fdopen(_open_regular(path, where, error), "rb") as handle:
             data = handle.read() if limit is None else handle.read(limit + 1)
+            size = os.fstat(handle.fileno()).st_size
     except OSError as exc:
         raise _read_error(exc, where, error, missing) from None
     if limit is not None and len(data) > limit:
-        size = path.stat().st_size
         raise error(f"is {size / 1e6:.1f} MB, over {limit / 1e6:g} MB{too_large}", file=where)
     return data
+
+
+NOT_REGULAR = "not a regular file (a pipe, device or socket); give a file"
 
 
 def _open_regular(path: Path, where: str, error: ErrorKind) -> int:
@@ -66,7 +69,7 @@ def _open_regular(path: Path, where: str, error: ErrorKind) -> int:
         if stat.S_ISDIR(mode):
             raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
         if not stat.S_ISREG(mode):
-            raise error("not a regular file (a pipe, device or socket); give a file", file=where)
+            raise error(NOT_REGULAR, file=where)
         os.set_blocking(fd, True)
     except BaseException:
         os.close(fd)
@@ -116,13 +119,16 @@ def open_text(
     `binary` false, a file that holds NUL bytes in its first 8 KB is refused."""
     try:
         handle = os.fdopen(_open_regular(path, where, error), "rb")
-        if not binary:
-            start = handle.read(8192)
+        try:
+            start = b"" if binary else handle.read(8192)
             handle.seek(0)
-            if b"\x00" in start:
-                handle.close()
-                line = start[: start.index(b"\x00")].count(b"\n") + 1
-                raise error("binary data, not text", file=where, line=line)
+        except BaseException:
+            handle.close()
+            raise
+        if b"\x00" in start:
+            handle.close()
+            line = start[: start.index(b"\x00")].count(b"\n") + 1
+            raise error("binary data, not text", file=where, line=line)
         return io.TextIOWrapper(handle, encoding="utf-8-sig", errors="surrogateescape",
                                 newline="")  # fmt: skip
     except OSError as exc:
@@ -134,6 +140,8 @@ def _read_error(exc: OSError, where: str, error: ErrorKind, missing: str) -> New
         return error(missing, file=where)
     if isinstance(exc, IsADirectoryError):
         return error("is a folder, not a file", file=where)
+    if exc.errno == errno.ENXIO:  # a Unix socket cannot be opened at all
+        return error(NOT_REGULAR, file=where)
     return error(f"cannot read: {exc.strerror or exc}", file=where)
 
 
@@ -177,6 +185,17 @@ def atomic(
         temporary.unlink(missing_ok=True)
 
 
+def _umask() -> int:
+    """The process's umask, read once (reading it means setting it, so not per write,
+    while other threads may be making files)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
+_UMASK = _umask()
+
+
 def _final_mode(path: Path, mode: int | None) -> int:
     """`mode`, else the old file's, else what the umask gives a new file."""
     if mode is not None:
@@ -184,9 +203,7 @@ def _final_mode(path: Path, mode: int | None) -> int:
     try:
         return path.stat().st_mode & 0o7777
     except FileNotFoundError:
-        umask = os.umask(0o022)
-        os.umask(umask)
-        return 0o666 & ~umask
+        return 0o666 & ~_UMASK
 
 
 def _clean_leftovers(path: Path) -> None:

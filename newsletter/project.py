@@ -216,7 +216,8 @@ class Project:
                 )  # fmt: skip
             yield
         finally:
-            holder.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                holder.unlink(missing_ok=True)
             lock.release()
 
     # --- the unsubscribe secret ---

@@ -981,3 +981,43 @@ def test_front_matter_nested_thousands_deep_is_a_broken_front_matter(project_dir
     result = run(cli, "preview", "articles/deep.md")
     assert_one_line_error(result, 1, "broken YAML front matter: nested too deeply",
                           pattern=at_line("articles/deep.md", 2))  # fmt: skip
+
+
+def test_stray_quotes_that_close_each_other_never_swallow_a_row(project_dir, cli):
+    write(project_dir / "subscribers/pairs.csv",
+          'email,name\na@example.com,"Ann\nb@example.com,"Bob\nc@example.com,"Cy\n'
+          'd@example.com,"Dee\ne@example.com,Eve\n')  # fmt: skip
+    checked = cli("subscribers", "check", "pairs")
+    assert checked.exit_code == 1
+    assert "subscribers/pairs.csv: 5 rows, 4 bad." in checked.stdout
+    assert "subscribers/pairs.csv:2: a quoted field opens on this line and takes in line 3" in (
+        checked.stdout
+    )
+    refused = cli("send", SAMPLE_ARTICLE, "--list", "pairs", "--yes")
+    where = at_line("subscribers/pairs.csv", 2)
+    assert_one_line_error(refused, 1, "takes in line 3", pattern=where)
+    assert_nothing_sent(project_dir)
+
+
+def test_a_unix_socket_as_an_article_is_not_a_regular_file(project_dir, cli, tmp_path):
+    import socket
+
+    path = project_dir / "articles" / "sock.md"
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(path))
+        result = run(cli, "preview", "articles/sock.md")
+    assert_one_line_error(result, 1, "articles/sock.md: not a regular file")
+
+
+def test_a_send_of_an_issue_queued_for_another_list_is_refused(project_dir, cli):
+    write(project_dir / "subscribers/other.csv", "email\nx@example.com\n")
+    at = ("--at", "2027-01-05T09:00")
+    assert cli("schedule", SAMPLE_ARTICLE, "--list", "sample", *at).exit_code == 0
+    other = cli("send", SAMPLE_ARTICLE, "--list", "other", "--yes")
+    assert_one_line_error(other, 2, "is queued for list sample", "schedule --cancel")
+    assert_nothing_sent(project_dir)
+    assert "2027-01-05" in cli("schedule", "--list-queued").stdout  # still queued
+    same = cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes")
+    assert same.exit_code == 0 and "was queued for 2027-01-05T09:00" in same.stderr
+    assert "cron will not send it again" in same.stderr
+    assert cli("schedule", "--list-queued").stdout == "Nothing is queued.\n"

@@ -147,3 +147,20 @@ def test_an_ambiguous_answer_that_names_nobody_holds_everyone_not_answered(run):
     report, states, _ = run(Scripted(lost))
     assert [states[e] for e in emails(2, 3, 9, 10)] == ["sent", "ambiguous", "ambiguous", "sent"]
     assert report.held == report.ambiguous == 7
+
+
+def test_attempts_that_each_make_progress_count_as_batches_and_never_give_up(run):
+    def one_then_dropped(handed):
+        return all_accepted(handed[:1]).stopped(TransientError("dropped"))
+
+    report, states, clock = run(Scripted(*[one_then_dropped] * 30))
+    assert set(states.values()) == {"sent"} and report.error is None
+    assert report.batches == 25 and report.retries == len(clock.slept) >= 20
+
+
+def test_a_transient_error_that_leaves_nobody_unanswered_waits_for_nothing(run):
+    def all_then_dropped(handed):
+        return all_accepted(handed).stopped(TransientError("dropped after the last"))
+
+    report, states, clock = run(Scripted(all_then_dropped))
+    assert set(states.values()) == {"sent"} and clock.slept == [] and report.retries == 0

@@ -208,3 +208,15 @@ def test_a_resumed_send_asks_about_the_recipients_not_sent_yet(project_dir, cli,
     assert "Resume “Chrissy Teigen" in result.stdout
     assert "send to the 4 recipients of sample not sent yet" in result.stdout
     assert result.exit_code == 0, result.output
+
+
+def test_a_wrong_statement_is_a_bug_not_a_broken_state_file(tmp_path):
+    """Only what the file says (read-only, full, damaged) is the state's error: a
+    statement of ours that is wrong must not send an editor to restore a backup."""
+    import sqlite3
+
+    with Database(tmp_path / "state.db") as state:
+        with pytest.raises(sqlite3.ProgrammingError):
+            state.engine.execute("SELECT ?, ?", (1,))
+        with pytest.raises(sqlite3.ProgrammingError):
+            state.engine.one("SELECT ?", (1, 2))

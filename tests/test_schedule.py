@@ -79,6 +79,13 @@ def test_a_past_time_is_allowed_with_now():
     )
 
 
+def test_ten_years_ahead_is_allowed_and_a_minute_more_is_not():
+    """Calendar years, leap days and all (NOW is 2026-11-25 09:30 UTC)."""
+    assert parse_when("2036-11-25T10:30", BERLIN, NOW) == datetime(2036, 11, 25, 9, 30, tzinfo=UTC)
+    with pytest.raises(UsageError, match="more than 10 years from now"):
+        parse_when("2036-11-25T10:31", BERLIN, NOW)
+
+
 # --- schedule ---
 
 

@@ -130,7 +130,7 @@ def test_retry_ambiguous_sends_the_held_batch_and_finishes_the_issue(sendgrid_pr
     result = send(cli, "--retry-ambiguous")
     assert result.exit_code == 0, result.output
     assert fake.requests == 4 and len(fake.accepted_emails()) == 3500
-    assert "Sending again to the 1,000 recipients of issue" in result.stdout
+    assert "Released the 1,000 recipients of issue" in result.stdout
     assert "1,000 accepted" in result.stdout
     done = send(cli)
     assert done.exit_code == 0 and "nothing more to send" in done.stdout

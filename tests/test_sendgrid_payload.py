@@ -40,13 +40,24 @@ def test_every_token_in_the_content_and_subject_has_a_substitution(batch_of, pro
     body = build_payload(batch, project.settings.sendgrid).data()
     used = set()
     for part in (body["subject"], *(c["value"] for c in body["content"])):
-        used |= set(re.findall(r"%%nl\w+?[ht]\.[a-z0-9_]+%%", part))
+        used |= set(re.findall(r"%%nl\w+?[hts]\.[a-z0-9_]+%%", part))
     for person in body["personalizations"]:
         assert set(person["substitutions"]) == used
         assert all(isinstance(v, str) for v in person["substitutions"].values())
-    subject_token = re.match(r"(%%nl\w+?t\.[a-z0-9_]+%%)", body["subject"]).group(1)
+    subject_token = re.match(r"(%%nl\w+?s\.[a-z0-9_]+%%)", body["subject"]).group(1)
     values = [p["substitutions"][subject_token] for p in body["personalizations"]]
     assert values == ["Ada", "friend"]
+
+
+def test_a_subject_field_is_one_line_whatever_the_field_holds(batch_of, project):
+    """The subject is a header: its values fold like the To name (the text part keeps
+    them as they are)."""
+    batch = batch_of([sub("a@example.com", "Ann\u2028Bcc: x@example.com\x85y")],
+                     subject="Hi {{ subscriber.name }}")  # fmt: skip
+    (person,) = build_payload(batch, project.settings.sendgrid).data()["personalizations"]
+    body = build_payload(batch, project.settings.sendgrid).data()
+    token = re.match(r"Hi (%%nl\w+?s\.[a-z0-9_]+%%)$", body["subject"]).group(1)
+    assert person["substitutions"][token] == "Ann Bcc: x@example.com y"
 
 
 def test_settings_reach_the_request(batch_of, project):

@@ -69,14 +69,14 @@ class ListFile:
         text = _read(self.path, self.shown).removeprefix(BOM)
         handle = io.StringIO(text, newline="")
         handle.readline()  # the header
-        for first, raw, cells in csv_records(handle, self.delimiter):
+        for first, lines, cells in csv_records(handle, self.delimiter):
             if isinstance(cells, BadRow):  # a row added after it would vanish into it
                 raise ListError(
                     f"{cells.reason}; fix it before changing the list",
                     file=self.shown,
                     line=first,
                 )
-            yield Record(first, raw, cells)
+            yield Record(first, "".join(lines), cells)
 
     def key_of(self, record: Record) -> str | None:
         """The row's address, normalised and lower-cased; None when it has none valid."""

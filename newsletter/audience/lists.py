@@ -141,52 +141,56 @@ class _RunAway(Exception):
 
 
 class _Lines:
-    """The lines after the header, numbered, for csv.reader; the lines of the row being
-    read are kept (at most QUOTED_LINES), so that when a row turns out broken the
-    lines after its first are read again as rows of their own."""
+    """The lines after the header, for csv.reader; the lines of the row being read are
+    kept (at most QUOTED_LINES), so that when a row turns out broken the lines after
+    its first are read again as rows of their own. Lines are numbered by position:
+    the row's first is `first`, and lines read again keep their numbers."""
 
     def __init__(self, handle: TextIO) -> None:
-        self._handle = handle
-        self._again: deque[tuple[int, str]] = deque()
-        self._number = 1  # the header
-        self.row: list[tuple[int, str]] = []
+        self._readline = handle.readline
+        self._again: deque[str] = deque()
+        self._next = 2  # the number of the next line (the header is line 1)
+        self.first = 2
+        self.row: list[str] = []
         self.ended = False  # the file ended inside the row being read
 
     def __iter__(self) -> _Lines:
         return self
 
     def __next__(self) -> str:
-        if len(self.row) >= QUOTED_LINES:
+        row = self.row
+        if len(row) >= QUOTED_LINES:
             raise _RunAway
-        if self._again:
-            number, line = self._again.popleft()
-        else:
-            line = self._handle.readline()
-            if not line:
-                self.ended = bool(self.row)
-                raise StopIteration
-            self._number += 1
-            number = self._number
-        self.row.append((number, line))
+        line = self._again.popleft() if self._again else self._readline()
+        if not line:
+            self.ended = bool(row)
+            raise StopIteration
+        self._next += 1
+        row.append(line)
         return line
 
     def start(self) -> int:
         """A new row begins: the number of its first line."""
-        self.row, self.ended = [], False
-        return self._again[0][0] if self._again else self._number + 1
+        self.row, self.ended, self.first = [], False, self._next
+        return self.first
 
     def again(self) -> None:
         """The row was broken: its lines after the first are read again."""
         self._again.extendleft(reversed(self.row[1:]))
+        self._next = self.first + 1
         self.row = []
 
 
-def csv_records(handle: TextIO, delimiter: str) -> Iterator[tuple[int, str, list[str] | BadRow]]:
-    """(first physical line, raw text, cells or a BadRow) of each row after the header
-    (already read), blank ones included. A quoted field that is never closed, or runs
-    over more than QUOTED_LINES lines, is a broken BadRow at the line it opens on (its
-    raw text that line), and the lines it would have swallowed are read again as rows;
-    so is a row csv cannot read."""
+def csv_records(
+    handle: TextIO, delimiter: str
+) -> Iterator[tuple[int, list[str], list[str] | BadRow]]:
+    """(first physical line, the row's lines as written, cells or a BadRow) of each
+    row after the header (already read), blank ones included. A quoted field that is
+    never closed, runs over more than QUOTED_LINES lines, or takes in a line that
+    reads as a row of its own (an address in it: a quote not closed, closed by
+    another one further on) is a broken BadRow at the line it opens on (its lines:
+    that one), and the lines it would have swallowed are read again as rows; so is a
+    row csv cannot read."""
     lines = _Lines(handle)
     reader = csv.reader(lines, delimiter=delimiter)
     while True:
@@ -196,15 +200,35 @@ def csv_records(handle: TextIO, delimiter: str) -> Iterator[tuple[int, str, list
         except StopIteration:
             return
         except (csv.Error, _RunAway) as exc:
-            yield first, lines.row[0][1], _broken(first, exc)
+            yield first, lines.row[:1], _broken(first, exc)
             lines.again()
             reader = csv.reader(lines, delimiter=delimiter)  # its state is the row's
             continue
         if lines.ended:  # the file ended inside a quoted field
-            yield first, lines.row[0][1], BadRow(first, UNCLOSED, broken=True)
+            yield first, lines.row[:1], BadRow(first, UNCLOSED, broken=True)
             lines.again()
             continue
-        yield first, "".join(line for _, line in lines.row), row
+        if len(lines.row) > 1 and (swallowed := _row_inside(lines.row, first, delimiter)):
+            reason = f"a quoted field opens on this line and takes in line {swallowed}"
+            yield first, lines.row[:1], BadRow(first, f"{reason} (a quote not closed?)",
+                                               broken=True)  # fmt: skip
+            lines.again()
+            continue
+        yield first, lines.row, row
+
+
+_ADDRESS = re.compile(r"[^@\s\"',;<>]+@[^@\s\"',;<>]+\.[^@\s\"',;<>]+")
+
+
+def _row_inside(row: list[str], first: int, delimiter: str) -> int | None:
+    """The number of the first line after the row's first (line `first`) that, read
+    alone, holds an address in a cell of its own: a row swallowed by a quote that was
+    not closed."""
+    for number, line in enumerate(row[1:], first + 1):
+        cells = next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter), [])
+        if any(_ADDRESS.fullmatch(cell.strip()) for cell in cells):
+            return number
+    return None
 
 
 def csv_rows(handle: TextIO, delimiter: str) -> Iterator[tuple[int, list[str] | BadRow]]:

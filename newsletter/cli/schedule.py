@@ -59,7 +59,11 @@ def schedule(
     as_json: JsonOption = False,
     force: Annotated[
         bool,
-        typer.Option("--force", help="Queue and send it even if `newsletter check` finds errors."),
+        typer.Option(
+            "--force",
+            help="Queue and send it even if `newsletter check` finds errors, or the list "
+            "has a row whose quoting is broken (that row is skipped).",
+        ),
     ] = False,
     project: ProjectOption = Path("."),
 ) -> None:

@@ -71,7 +71,12 @@ def send(
         typer.Option("--mark-ambiguous-sent", help="Count recipients held as ambiguous as sent."),
     ] = False,
     force: Annotated[
-        bool, typer.Option("--force", help="Send even if `newsletter check` finds errors.")
+        bool,
+        typer.Option(
+            "--force",
+            help="Send even if `newsletter check` finds errors, or the list has a row "
+            "whose quoting is broken (that row is skipped).",
+        ),
     ] = False,
     project: ProjectOption = Path("."),
 ) -> None:
@@ -206,7 +211,12 @@ def _print_result(plan: SendPlan, report: SendReport, fresh: bool, as_json: bool
             f"the articles of issue {report.issue_id} changed since its send started; "
             "the content frozen then is what is sent"
         )
-    if report.recovered:
+    if report.was_queued:
+        warn(
+            f"issue {report.issue_id} was queued for {report.was_queued}; this send is that "
+            "send (cron will not send it again)"
+        )
+    if report.recovered and not report.reopening:
         warn(
             f"{report.recovered:,} recipients were in flight when an earlier run stopped: "
             "held as ambiguous, not resent"
@@ -230,7 +240,7 @@ def _reopened_line(report: SendReport) -> str:
     whom = f"{n:,} recipient{'s' * (n != 1)} of issue {issue} held as ambiguous"
     if report.reopening == "mark":
         return f"Marked the {whom} as sent; they are not sent again."
-    return f"Sending again to the {whom}."
+    return f"Released the {whom} to be sent again."
 
 
 def _print_dry_resume(plan: SendPlan, counts: dict[str, int], as_json: bool) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -46,8 +47,8 @@ def schedule_issue(
         raise UsageError("missing --at WHEN (or --now to send at the next cron run)")
     if list_name is None:
         raise UsageError("missing --list LIST")
-    zone = project.settings.newsletter.timezone
     current = project.clock.now()
+    zone = project.settings.newsletter.timezone
     send_at = parse_when(at, zone, current, allow_past=now) if at is not None else current
     plan = plan_send(project, articles, list_name, issue_id, transport_kind, force=force)
     try:
@@ -55,30 +56,44 @@ def schedule_issue(
         headcount = plan.count()
         if headcount.total == 0:
             raise nobody_on(plan)
-        record = plan.frozen()
-        if record is not None:
-            done = record.state == "done"
-            raise UsageError(
-                f"issue {record.id} was {'sent' if done else 'started'} on "
-                f"{show(record.created_at, zone)}; give another --id to send these "
-                "articles again"
-            )
-        given = send_at.astimezone(ZoneInfo(zone)).isoformat(timespec="minutes")
-        assert plan.issue is not None
-        paths = [_stored(project, a.path) for a in plan.issue.articles]
-        try:
-            entry = project.state.queue.add(
-                plan.id, plan.list_name, paths, transport_kind, send_at, given, current, force
-            )
-        except AlreadyQueued:
-            (queued,) = project.state.queue.queued(plan.id)
-            raise UsageError(
-                f"issue {plan.id} is already queued for {queued.given}; cancel it first "
-                f"(newsletter schedule --cancel {plan.id}) or give another --id"
-            ) from None
+        with project.send_lock(plan.id, what="newsletter schedule"):  # no freeze meanwhile
+            entry = _queue(project, plan, send_at, transport_kind, force, current)
     finally:
         plan.transport.close()
     return Scheduled(entry, plan, headcount.total, headcount.bad, checked)
+
+
+def _queue(
+    project: Project,
+    plan: SendPlan,
+    send_at: datetime,
+    transport_kind: str | None,
+    force: bool,
+    current: datetime,
+) -> Queued:
+    """The entry, if the issue was never started (the caller holds its send lock)."""
+    zone = project.settings.newsletter.timezone
+    record = plan.frozen()
+    if record is not None:
+        done = record.state == "done"
+        raise UsageError(
+            f"issue {record.id} was {'sent' if done else 'started'} on "
+            f"{show(record.created_at, zone)}; give another --id to send these "
+            "articles again"
+        )
+    given = send_at.astimezone(ZoneInfo(zone)).isoformat(timespec="minutes")
+    assert plan.issue is not None
+    paths = [_stored(project, a.path) for a in plan.issue.articles]
+    try:
+        return project.state.queue.add(
+            plan.id, plan.list_name, paths, transport_kind, send_at, given, current, force
+        )
+    except AlreadyQueued:
+        (queued,) = project.state.queue.queued(plan.id)
+        raise UsageError(
+            f"issue {plan.id} is already queued for {queued.given}; cancel it first "
+            f"(newsletter schedule --cancel {plan.id}) or give another --id"
+        ) from None
 
 
 def _stored(project: Project, path: Path) -> str:

@@ -4,7 +4,7 @@ zone when they carry no offset. Pure: the current time is passed in."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from newsletter.clock import show
@@ -12,7 +12,7 @@ from newsletter.errors import UsageError
 
 DATE_ONLY = re.compile(r"\d{4}-?\d{2}-?\d{2}")
 EXAMPLE = "2026-12-01T09:00, or with an offset 2026-12-01T09:00+01:00"
-FURTHEST = timedelta(days=10 * 365)  # an issue queued further ahead is a typo
+FURTHEST_YEARS = 10  # an issue queued further ahead is a typo
 
 
 def parse_when(text: str, zone: str, now: datetime, allow_past: bool = False) -> datetime:
@@ -31,9 +31,9 @@ def parse_when(text: str, zone: str, now: datetime, allow_past: bool = False) ->
         value = value.astimezone(UTC)
     except OverflowError:  # e.g. the year 1 with a positive offset
         raise UsageError(f"--at {text!r}: out of the range of dates") from None
-    if value > now + FURTHEST:
+    if value > _years_after(now, FURTHEST_YEARS):
         raise UsageError(
-            f"--at {text!r}: that is more than {FURTHEST.days // 365} years from now; "
+            f"--at {text!r}: that is more than {FURTHEST_YEARS} years from now; "
             f"is the year right? Write e.g. {EXAMPLE}"
         )
     if value < now and not allow_past:
@@ -42,6 +42,13 @@ def parse_when(text: str, zone: str, now: datetime, allow_past: bool = False) ->
             "add --now to send it at the next cron run"
         )
     return value
+
+
+def _years_after(moment: datetime, years: int) -> datetime:
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:  # 29 February
+        return moment.replace(year=moment.year + years, day=28)
 
 
 def _localise(value: datetime, zone: str, text: str) -> datetime:

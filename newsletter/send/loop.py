@@ -51,13 +51,17 @@ def deliver(
         result = transport.send(Batch(issue, recipients, envelope, number=number))
         handed = [r.email for r in recipients]
         wait = None
-        if isinstance(result.error, TransientError):
-            attempt = 1 if result.answered else attempt
+        if isinstance(result.error, TransientError) and result.settled(handed)[1]:
+            attempt = 1 if result.answered else attempt  # progress: the count starts again
             wait, result = wait_or_give_up(result, attempt, retry)
+        elif isinstance(result.error, TransientError):  # it left nobody to try again
+            result = result.stopped(None)
         report.add(result, handed, retrying=wait is not None)
-        next_size = size if result.goes_on else 0
+        next_size = size if result.goes_on and wait is None else 0
         claimed = ledger.settle(issue.id, number, handed, result, clock.now(), next_size)
         number += 1
+        if on_batch and (result.goes_on or wait is not None):
+            on_batch(report)
         if wait is not None:
             clock.sleep(wait)  # nobody in flight while it waits
             attempt += 1
@@ -66,7 +70,5 @@ def deliver(
         attempt = 1
         if not result.goes_on:
             break
-        if on_batch:
-            on_batch(report)
     ledger.finish_if_done(issue.id, clock.now())
     return report

@@ -40,9 +40,10 @@ class SendReport:
     refused: int = 0
     refusals: list[tuple[str, str]] = field(default_factory=list)  # the first few, to show
     ambiguous: int = 0  # in a batch handed over whose answer never came
-    batches: int = 0  # answered in full
+    batches: int = 0  # requests answered (in full, or in part before a retry)
     retries: int = 0
     resumed: bool = False  # the issue was frozen by an earlier run
+    was_queued: str | None = None  # queued (for this time): this send started it
     content_changed: bool = False  # its articles changed since: the frozen content went
     done_at: str | None = None  # set when the issue had been sent completely before
     done_count: int = 0
@@ -67,6 +68,7 @@ class SendReport:
             self.refusals.extend(list(result.refused.items())[:room])
         if retrying:
             self.retries += 1
+            self.batches += result.answered > 0
         elif result.error is None:
             self.batches += 1
         else:

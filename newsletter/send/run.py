@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from newsletter.addresses import BadAddress, normalise_address
 from newsletter.audience.lists import Subscriber, find_subscriber
+from newsletter.clock import show
 from newsletter.errors import AmbiguousError, PermanentError, StateError, UsageError
 from newsletter.personalise import Personaliser
 from newsletter.send.loop import deliver
@@ -48,6 +49,7 @@ def send_locked(
     if record is None:
         if plan.issue is None:
             raise StateError(f"issue {plan.id} is not in the ledger")
+        report.was_queued = _queued_for(plan)
         subscribers = plan.subscribers(report.bad_rows)
         ledger.freeze(plan.rendered, plan.list_name, plan.transport.name,
                       [project.shown(a.path) for a in plan.issue.articles],
@@ -78,6 +80,21 @@ def send_locked(
     report.pending = counts["pending"]
     report.skipped = counts["skipped"]
     return report
+
+
+def _queued_for(plan: SendPlan) -> str | None:
+    """When the issue is queued (for this list: this send starts it, and cron will not
+    send it again), the time it was queued for; queued for another list, an error."""
+    project = plan.project
+    for entry in project.state.queue.queued(plan.id):
+        if entry.list_name != plan.list_name:
+            raise UsageError(
+                f"issue {plan.id} is queued for list {entry.list_name} "
+                f"({show(entry.send_at, project.settings.newsletter.timezone)}); give this "
+                f"send another --id, or cancel that (newsletter schedule --cancel {plan.id})"
+            )
+        return entry.given
+    return None
 
 
 def frozen_counts(plan: SendPlan) -> dict[str, int] | None:

@@ -152,6 +152,8 @@ class Engine:
             if "UNIQUE" in str(exc):
                 raise Conflict(str(exc), file=self.where) from None
             raise
+        except (sqlite3.ProgrammingError, sqlite3.InterfaceError, sqlite3.DataError):
+            raise  # a statement of ours that is wrong: a bug, not the file
         except sqlite3.DatabaseError as exc:
             raise self._error(exc) from None
 

@@ -52,7 +52,7 @@ class Ledger:
         try:
             with self.engine.transaction():
                 key = self.issues.add(rendered, list_name, transport, articles, content_hash, now)
-                start_queued(self.engine, rendered.id, now)
+                start_queued(self.engine, rendered.id, list_name, now)
                 total = Recipients(self.engine, key, 1, 0).freeze(subscribers, now.isoformat())
                 if total == 0:
                     raise _Empty

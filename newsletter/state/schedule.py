@@ -52,13 +52,13 @@ def _queued(row: tuple) -> Queued:
                   datetime.fromisoformat(send_at), given, state, reason, bool(force))  # fmt: skip
 
 
-def start_queued(engine: Engine, issue_id: str, now: datetime) -> None:
-    """The issue is being frozen (in the caller's transaction): its queued entry, if
-    it has one, is started."""
+def start_queued(engine: Engine, issue_id: str, list_name: str, now: datetime) -> None:
+    """The issue is being frozen for `list_name` (in the caller's transaction): its
+    queued entry for that list, if it has one, is started."""
     engine.execute(
         "UPDATE schedule SET state = 'started', reason = NULL, updated_at = ? "
-        "WHERE issue_id = ? AND state = 'queued'",
-        (now.isoformat(), issue_id),
+        "WHERE issue_id = ? AND list = ? AND state = 'queued'",
+        (now.isoformat(), issue_id, list_name),
     )
 
 

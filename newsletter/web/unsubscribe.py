@@ -13,8 +13,9 @@ A forged, altered, truncated or cross-list link gets 400 and records nothing; th
 signature check is constant-time. The page's buttons carry a token (signing.py) and
 are refused (403, nothing changed) without it or from another site's page
 (`Sec-Fetch-Site: cross-site`): a page elsewhere that has a reader's link, from a
-forwarded email, can neither unsubscribe nor resubscribe them through the reader's
-browser. The way back is bound to the suppression its page made: someone who has the
+forwarded email, cannot press them through the reader's browser (a one-click POST
+it can send, as anyone with the link can: RFC 8058 wants it taken from anywhere).
+The way back is bound to the suppression its page made: someone who has the
 link but was not there cannot lift a suppression the reader made.
 """
 

@@ -68,13 +68,15 @@ class PayloadMaker:
         # (token as a JSON key and colon, key) pairs; each token counts for every recipient
         self.html = [(quoted(issue.html.token(k, "html")) + ":", k)
                      for k in sorted(set(issue.html.keys))]  # fmt: skip
-        text_keys = sorted(set(issue.text.keys) | set(issue.subject.keys))
-        self.text = [(quoted(issue.text.token(k, "text")) + ":", k) for k in text_keys]
-        self.token_bytes = sum(len(issue.html.token(k, "html")) for _, k in self.html)
-        self.token_bytes += sum(len(issue.text.token(k, "text")) for _, k in self.text)
+        self.text = [(quoted(issue.text.token(k, "text")) + ":", k)
+                     for k in sorted(set(issue.text.keys))]  # fmt: skip
+        # the subject's own tokens: a header's values are folded to one line (header_text)
+        subject_tokens = {k: f"{issue.subject.prefix}s.{k}%%" for k in set(issue.subject.keys)}
+        self.subject = [(quoted(t) + ":", k) for k, t in sorted(subject_tokens.items())]
+        self.token_bytes = sum(len(t) - 3 for t, _ in self.html + self.text + self.subject)
         shared: dict[str, Any] = {
             "from": _mailbox(newsletter.from_),
-            "subject": ("[Test] " if test else "") + issue.subject.source("text"),
+            "subject": ("[Test] " if test else "") + issue.subject.fill(subject_tokens),
             "content": [
                 {"type": "text/plain", "value": issue.text.source("text")},
                 {"type": "text/html", "value": issue.html.source("html")},
@@ -136,6 +138,10 @@ class PayloadMaker:
             size += len(value) if value.isascii() else len(value.encode())
         for token, key in self.html:
             value = escape_html(raw[key])
+            parts.append(token + (done.get(value) or quoted(value)))
+            size += len(value) if value.isascii() else len(value.encode())
+        for token, key in self.subject:
+            value = header_text(raw[key])
             parts.append(token + (done.get(value) or quoted(value)))
             size += len(value) if value.isascii() else len(value.encode())
         box = '{"email":' + (done.get(recipient.email) or quoted(recipient.email))
