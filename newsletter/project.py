@@ -13,6 +13,7 @@ import os
 import re
 import secrets
 import shutil
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -24,12 +25,14 @@ from newsletter.files import atomic, read_text, shown
 from newsletter.render import PACKAGE_TEMPLATES, RenderedIssue, render_issue
 from newsletter.settings import SETTINGS_FILE, Settings, load_settings
 from newsletter.signing import SECRET_BYTES, Signer
-from newsletter.state import Database
+from newsletter.state import Database, is_postgres_url
+from newsletter.state.postgres import PgEngine
 from newsletter.transports import DryRun, Place, make_transport
 from newsletter.transports.base import Transport
 
 STATE_DIR = ".newsletter"
 SECRET_FILE = "secret"
+STATE_URL_ENV = "NEWSLETTER_STATE_URL"
 SKELETON = Path(__file__).resolve().parent / "skeleton"  # what `newsletter init` copies
 TEMPLATE_FILES = ("email.html", "email.css", "email.txt", "subject.txt")
 LIST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -91,9 +94,26 @@ class Project:
     def state(self) -> Database:
         """The project's state, opened (and migrated) on first use."""
         if self._state is None:
-            path = self.state_dir / "state.db"
-            self._state = Database(path, where=self.shown(path))
+            url, setting = self.state_url
+            if is_postgres_url(url):
+                self._state = Database(url, setting=setting)
+            else:
+                path = self.root / url.removeprefix("sqlite:///")  # an absolute one stays
+                self._state = Database(path, where=self.shown(path))
         return self._state
+
+    @property
+    def state_url(self) -> tuple[str, str]:
+        """Where the state is, and what said so: $NEWSLETTER_STATE_URL (which keeps a
+        password out of the project's files), else [state] url."""
+        url = self.place.env.get(STATE_URL_ENV, "").strip()
+        if not url:
+            return self.settings.state.url, "[state] url"
+        if not url.startswith("sqlite:///") and not is_postgres_url(url):
+            raise SettingsError(
+                "use sqlite:///PATH or postgresql://USER@HOST/DATABASE", setting=STATE_URL_ENV
+            )
+        return url, STATE_URL_ENV
 
     def transport(self, kind: str | None = None, dry_run: bool = False) -> Transport:
         """The transport of `kind` (default: [transport] kind)."""
@@ -182,8 +202,16 @@ class Project:
     ) -> Iterator[None]:
         """One sender at a time per issue (a send, or a cron run). The lock is the
         operating system's (filelock), so a killed process leaves none behind; who
-        holds it is written beside it, for the message the next run gets (LockHeld)."""
+        holds it is written beside it, for the message the next run gets (LockHeld).
+        With the state on PostgreSQL it is the database's, so that no two hosts send
+        one issue at once."""
         from filelock import FileLock, Timeout
+
+        engine = self.state.engine
+        if isinstance(engine, PgEngine):
+            with self._database_lock(engine, issue_id, wait, what):
+                yield
+            return
 
         folder = self.state_dir / "locks"
         lock = FileLock(folder / f"{issue_id}.lock")
@@ -219,6 +247,23 @@ class Project:
             with contextlib.suppress(OSError):
                 holder.unlink(missing_ok=True)
             lock.release()
+
+    @contextlib.contextmanager
+    def _database_lock(
+        self, engine: PgEngine, issue_id: str, wait: bool, what: str
+    ) -> Iterator[None]:
+        name = f"send:{issue_id}"
+        holder = engine.lock(name, wait, f"{what}, process {os.getpid()} on {socket.gethostname()}")
+        if holder is not None:
+            raise LockHeld(
+                f"issue {issue_id} is being sent by another run ({holder}); wait for it, "
+                "or run again with --wait",
+                setting=engine.setting,
+            )
+        try:
+            yield
+        finally:
+            engine.unlock(name)
 
     # --- the unsubscribe secret ---
 

@@ -262,6 +262,30 @@ class SmtpSettings:
     timeout: int = _setting("timeout", _int_between(1, 600), 60)  # seconds one wait may take
 
 
+def _state_url(value: Any) -> str:
+    """sqlite:///PATH (relative to the project; sqlite:////PATH absolute) or a
+    postgresql:// URL; shown without its password when it is wrong."""
+    text = _text(value).strip()
+    scheme = text.split(":", 1)[0].lower()
+    if scheme == "sqlite":
+        if not text.startswith("sqlite:///") or text == "sqlite:///":
+            raise _Invalid("a SQLite state is sqlite:///PATH, e.g. sqlite:///.newsletter/state.db")
+        return text
+    if scheme in ("postgresql", "postgres"):
+        parts = urlsplit(text)
+        if not parts.path.strip("/") and "dbname=" not in parts.query:
+            raise _Invalid(f"name the database, e.g. {scheme}://user@host/newsletter")
+        return text
+    parts = urlsplit(text)  # shown without who and password
+    shown_value = f"{parts.scheme}://{parts.hostname or ''}{parts.path}" if parts.scheme else text
+    raise _Invalid(f"use sqlite:///PATH or postgresql://USER@HOST/DATABASE, got {shown_value!r}")
+
+
+@dataclass(frozen=True)
+class StateSettings:
+    url: str = _setting("url", _state_url, "sqlite:///.newsletter/state.db")
+
+
 @dataclass(frozen=True)
 class Settings:
     path: Path
@@ -271,6 +295,7 @@ class Settings:
     outbox: OutboxSettings
     sendgrid: SendgridSettings
     smtp: SmtpSettings
+    state: StateSettings = StateSettings()
 
 
 SECTIONS: dict[str, type] = {
@@ -280,6 +305,7 @@ SECTIONS: dict[str, type] = {
     "outbox": OutboxSettings,
     "sendgrid": SendgridSettings,
     "smtp": SmtpSettings,
+    "state": StateSettings,
 }
 REQUIRED_SECTIONS = ("newsletter",)
 

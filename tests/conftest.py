@@ -176,3 +176,41 @@ def compose(project: Project, paths, given_id: str | None = None):
     """The articles at `paths` read as an issue and rendered once: (issue, rendered)."""
     issue = project.read_issue(paths, given_id)
     return issue, project.render(issue)
+
+
+# --- the state's two engines (one parametrised fixture; issue 13) ---
+
+ENGINES = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throw-away PostgreSQL server (tests/postgres_server.py), for the session."""
+    from postgres_server import PostgresServer, bindir
+
+    require_tool(bindir() is not None, "PostgreSQL's server (Debian: postgresql)")
+    server = PostgresServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request, monkeypatch) -> str:
+    """The engine the project's state is on for this test: the embedded SQLite file,
+    or a fresh database of the throw-away PostgreSQL server (NEWSLETTER_STATE_URL,
+    which every command and process of the test sees). Modules whose tests hold for
+    both say `pytestmark = pytest.mark.usefixtures("engine")`."""
+    if request.param == "postgresql":
+        server = request.getfixturevalue("postgres")
+        monkeypatch.setenv("NEWSLETTER_STATE_URL", server.url(server.new_database()))
+    else:
+        monkeypatch.delenv("NEWSLETTER_STATE_URL", raising=False)
+    return str(request.param)
+
+
+def open_state(project_dir: Path):
+    """The project's state, on whichever engine the test put it."""
+    from newsletter.state import Database
+
+    url = os.environ.get("NEWSLETTER_STATE_URL")
+    return Database(url) if url else Database(project_dir / ".newsletter" / "state.db")

@@ -15,7 +15,7 @@ import signal
 import sys
 
 from newsletter.cli import main
-from newsletter.state import engine
+from newsletter.state import postgres, sqlite
 from newsletter.transports import sendgrid
 
 state = {"accepted": 0, "frozen": False, "armed": False}
@@ -25,9 +25,22 @@ def die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def install(point: str, n: int) -> None:
-    opened = engine.Engine.__init__
-    send = sendgrid.SendgridTransport.send
+class Traced:
+    """PostgreSQL's connection, each statement seen by `trace` before it runs."""
+
+    def __init__(self, db, trace):
+        self._db, self._trace = db, trace
+
+    def execute(self, statement, *args, **kwargs):
+        self._trace(statement)
+        return self._db.execute(statement, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._db, name)
+
+
+def tracer(point: str, n: int):
+    """What to do at each statement: die at the point asked for."""
 
     def trace(statement: str) -> None:
         statement = statement.strip().upper()
@@ -43,9 +56,21 @@ def install(point: str, n: int) -> None:
         elif point == "commit" and state["accepted"] == n:
             die()
 
+    return trace
+
+
+def install(point: str, n: int) -> None:
+    trace = tracer(point, n)
+    opened, pg_opened = sqlite.SqliteEngine.__init__, postgres.PgEngine.__init__
+    send = sendgrid.SendgridTransport.send
+
     def init(self, *args, **kwargs):
         opened(self, *args, **kwargs)  # the state was migrated before the killed run
         self.db.set_trace_callback(trace)
+
+    def pg_init(self, *args, **kwargs):
+        pg_opened(self, *args, **kwargs)
+        self.db = Traced(self.db, trace)
 
     def counted(self, batch):
         accepted = send(self, batch)
@@ -54,7 +79,8 @@ def install(point: str, n: int) -> None:
             die()
         return accepted
 
-    engine.Engine.__init__ = init
+    sqlite.SqliteEngine.__init__ = init
+    postgres.PgEngine.__init__ = pg_init
     sendgrid.SendgridTransport.send = counted
 
 

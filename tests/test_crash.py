@@ -9,11 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE_ARTICLE, SECRET, point_sendgrid_at, write
+from conftest import SAMPLE_ARTICLE, SECRET, open_state, point_sendgrid_at, write
 
-from newsletter.state import Database
-
-pytestmark = pytest.mark.slow  # SIGKILLed sends of 10,000 recipients, resumed
+# SIGKILLed sends of 10,000 recipients, resumed; on both engines (SQLite, PostgreSQL)
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("engine")]
 
 ISSUE = "000_1718b35f7cc77fd8"
 KILLER = str(Path(__file__).with_name("killer.py"))
@@ -26,7 +25,7 @@ def big(project_dir, fake):
     rows = "".join(f"reader{i}@example.com,Reader {i}\n" for i in range(N))
     write(project_dir / "subscribers" / "big.csv", "email,name\n" + rows)
     point_sendgrid_at(project_dir, fake.url)
-    Database(project_dir / ".newsletter" / "state.db").close()  # migrated before the count
+    open_state(project_dir).close()  # migrated before the count
     env = dict(os.environ, SENDGRID_API_KEY=fake.api_key, NEWSLETTER_SECRET=SECRET)
 
     def run(*command: str) -> subprocess.CompletedProcess:
@@ -37,7 +36,7 @@ def big(project_dir, fake):
 
 
 def states(project_dir) -> dict[str, set[str]]:
-    with Database(project_dir / ".newsletter" / "state.db") as db:
+    with open_state(project_dir) as db:
         found: dict[str, set[str]] = {}
         for email, state, _, _ in db.ledger.recipients(ISSUE):
             found.setdefault(state, set()).add(email)

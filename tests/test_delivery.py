@@ -13,6 +13,8 @@ from newsletter.send.plan import plan_send
 from newsletter.send.run import send_locked
 from newsletter.transports.base import BatchResult
 
+pytestmark = pytest.mark.usefixtures("engine")  # both engines: SQLite, PostgreSQL
+
 ISSUE = "000_1718b35f7cc77fd8"
 
 

@@ -8,10 +8,12 @@ import sys
 import time
 
 import pytest
-from conftest import NOW, SAMPLE_ARTICLE, SECRET, point_sendgrid_at, write
+from conftest import NOW, SAMPLE_ARTICLE, SECRET, open_state, point_sendgrid_at, write
 
 from newsletter.errors import StateError
 from newsletter.state import Database
+
+pytestmark = pytest.mark.usefixtures("engine")  # both engines: SQLite, PostgreSQL
 
 ISSUE = "000_1718b35f7cc77fd8"
 
@@ -58,13 +60,15 @@ def test_a_suppression_recorded_after_the_freeze_still_wins(project, cli, on_fak
     ]  # fmt: skip
 
 
-def test_a_second_sender_is_told_who_holds_the_lock(project_dir, project, cli):
+def test_a_second_sender_is_told_who_holds_the_lock(project_dir, project, cli, engine):
+    """The lock is a file's for SQLite, the database's for PostgreSQL (every host)."""
     with project.send_lock("000_1718b35f7cc77fd8"):
         result = cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes")
     assert result.exit_code == 1
-    assert result.stderr.startswith(
-        "error: .newsletter: issue 000_1718b35f7cc77fd8 is being sent by another run (process "
-    )
+    where = ".newsletter" if engine == "sqlite" else "NEWSLETTER_STATE_URL"
+    held = f"error: {where}: issue 000_1718b35f7cc77fd8 is being sent by another run ("
+    assert result.stderr.startswith(held) and len(result.stderr.splitlines()) == 1
+    assert f"process {os.getpid()}" in result.stderr and "newsletter send" in result.stderr
     assert not (project_dir / "outbox").exists()
     assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 0
 
@@ -95,7 +99,7 @@ def test_a_killed_send_resumes_without_sending_anyone_twice(project_dir, fake):
     assert "1,000 recipients were in flight when an earlier run stopped" in resumed.stderr
     emails = fake.accepted_emails()
     assert len(emails) == len(set(emails)) == 3500  # each address once at the server
-    with Database(project_dir / ".newsletter" / "state.db") as state:
+    with open_state(project_dir) as state:
         counts = state.ledger.counts(ISSUE)
     assert counts["sent"] == 2500 and counts["ambiguous"] == 1000
 
@@ -123,7 +127,7 @@ def test_a_send_killed_while_waiting_to_retry_resends_that_batch_not_holds_it(pr
     assert "in flight" not in resumed.stderr and "ambiguous" not in resumed.stdout
     emails = fake.accepted_emails()
     assert len(emails) == len(set(emails)) == 2500
-    with Database(project_dir / ".newsletter" / "state.db") as state:
+    with open_state(project_dir) as state:
         counts = state.ledger.counts(ISSUE)
     assert counts["sent"] == 2500 and counts["ambiguous"] == 0
 

@@ -13,10 +13,10 @@ from conftest import NOW, SAMPLE_ARTICLE, compose
 
 from newsletter.audience.lists import Subscriber
 from newsletter.state import Database
-from newsletter.state.engine import Engine
 from newsletter.state.migrations import STEPS
 from newsletter.state.outcomes import MARKED_SENT, NO_ANSWER, RECOVERED
 from newsletter.state.recipients import STATES
+from newsletter.state.sqlite import SqliteEngine
 from newsletter.state.suppressions import Suppressions
 from newsletter.transports.base import BatchResult
 
@@ -195,7 +195,7 @@ def test_a_database_of_the_first_schema_reads_back_the_same(tmp_path):
     db = sqlite3.connect(path)
     db.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
     for statement in STEPS[0].statements:
-        db.execute(Engine.sql(statement))
+        db.execute(SqliteEngine.sql(statement))
     db.execute("INSERT INTO migrations VALUES (?, 'then')", (STEPS[0].name,))
     for issue, created in (("old", "2026-01-01"), ("older", "2025-01-01")):
         db.execute(

@@ -2,7 +2,10 @@
 
 import json
 
+import pytest
 from conftest import SAMPLE_ARTICLE
+
+pytestmark = pytest.mark.usefixtures("engine")  # both engines: SQLite, PostgreSQL
 
 ISSUE = "000_1718b35f7cc77fd8"
 

@@ -8,12 +8,14 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import NOW, SAMPLE_ARTICLE, SECRET, point_sendgrid_at, write
+from conftest import NOW, SAMPLE_ARTICLE, SECRET, open_state, point_sendgrid_at, write
 
 from newsletter.errors import UsageError
 from newsletter.schedule.when import parse_when
 from newsletter.state import Database
 from newsletter.state.migrations import STEPS
+
+pytestmark = pytest.mark.usefixtures("engine")  # both engines: SQLite, PostgreSQL
 
 ISSUE = "000_1718b35f7cc77fd8"
 BERLIN = "Europe/Berlin"
@@ -288,7 +290,7 @@ def test_four_cron_runs_at_once_send_every_address_once(project_dir, fake):
     assert len(emails) == len(set(emails)) == 5000
     printed = [out for out, _ in outputs if out]
     assert len(printed) == 1 and printed[0].startswith(f"Sent issue {ISSUE} to list big: 5,000")
-    with Database(project_dir / ".newsletter" / "state.db") as state:
+    with open_state(project_dir) as state:
         assert state.ledger.counts(ISSUE)["sent"] == 5000
 
 
@@ -396,8 +398,6 @@ def test_a_send_of_a_queued_issue_starts_its_entry_and_an_old_double_is_mended(p
     """Freezing an issue starts its queued entry in the same transaction, whoever
     sends it; a state an earlier release left queued and sending at once is mended
     when it is migrated."""
-    import sqlite3
-
     assert (
         cli("schedule", SAMPLE_ARTICLE, "--list", "sample", "--at", "2027-07-01T09:00").exit_code
         == 0
@@ -405,11 +405,11 @@ def test_a_send_of_a_queued_issue_starts_its_entry_and_an_old_double_is_mended(p
     assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 0
     assert cli("schedule", "--list-queued").stdout == "Nothing is queued.\n"
     assert [r["state"] for r in json.loads(cli("status", "--json").stdout)] == ["done"]
-    path = project_dir / ".newsletter" / "state.db"
-    with sqlite3.connect(path) as db:  # as a killed cron send of an earlier release left it
-        db.execute("UPDATE schedule SET state = 'queued'")
-        db.execute("DELETE FROM migrations WHERE name = '0008_frozen_issues_are_not_queued'")
-    db.close()
+    with open_state(project_dir) as state:  # as a killed cron send of an earlier release left it
+        state.engine.execute("UPDATE schedule SET state = 'queued'")
+        state.engine.execute(
+            "DELETE FROM migrations WHERE name = '0008_frozen_issues_are_not_queued'"
+        )
     assert [r["state"] for r in json.loads(cli("status", "--json").stdout)] == ["done"]
     assert cli("schedule", "--list-queued").stdout == "Nothing is queued.\n"
 

@@ -5,15 +5,15 @@ import json
 import time
 
 import pytest
-from conftest import SAMPLE_ARTICLE, point_sendgrid_at, write
+from conftest import SAMPLE_ARTICLE, open_state, point_sendgrid_at, write
 
-from newsletter.state import Database
+pytestmark = pytest.mark.usefixtures("engine")  # both engines: SQLite, PostgreSQL
 
 SAMPLE = "subscribers/sample.csv"
 
 
 def suppressed(project_dir) -> dict[str, tuple[str, str]]:
-    with Database(project_dir / ".newsletter" / "state.db") as state:
+    with open_state(project_dir) as state:
         return {s.email.lower(): (s.reason, s.source) for s in state.suppressions.all()}
 
 

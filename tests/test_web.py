@@ -14,11 +14,12 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from conftest import SAMPLE_ARTICLE, SECRET
+from conftest import SAMPLE_ARTICLE, SECRET, open_state
 
-from newsletter.state import Database
 from newsletter.web import make_app
 from newsletter.web.production import Endpoint
+
+pytestmark = pytest.mark.usefixtures("engine")  # both engines: SQLite, PostgreSQL
 
 
 @pytest.fixture
@@ -38,7 +39,7 @@ def call(url: str, body: bytes | None = None, headers: dict | None = None) -> tu
 
 
 def suppressed(project_dir) -> dict[str, tuple[str, str]]:
-    with Database(project_dir / ".newsletter" / "state.db") as state:
+    with open_state(project_dir) as state:
         return {s.email: (s.reason, s.source) for s in state.suppressions.all()}
 
 

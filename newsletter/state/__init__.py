@@ -1,6 +1,8 @@
 """RECORD: the project's state, the one place with SQL.
 
-    engine.py        the database (SQLite): connection, transactions, its own words
+    engine.py        the seam: what the tables ask of a database (Engine)
+    sqlite.py        the embedded engine: a file, WAL, its own words
+    postgres.py      the shared engine: psycopg 3, an advisory lock for writers
     migrations.py    the schema, as named steps
     issues.py        issues and their frozen content (the JSON codec)
     recipients.py    one issue's recipients: freeze, claim, states
@@ -28,15 +30,33 @@ from newsletter.state.issues import Issues
 from newsletter.state.ledger import Ledger
 from newsletter.state.migrations import migrate
 from newsletter.state.schedule import Queue
+from newsletter.state.sqlite import SqliteEngine
 from newsletter.state.suppressions import Suppressions
+
+
+def is_postgres_url(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
 
 
 class Database:
     """The state database of a project, opened and migrated."""
 
-    def __init__(self, path: Path, busy_timeout: float = 30.0, where: str | None = None) -> None:
-        """`where`: the file as errors name it (the project's relative path)."""
-        self.engine = Engine.open(path, migrate, busy_timeout, where)
+    def __init__(
+        self,
+        at: Path | str,
+        busy_timeout: float = 30.0,
+        where: str | None = None,
+        setting: str = "[state] url",
+    ) -> None:
+        """The state at `at`: a SQLite file's path, or a postgresql:// URL. `where`: how
+        errors name a file (the project's relative path); `setting`, what named a URL."""
+        self.engine: Engine
+        if isinstance(at, str) and is_postgres_url(at):
+            from newsletter.state.postgres import PgEngine
+
+            self.engine = PgEngine.open(at, migrate, setting)
+        else:
+            self.engine = SqliteEngine.open(Path(at), migrate, busy_timeout, where)
         try:
             migrate(self.engine)  # the steps of a release newer than the state's
         except BaseException:

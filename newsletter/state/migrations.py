@@ -225,7 +225,10 @@ STEPS: tuple[Step, ...] = (
 
 def migrate(engine: Engine, steps: tuple[Step, ...] = STEPS) -> list[str]:
     """Apply the steps not applied yet, in order; returns their names."""
-    engine.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+    if "migrations" not in engine.tables():  # a role that may only read must not CREATE
+        engine.execute(
+            "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT)"
+        )
     done = {row[0] for row in engine.all("SELECT name FROM migrations")}
     known = {step.name for step in steps}
     if done - known:
