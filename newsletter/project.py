@@ -21,12 +21,13 @@ from types import TracebackType
 from newsletter.articles import Issue, read_issue
 from newsletter.clock import Clock, SystemClock
 from newsletter.errors import ListError, LockHeld, SettingsError, StateError, UsageError
-from newsletter.files import atomic, read_text, shown
+from newsletter.files import read_text, shown
 from newsletter.render import PACKAGE_TEMPLATES, RenderedIssue, render_issue
 from newsletter.settings import SETTINGS_FILE, Settings, load_settings
 from newsletter.signing import SECRET_BYTES, Signer
 from newsletter.state import Database, is_postgres_url
 from newsletter.state.postgres import PgEngine
+from newsletter.state.secrets import UNSUBSCRIBE
 from newsletter.transports import DryRun, Place, make_transport
 from newsletter.transports.base import Transport
 
@@ -268,8 +269,8 @@ class Project:
     # --- the unsubscribe secret ---
 
     def _unsubscribe_secret(self) -> bytes:
-        """From the environment variable named in settings, else a random secret made
-        once and kept in .newsletter/secret (mode 0600). Never printed."""
+        """From the environment variable named in settings, else the state's own (a
+        random secret made once; on every host that shares the state). Never printed."""
         name = self.settings.unsubscribe.secret_env
         if name and name in os.environ:
             value = os.environ[name]
@@ -284,27 +285,30 @@ class Project:
         return self._stored_secret()
 
     def _stored_secret(self) -> bytes:
-        path = self.state_dir / SECRET_FILE
-        try:
-            self.state_dir.mkdir(mode=0o700, exist_ok=True)
-            if not path.exists():
-                with (
-                    contextlib.suppress(FileExistsError),
-                    atomic(path, text=True, mode=0o600, exclusive=True) as handle,
-                ):  # two processes racing here both get the one that won
-                    handle.write(secrets.token_hex(SECRET_BYTES) + "\n")
-        except OSError as exc:
-            raise StateError(
-                f"cannot keep the unsubscribe secret: {exc.strerror}", file=self.shown(path)
-            ) from None
-        value = read_text(path, self.shown(path), StateError).strip()
-        if len(value) < 32:
-            raise StateError(
-                "the stored unsubscribe secret is damaged; delete the file to make a new "
-                "one (old unsubscribe links stop working)",
-                file=self.shown(path),
-            )
-        return value.encode()
+        """The state's unsubscribe secret; made on first use, or taken from the
+        `.newsletter/secret` file of a release that kept it there (so the links of
+        earlier issues keep verifying)."""
+        state = self.state
+        value = state.secrets.get(UNSUBSCRIBE)
+        if value is None:
+            legacy = self.state_dir / SECRET_FILE
+            made = secrets.token_hex(SECRET_BYTES)
+            if legacy.exists():
+                made = _checked_secret(
+                    read_text(legacy, self.shown(legacy), StateError).strip(), self.shown(legacy)
+                )
+            value = state.secrets.keep(UNSUBSCRIBE, made, self.clock.now())
+        return _checked_secret(value, state.engine.where).encode()
+
+
+def _checked_secret(value: str, where: str) -> str:
+    if len(value) < 32:
+        raise StateError(
+            "the stored unsubscribe secret is damaged (shorter than 32 characters); "
+            "restore it from a backup (new links would not match the old ones)",
+            file=where,
+        )
+    return value
 
 
 def check_list_name(name: str) -> str:

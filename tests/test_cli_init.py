@@ -1,6 +1,6 @@
 """`newsletter init`: a new project that works at once, like this repository."""
 
-from conftest import REPO, SAMPLE_ARTICLE
+from conftest import REPO, SAMPLE_ARTICLE, open_state
 
 from newsletter.project import SKELETON
 
@@ -22,7 +22,8 @@ def test_init_creates_a_project_that_sends_right_away(tmp_path, cli, monkeypatch
     sent = cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes", "--project", "weekly")
     assert sent.exit_code == 0, sent.output
     assert len(list((root / "outbox").rglob("*.eml"))) == 4
-    assert (root / ".newsletter" / "secret").exists()
+    with open_state(root) as state:
+        assert len(state.secrets.get("unsubscribe") or "") == 64  # made once, kept there
     assert ".newsletter/" in (root / ".gitignore").read_text()
 
 

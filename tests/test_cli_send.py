@@ -6,7 +6,7 @@ import re
 from email import policy
 
 import pytest
-from conftest import SAMPLE_ARTICLE, SECRET, write
+from conftest import SAMPLE_ARTICLE, SECRET, open_state, write
 
 from newsletter.signing import parse_link, verify
 
@@ -178,16 +178,38 @@ def test_custom_issue_id_names_the_outbox_folder(project_dir, cli):
     assert len(list((project_dir / "outbox" / "2026-11-25").glob("*.eml"))) == 4
 
 
-def test_secret_is_made_once_with_mode_600_when_no_variable_is_set(project_dir, cli, monkeypatch):
+def test_secret_is_made_once_in_the_state_kept_from_others(project_dir, cli, monkeypatch):
     monkeypatch.delenv("NEWSLETTER_SECRET")
     assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 0
-    secret = project_dir / ".newsletter" / "secret"
-    assert secret.stat().st_mode & 0o777 == 0o600
-    first = secret.read_text()
-    assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 0
-    assert secret.read_text() == first
+    state = project_dir / ".newsletter" / "state.db"
+    assert state.stat().st_mode & 0o777 == 0o600  # it holds the key that signs the links
+    assert state.parent.stat().st_mode & 0o777 == 0o700
+    with open_state(project_dir) as opened:
+        first = opened.secrets.get("unsubscribe")
+    assert first and len(first) == 64
+    assert cli("send", "articles/welcome.md", "--list", "sample", "--yes").exit_code == 0
+    with open_state(project_dir) as opened:
+        assert opened.secrets.get("unsubscribe") == first
     outbox = (project_dir / OUTBOX / "ada@example.com.eml").read_text()
-    assert first.strip() not in outbox
+    assert first not in outbox
+    assert not (project_dir / ".newsletter" / "secret").exists()
+
+
+def test_the_secret_of_an_earlier_release_is_taken_in_and_its_links_keep_working(
+    project_dir, cli, monkeypatch
+):
+    """Before issue 13 the key was kept in .newsletter/secret: the state takes it in on
+    first use, so the links of every issue sent with it still verify."""
+    from newsletter.signing import sign
+
+    monkeypatch.delenv("NEWSLETTER_SECRET")
+    old = "a" * 64
+    write(project_dir / ".newsletter" / "secret", old + "\n")
+    assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 0
+    (project_dir / ".newsletter" / "secret").unlink()  # gone: the state has it now
+    assert cli("send", "articles/welcome.md", "--list", "sample", "--yes").exit_code == 0
+    eml = (project_dir / "outbox" / "welcome" / "ada@example.com.eml").read_text()
+    assert f"s={sign(old.encode(), 'sample', 'ada@example.com')}" in eml
 
 
 def test_a_list_with_no_valid_subscriber_is_an_error_after_its_rows_are_reported(project_dir, cli):

@@ -12,6 +12,7 @@
     backoff.py       cron's back-off for what keeps failing
     suppressions.py  addresses never to be sent to again
     cursors.py       how far each provider list was synced
+    secrets.py       the key of the signed links, the same on every host
 
 `Database` opens it (migrating an older schema) and is a context manager; every
 table family is an attribute, and each returns its own row types.
@@ -30,6 +31,7 @@ from newsletter.state.issues import Issues
 from newsletter.state.ledger import Ledger
 from newsletter.state.migrations import migrate
 from newsletter.state.schedule import Queue
+from newsletter.state.secrets import Secrets
 from newsletter.state.sqlite import SqliteEngine
 from newsletter.state.suppressions import Suppressions
 
@@ -68,6 +70,7 @@ class Database:
         self.backoff = Backoff(self.engine)
         self.suppressions = Suppressions(self.engine)
         self.cursors = Cursors(self.engine)
+        self.secrets = Secrets(self.engine)
 
     def transaction(self) -> Any:
         """One transaction over any of the tables (e.g. suppressions and a cursor)."""

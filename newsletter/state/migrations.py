@@ -220,6 +220,14 @@ STEPS: tuple[Step, ...] = (
         """UPDATE schedule SET state = 'started'
             WHERE state = 'queued' AND issue_id IN (SELECT id FROM issues)""",
     )),
+    # the signing key lives with the state, so every host sharing it verifies the links
+    Step("0009_secrets", (
+        """CREATE TABLE secrets (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )""",
+    )),
 )  # fmt: skip
 
 

@@ -79,7 +79,8 @@ class SqliteEngine:
         try:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             made.unlink(missing_ok=True)
-            engine = cls(made, patience, wal=False, where=where)
+            os.close(os.open(made, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # it holds
+            engine = cls(made, patience, wal=False, where=where)  # the signing key: only ours
             try:
                 initialise(engine)
             finally:
