@@ -15,7 +15,7 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, TextIO
+from typing import IO, BinaryIO, TextIO
 
 from newsletter.errors import NewsletterError
 
@@ -131,6 +131,16 @@ def open_text(
             raise error("binary data, not text", file=where, line=line)
         return io.TextIOWrapper(handle, encoding="utf-8-sig", errors="surrogateescape",
                                 newline="")  # fmt: skip
+    except OSError as exc:
+        raise _read_error(exc, where, error, missing) from None
+
+
+def open_binary(
+    path: Path, where: str, error: ErrorKind, missing: str = "no such file"
+) -> BinaryIO:
+    """A regular file opened to stream its bytes (buffered, so it can be peeked)."""
+    try:
+        return os.fdopen(_open_regular(path, where, error), "rb")
     except OSError as exc:
         raise _read_error(exc, where, error, missing) from None
 

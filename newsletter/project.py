@@ -15,6 +15,7 @@ import secrets
 import shutil
 import socket
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
@@ -56,22 +57,28 @@ class Project:
         settings: Settings,
         clock: Clock | None = None,
         transports: TransportMaker | None = None,
+        notice: Callable[[str], None] | None = None,
     ) -> None:
         self.root = root
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self._transports = transports or default_transport
+        self.notice = notice or (lambda text: None)  # a warning or note for the user
         self._state: Database | None = None
         self._signer: Signer | None = None
 
     @classmethod
     def open(
-        cls, root: Path, clock: Clock | None = None, transports: TransportMaker | None = None
+        cls,
+        root: Path,
+        clock: Clock | None = None,
+        transports: TransportMaker | None = None,
+        notice: Callable[[str], None] | None = None,
     ) -> Project:
         root = root.resolve()
         if not root.is_dir():
             raise SettingsError("no such project folder", file=str(root))
-        return cls(root, load_settings(root / SETTINGS_FILE), clock, transports)
+        return cls(root, load_settings(root / SETTINGS_FILE), clock, transports, notice)
 
     def close(self) -> None:
         if self._state is not None:
@@ -265,6 +272,71 @@ class Project:
             yield
         finally:
             engine.unlock(name)
+
+    # --- the state this project sends from ---
+
+    def guard_state(self, delivering: bool) -> None:
+        """Before a send, a schedule or a cron run: the state must be the one
+        newsletter.toml records ([state] id), so that a clone without the state (or
+        pointed at another) does not send to addresses that unsubscribed elsewhere.
+        Delivering for real, another state is refused, and the first such delivery
+        records the state's id; the outbox and dry runs only warn."""
+        found = self.state.identity.ensure(self.clock.now())
+        recorded = self.settings.state.id
+        if recorded == found:
+            return
+        if not recorded:
+            if delivering:
+                self.record_state_id(found)
+            return
+        message = self._other_state(recorded, found)
+        if delivering:
+            raise StateError(message, file=self.shown(self.settings.path), setting="[state] id")
+        self.notice(f"warning: {self.shown(self.settings.path)}: [state] id: {message}")
+
+    def _other_state(self, recorded: str, found: str) -> str:
+        state = self.state
+        setting = self.state_url[1]
+        what = "a new, empty state" if not state.identity.holds_anything() else f"state {found}"
+        return (
+            f"the state this checkout reaches ({state.engine.where}, from {setting}) is "
+            f"{what}, not the state {recorded} this project has sent from: point "
+            f"{STATE_URL_ENV} or [state] url at that one, or move it here (`newsletter state "
+            "export FILE` where it is, `newsletter state import FILE` here); to start a new "
+            "state on purpose, run `newsletter state adopt`"
+        )
+
+    def after_import(self, exported_id: str) -> None:
+        """After `state import`: when the project sent from the exported state (or
+        recorded none), it sends from this one now, which holds all of that one."""
+        found = self.state.identity.ensure(self.clock.now())
+        if self.settings.state.id in ("", exported_id) and found != self.settings.state.id:
+            self.record_state_id(found)
+
+    def record_state_id(self, state_id: str) -> bool:
+        """Write `[state] id` into newsletter.toml (to be committed with the project);
+        False, with a note, when the file cannot be edited safely or written."""
+        from newsletter.files import atomic
+        from newsletter.settings import with_state_id
+
+        path = self.settings.path
+        where = self.shown(path)
+        try:
+            edited = with_state_id(read_text(path, where, SettingsError), state_id)
+            if edited is not None:
+                with atomic(path, text=True) as handle:
+                    handle.write(edited)
+        except (OSError, SettingsError) as exc:
+            self.notice(f'note: {where}: cannot record [state] id = "{state_id}" ({exc})')
+            return False
+        if edited is None:
+            self.notice(f"note: {where}: add [state] id = \"{state_id}\" by hand (this file's "
+                        "[state] table is written in a way newsletter does not edit)")  # fmt: skip
+            return False
+        self.settings = replace(self.settings, state=replace(self.settings.state, id=state_id))
+        self.notice(f"note: {where}: recorded [state] id = \"{state_id}\", the state this "
+                    "project sends from; commit it")  # fmt: skip
+        return True
 
     # --- the unsubscribe secret ---
 

@@ -24,6 +24,11 @@ from newsletter.files import read_text
 from newsletter.files import shown as shown_path
 from newsletter.text import LANGUAGE_TAG, language_direction
 
+STATE_ID = re.compile(r"[A-Za-z0-9]{8,64}")
+_STATE_TABLE = re.compile(r"\s*\[\s*state\s*\]\s*(#.*)?$")
+_ANY_TABLE = re.compile(r"\s*\[")
+_ID_KEY = re.compile(r"\s*id\s*=")
+
 SETTINGS_FILE = "newsletter.toml"
 TRANSPORT_KINDS = ("outbox", "sendgrid", "smtp")
 SMTP_SECURITY = ("none", "starttls", "ssl")
@@ -281,9 +286,42 @@ def _state_url(value: Any) -> str:
     raise _Invalid(f"use sqlite:///PATH or postgresql://USER@HOST/DATABASE, got {shown_value!r}")
 
 
+def _state_id(value: Any) -> str:
+    text = _string(value).strip()
+    if text and not STATE_ID.fullmatch(text):
+        raise _Invalid("a state id is what newsletter wrote here: letters and digits")
+    return text
+
+
 @dataclass(frozen=True)
 class StateSettings:
     url: str = _setting("url", _state_url, "sqlite:///.newsletter/state.db")
+    id: str = _setting("id", _state_id, "")  # the state this project sends from
+
+
+def with_state_id(text: str, state_id: str) -> str | None:
+    """The text of newsletter.toml with `[state] id` set to `state_id` (the line put
+    in its [state] table, which is added at the end if there is none); None when the
+    file is written in a way this cannot edit safely (e.g. dotted keys)."""
+    line = f'id = "{state_id}"  # the state this project sends from (see README)\n'
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, text_line in enumerate(lines) if _STATE_TABLE.match(text_line)), None)
+    if start is None:
+        edited = text + ("" if text.endswith("\n") or not text else "\n") + "\n[state]\n" + line
+    else:
+        end = next((i for i in range(start + 1, len(lines)) if _ANY_TABLE.match(lines[i])),
+                   len(lines))  # fmt: skip
+        at = next((i for i in range(start + 1, end) if _ID_KEY.match(lines[i])), None)
+        if at is None:
+            lines.insert(start + 1, line)
+        else:
+            lines[at] = line
+        edited = "".join(lines)
+    try:
+        found = tomllib.loads(edited).get("state", {}).get("id")
+    except tomllib.TOMLDecodeError:
+        return None
+    return edited if found == state_id else None
 
 
 @dataclass(frozen=True)

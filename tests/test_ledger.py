@@ -224,3 +224,33 @@ def test_a_wrong_statement_is_a_bug_not_a_broken_state_file(tmp_path):
             state.engine.execute("SELECT ?, ?", (1,))
         with pytest.raises(sqlite3.ProgrammingError):
             state.engine.one("SELECT ?", (1, 2))
+
+
+def test_a_new_state_made_by_many_threads_at_once_is_one_state(tmp_path):
+    """`serve`'s threads may all be the first to open a new state: each makes its own
+    and links it into place, and every one of them ends up on the same file."""
+    import threading
+
+    from newsletter.state import Database
+
+    path = tmp_path / ".newsletter" / "state.db"
+    errors: list[BaseException] = []
+    ids: list[str | None] = []
+    start = threading.Barrier(8)
+
+    def open_it() -> None:
+        start.wait()
+        try:
+            with Database(path) as state:
+                ids.append(state.identity.ensure(NOW))
+        except BaseException as exc:  # reported below, with the others
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(ids) == 8 and len(set(ids)) == 1
+    assert [p.name for p in path.parent.iterdir() if p.name.endswith(".new")] == []

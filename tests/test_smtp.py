@@ -174,7 +174,7 @@ def test_a_wrong_password_stops_with_the_servers_message_and_nothing_is_sent(
         monkeypatch.setenv("SMTP_PASSWORD", "not-the-password")
         result = send(cli)
         assert result.exit_code == 1
-        assert result.stderr.startswith(
+        assert result.stderr.splitlines()[-1].startswith(  # after the note of the state's id
             f"error: the SMTP server at 127.0.0.1:{server.port} refused the login of editor: 535"
         )
         assert "Authentication credentials invalid" in result.stderr

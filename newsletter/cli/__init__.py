@@ -97,6 +97,7 @@ def _register() -> None:
         schedule,
         send,
         serve,
+        state,
         status,
         subscribers,
     )
@@ -109,6 +110,7 @@ def _register() -> None:
     app.add_typer(subscribers.app, name="subscribers")
     app.command("serve")(serve.serve)
     app.command("check")(check.check)
+    app.add_typer(state.app, name="state")
     app.command("init")(init.init)
 
 

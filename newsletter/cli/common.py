@@ -106,7 +106,11 @@ def open_project(path: Path) -> Project:
     from newsletter.project import Project
 
     wiring = _wiring()
-    return Project.open(path, clock=wiring.clock, transports=wiring.transports)
+    return Project.open(path, clock=wiring.clock, transports=wiring.transports, notice=_notice)
+
+
+def _notice(text: str) -> None:
+    typer.echo(" ".join(text.split()), err=True)
 
 
 def interactive() -> bool:

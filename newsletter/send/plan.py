@@ -20,6 +20,7 @@ from newsletter.render import RenderedIssue
 from newsletter.send.report import BadRows
 from newsletter.signing import Links
 from newsletter.state.issues import IssueRecord
+from newsletter.transports import delivers
 from newsletter.transports.base import Transport
 
 TEST_LIST = "test"  # what a test copy's unsubscribe link names when the project has no list
@@ -103,6 +104,7 @@ def plan_send(
         raise UsageError("missing --list LIST (or send one copy with --test EMAIL)")
     list_name = project.resolve_list(list_name) or TEST_LIST
     transport = project.transport(transport_kind, dry_run)
+    project.guard_state(delivering=delivers(transport) and test_address is None)
     issue = project.read_issue(articles, issue_id)
     rendered = project.render(issue)
     return _plan(project, issue, rendered, list_name, transport, force)
@@ -136,6 +138,7 @@ def plan_resume(
     """A plan for an issue whose send started before, from the ledger alone: its
     frozen content, list and transport (the articles may have changed or gone)."""
     transport = project.transport(transport_kind or record.transport, dry_run)
+    project.guard_state(delivering=delivers(transport))
     return _plan(project, None, record.rendered(), record.list_name, transport)
 
 

@@ -13,6 +13,8 @@
     suppressions.py  addresses never to be sent to again
     cursors.py       how far each provider list was synced
     secrets.py       the key of the signed links, the same on every host
+    identity.py      what the state is: its id, recorded by the project
+    transfer.py      all of it as rows, out (export) and in (import, merging)
 
 `Database` opens it (migrating an older schema) and is a context manager; every
 table family is an attribute, and each returns its own row types.
@@ -27,6 +29,7 @@ from typing import Any
 from newsletter.state.backoff import Backoff
 from newsletter.state.cursors import Cursors
 from newsletter.state.engine import Engine
+from newsletter.state.identity import Identity
 from newsletter.state.issues import Issues
 from newsletter.state.ledger import Ledger
 from newsletter.state.migrations import migrate
@@ -71,6 +74,7 @@ class Database:
         self.suppressions = Suppressions(self.engine)
         self.cursors = Cursors(self.engine)
         self.secrets = Secrets(self.engine)
+        self.identity = Identity(self.engine)
 
     def transaction(self) -> Any:
         """One transaction over any of the tables (e.g. suppressions and a cursor)."""

@@ -228,6 +228,15 @@ STEPS: tuple[Step, ...] = (
             created_at TEXT NOT NULL
         )""",
     )),
+    # what the state is: its id, recorded in the project's newsletter.toml, so a
+    # checkout that reaches another state (or a new one) does not send from it
+    Step("0010_state_meta", (
+        """CREATE TABLE state_meta (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )""",
+    )),
 )  # fmt: skip
 
 

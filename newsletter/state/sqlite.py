@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -75,7 +76,9 @@ class SqliteEngine:
     def _create(
         cls, path: Path, initialise: Callable[[SqliteEngine], object], patience: float, where: str
     ) -> None:
-        made = path.with_name(f".{path.name}.{os.getpid()}.new")
+        made = path.with_name(
+            f".{path.name}.{os.getpid()}.{threading.get_ident()}.new"
+        )  # per thread
         try:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             made.unlink(missing_ok=True)

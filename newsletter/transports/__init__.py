@@ -184,3 +184,8 @@ def _tls_context(settings: Settings, place: Place) -> ssl.SSLContext | None:
             f"({getattr(exc, 'reason', None) or exc})",
             where=where,
         ) from None
+
+
+def delivers(transport: Transport | DryRun) -> bool:
+    """Whether sending through it reaches people: not a dry run, not the outbox."""
+    return not isinstance(transport, DryRun) and transport.name != "outbox"
