@@ -8,6 +8,7 @@ expected, before anything is rendered or sent.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
 import tomllib
 from collections.abc import Callable
@@ -93,7 +94,8 @@ def _url(value: Any) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise _Invalid(f"expected an absolute http(s) URL, got {text!r}")
     try:
-        host = parts.hostname.encode("idna").decode("ascii")
+        host = parts.hostname
+        host = f"[{host}]" if ":" in host else host.encode("idna").decode("ascii")  # IPv6
         port = f":{parts.port}" if parts.port else ""
     except (UnicodeError, ValueError):
         raise _Invalid(f"the host or port of {text!r} is not valid") from None
@@ -195,6 +197,18 @@ def _categories(value: Any) -> tuple[str, ...]:
     if len({v.lower() for v in value}) != len(value):
         raise _Invalid("categories must be unique")
     return tuple(value)
+
+
+def _networks(value: Any) -> tuple[str, ...]:
+    """Addresses or networks (`10.0.0.0/8`), as ipaddress reads them."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _Invalid(f"expected a list of addresses, got {_describe(value)}")
+    for item in value:
+        try:
+            ipaddress.ip_network(item.strip(), strict=False)
+        except ValueError:
+            raise _Invalid(f"{item!r} is not an IP address or network (e.g. 10.0.0.0/8)") from None
+    return tuple(v.strip() for v in value)
 
 
 def _describe(value: Any) -> str:
@@ -325,6 +339,13 @@ def with_state_id(text: str, state_id: str) -> str | None:
 
 
 @dataclass(frozen=True)
+class ServeSettings:
+    # the proxies in front of `serve` (a load balancer, Caddy, nginx): only a request
+    # from one of them has its X-Forwarded-For, -Proto and -Host believed
+    trusted_proxies: tuple[str, ...] = _setting("trusted_proxies", _networks, ())
+
+
+@dataclass(frozen=True)
 class Settings:
     path: Path
     newsletter: NewsletterSettings
@@ -334,6 +355,7 @@ class Settings:
     sendgrid: SendgridSettings
     smtp: SmtpSettings
     state: StateSettings = StateSettings()
+    serve: ServeSettings = ServeSettings()
 
 
 SECTIONS: dict[str, type] = {
@@ -344,6 +366,7 @@ SECTIONS: dict[str, type] = {
     "sendgrid": SendgridSettings,
     "smtp": SmtpSettings,
     "state": StateSettings,
+    "serve": ServeSettings,
 }
 REQUIRED_SECTIONS = ("newsletter",)
 

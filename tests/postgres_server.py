@@ -69,6 +69,10 @@ class PostgresServer:
         self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres",
                   "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}",
                   "-E", "UTF8", "--locale=C", "--no-sync")  # fmt: skip
+        self.resume()
+
+    def resume(self) -> None:
+        """Start the server (again, after `pause`)."""
         options = (f"-k {self.folder} -p {self.port} -c listen_addresses=127.0.0.1 "
                    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
                    "-c max_connections=200")  # fmt: skip
@@ -88,6 +92,10 @@ class PostgresServer:
         with psycopg.connect(self.url(), autocommit=True) as admin:
             admin.execute(f'CREATE DATABASE "{name}"')
         return name
+
+    def pause(self) -> None:
+        """Stop the server, its data kept (a database that went down)."""
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def stop(self) -> None:
         with contextlib.suppress(RuntimeError):

@@ -233,3 +233,39 @@ def test_an_issue_queued_with_force_is_sent_despite_errors(project_dir, cli):
     assert queued.exit_code == 0 and "error: img-alt" in queued.stderr
     sent = cli("cron")
     assert sent.exit_code == 0 and sent.stdout.startswith("Sent issue bad")
+
+
+def set_unsubscribe_url(project_dir, url: str, kind: str = "outbox") -> None:
+    settings = project_dir / "newsletter.toml"
+    text = settings.read_text().replace(
+        'url = "http://127.0.0.1:8025/unsubscribe"', f'url = "{url}"'
+    )
+    settings.write_text(text.replace('kind = "outbox"', f'kind = "{kind}"'))
+
+
+@pytest.mark.parametrize(
+    ("url", "kind", "severity"),
+    [
+        ("http://news.example.com/unsubscribe", "sendgrid", "error"),
+        ("http://news.example.com/unsubscribe", "smtp", "error"),
+        ("http://news.example.com/unsubscribe", "outbox", "warning"),
+        ("https://news.example.com/unsubscribe", "sendgrid", None),
+        ("http://localhost:8025/unsubscribe", "sendgrid", None),
+        ("http://[::1]:8025/unsubscribe", "sendgrid", None),
+    ],
+)
+def test_one_click_needs_https_for_a_real_send(project_dir, cli, url, kind, severity):
+    set_unsubscribe_url(project_dir, url, kind)
+    result = cli("check", SAMPLE_ARTICLE, "--json")
+    found = [f for f in json.loads(result.stdout)["findings"] if f["rule"] == "unsubscribe-https"]
+    assert [f["severity"] for f in found] == ([severity] if severity else [])
+    assert result.exit_code == (1 if severity == "error" else 0)
+
+
+def test_a_real_send_with_an_http_unsubscribe_link_is_refused(project_dir, cli, on_fake):
+    set_unsubscribe_url(project_dir, "http://news.example.com/unsubscribe")
+    result = cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes", "--transport", "sendgrid")
+    assert result.exit_code == 1 and "unsubscribe-https" in result.output
+    assert on_fake.accepted_emails() == []
+    outbox = cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes")  # trying it: a warning
+    assert outbox.exit_code == 0, outbox.output

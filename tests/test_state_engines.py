@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -165,3 +166,30 @@ def test_two_checkouts_sharing_postgresql_share_the_schedule_and_send_once(
     assert len(emails) == len(set(emails)) == 5000
     assert len([out for out, _ in outputs if out]) == 1
     assert not (server / ".newsletter").exists()  # nothing of the state on the clone
+
+
+@pytest.mark.slow
+def test_healthz_is_503_while_the_database_is_down_and_recovers(project_dir, monkeypatch):
+    """The load balancer's question: can this process reach the state? A database
+    that goes away makes it 503 (and a link's page too, never a 500); back, 200."""
+    from postgres_server import PostgresServer, bindir
+    from test_web import call, serving
+
+    from newsletter.signing import Signer
+
+    if bindir() is None:
+        pytest.skip("PostgreSQL's server is missing")
+    with PostgresServer() as server:
+        monkeypatch.setenv("NEWSLETTER_STATE_URL", server.url(server.new_database()))
+        with serving(project_dir, signal.SIGTERM) as (base, process):
+            assert call(f"{base}/healthz") == (200, "ok\n")
+            server.pause()
+            status, body = call(f"{base}/healthz")
+            assert status == 503 and "state cannot be reached" in body
+            link = Signer(SECRET.encode(), f"{base}/unsubscribe").links("sample").url("a@b.cd")
+            assert call(link, b"List-Unsubscribe=One-Click")[0] == 503  # try again later
+            server.resume()
+            assert call(f"{base}/healthz") == (200, "ok\n")
+        assert process.returncode == 0, process.err
+        assert PASSWORD not in process.err
+        assert "[state] url" in process.err or "NEWSLETTER_STATE_URL" in process.err

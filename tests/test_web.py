@@ -235,6 +235,22 @@ def test_the_serve_command_runs_the_endpoint_and_logs_no_address(project_dir, cl
         assert suppressed(project_dir) == {"tom@example.net": ("unsubscribed", "one-click")}
     assert process.returncode == 0, process.err
     assert "POST /unsubscribe 200" in process.err and "tom@example.net" not in process.err
+    lines = process.err.splitlines()  # one line a request: no address, query or token
+    assert all(re.fullmatch(r"(GET|POST|HEAD) /\S* \d{3} \d+ ms", line) for line in lines), lines
+
+
+def test_healthz_answers_while_the_state_can_be_read(project_dir, endpoint):
+    assert call(f"{endpoint}/healthz") == (200, "ok\n")
+    assert call(f"{endpoint}/healthz", b"")[0] == 405
+    assert call(f"{endpoint}/healthz?x=1")[0] == 200  # a monitor's cache-buster
+
+
+def test_healthz_is_503_when_the_settings_are_broken_and_the_link_page_too(project_dir, endpoint):
+    settings = project_dir / "newsletter.toml"
+    settings.write_text(settings.read_text().replace("[newsletter]", "[newsletter"))
+    status, body = call(f"{endpoint}/healthz")
+    assert status == 503 and "state" in body
+    assert call(f"{endpoint}/unsubscribe?l=sample&e=a%40b.c&s=x")[0] == 503  # never a 500
 
 
 @pytest.mark.parametrize("command", [("serve",), ("preview", SAMPLE_ARTICLE, "--serve")])

@@ -54,11 +54,15 @@ def check_issue(
     """`newsletter check`: the issue of `articles` as the list's first subscriber (or
     `as_email`) gets it."""
     sample = make_sample(project, articles, list_name, as_email, issue_id)
-    return check_sample(project, sample, online)
+    delivering = project.settings.transport.kind != "outbox"  # what `send` would do
+    return check_sample(project, sample, online, delivering)
 
 
-def check_sample(project: Project, sample: Sample, online: bool = False) -> CheckReport:
-    """Lint an issue as one subscriber gets it (with its list's columns, if any)."""
+def check_sample(
+    project: Project, sample: Sample, online: bool = False, delivering: bool = False
+) -> CheckReport:
+    """Lint an issue as one subscriber gets it (with its list's columns, if any);
+    `delivering`: for a real send, which some findings stop."""
     from newsletter.audience.lists import list_columns
 
     rendered, copy = sample.rendered, sample.copy
@@ -85,6 +89,7 @@ def check_sample(project: Project, sample: Sample, online: bool = False) -> Chec
             for a in sample.issue.articles
             for url in relative_urls(a)
         ),
+        delivering=delivering,
     )
     report = CheckReport(rendered.id, copy.subject, sample.recipient.email,
                          len(copy.html.encode()), run(email))  # fmt: skip

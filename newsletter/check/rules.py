@@ -6,6 +6,7 @@ Each rule yields Findings: an error fails the check (and stops `send` unless
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -71,6 +72,7 @@ class Email:
     fields: frozenset[str]  # the subscriber fields the templates use (CSV columns)
     columns: frozenset[str] | None  # the list's columns, when a list was given
     relative: tuple[tuple[str, str, str], ...] = ()  # (article, its relative URL, made absolute)
+    delivering: bool = False  # a real send (not the outbox): it reaches people's inboxes
 
 
 Rule = Callable[[Email], Iterator[Finding]]
@@ -180,6 +182,27 @@ def list_unsubscribe_headers(email: Email) -> Iterator[Finding]:
                       "List-Unsubscribe=One-Click header (RFC 8058)")  # fmt: skip
 
 
+def unsubscribe_https(email: Email) -> Iterator[Finding]:
+    """RFC 8058's one-click POST must go to an https:// URL (Gmail and Yahoo ignore
+    another); http:// is for trying it on this machine."""
+    parts = urlsplit(email.unsubscribe_url)
+    if parts.scheme != "http" or _loopback(parts.hostname or ""):
+        return
+    yield Finding("unsubscribe-https", "error" if email.delivering else "warning",
+                  f"the unsubscribe link is http://{parts.hostname}/...: one-click unsubscribe "
+                  "(RFC 8058) needs https://, set [unsubscribe] url to the HTTPS address of "
+                  "`newsletter serve` behind its proxy")  # fmt: skip
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.") or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def fields(email: Email) -> Iterator[Finding]:
     if email.columns is None:
         return
@@ -205,6 +228,7 @@ RULES: list[Rule] = [
     subject,
     preheader,
     list_unsubscribe_headers,
+    unsubscribe_https,
     fields,
     text_links,
     relative_links,

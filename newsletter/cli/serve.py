@@ -20,19 +20,25 @@ def serve(
     port: Annotated[
         int, typer.Option("--port", metavar="PORT", help="The port.", min=0, max=65535)
     ] = 8025,
+    threads: Annotated[
+        int,
+        typer.Option("--threads", metavar="N", help="Requests answered at once.", min=1, max=64),
+    ] = 4,
     project: ProjectOption = Path("."),
 ) -> None:
     """Serve the unsubscribe endpoint: the signed links in every email land here (a
     confirmation page; RFC 8058 one-click POST). Any WSGI server can run it instead:
     newsletter.web:application, with NEWSLETTER_PROJECT set."""
     from newsletter.web import make_app
-    from newsletter.web.production import Endpoint
+    from newsletter.web.production import Endpoint, Limits, line_log
 
     with open_project(project) as proj:
         _ = proj.signer  # a missing or bad secret is an error now, not on a request
         root, url = proj.root, proj.settings.unsubscribe.url
     try:
-        server = Endpoint(make_app(root), host, port, log=lambda line: typer.echo(line, err=True))
+        server = Endpoint(
+            make_app(root), host, port, log=line_log(), limits=Limits(threads=threads)
+        )
     except OSError as exc:
         raise UsageError(f"--host {host} --port {port}: cannot listen ({exc.strerror})") from None
     typer.echo(

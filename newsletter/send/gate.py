@@ -8,6 +8,7 @@ from newsletter.check import CheckReport, check_sample
 from newsletter.errors import CheckError
 from newsletter.preview import sample_of
 from newsletter.send.plan import SendPlan
+from newsletter.transports import delivers
 
 
 class EmailHasErrors(CheckError):
@@ -32,7 +33,7 @@ def check_plan(plan: SendPlan) -> CheckReport:
     has_list = plan.list_path.is_file()
     sample = sample_of(plan.project, plan.issue, plan.rendered,
                        plan.list_name if has_list else None)  # fmt: skip
-    return check_sample(plan.project, sample)
+    return check_sample(plan.project, sample, delivering=delivers(plan.transport))
 
 
 def refuse(report: CheckReport, force: bool) -> None:

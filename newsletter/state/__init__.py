@@ -59,7 +59,7 @@ class Database:
         if isinstance(at, str) and is_postgres_url(at):
             from newsletter.state.postgres import PgEngine
 
-            self.engine = PgEngine.open(at, migrate, setting)
+            self.engine = PgEngine.open(at, setting)
         else:
             self.engine = SqliteEngine.open(Path(at), migrate, busy_timeout, where)
         try:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -59,10 +59,9 @@ class PgEngine:
     name = "postgresql"
 
     @classmethod
-    def open(
-        cls, url: str, initialise: Callable[[PgEngine], object], setting: str = SETTING
-    ) -> PgEngine:
-        """The state in the database at `url` (named by `setting` in errors)."""
+    def open(cls, url: str, setting: str = SETTING) -> PgEngine:
+        """The state in the database at `url` (named by `setting` in errors); the
+        caller migrates it (Database), once."""
         engine = cls(url, setting)
         try:
             with engine.transaction():
@@ -77,7 +76,6 @@ class PgEngine:
                         "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, "
                         "applied_at TEXT)"
                     )
-            initialise(engine)
         except BaseException:
             engine.close()
             raise

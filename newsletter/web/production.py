@@ -15,12 +15,14 @@ the command), after the requests in progress have been answered.
 
 from __future__ import annotations
 
+import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, TextIO
 
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
@@ -83,16 +85,34 @@ class _Server(TcpWSGIServer):
 
 
 def _logged(app: Callable[..., Any], log: Callable[[str], None]) -> Callable[..., Any]:
-    """The app, with a line logged for each request: method, path, status."""
+    """The app, with a line logged for each request: method, path, status and time;
+    never the query (it names the subscriber), the address or a token."""
 
     def logged(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        began = time.monotonic()
+
         def start(status: str, headers: list[tuple[str, str]], *info: Any) -> Any:
-            log(f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')} {status[:3]}")
+            took = (time.monotonic() - began) * 1000
+            path = "".join(c if c.isprintable() else "?" for c in environ.get("PATH_INFO", ""))
+            log(f"{environ.get('REQUEST_METHOD')} {path[:200]} {status[:3]} {took:.0f} ms")
             return start_response(status, headers, *info)
 
         return app(environ, start)
 
     return logged
+
+
+def line_log(stream: TextIO | None = None) -> Callable[[str], None]:
+    """Whole lines to `stream` (stderr), one thread at a time: lines never mix."""
+    lock = threading.Lock()
+
+    def log(line: str) -> None:
+        out = stream or sys.stderr
+        with lock:
+            out.write(line + "\n")
+            out.flush()
+
+    return log
 
 
 class Endpoint:
@@ -109,6 +129,9 @@ class Endpoint:
         limits: Limits = Limits(),
     ) -> None:
         wrapped = _logged(app, log) if log is not None else app
+        # "Task queue depth is N": requests waiting for a thread, as they should under
+        # load; not a line per request in the log
+        logging.getLogger("waitress.queue").setLevel(logging.ERROR)
         self._server = _Server(wrapped, host=host, port=port, **limits.adjustments())
         self._server.request_time = limits.request_time
         self._stopping = threading.Event()
