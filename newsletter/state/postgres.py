@@ -15,6 +15,7 @@ refused, as a foreign SQLite file is.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -34,6 +35,7 @@ DIALECT = {
 WRITERS = 0x6E6C6574  # the advisory lock every transaction takes ("nlet")
 LOCKS = 0x6E6C  # the first key of the send locks (the second: a hash of the issue's)
 SETTING = "[state] url"
+_CURSORS = itertools.count(1)  # names of the server-side cursors of stream()
 RESTORE = (
     "it is not taken for a new state: point [state] url at the newsletter's database, "
     "or at an empty one to start a new state"
@@ -135,6 +137,16 @@ class PgEngine:
             cursor.executemany(self.sql(statement), list(rows))
             return max(cursor.rowcount, 0)
 
+    def insert(self, table: str, columns: Sequence[str], rows: Iterable[Params]) -> int:
+        """COPY: the rows streamed to the server, not a statement each."""
+        count = 0
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        with self._mapped(), self.db.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+        return count
+
     def one(self, statement: str, params: Params = ()) -> Any:
         with self._mapped():
             return self.db.execute(self.sql(statement), params).fetchone()
@@ -148,9 +160,24 @@ class PgEngine:
             return self.db.execute(self.sql(statement), params).fetchall()
 
     def stream(self, statement: str, params: Params = ()) -> Iterator[Any]:
-        """The rows one by one (fetched with the statement: other statements may run
-        on the connection while they are read)."""
-        yield from self.all(statement, params)
+        """The rows one by one, fetched from a server-side cursor a few thousand at
+        a time (WITH HOLD: other statements, and commits, may run on the connection
+        while they are read)."""
+        with self._mapped():
+            cursor = self.db.cursor(name=f"stream_{next(_CURSORS)}", withhold=True)
+        try:
+            with self._mapped():
+                cursor.itersize = 5_000
+                cursor.execute(self.sql(statement), params)
+            while True:
+                with self._mapped():
+                    rows = cursor.fetchmany(cursor.itersize)
+                if not rows:
+                    return
+                yield from rows
+        finally:
+            with contextlib.suppress(Exception):
+                cursor.close()
 
     def changed(self, statement: str, params: Params = ()) -> int:
         with self._mapped():

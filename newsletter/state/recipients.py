@@ -80,9 +80,9 @@ class Recipients:
         skipped; returns how many rows there are."""
         engine, issue = self.engine, self.issue
         first = int(engine.value("SELECT coalesce(max(seq), 0) + 1 FROM deliveries"))
-        total = engine.executemany(
-            "INSERT INTO deliveries (seq, issue, email_key, email, name, fields) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+        total = engine.insert(
+            "deliveries",
+            ("seq", "issue", "email_key", "email", "name", "fields"),
             (
                 (first + n, issue, s.email.lower(), s.email, s.name, _pack(s))
                 for n, s in enumerate(subscribers)

@@ -165,6 +165,12 @@ class SqliteEngine:
         with self._mapped():
             return self.db.executemany(self.sql(statement), rows).rowcount
 
+    def insert(self, table: str, columns: Sequence[str], rows: Iterable[Params]) -> int:
+        marks = ", ".join("?" * len(columns))
+        return self.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows
+        )
+
     def one(self, statement: str, params: Params = ()) -> Any:
         """The first row, or None (an INSERT ... RETURNING runs as it is fetched)."""
         with self._mapped():

@@ -360,9 +360,7 @@ class _Merge:
                     continue
                 yield [row[0] + key.offset, key.new_key, *row[2:]]
 
-        names, marks = ", ".join(columns), ", ".join("?" * len(columns))
-        for chunk in _chunks(copied()):
-            self.engine.executemany(f"INSERT INTO deliveries ({names}) VALUES ({marks})", chunk)
+        self.engine.insert("deliveries", columns, copied())
 
     def _batches(self, columns: tuple[str, ...], rows: Iterator[list[Any]]) -> None:
         def copied() -> Iterator[list[Any]]:
@@ -374,9 +372,7 @@ class _Merge:
                     continue
                 yield [key.new_key, row[1], row[2] + key.offset, row[3] + key.offset, *row[4:]]
 
-        names, marks = ", ".join(columns), ", ".join("?" * len(columns))
-        for chunk in _chunks(copied()):
-            self.engine.executemany(f"INSERT INTO batches ({names}) VALUES ({marks})", chunk)
+        self.engine.insert("batches", columns, copied())
 
     def _schedule(self, columns: tuple[str, ...], rows: Iterator[list[Any]]) -> None:
         new = already = 0
