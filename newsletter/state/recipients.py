@@ -90,6 +90,7 @@ class Recipients:
         )
         if total == 0:
             return 0
+        engine.analyse("deliveries")
         twice = engine.one(  # one sort, far cheaper than a unique index kept up
             "SELECT 1 FROM deliveries WHERE seq >= ? GROUP BY email_key HAVING count(*) > 1 "
             "LIMIT 1",

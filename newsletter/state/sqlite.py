@@ -165,6 +165,9 @@ class SqliteEngine:
         with self._mapped():
             return self.db.executemany(self.sql(statement), rows).rowcount
 
+    def analyse(self, table: str) -> None:
+        """Nothing: the claims' plans do not depend on figures here (DIALECT's hints)."""
+
     def insert(self, table: str, columns: Sequence[str], rows: Iterable[Params]) -> int:
         marks = ", ".join("?" * len(columns))
         return self.executemany(

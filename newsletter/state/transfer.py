@@ -360,7 +360,8 @@ class _Merge:
                     continue
                 yield [row[0] + key.offset, key.new_key, *row[2:]]
 
-        self.engine.insert("deliveries", columns, copied())
+        if self.engine.insert("deliveries", columns, copied()):
+            self.engine.analyse("deliveries")
 
     def _batches(self, columns: tuple[str, ...], rows: Iterator[list[Any]]) -> None:
         def copied() -> Iterator[list[Any]]:
