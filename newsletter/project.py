@@ -27,6 +27,7 @@ from newsletter.render import PACKAGE_TEMPLATES, RenderedIssue, render_issue
 from newsletter.settings import SETTINGS_FILE, Settings, load_settings
 from newsletter.signing import SECRET_BYTES, Signer
 from newsletter.state import Database, is_postgres_url
+from newsletter.state.ledger import Claimant
 from newsletter.state.postgres import PgEngine
 from newsletter.state.secrets import UNSUBSCRIBE
 from newsletter.transports import DryRun, Place, make_transport
@@ -66,6 +67,7 @@ class Project:
         self.notice = notice or (lambda text: None)  # a warning or note for the user
         self._state: Database | None = None
         self._signer: Signer | None = None
+        self._claimant: Claimant | None = None
 
     @classmethod
     def open(
@@ -81,6 +83,7 @@ class Project:
         return cls(root, load_settings(root / SETTINGS_FILE), clock, transports, notice)
 
     def close(self) -> None:
+        self._claimant = None  # its lock goes with the connection
         if self._state is not None:
             state, self._state = self._state, None
             state.close()
@@ -206,18 +209,24 @@ class Project:
 
     @contextlib.contextmanager
     def send_lock(
-        self, issue_id: str, wait: bool = False, what: str = "newsletter send"
+        self,
+        issue_id: str,
+        wait: bool = False,
+        what: str = "newsletter send",
+        shared: bool = False,
     ) -> Iterator[None]:
         """One sender at a time per issue (a send, or a cron run). The lock is the
         operating system's (filelock), so a killed process leaves none behind; who
         holds it is written beside it, for the message the next run gets (LockHeld).
-        With the state on PostgreSQL it is the database's, so that no two hosts send
-        one issue at once."""
+        With the state on PostgreSQL it is the database's, and senders take it
+        `shared`: the runs of several hosts send one issue together, each batch
+        claimed by one (see `claimant`), while what must have the issue alone (a
+        schedule, a cancel) waits for them all, or they for it."""
         from filelock import FileLock, Timeout
 
         engine = self.state.engine
         if isinstance(engine, PgEngine):
-            with self._database_lock(engine, issue_id, wait, what):
+            with self._database_lock(engine, issue_id, wait, what, shared):
                 yield
             return
 
@@ -258,10 +267,10 @@ class Project:
 
     @contextlib.contextmanager
     def _database_lock(
-        self, engine: PgEngine, issue_id: str, wait: bool, what: str
+        self, engine: PgEngine, issue_id: str, wait: bool, what: str, shared: bool
     ) -> Iterator[None]:
         name = f"send:{issue_id}"
-        holder = engine.lock(name, wait, f"{what}, process {os.getpid()} on {socket.gethostname()}")
+        holder = engine.lock(name, wait, self._who(what), shared)
         if holder is not None:
             raise LockHeld(
                 f"issue {issue_id} is being sent by another run ({holder}); wait for it, "
@@ -271,7 +280,26 @@ class Project:
         try:
             yield
         finally:
-            engine.unlock(name)
+            engine.unlock(name, shared)
+
+    def _who(self, what: str) -> str:
+        return f"{what}, process {os.getpid()} on {socket.gethostname()}"
+
+    @property
+    def claimant(self) -> Claimant:
+        """This run, as it claims batches: a name of its own; with the state on
+        PostgreSQL it holds a lock of that name while its connection lives, so other
+        runs can tell it is alive (and hold as ambiguous only the batches of runs that
+        are gone). On SQLite one run sends an issue at a time (the file lock)."""
+        if self._claimant is None:
+            name = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
+            engine = self.state.engine
+            if isinstance(engine, PgEngine):
+                engine.lock(f"run:{name}", wait=True, who="")
+                self._claimant = Claimant(name, lambda owner: engine.held(f"run:{owner}"))
+            else:
+                self._claimant = Claimant(name)
+        return self._claimant
 
     # --- the state this project sends from ---
 

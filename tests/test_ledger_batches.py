@@ -480,3 +480,26 @@ class Steps:
 
     def finish(self):
         assert self.ledger.finish_if_done(ISSUE, NOW) == self.model.finish()
+
+
+def test_runs_sending_together_claim_apart_and_hold_only_a_dead_runs_batch(freeze):
+    """Several runs on one issue (the state shared by hosts): each claim takes the next
+    number; a run that starts holds as ambiguous only the batches of runs gone."""
+    from newsletter.state.ledger import Claimant
+
+    people = [f"r{i}@example.com" for i in range(9)]
+    ledger = freeze(people)
+    alive = {"a", "b", "c"}
+    runs = {name: Claimant(name, lambda owner: owner in alive) for name in alive}
+    a = ledger.claim(ISSUE, 3, None, NOW, "a")
+    b = ledger.claim(ISSUE, 3, None, NOW, "b")
+    assert (a.number, b.number) == (1, 2)
+    assert emails_of(a) == people[:3] and emails_of(b) == people[3:6]
+    assert ledger.recover(ISSUE, NOW, runs["c"].alive) == 0  # both alive: untouched
+    alive.discard("a")  # a dies with its batch out
+    assert ledger.recover(ISSUE, NOW, runs["c"].alive) == 3
+    assert states(ledger) == ["ambiguous"] * 3 + ["in_flight"] * 3 + ["pending"] * 3
+    nxt = settle(ledger, ISSUE, b.number, {}, {}, [], batch_id="m2", then_claim=3)
+    assert nxt.number == 3 and emails_of(nxt) == people[6:]  # b goes on, a's stays held
+    assert ledger.claim(ISSUE, 3, None, NOW, "c") == []  # nothing left for c
+    assert states(ledger) == ["ambiguous"] * 3 + ["sent"] * 3 + ["in_flight"] * 3

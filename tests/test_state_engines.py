@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -164,7 +165,9 @@ def test_two_checkouts_sharing_postgresql_share_the_schedule_and_send_once(
     assert [run.returncode for run in runs] == [0, 0, 0, 0], outputs
     emails = fake.accepted_emails()
     assert len(emails) == len(set(emails)) == 5000
-    assert len([out for out, _ in outputs if out]) == 1
+    printed = [out for out, _ in outputs if out]  # each run that sent says its share
+    shares = [int(re.search(r"([\d,]+) accepted", out)[1].replace(",", "")) for out in printed]
+    assert sum(shares) == 5000 and all(shares), printed
     assert not (server / ".newsletter").exists()  # nothing of the state on the clone
 
 
@@ -193,3 +196,18 @@ def test_healthz_is_503_while_the_database_is_down_and_recovers(project_dir, mon
         assert process.returncode == 0, process.err
         assert PASSWORD not in process.err
         assert "[state] url" in process.err or "NEWSLETTER_STATE_URL" in process.err
+
+
+def test_a_run_is_alive_while_its_connection_lives(postgres):
+    """How one run tells another's batch from a dead run's: the other holds a lock of
+    its name for as long as its connection lives (PgEngine.held)."""
+    from newsletter.state import Database
+
+    url = postgres.url(postgres.new_database())
+    with Database(url) as one, Database(url) as other:
+        assert not other.engine.held("run:one")  # not taken yet: nobody of that name
+        one.engine.lock("run:one", wait=True, who="")
+        assert other.engine.held("run:one") and other.engine.held("run:one")  # asking twice
+        assert one.engine.lock("run:one", wait=False, who="") is None  # its own, still
+        one.close()  # the process dies: its connection goes, and the lock with it
+        assert not other.engine.held("run:one")

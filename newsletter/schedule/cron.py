@@ -96,11 +96,15 @@ def _send_due(project: Project, entry: Queued, on_batch: OnBatch | None) -> Cron
     result = CronResult(entry.issue_id, scheduled=True)
     state = project.state
     try:
-        with project.send_lock(entry.issue_id, what=WHO):
+        with project.send_lock(entry.issue_id, what=WHO, shared=True):
             current = state.queue.get(entry.n)
-            if current is None or current.state != "queued":
-                return None  # cancelled, or started by another run meanwhile
             record = state.issues.get(entry.issue_id)
+            if current is None or current.state not in ("queued", "started"):
+                return None  # cancelled meanwhile
+            if current.state == "started" and not (
+                record and record.state == "sending" and _resumable(project, record)
+            ):
+                return None  # started and sent by another run meanwhile
             plan = (
                 plan_resume(project, record)  # killed after its freeze: the frozen content
                 if record is not None
@@ -119,9 +123,17 @@ def _send_due(project: Project, entry: Queued, on_batch: OnBatch | None) -> Cron
         result.error = exc
         # it stays queued, with the reason: it goes out once that is fixed
         state.queue.note(entry.n, str(exc), project.clock.now())
-    if result.report is not None and result.report.done_at and result.error is None:
-        return None  # sent completely by another run before this one got the lock
-    return result
+    if _left_to_others(result):
+        return None  # sent by other runs: completely before this one got the lock, or
+    return result  # all of what was left while this one joined them
+
+
+def _left_to_others(result: CronResult) -> bool:
+    report = result.report
+    if report is None or result.error is not None:
+        return False
+    joined = report.resumed and not (report.accepted or report.refused or report.recovered)
+    return bool(report.done_at) or (joined and not report.held)
 
 
 def _plan(project: Project, entry: Queued) -> SendPlan:
@@ -141,7 +153,7 @@ def _plan(project: Project, entry: Queued) -> SendPlan:
 def _resume(project: Project, record: IssueRecord, on_batch: OnBatch | None) -> CronResult | None:
     result = CronResult(record.id, scheduled=False)
     try:
-        with project.send_lock(record.id, what=WHO):
+        with project.send_lock(record.id, what=WHO, shared=True):
             fresh = project.state.issues.get(record.id)
             if fresh is None or fresh.state != "sending" or not _resumable(project, fresh):
                 return None  # finished by another run meanwhile
@@ -155,4 +167,4 @@ def _resume(project: Project, record: IssueRecord, on_batch: OnBatch | None) -> 
         return None
     except NewsletterError as exc:
         result.error = exc
-    return result
+    return None if _left_to_others(result) else result

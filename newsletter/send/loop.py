@@ -17,7 +17,7 @@ from newsletter.message import Envelope
 from newsletter.personalise import Personaliser
 from newsletter.send.report import OnBatch, SendReport
 from newsletter.send.retry import wait_or_give_up
-from newsletter.state.ledger import Ledger
+from newsletter.state.ledger import Claimant, Ledger
 from newsletter.transports.base import Batch, RetryPolicy, Transport
 
 
@@ -30,17 +30,21 @@ def deliver(
     clock: Clock,
     on_batch: OnBatch | None = None,
     retry: RetryPolicy | None = None,
+    claimant: Claimant | None = None,
 ) -> SendReport:
     """Send to every recipient waiting. Transient failures are retried; when retries
     run out, or on a permanent error, the send stops (what was not handed over waits
     for the next run); answers lost for some (ambiguous) hold them, and the send goes
     on. The attempts count from one again after any progress, so a connection that
-    drops now and then does not use up the retries of a long send."""
+    drops now and then does not use up the retries of a long send. Other runs may
+    send the same issue at once (the state shared by several hosts): each batch is
+    claimed under its own number, as `claimant`'s, and what a run that died left in
+    flight is held as ambiguous at the end."""
     retry = retry or RetryPolicy()
+    claimant = claimant or Claimant()
     issue = personaliser.issue
     size = transport.batch_size
-    number = ledger.last_batch(issue.id) + 1
-    claimed = ledger.claim(issue.id, size, number, clock.now())
+    claimed = ledger.claim(issue.id, size, None, clock.now(), claimant.name)
     attempt = 1
     while claimed:
         try:
@@ -48,6 +52,7 @@ def deliver(
         except BaseException:  # never handed over: back to pending, not ambiguous
             ledger.release(issue.id, [c.email for c in claimed], clock.now())
             raise
+        number = claimed.number
         result = transport.send(Batch(issue, recipients, envelope, number=number))
         handed = [r.email for r in recipients]
         wait = None
@@ -58,17 +63,18 @@ def deliver(
             result = result.stopped(None)
         report.add(result, handed, retrying=wait is not None)
         next_size = size if result.goes_on and wait is None else 0
-        claimed = ledger.settle(issue.id, number, handed, result, clock.now(), next_size)
-        number += 1
+        claimed = ledger.settle(issue.id, number, handed, result, clock.now(), next_size,
+                                claimant.name)  # fmt: skip
         if on_batch and (result.goes_on or wait is not None):
             on_batch(report)
         if wait is not None:
             clock.sleep(wait)  # nobody in flight while it waits
             attempt += 1
-            claimed = ledger.claim(issue.id, size, number, clock.now())
+            claimed = ledger.claim(issue.id, size, None, clock.now(), claimant.name)
             continue
         attempt = 1
         if not result.goes_on:
             break
+    report.recovered += ledger.recover(issue.id, clock.now(), claimant.alive)  # runs gone
     ledger.finish_if_done(issue.id, clock.now())
     return report

@@ -14,6 +14,8 @@ from newsletter.send.loop import deliver
 from newsletter.send.plan import SendPlan, content_hash, nobody_on
 from newsletter.send.report import OnBatch, SendReport
 from newsletter.send.retry import send_with_retries
+from newsletter.state.engine import Conflict
+from newsletter.state.issues import IssueRecord
 from newsletter.transports.base import Batch
 
 
@@ -27,7 +29,7 @@ def run_send(
     """Send the issue through the ledger, holding the issue's send lock (LockHeld
     when another run holds it and `wait` is false)."""
     try:
-        with plan.project.send_lock(plan.id, wait):
+        with plan.project.send_lock(plan.id, wait, shared=True):
             return send_locked(plan, on_batch, retry_ambiguous, mark_ambiguous_sent)
     finally:
         plan.transport.close()
@@ -47,14 +49,8 @@ def send_locked(
     record = plan.frozen()
     rendered = plan.rendered
     if record is None:
-        if plan.issue is None:
-            raise StateError(f"issue {plan.id} is not in the ledger")
-        report.was_queued = _queued_for(plan)
-        subscribers = plan.subscribers(report.bad_rows)
-        ledger.freeze(plan.rendered, plan.list_name, plan.transport.name,
-                      [project.shown(a.path) for a in plan.issue.articles],
-                      content_hash(plan.issue), subscribers, clock.now())  # fmt: skip
-    else:
+        record = _freeze(plan, report)  # None: frozen now; else by a run on another host
+    if record is not None:
         report.resumed = True
         if record.list_name != plan.list_name:
             raise UsageError(
@@ -69,17 +65,40 @@ def send_locked(
             report.done_at = record.finished_at
             report.done_count = ledger.counts(plan.id)["sent"]
             return report
-    report.recovered = ledger.recover(plan.id, clock.now())
+    claimant = project.claimant
+    report.recovered = ledger.recover(plan.id, clock.now(), claimant.alive)
     if retry_ambiguous or mark_ambiguous_sent:
         report.reopening = "mark" if mark_ambiguous_sent else "retry"
         report.reopened = ledger.reopen_ambiguous(plan.id, clock.now(), mark_ambiguous_sent)
     personaliser = Personaliser(rendered, plan.links)
-    deliver(ledger, personaliser, plan.envelope, plan.transport, report, clock, on_batch)
+    deliver(ledger, personaliser, plan.envelope, plan.transport, report, clock, on_batch,
+            claimant=claimant)  # fmt: skip
     counts = ledger.counts(plan.id)
     report.held = counts["ambiguous"]
     report.pending = counts["pending"]
     report.skipped = counts["skipped"]
     return report
+
+
+def _freeze(plan: SendPlan, report: SendReport) -> IssueRecord | None:
+    """The issue frozen (None); or, when a run on another host sharing the state froze
+    it first, that record, to send along with it."""
+    project = plan.project
+    if plan.issue is None:
+        raise StateError(f"issue {plan.id} is not in the ledger")
+    report.was_queued = _queued_for(plan)
+    subscribers = plan.subscribers(report.bad_rows)
+    try:
+        project.state.ledger.freeze(plan.rendered, plan.list_name, plan.transport.name,
+                                    [project.shown(a.path) for a in plan.issue.articles],
+                                    content_hash(plan.issue), subscribers,
+                                    project.clock.now())  # fmt: skip
+    except Conflict:
+        found = project.state.issues.get(plan.id)
+        if found is None:
+            raise
+        return found
+    return None
 
 
 def _queued_for(plan: SendPlan) -> str | None:

@@ -12,7 +12,8 @@ recipients.py and outcomes.py.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 
 from newsletter.personalise import Addressee
@@ -20,11 +21,29 @@ from newsletter.render import RenderedIssue
 from newsletter.state import outcomes
 from newsletter.state.engine import Engine
 from newsletter.state.issues import Issues
-from newsletter.state.recipients import STATES, Claimed, Recipients, RecipientState
+from newsletter.state.recipients import STATES, Claim, Recipients, RecipientState
 from newsletter.state.schedule import start_queued
 from newsletter.transports.base import BatchResult
 
 UNREPORTED = "the transport said nothing of it"
+
+
+def nobody_else(owner: str | None) -> bool:
+    """No other run is alive: the caller holds the issue alone (its send lock)."""
+    return False
+
+
+@dataclass(frozen=True)
+class Claimant:
+    """A run that claims batches: its name (kept with each claim), and how it tells
+    whether another run named in a claim is alive. By default: alone, every other
+    run gone (the issue's send lock is its own)."""
+
+    name: str = ""
+    others_alive: Callable[[str | None], bool] = nobody_else
+
+    def alive(self, owner: str | None) -> bool:
+        return owner == self.name or self.others_alive(owner)
 
 
 class Ledger:
@@ -60,13 +79,16 @@ class Ledger:
         except _Empty:  # raised inside the transaction, so it rolled back
             return 0
 
-    def claim(self, issue_id: str, size: int, batch: int, now: datetime) -> list[Claimed]:
+    def claim(
+        self, issue_id: str, size: int, batch: int | None, now: datetime, owner: str = ""
+    ) -> Claim:
         """Move the next `size` pending recipients (in list order) to in_flight as batch
-        `batch`, committed before they are sent. A suppression recorded since the freeze
-        wins here: such recipients become skipped instead."""
+        `batch` (None: the issue's next number), committed before they are sent, as
+        `owner`'s claim. A suppression recorded since the freeze wins here: such
+        recipients become skipped instead."""
         with self.engine.transaction():
             r = self._of(issue_id)
-            return r.claim(size, batch, now.isoformat()) if r else []
+            return r.claim(size, batch, now.isoformat(), owner) if r else Claim()
 
     def settle(
         self,
@@ -76,22 +98,23 @@ class Ledger:
         result: BatchResult,
         now: datetime,
         then_claim: int = 0,
-    ) -> list[Claimed]:
+        owner: str = "",
+    ) -> Claim:
         """Record the transport's answer for the recipients `handed` to it as batch
         `batch`, in one transaction: accepted and refused as it says, ambiguous and
         never handed over (pending again) as `BatchResult.settled` reads it. With
-        `then_claim`, the next batch (number batch + 1) of that size is claimed in the
-        same transaction (one commit a batch instead of two)."""
+        `then_claim`, the next batch of that size (the issue's next number) is claimed
+        in the same transaction (one commit a batch instead of two)."""
         stamp = now.isoformat()
         ambiguous, rest = result.settled(handed)
         with self.engine.transaction():
             r = self._of(issue_id)
             if r is None:
-                return []
+                return Claim()
             outcomes.release(r, rest, stamp)
             outcomes.settle(r, batch, result.accepted, result.refused, ambiguous, stamp,
                             result.batch_id)  # fmt: skip
-            return r.claim(then_claim, batch + 1, stamp) if then_claim else []
+            return r.claim(then_claim, None, stamp, owner) if then_claim else Claim()
 
     def release(self, issue_id: str, emails: Iterable[str], now: datetime) -> None:
         """Recipients claimed but never handed over (making their copies failed):
@@ -101,12 +124,15 @@ class Ledger:
             if r:
                 outcomes.release(r, emails, now.isoformat())
 
-    def recover(self, issue_id: str, now: datetime) -> int:
-        """Recipients left in flight by a run that died: ambiguous, never resent by
+    def recover(
+        self, issue_id: str, now: datetime, alive: Callable[[str | None], bool] = nobody_else
+    ) -> int:
+        """Recipients left in flight by a run that died (whose claimant `alive` says
+        is gone; by default every run but the caller is): ambiguous, never resent by
         themselves. Returns how many."""
         with self.engine.transaction():
             r = self._of(issue_id)
-            return outcomes.recover(r, now.isoformat()) if r else 0
+            return outcomes.recover(r, now.isoformat(), alive) if r else 0
 
     def reopen_ambiguous(self, issue_id: str, now: datetime, as_sent: bool) -> int:
         """The editor's call on ambiguous recipients: send them again, or count them as

@@ -237,6 +237,18 @@ STEPS: tuple[Step, ...] = (
             created_at TEXT NOT NULL
         )""",
     )),
+    # who claimed each batch: with the state shared, several runs send one issue at
+    # once, and a run starting (or ending) holds as ambiguous only the batches of runs
+    # that are gone, never those another live run has in flight
+    Step("0011_claims", (
+        """CREATE TABLE claims (
+            issue INTEGER NOT NULL REFERENCES issue_keys(n),
+            number INTEGER NOT NULL,         -- the batch (batches.number, deliveries.batch)
+            owner TEXT NOT NULL,             -- the run that claimed it (Claimant.name)
+            claimed_at TEXT NOT NULL,
+            PRIMARY KEY (issue, number)
+        ){without_rowid}""",
+    )),
 )  # fmt: skip
 
 

@@ -7,7 +7,7 @@ recipients.py for how a state is kept: a row per batch, rows for the exceptions)
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from newsletter.state.recipients import Recipients
 
@@ -159,9 +159,40 @@ def release(r: Recipients, emails: Iterable[str], stamp: str) -> None:
             )
 
 
-def recover(r: Recipients, stamp: str) -> int:
-    """What a dead run left in flight: ambiguous."""
-    return _move(r, "in_flight", "ambiguous", RECOVERED, stamp)
+def recover(r: Recipients, stamp: str, alive: Callable[[str | None], bool]) -> int:
+    """What dead runs left in flight: ambiguous. A batch is a dead run's when `alive`
+    says its claimant is gone (a claim without one: a run of an earlier release)."""
+    numbers = {n for (n,) in r.engine.all(
+        "SELECT number FROM batches WHERE issue = ? AND state = 'in_flight' UNION "
+        "SELECT DISTINCT batch FROM deliveries WHERE issue = ? AND state = 'in_flight'",
+        (r.issue, r.issue),
+    )}  # fmt: skip
+    if not numbers:
+        return 0
+    owners = dict(r.engine.all(
+        "SELECT number, owner FROM claims WHERE issue = ? AND number BETWEEN ? AND ?",
+        (r.issue, min(numbers), max(numbers)),
+    ))  # fmt: skip
+    dead = sorted(n for n in numbers if not alive(owners.get(n)))
+    if len(dead) == len(numbers):
+        return _move(r, "in_flight", "ambiguous", RECOVERED, stamp)
+    moved = 0
+    for number in dead:  # a few: the batches of the runs that died
+        moved += int(r.value(
+            "SELECT coalesce(sum(size), 0) FROM batches WHERE issue = ? AND number = ? "
+            "AND state = 'in_flight'", number,
+        ))  # fmt: skip
+        r.engine.execute(
+            "UPDATE batches SET state = 'ambiguous', reason = ?, updated_at = ? "
+            "WHERE issue = ? AND number = ? AND state = 'in_flight'",
+            (RECOVERED, stamp, r.issue, number),
+        )
+        moved += r.engine.changed(
+            "UPDATE deliveries SET state = 'ambiguous', reason = ?, updated_at = ? "
+            "WHERE issue = ? AND state = 'in_flight' AND batch = ?",
+            (RECOVERED, stamp, r.issue, number),
+        )
+    return moved
 
 
 def reopen(r: Recipients, stamp: str, as_sent: bool) -> int:

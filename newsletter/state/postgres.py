@@ -217,16 +217,19 @@ class PgEngine:
 
     # --- one sender at a time, on every host ---
 
-    def lock(self, name: str, wait: bool, who: str) -> str | None:
+    def lock(self, name: str, wait: bool, who: str, shared: bool = False) -> str | None:
         """Take the lock `name` for this connection (PostgreSQL's advisory lock: a
-        process that dies, or loses its connection, holds it no more). None when it
-        is taken; else who holds it, as that process said (`who`)."""
-        self.execute("SELECT set_config('application_name', ?, false)", (who[:63],))
+        process that dies, or loses its connection, holds it no more); `shared`, with
+        others who take it shared (and none who takes it alone). None when it is
+        taken; else who holds it, as that process said (`who`)."""
+        if who:  # what the message of a run that finds it taken names
+            self.execute("SELECT set_config('application_name', ?, false)", (who[:63],))
         key = self.value("SELECT hashtext(?)", (name,))
+        kind = "_shared" if shared else ""
         if wait:
-            self.execute("SELECT pg_advisory_lock(?, ?)", (LOCKS, key))
+            self.execute(f"SELECT pg_advisory_lock{kind}(?, ?)", (LOCKS, key))
             return None
-        if self.value("SELECT pg_try_advisory_lock(?, ?)", (LOCKS, key)):
+        if self.value(f"SELECT pg_try_advisory_lock{kind}(?, ?)", (LOCKS, key)):
             return None
         holder = self.one(
             "SELECT a.application_name, a.backend_start FROM pg_locks AS l "
@@ -238,9 +241,18 @@ class PgEngine:
             return "another process"
         return f"{holder[0]}, since {holder[1]:%Y-%m-%d %H:%M:%S %Z}"
 
-    def unlock(self, name: str) -> None:
+    def unlock(self, name: str, shared: bool = False) -> None:
+        kind = "_shared" if shared else ""
         with contextlib.suppress(StateError):  # the connection is gone: so is the lock
-            self.execute("SELECT pg_advisory_unlock(?, hashtext(?))", (LOCKS, name))
+            self.execute(f"SELECT pg_advisory_unlock{kind}(?, hashtext(?))", (LOCKS, name))
+
+    def held(self, name: str) -> bool:
+        """Whether another connection holds the lock `name` (a run that is alive)."""
+        key = self.value("SELECT hashtext(?)", (name,))
+        if self.value("SELECT pg_try_advisory_lock(?, ?)", (LOCKS, key)):
+            self.execute("SELECT pg_advisory_unlock(?, ?)", (LOCKS, key))
+            return False
+        return True
 
     # --- what the database is ---
 

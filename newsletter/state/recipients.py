@@ -44,6 +44,12 @@ class Claimed:
     fields: Mapping[str, str] = field(default_factory=dict)
 
 
+class Claim(list[Claimed]):
+    """The recipients of a claim, in list order; `number`: the batch they are."""
+
+    number: int = 0
+
+
 class RecipientState(NamedTuple):
     email: str
     state: str
@@ -118,17 +124,29 @@ class Recipients:
 
     # --- claim ---
 
-    def claim(self, size: int, number: int, stamp: str) -> list[Claimed]:
-        """The next recipients waiting, at most `size`, in flight as batch `number`:
-        those pending on their own first (resent at the editor's request), else the
-        next stretch of the list outside every live batch. A suppression recorded
-        since the freeze wins: such recipients are skipped instead."""
+    def claim(self, size: int, number: int | None, stamp: str, owner: str = "") -> Claim:
+        """The next recipients waiting, at most `size`, in flight as batch `number`
+        (None: the next number of the issue, taken in this transaction, so runs
+        sending at once never share one): those pending on their own first (resent at
+        the editor's request), else the next stretch of the list outside every live
+        batch. A suppression recorded since the freeze wins: such recipients are
+        skipped instead. The claim is recorded as `owner`'s."""
+        found = Claim()
+        found.number = self.last_batch() + 1 if number is None else number
         while True:  # until a batch with someone to send to, or nobody waiting
-            claimed = self._claim_alone(size, number, stamp)
+            claimed = self._claim_alone(size, found.number, stamp)
             if claimed is None:
-                claimed = self._claim_range(size, number, stamp)
+                claimed = self._claim_range(size, found.number, stamp)
             if claimed is None or claimed:
-                return claimed or []
+                break
+        if claimed:
+            found.extend(claimed)
+            self.engine.execute(
+                "INSERT INTO claims (issue, number, owner, claimed_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (issue, number) DO UPDATE SET owner = excluded.owner",
+                (self.issue, found.number, owner, stamp),
+            )
+        return found
 
     def _claim_alone(self, size: int, number: int, stamp: str) -> list[Claimed] | None:
         rows = self.engine.all(  # by the index of rows decided alone, never a whole scan

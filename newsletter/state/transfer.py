@@ -57,7 +57,9 @@ ORDER = {
     "schedule": "n",
     "issues": "created_at, id",
 }
-OWN_TABLES = {*TABLES, "migrations", "state_meta"}
+# not moved: the header carries the schema and the id; and claims name runs of this
+# state's hosts, gone after a move (a batch in flight without one is a dead run's)
+OWN_TABLES = {*TABLES, "migrations", "state_meta", "claims"}
 
 
 # --- out ---
