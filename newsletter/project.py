@@ -68,6 +68,7 @@ class Project:
         self._state: Database | None = None
         self._signer: Signer | None = None
         self._claimant: Claimant | None = None
+        self._pool: dict[str, Database] | None = None
 
     @classmethod
     def open(
@@ -86,7 +87,8 @@ class Project:
         self._claimant = None  # its lock goes with the connection
         if self._state is not None:
             state, self._state = self._state, None
-            state.close()
+            if self._pool is None or state not in self._pool.values():
+                state.close()
 
     def __enter__(self) -> Project:
         return self
@@ -103,15 +105,27 @@ class Project:
 
     @property
     def state(self) -> Database:
-        """The project's state, opened (and migrated) on first use."""
+        """The project's state, opened (and migrated) on first use; or taken from the
+        `pool` it was given (see `share_states`)."""
         if self._state is None:
             url, setting = self.state_url
+            if self._pool is not None and url in self._pool:
+                self._state = self._pool[url]
+                return self._state
             if is_postgres_url(url):
                 self._state = Database(url, setting=setting)
-            else:
+                if self._pool is not None:
+                    self._pool[url] = self._state
+            else:  # a file is opened each time: one restored meanwhile is the one used
                 path = self.root / url.removeprefix("sqlite:///")  # an absolute one stays
                 self._state = Database(path, where=self.shown(path))
         return self._state
+
+    def share_states(self, pool: dict[str, Database]) -> None:
+        """Keep a PostgreSQL state open in `pool` (by its URL) past this project, for
+        the next one of the same thread (the web app's: a connection a thread, not a
+        connection a request). The pool's owner closes them."""
+        self._pool = pool
 
     @property
     def state_url(self) -> tuple[str, str]:

@@ -7,14 +7,17 @@ $NEWSLETTER_PROJECT, else the current one), or with `newsletter serve` (server.p
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from newsletter.errors import NewsletterError
 from newsletter.project import Project
+from newsletter.state import Database
 from newsletter.web.health import HEALTH, healthz, unhealthy
 from newsletter.web.pages import HEADERS, Start
 from newsletter.web.proxies import Proxies
@@ -28,14 +31,18 @@ def make_app(project_root: Path) -> App:
     an edited newsletter.toml or a new secret takes effect at once). `/healthz` says
     whether the state can be reached; every other path is the unsubscribe link's."""
 
+    opened = _Opened()
+
     def app(environ: dict[str, Any], start: Start) -> Iterable[bytes]:
         try:
             with Project.open(project_root) as project:
+                project.share_states(opened.states)
                 Proxies(project.settings.serve.trusted_proxies).apply(environ)
                 if environ.get("PATH_INFO") == HEALTH:
                     return healthz(project, environ, start)
                 return unsubscribe(project, environ, start)
         except NewsletterError as exc:  # the project's settings or state, not the request
+            opened.forget()  # a connection lost: the next request opens a new one
             print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
             if environ.get("PATH_INFO") == HEALTH:
                 return unhealthy(start)
@@ -45,7 +52,26 @@ def make_app(project_root: Path) -> App:
     return app
 
 
+class _Opened(threading.local):
+    """Each thread's open states (by URL): a connection a thread, kept from request
+    to request, instead of a connection (and a migration check) a request."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, Database] = {}
+
+    def forget(self) -> None:
+        for state in self.states.values():
+            with contextlib.suppress(Exception):
+                state.close()
+        self.states.clear()
+
+
+_APPS: dict[Path, App] = {}
+
+
 def application(environ: dict[str, Any], start: Start) -> Iterable[bytes]:
     """For WSGI servers: the project in $NEWSLETTER_PROJECT, else the current folder."""
     root = Path(os.environ.get("NEWSLETTER_PROJECT", ".")).resolve()
-    return make_app(root)(environ, start)
+    if root not in _APPS:
+        _APPS[root] = make_app(root)
+    return _APPS[root](environ, start)
