@@ -45,6 +45,7 @@ from measure import postgres_server
 SECRET = "benchmark-secret-" + "s" * 32
 LIST = "sample"
 ONE_CLICK = "List-Unsubscribe=One-Click"
+LOGGED = re.compile(r"(GET|POST) /unsubscribe \d{3} \d+ ms")  # serve's line for a request
 
 CLIENT = textwrap.dedent(
     """
@@ -294,9 +295,9 @@ def bench(tmp: Path, env: dict[str, str], state_url: str | None, args) -> tuple:
     finally:
         logs = {name: server.stop() for name, server in servers.items()}
     lines = [line for line in logs["ours"].splitlines() if line.strip()]  # one a request, others
-    requests = sum(1 for line in lines if re.fullmatch(r"(GET|POST) /unsubscribe \d{3} \d+ ms", line))
+    requests = sum(1 for line in lines if LOGGED.fullmatch(line))
     others = sorted({re.sub(r"\d+", "N", line) for line in lines
-                     if not re.fullmatch(r"(GET|POST) /unsubscribe \d{3} \d+ ms", line)})  # fmt: skip
+                     if not LOGGED.fullmatch(line)})  # fmt: skip
     logged = f"{requests:,} request lines" + (
         f" and {len(lines) - requests:,} others: {'; '.join(others)[:300]}" if others else ""
     )

@@ -19,7 +19,7 @@ from newsletter.errors import NewsletterError
 from newsletter.project import Project
 from newsletter.state import Database
 from newsletter.web.health import HEALTH, healthz, unhealthy
-from newsletter.web.pages import HEADERS, Start
+from newsletter.web.pages import HEADERS, Page, Start
 from newsletter.web.proxies import Proxies
 from newsletter.web.unsubscribe import unsubscribe
 
@@ -35,21 +35,36 @@ def make_app(project_root: Path) -> App:
 
     def app(environ: dict[str, Any], start: Start) -> Iterable[bytes]:
         try:
-            with Project.open(project_root) as project:
+            project = Project.open(project_root)
+        except NewsletterError as exc:  # newsletter.toml broken: no words to answer in
+            return _unavailable(environ, start, exc, None)
+        with project:
+            try:
                 project.share_states(opened.states)
                 Proxies(project.settings.serve.trusted_proxies).apply(environ)
                 if environ.get("PATH_INFO") == HEALTH:
                     return healthz(project, environ, start)
                 return unsubscribe(project, environ, start)
-        except NewsletterError as exc:  # the project's settings or state, not the request
-            opened.forget()  # a connection lost: the next request opens a new one
-            print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
-            if environ.get("PATH_INFO") == HEALTH:
-                return unhealthy(start)
-            start("503 Service Unavailable", [("Retry-After", "30"), *HEADERS])
-            return [b"<!DOCTYPE html><title>Error</title><p>Please try again later.</p>"]
+            except NewsletterError as exc:  # the project's state, not the request
+                opened.forget()  # a connection lost: the next request opens a new one
+                return _unavailable(environ, start, exc, Page(project.settings.newsletter))
 
     return app
+
+
+def _unavailable(
+    environ: dict[str, Any], start: Start, error: NewsletterError, page: Page | None
+) -> Iterable[bytes]:
+    """503, try again later: logged (one line, which names no reader), and nothing
+    changed; in the newsletter's words when its settings could be read."""
+    print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
+    if environ.get("PATH_INFO") == HEALTH:
+        return unhealthy(start)
+    status, later = "503 Service Unavailable", (("Retry-After", "30"),)
+    if page is None:
+        start(status, [*later, *HEADERS])
+        return [b"<!DOCTYPE html><title>Error</title><p>Please try again later.</p>"]
+    return page.answer(start, status, "down_title", page.text("down"), later)
 
 
 class _Opened(threading.local):

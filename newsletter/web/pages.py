@@ -23,6 +23,9 @@ HEADERS = [
 # The pages' words, by language; English for any other.
 WORDS: dict[str, dict[str, str]] = {
     "en": {
+        "down_title": "Please try again in a minute",
+        "down": "Nothing was changed: {newsletter} cannot record it right now. Open "
+        "the link again in a minute.",
         "confirm_title": "Unsubscribe?",
         "confirm": "Stop sending {newsletter} to {email}?",
         "button": "Unsubscribe",
@@ -42,6 +45,9 @@ WORDS: dict[str, dict[str, str]] = {
         "{newsletter} and use the button on that page.",
     },
     "de": {
+        "down_title": "Bitte versuchen Sie es gleich noch einmal",
+        "down": "Es wurde nichts geändert: {newsletter} kann es gerade nicht "
+        "speichern. Öffnen Sie den Link in einer Minute erneut.",
         "confirm_title": "Abmelden?",
         "confirm": "{newsletter} nicht mehr an {email} senden?",
         "button": "Abmelden",
@@ -61,6 +67,9 @@ WORDS: dict[str, dict[str, str]] = {
         "E-Mail von {newsletter} und nutzen Sie die Schaltfläche auf jener Seite.",
     },
     "fr": {
+        "down_title": "Réessayez dans une minute",
+        "down": "Rien n'a été modifié : {newsletter} ne peut pas l'enregistrer pour le "
+        "moment. Rouvrez le lien dans une minute.",
         "confirm_title": "Se désabonner ?",
         "confirm": "Ne plus envoyer {newsletter} à {email} ?",
         "button": "Se désabonner",
@@ -80,6 +89,9 @@ WORDS: dict[str, dict[str, str]] = {
         "{newsletter} et utilisez le bouton de cette page.",
     },
     "es": {
+        "down_title": "Inténtelo de nuevo en un minuto",
+        "down": "No se ha cambiado nada: {newsletter} no puede registrarlo ahora. Abra "
+        "el enlace de nuevo en un minuto.",
         "confirm_title": "¿Darse de baja?",
         "confirm": "¿Dejar de enviar {newsletter} a {email}?",
         "button": "Darse de baja",
@@ -134,7 +146,14 @@ class Page:
                 f'<button type="submit" class="secondary">{escape(self.words["resubscribe"])}'
                 "</button></form>")  # fmt: skip
 
-    def answer(self, start: Start, status: str, title_key: str, body: str) -> list[bytes]:
+    def answer(
+        self,
+        start: Start,
+        status: str,
+        title_key: str,
+        body: str,
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> list[bytes]:
         title = escape(self.words[title_key])
         name = escape(self.settings.name)
         html = (
@@ -145,7 +164,7 @@ class Page:
             f"<p class=name>{name}</p><h1>{title}</h1>{body}</main></body></html>"
         )
         data = html.encode()
-        start(status, [*HEADERS, ("Content-Length", str(len(data)))])
+        start(status, [*HEADERS, *headers, ("Content-Length", str(len(data)))])
         return [data]
 
 
