@@ -36,6 +36,7 @@ from newsletter.transports.base import Transport
 STATE_DIR = ".newsletter"
 SECRET_FILE = "secret"
 STATE_URL_ENV = "NEWSLETTER_STATE_URL"
+STATE_DEFAULT = "sqlite:///.newsletter/state.db"
 SKELETON = Path(__file__).resolve().parent / "skeleton"  # what `newsletter init` copies
 TEMPLATE_FILES = ("email.html", "email.css", "email.txt", "subject.txt")
 LIST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -109,9 +110,14 @@ class Project:
         `pool` it was given (see `share_states`)."""
         if self._state is None:
             url, setting = self.state_url
-            if self._pool is not None and url in self._pool:
-                self._state = self._pool[url]
+            pooled = self._pool.get(url) if self._pool is not None else None
+            if pooled is not None and pooled.usable():
+                self._state = pooled
                 return self._state
+            if pooled is not None and self._pool is not None:  # the server went away since
+                del self._pool[url]
+                with contextlib.suppress(Exception):
+                    pooled.close()
             if is_postgres_url(url):
                 self._state = Database(url, setting=setting)
                 if self._pool is not None:
@@ -336,9 +342,21 @@ class Project:
             raise StateError(message, file=self.shown(self.settings.path), setting="[state] id")
         self.notice(f"warning: {self.shown(self.settings.path)}: [state] id: {message}")
 
+    def other_state(self) -> str | None:
+        """What is wrong when the state reached is not the one newsletter.toml records
+        (`serve` answers nothing from such a state: its key would refuse every link
+        already sent); None when it is, or when the project records none."""
+        recorded = self.settings.state.id
+        if not recorded:
+            return None
+        found = self.state.identity.ensure(self.clock.now())
+        return None if found == recorded else self._other_state(recorded, found)
+
     def _other_state(self, recorded: str, found: str) -> str:
         state = self.state
         setting = self.state_url[1]
+        if setting == "[state] url" and self.settings.state.url == STATE_DEFAULT:
+            setting = "the default [state] url"
         what = "a new, empty state" if not state.identity.holds_anything() else f"state {found}"
         return (
             f"the state this checkout reaches ({state.engine.where}, from {setting}) is "

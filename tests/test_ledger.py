@@ -29,7 +29,7 @@ def test_a_finished_issue_is_not_sent_again(project_dir, cli):
         path.unlink()
     again = cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes")
     assert again.exit_code == 0
-    assert again.stdout.startswith(f"Issue {ISSUE} was sent to list sample on ")
+    assert again.stdout.startswith(f"Issue {ISSUE} was sent to list sample through outbox on ")
     assert "(4 accepted); nothing more to send." in again.stdout
     assert list(outbox.glob("*.eml")) == []
 

@@ -272,3 +272,30 @@ def test_serve_cuts_a_partial_request_at_its_default_limit_and_stops_on_sigterm(
         assert 9 < time.monotonic() - started < 15  # Limits.request_time, 10 s
     assert process.returncode == 0, process.err
     assert "Traceback" not in process.err
+
+
+def test_a_path_that_is_not_the_links_is_404(project_dir, endpoint):
+    for path in ("/", "/nope", "/unsubscribe/extra", "/healthz/"):
+        status, body = call(f"{endpoint}{path}")
+        assert status == 404 and "Nothing here" in body, path
+
+
+def test_serve_refuses_a_state_other_than_the_projects(project_dir, cli):
+    """A host deployed without its state would answer every link already sent with 400
+    (its new key refuses them): serve does not start from it."""
+    settings = project_dir / "newsletter.toml"
+    settings.write_text(settings.read_text() + '\n[state]\nid = "0123456789abcdef"\n')
+    result = cli("serve", "--port", "0")
+    assert result.exit_code == 1
+    assert "[state] id" in result.stderr and "not the state 0123456789abcdef" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_links_answer_503_when_the_state_is_not_the_projects(project_dir, cli, endpoint):
+    assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 0
+    link = link_for(project_dir, endpoint, "tom@example.net")
+    settings = project_dir / "newsletter.toml"
+    settings.write_text(settings.read_text() + '\n[state]\nid = "0123456789abcdef"\n')
+    assert call(link, ONE_CLICK)[0] == 503  # not 400: the link is good, the state is not
+    assert call(f"{endpoint}/healthz")[0] == 503
+    assert suppressed(project_dir) == {}

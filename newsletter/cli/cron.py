@@ -13,7 +13,8 @@ from newsletter.cli.output import ProgressBar, print_refusals, summary_line, war
 
 def cron(project: ProjectOption = Path(".")) -> None:
     """Send every queued issue whose time has come and resume every interrupted
-    send. Safe to run every minute; overlapping runs skip what another holds."""
+    send. Safe to run every minute: overlapping runs never send an address twice
+    (with the state on PostgreSQL, runs of several hosts send an issue together)."""
     from newsletter.clock import show
     from newsletter.schedule.cron import run_cron
 

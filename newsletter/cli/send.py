@@ -200,10 +200,14 @@ def _print_result(plan: SendPlan, report: SendReport, fresh: bool, as_json: bool
 
     zone = plan.project.settings.newsletter.timezone
     if report.done_at:
+        record = plan.frozen()
+        through = record.transport if record is not None else plan.transport.name
+        again = (f" To send it through {plan.transport.name} as well, give it another --id."
+                 if through != plan.transport.name else "")  # fmt: skip
         typer.echo(
-            f"Issue {report.issue_id} was sent to list {report.list_name} on "
-            f"{show(report.done_at, zone)} ({report.done_count:,} accepted); "
-            "nothing more to send."
+            f"Issue {report.issue_id} was sent to list {report.list_name} through {through} "
+            f"on {show(report.done_at, zone)} ({report.done_count:,} accepted); "
+            f"nothing more to send.{again}"
         )
         return
     if report.content_changed:

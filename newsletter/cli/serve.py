@@ -5,12 +5,15 @@ from __future__ import annotations
 import contextlib
 import signal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from newsletter.cli.common import ProjectOption, open_project
 from newsletter.errors import UsageError
+
+if TYPE_CHECKING:
+    from newsletter.project import Project
 
 
 def serve(
@@ -33,8 +36,8 @@ def serve(
     from newsletter.web.production import Endpoint, Limits, line_log
 
     with open_project(project) as proj:
-        _ = proj.signer  # a missing or bad secret is an error now, not on a request
         root, url = proj.root, proj.settings.unsubscribe.url
+        _ready(proj)
     try:
         server = Endpoint(
             make_app(root), host, port, log=line_log(), limits=Limits(threads=threads)
@@ -53,3 +56,23 @@ def serve(
     signal.signal(signal.SIGINT, stop)
     with server, contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
+
+
+def _ready(proj: Project) -> None:
+    """What would refuse every request is an error now, not on each one: a bad secret,
+    or a state other than the project's (its key would refuse every link sent so
+    far). A shared database that cannot be reached yet is only a warning: serve
+    starts, answers 503 (and /healthz says so) until it can."""
+    from newsletter.errors import StateError
+    from newsletter.state import is_postgres_url
+
+    try:
+        _ = proj.state, proj.signer
+        other = proj.other_state()
+    except StateError as exc:
+        if not is_postgres_url(proj.state_url[0]):
+            raise
+        typer.echo(f"warning: {exc}; answering 503 until it can be reached", err=True)
+        return
+    if other is not None:
+        raise StateError(other, file=proj.shown(proj.settings.path), setting="[state] id")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import sys
@@ -42,8 +43,10 @@ def export(
     from newsletter.files import atomic, shown
     from newsletter.state.transfer import export_lines
 
-    with open_project(project) as proj:
-        lines = export_lines(proj.state.engine, proj.clock.now())
+    with (
+        open_project(project) as proj,
+        contextlib.closing(export_lines(proj.state.engine, proj.clock.now())) as lines,
+    ):  # closed (its transaction ended) before the state is, even on an error
         if file == STDIO:
             counts = _write(lines, sys.stdout.buffer, compress=False)
         else:
@@ -57,9 +60,16 @@ def export(
     if as_json:
         typer.echo(json.dumps({"file": str(file), "rows": counts}, indent=2), err=file == STDIO)
         return
-    what = ", ".join(f"{counts[t]:,} {t.replace('_', ' ')}" for t in ("issues", "deliveries",
-                     "schedule", "suppressions") if t in counts)  # fmt: skip
-    typer.echo(f"exported the state ({what}) to {file}", err=file == STDIO)
+    what = ", ".join(_many(counts.get(table, 0), word) for table, word in (
+        ("issues", "issue"), ("deliveries", "recipient"), ("schedule", "schedule entry"),
+        ("suppressions", "suppression")))  # fmt: skip
+    where = "standard output" if file == STDIO else str(file)
+    typer.echo(f"Exported the state ({what}) to {where}.", err=file == STDIO)
+
+
+def _many(count: int, word: str) -> str:
+    plural = word[:-1] + "ies" if word.endswith("y") else word + "s"
+    return f"{count:,} {word if count == 1 else plural}"
 
 
 def _write(lines: Iterator[str], binary: IO[bytes], compress: bool) -> dict[str, int]:
@@ -94,14 +104,15 @@ def import_(
         typer.echo(json.dumps(result.data(), indent=2))
         return
     parts = []
-    for kind, label in (("issues", "issues"), ("suppressions", "suppressions"),
-                        ("schedule", "schedule entries")):  # fmt: skip
+    for kind, word in (("issues", "issue"), ("suppressions", "suppression"),
+                       ("schedule", "schedule entry")):  # fmt: skip
         new, already = result.new.get(kind, 0), result.already.get(kind, 0)
-        parts.append(f"{new:,} {label}" + (f" ({already:,} here already)" if already else ""))
+        here = f" ({already:,} here already)" if already else ""
+        parts.append(_many(new, f"new {word}") + here)
     secret = {"taken": "; the signing secret taken", "replaced": "; the signing secret taken"}
     adopted = "; this state is now that state" if result.adopted else ""
-    typer.echo(f"imported {where} (state {result.state_id}): {', '.join(parts)}"
-               f"{secret.get(result.secret, '')}{adopted}")  # fmt: skip
+    typer.echo(f"Imported {where} (state {result.state_id}): {', '.join(parts)}"
+               f"{secret.get(result.secret, '')}{adopted}.")  # fmt: skip
 
 
 class _reader:

@@ -140,6 +140,7 @@ def check_outcome(plan: SendPlan, report: SendReport) -> None:
         and report.accepted == 0
         and report.refused == 0
         and not (report.resumed or report.skipped)
+        and plan.frozen() is None  # frozen: it has recipients (others may have sent them all)
     ):
         raise nobody_on(plan)
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from newsletter.errors import StateError
 from newsletter.state.backoff import Backoff
 from newsletter.state.cursors import Cursors
 from newsletter.state.engine import Engine
@@ -75,6 +76,15 @@ class Database:
         self.cursors = Cursors(self.engine)
         self.secrets = Secrets(self.engine)
         self.identity = Identity(self.engine)
+
+    def usable(self) -> bool:
+        """Whether its connection still answers (one kept open across requests may
+        have lost its server since)."""
+        try:
+            self.engine.value("SELECT 1")
+        except StateError:
+            return False
+        return True
 
     def transaction(self) -> Any:
         """One transaction over any of the tables (e.g. suppressions and a cursor)."""

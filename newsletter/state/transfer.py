@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -65,7 +65,7 @@ OWN_TABLES = {*TABLES, "migrations", "state_meta", "claims"}
 # --- out ---
 
 
-def export_lines(engine: Engine, now: datetime) -> Iterator[str]:
+def export_lines(engine: Engine, now: datetime) -> Generator[str, None, None]:
     """The state as JSON lines (without their newlines), read as one moment."""
     identity = Identity(engine)
     state_id = identity.ensure(now)
@@ -305,8 +305,8 @@ class _Merge:
                 raise StateError(
                     f"this state signs its links with another {name} secret than the "
                     "export's, and has sent issues with it: the links of one or the other "
-                    "would stop working; import into a new state instead (nothing was "
-                    "imported)",
+                    "would stop working; import into a new state instead (an empty "
+                    "database, or move .newsletter/state.db away first; nothing was imported)",
                     file=self.where,
                 )
 

@@ -14,8 +14,9 @@ import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from newsletter.errors import NewsletterError
+from newsletter.errors import NewsletterError, StateError
 from newsletter.project import Project
 from newsletter.state import Database
 from newsletter.web.health import HEALTH, healthz, unhealthy
@@ -29,7 +30,8 @@ App = Callable[[dict[str, Any], Start], Iterable[bytes]]
 def make_app(project_root: Path) -> App:
     """The endpoint for one project (its settings and state are read per request, so
     an edited newsletter.toml or a new secret takes effect at once). `/healthz` says
-    whether the state can be reached; every other path is the unsubscribe link's."""
+    whether the state can be reached; [unsubscribe] url's path is the links'; any
+    other path is 404."""
 
     opened = _Opened()
 
@@ -42,14 +44,33 @@ def make_app(project_root: Path) -> App:
             try:
                 project.share_states(opened.states)
                 Proxies(project.settings.serve.trusted_proxies).apply(environ)
-                if environ.get("PATH_INFO") == HEALTH:
-                    return healthz(project, environ, start)
-                return unsubscribe(project, environ, start)
+                return _route(project, environ, start)
             except NewsletterError as exc:  # the project's state, not the request
                 opened.forget()  # a connection lost: the next request opens a new one
                 return _unavailable(environ, start, exc, Page(project.settings.newsletter))
 
     return app
+
+
+def _route(project: Project, environ: dict[str, Any], start: Start) -> Iterable[bytes]:
+    """/healthz, the unsubscribe link's path, or 404; from the project's own state
+    only (another one's key would refuse every link sent so far: 503)."""
+    health = environ.get("PATH_INFO") == HEALTH
+    if not health and not _unsubscribe_path(project, environ):
+        page = Page(project.settings.newsletter)
+        return page.answer(start, "404 Not Found", "missing_title", page.text("missing"))
+    other = project.other_state()
+    if other is not None:
+        raise StateError(other)
+    return healthz(project, environ, start) if health else unsubscribe(project, environ, start)
+
+
+def _unsubscribe_path(project: Project, environ: dict[str, Any]) -> bool:
+    """Whether the request is for [unsubscribe] url's path (mounted at it, or below
+    a prefix the server strips)."""
+    wanted = urlsplit(project.settings.unsubscribe.url).path or "/"
+    path = environ.get("PATH_INFO", "") or "/"
+    return path == wanted or environ.get("SCRIPT_NAME", "") + path == wanted
 
 
 def _unavailable(

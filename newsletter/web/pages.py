@@ -23,6 +23,8 @@ HEADERS = [
 # The pages' words, by language; English for any other.
 WORDS: dict[str, dict[str, str]] = {
     "en": {
+        "missing_title": "Nothing here",
+        "missing": "This address is not a page of {newsletter}.",
         "down_title": "Please try again in a minute",
         "down": "Nothing was changed: {newsletter} cannot record it right now. Open "
         "the link again in a minute.",
@@ -45,6 +47,8 @@ WORDS: dict[str, dict[str, str]] = {
         "{newsletter} and use the button on that page.",
     },
     "de": {
+        "missing_title": "Hier ist nichts",
+        "missing": "Diese Adresse ist keine Seite von {newsletter}.",
         "down_title": "Bitte versuchen Sie es gleich noch einmal",
         "down": "Es wurde nichts geändert: {newsletter} kann es gerade nicht "
         "speichern. Öffnen Sie den Link in einer Minute erneut.",
@@ -67,6 +71,8 @@ WORDS: dict[str, dict[str, str]] = {
         "E-Mail von {newsletter} und nutzen Sie die Schaltfläche auf jener Seite.",
     },
     "fr": {
+        "missing_title": "Rien ici",
+        "missing": "Cette adresse n'est pas une page de {newsletter}.",
         "down_title": "Réessayez dans une minute",
         "down": "Rien n'a été modifié : {newsletter} ne peut pas l'enregistrer pour le "
         "moment. Rouvrez le lien dans une minute.",
@@ -89,6 +95,8 @@ WORDS: dict[str, dict[str, str]] = {
         "{newsletter} et utilisez le bouton de cette page.",
     },
     "es": {
+        "missing_title": "Aquí no hay nada",
+        "missing": "Esta dirección no es una página de {newsletter}.",
         "down_title": "Inténtelo de nuevo en un minuto",
         "down": "No se ha cambiado nada: {newsletter} no puede registrarlo ahora. Abra "
         "el enlace de nuevo en un minuto.",
