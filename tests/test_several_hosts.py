@@ -78,9 +78,10 @@ def test_four_crons_on_two_hosts_killed_at_random_send_each_address_at_most_once
     point_sendgrid_at(project_dir, fake.url)
     laptop, server = two_checkouts(project_dir, tmp_path, postgres, monkeypatch)
     env = dict(os.environ, SENDGRID_API_KEY=fake.api_key, NEWSLETTER_SECRET=SECRET)
-    # Every batch is taken, then answered 0.25 s later: a kill then is a batch the
-    # server accepted whose answer nobody recorded (ambiguous, maybe sent).
-    fake.slow_seconds = 0.25
+    # Every batch is taken, then answered 1 s later: a kill then is a batch the
+    # server accepted whose answer nobody recorded (ambiguous, maybe sent). (The four
+    # runs send the issue together, so ten batches take about three seconds.)
+    fake.slow_seconds = 1.0
     fake.inject(*["slow"] * 500)
     ok(run(laptop, env, "schedule", SAMPLE_ARTICLE, "--list", "big", "--now",
            "--transport", "sendgrid"))  # fmt: skip

@@ -27,9 +27,13 @@ def run_send(
     mark_ambiguous_sent: bool = False,
 ) -> SendReport:
     """Send the issue through the ledger, holding the issue's send lock (LockHeld
-    when another run holds it and `wait` is false)."""
+    when another run holds it and `wait` is false). Runs of several hosts send an
+    issue together (the lock shared), but the editor's call on ambiguous recipients
+    takes the issue alone: it settles what the editor saw, not a batch another run
+    has just held."""
+    editor = retry_ambiguous or mark_ambiguous_sent
     try:
-        with plan.project.send_lock(plan.id, wait, shared=True):
+        with plan.project.send_lock(plan.id, wait, shared=not editor):
             return send_locked(plan, on_batch, retry_ambiguous, mark_ambiguous_sent)
     finally:
         plan.transport.close()
