@@ -84,7 +84,8 @@ def emails(tmp_path_factory) -> dict[str, Path]:
     """name -> the HTML file a subscriber gets (its text part beside it, .txt).
 
     `sample`: the sample article for the list's first subscriber; `sample-tom`: the
-    same for the subscriber whose name holds markup and `&`; `pictures`: PICTURES."""
+    same for the subscriber whose name holds markup and `&`; `pictures`: PICTURES;
+    `kitchen`: tests/data/kitchen_sink.md (tables, tasks, footnotes, code, RTL, CJK)."""
     root = tmp_path_factory.mktemp("quality")
     project = root / "project"
     project.mkdir()
@@ -92,10 +93,12 @@ def emails(tmp_path_factory) -> dict[str, Path]:
     for folder in ("articles", "subscribers"):
         shutil.copytree(REPO / folder, project / folder)
     (project / "articles" / "pictures.md").write_text(PICTURES, encoding="utf-8")
+    shutil.copy(REPO / "tests" / "data" / "kitchen_sink.md", project / "articles")
     runs = {
         "sample": [SAMPLE_ARTICLE],
         "sample-tom": [SAMPLE_ARTICLE, "--as", "tom@example.net"],
         "pictures": ["articles/pictures.md"],
+        "kitchen": ["articles/kitchen_sink.md"],  # every Markdown construct (issue 14)
     }
     found = {}
     with pytest.MonkeyPatch.context() as patch:

@@ -159,18 +159,30 @@ def _tags(value: Any) -> tuple[str, ...]:
 
 
 def _parser() -> Any:
+    """CommonMark with what editors write beyond it: GFM tables, ~~strikethrough~~,
+    bare URLs as links (linkify-it), footnotes and task lists (mdit-py-plugins)."""
     from markdown_it import MarkdownIt
+    from mdit_py_plugins.footnote import footnote_plugin
+    from mdit_py_plugins.tasklists import tasklists_plugin
 
-    return MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("strikethrough")
+    parser = MarkdownIt("commonmark", {"html": False, "linkify": True})
+    parser.enable(["strikethrough", "table", "linkify"])
+    return parser.use(footnote_plugin).use(tasklists_plugin)
 
 
 def _blocks(markdown: str) -> list[Block]:
+    """The body's blocks; its headings moved so the highest one used is h2 (the title
+    is the email's h1): an article of `##` and `###` sections gets h2 and h3, and
+    no level is skipped after the title."""
     from markdown_it.tree import SyntaxTreeNode
 
-    return _children(SyntaxTreeNode(_parser().parse(markdown)))
+    tokens = _parser().parse(markdown)
+    used = [int(t.tag[1]) for t in tokens if t.type == "heading_open"]
+    shift = 1 - min(used) if used else 0
+    return _children(SyntaxTreeNode(tokens), shift)
 
 
-def _children(node: Any) -> list[Block]:
+def _children(node: Any, shift: int = 1) -> list[Block]:
     """The blocks of a node of markdown-it's syntax tree, in document order."""
     blocks: list[Block] = []
     for child in node.children:
@@ -182,19 +194,62 @@ def _children(node: Any) -> list[Block]:
             blocks.extend(images)
         elif kind == "heading":
             spans, images = _inline(child.children[0].token.children or [])
-            blocks.append(Block("heading", spans, level=min(int(child.tag[1]) + 1, 6)))
+            level = min(max(int(child.tag[1]) + shift, 1) + 1, 6)
+            blocks.append(Block("heading", spans, level=level))
             blocks.extend(images)
         elif kind == "blockquote":
-            blocks.append(Block("quote", children=tuple(_children(child))))
+            blocks.append(Block("quote", children=tuple(_children(child, shift))))
         elif kind in ("bullet_list", "ordered_list"):
-            items = tuple(ListItem(tuple(_children(item))) for item in child.children)
+            items = tuple(_list_item(item) for item in child.children)
             start = int(child.attrs.get("start", 1)) if kind == "ordered_list" else 1
             blocks.append(Block("list", items=items, ordered=kind == "ordered_list", start=start))
+        elif kind == "table":
+            blocks.append(_table(child))
+        elif kind == "footnote_block":
+            notes = tuple(ListItem(tuple(_children(note))) for note in child.children)
+            blocks.append(Block("notes", items=notes))
         elif kind in ("fence", "code_block"):
             blocks.append(Block("code", code=child.content.rstrip("\n")))
         elif kind == "hr":
             blocks.append(Block("rule"))
     return blocks
+
+
+def _list_item(node: Any) -> ListItem:
+    """An item; a task list's (`- [x] done`) says whether it is checked (the plugin
+    puts a checkbox before its text, which is taken out here)."""
+    checked = None
+    if "task-list-item" in str(node.attrs.get("class", "")):
+        inline = node.children[0].children[0].token if node.children else None
+        box = inline.children[0] if inline is not None and inline.children else None
+        if inline is not None and box is not None and box.type == "html_inline":
+            checked = 'checked="checked"' in box.content
+            inline.children = inline.children[1:]
+            if inline.children and inline.children[0].type == "text":
+                inline.children[0].content = inline.children[0].content.lstrip()
+    return ListItem(tuple(_children(node)), checked=checked)
+
+
+def _table(node: Any) -> Block:
+    """A GFM table: its header row, its body rows, each column's alignment."""
+
+    def cells(row: Any) -> tuple[tuple[Span, ...], ...]:
+        return tuple(_inline(cell.children[0].token.children or [])[0] if cell.children
+                     else () for cell in row.children)  # fmt: skip
+
+    head = next((part for part in node.children if part.type == "thead"), None)
+    body = next((part for part in node.children if part.type == "tbody"), None)
+    header_row = head.children[0] if head is not None and head.children else None
+    aligns: list[Any] = []
+    for cell in header_row.children if header_row is not None else []:
+        style = str(cell.attrs.get("style", ""))
+        aligns.append(style.removeprefix("text-align:") if style.startswith("text-align:") else "")
+    return Block(
+        "table",
+        header=cells(header_row) if header_row is not None else (),
+        rows=tuple(cells(row) for row in body.children) if body is not None else (),
+        aligns=tuple(aligns),
+    )
 
 
 def _inline(children: list[Any]) -> tuple[tuple[Span, ...], list[Block]]:
@@ -213,14 +268,12 @@ def _inline(children: list[Any]) -> tuple[tuple[Span, ...], list[Block]]:
             spans.append(Span(" ", href=href, **style))
         elif kind == "hardbreak":
             spans.append(Span("", br=True))
-        elif kind in ("strong_open", "strong_close"):
-            style["strong"] = kind == "strong_open"
-        elif kind in ("em_open", "em_close"):
-            style["em"] = kind == "em_open"
-        elif kind in ("s_open", "s_close"):
-            style["strike"] = kind == "s_open"
+        elif kind == "footnote_ref":
+            spans.append(Span("", note=int(child.meta.get("id", 0)) + 1))
+        elif kind in _STYLES:
+            style[_STYLES[kind]] = kind.endswith("_open")
         elif kind == "link_open":
-            href = str(child.attrGet("href") or "") or None
+            href = _href(child)
         elif kind == "link_close":
             href = None
         elif kind == "image":
@@ -230,6 +283,8 @@ def _inline(children: list[Any]) -> tuple[tuple[Span, ...], list[Block]]:
     return _merge(spans), images
 
 
+_STYLES = {f"{tag}_{edge}": name for tag, name in (("strong", "strong"), ("em", "em"),
+           ("s", "strike")) for edge in ("open", "close")}  # fmt: skip
 _SPACES = re.compile(r" {2,}")
 
 
@@ -237,22 +292,37 @@ def _merge(spans: list[Span]) -> tuple[Span, ...]:
     """Join neighbouring spans with the same style, trim the ends."""
     merged: list[Span] = []
     for span in spans:
-        if merged and not span.br and not merged[-1].br and _same_style(merged[-1], span):
+        if merged and not _apart(span) and not _apart(merged[-1]) and _same_style(merged[-1], span):
             last = merged.pop()
             span = Span(
                 last.text + span.text, last.href, last.strong, last.em, last.code, last.strike
             )
         merged.append(span)
     # An image taken out of a line leaves the spaces on both sides of it: keep one.
-    merged = [s if s.code or s.br else replace(s, text=_SPACES.sub(" ", s.text)) for s in merged]
-    while merged and not merged[-1].br and not merged[-1].text.strip():
+    merged = [s if s.code or s.br or s.note else replace(s, text=_SPACES.sub(" ", s.text))
+              for s in merged]  # fmt: skip
+    while merged and not (merged[-1].br or merged[-1].note) and not merged[-1].text.strip():
         merged.pop()
-    if merged and not merged[-1].br:
+    if merged and not (merged[-1].br or merged[-1].note):
         last = merged[-1]
         merged[-1] = Span(
             last.text.rstrip(), last.href, last.strong, last.em, last.code, last.strike
         )
     return tuple(merged)
+
+
+def _href(token: Any) -> str | None:
+    """A link's target. A bare `www.` address found in the text (linkify) is taken
+    as https, not linkify's http: every site an editor names has it."""
+    href = str(token.attrGet("href") or "") or None
+    if href and token.markup == "linkify" and href.startswith("http://www."):
+        return "https://" + href.removeprefix("http://")
+    return href
+
+
+def _apart(span: Span) -> bool:
+    """A line break or a footnote's mark: a span of its own, never joined."""
+    return span.br or bool(span.note)
 
 
 def _same_style(a: Span, b: Span) -> bool:

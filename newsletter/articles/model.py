@@ -11,7 +11,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-BlockKind = Literal["paragraph", "heading", "quote", "code", "list", "rule", "image"]
+BlockKind = Literal[
+    "paragraph", "heading", "quote", "code", "list", "rule", "image", "table", "notes"
+]
+Align = Literal["", "left", "center", "right"]
+Cell = tuple["Span", ...]
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,7 @@ class Span:
     code: bool = False
     strike: bool = False
     br: bool = False  # a hard line break; `text` is empty
+    note: int = 0  # a footnote's mark (its number); `text` is empty
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,7 @@ class ListItem:
     """One item of a list: blocks of its own (paragraphs, nested lists, code, images)."""
 
     blocks: tuple[Block, ...]
+    checked: bool | None = None  # a task list's item: done or not (None: not a task)
 
 
 @dataclass(frozen=True)
@@ -49,13 +55,18 @@ class Block:
     alt: str = ""
     href: str | None = None  # a linked image
     code: str = ""  # for code blocks
+    header: tuple[Cell, ...] = ()  # for tables: the header row's cells,
+    rows: tuple[tuple[Cell, ...], ...] = ()  # the body's rows,
+    aligns: tuple[Align, ...] = ()  # each column's alignment
 
     @property
     def plain_text(self) -> str:
         if self.kind == "code":
             return self.code
-        if self.kind == "list":
+        if self.kind in ("list", "notes"):
             return "\n".join(b.plain_text for item in self.items for b in item.blocks)
+        if self.kind == "table":
+            return "\n".join(" ".join(_join(c) for c in row) for row in (self.header, *self.rows))
         if self.kind == "quote":
             return "\n".join(b.plain_text for b in self.children)
         if self.kind == "image":

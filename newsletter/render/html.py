@@ -36,6 +36,8 @@ def image_html(src: str, alt: str, css_class: str = "img") -> Markup:
 def _span(span: Span) -> Markup:
     if span.br:
         return Markup("<br>")
+    if span.note:
+        return Markup('<sup class="note-ref">{}</sup>').format(span.note)
     html = escape(span.text)
     for flag, tag in (
         (span.code, "code"),
@@ -59,7 +61,12 @@ def _block(block: Block, paragraph_class: str = "p") -> Markup:
         inner = blocks_html(block.children, "quote-p")
         return Markup('<blockquote class="quote">{}</blockquote>').format(inner)
     if kind == "code":
-        return Markup('<pre class="pre">{}</pre>').format(block.code)
+        return Markup('<div class="pre">{}</div>').format(code_html(block.code))
+    if kind == "table":
+        return _table(block)
+    if kind == "notes":
+        items = Markup("").join(_item(item, "note") for item in block.items)
+        return Markup('<ol class="notes">{}</ol>').format(items)
     if kind == "rule":
         return Markup('<hr class="rule">')
     if kind == "image":
@@ -70,17 +77,59 @@ def _block(block: Block, paragraph_class: str = "p") -> Markup:
     if kind == "list":
         tag = "ol" if block.ordered else "ul"
         start = Markup(' start="{}"').format(block.start) if block.start != 1 else ""
-        items = Markup("").join(_item(item) for item in block.items)
-        return Markup('<{0} class="list"{1}>{2}</{0}>').format(tag, start, items)
+        tasks = all(item.checked is not None for item in block.items)
+        items = Markup("").join(_item(item, "task" if tasks else "li") for item in block.items)
+        css = "list tasks" if tasks else "list"
+        return Markup('<{0} class="{3}"{1}>{2}</{0}>').format(tag, start, items, css)
     raise ValueError(f"unknown block kind {kind!r}")
 
 
-def _item(item: ListItem) -> Markup:
-    """A one-paragraph item holds its text directly; others hold their blocks."""
+def _item(item: ListItem, css_class: str = "li") -> Markup:
+    """A one-paragraph item holds its text directly; others hold their blocks. A task
+    starts with its box, ticked or not (a character: no form controls in email)."""
     blocks = item.blocks
     if blocks and blocks[0].kind == "paragraph":
         first, rest = spans_html(blocks[0].spans), blocks[1:]
     else:
         first, rest = Markup(""), blocks
+    if item.checked is not None:
+        box = "\u2611" if item.checked else "\u2610"
+        first = Markup('<span class="box">{}</span> ').format(box) + first
     inner = first + (blocks_html(rest, "li-p") if rest else Markup(""))
-    return Markup('<li class="li">{}</li>').format(inner)
+    return Markup('<li class="{}">{}</li>').format(css_class, inner)
+
+
+def code_html(code: str) -> Markup:
+    """A code block's lines, for a box that wraps at the column instead of widening
+    it (`white-space` is not for every client): each line ends in <br>, indentation
+    and runs of spaces are kept with no-break spaces, tabs as four."""
+    lines = []
+    for line in code.expandtabs(4).split("\n"):
+        text = str(escape(line))
+        body = text.lstrip(" ")
+        indent = "&nbsp;" * (len(text) - len(body))
+        lines.append(indent + body.replace("  ", "&nbsp; "))
+    return Markup("<br>".join(lines))
+
+
+def _table(block: Block) -> Markup:
+    """A real table: header cells, body cells, each column aligned as written; it
+    wraps its cells' text to stay inside the column (and scrolls in its own box
+    where a client lets it)."""
+
+    def row(cells: tuple[tuple[Span, ...], ...], tag: str) -> Markup:
+        out = []
+        for n, cell in enumerate(cells):
+            align = block.aligns[n] if n < len(block.aligns) else ""
+            style = Markup(' style="text-align:{}"').format(align) if align else Markup("")
+            scope = Markup(' scope="col"') if tag == "th" else Markup("")
+            out.append(Markup('<{0} class="{0}"{1}{2}>{3}</{0}>').format(
+                tag, scope, style, spans_html(cell)))  # fmt: skip
+        return Markup("<tr>{}</tr>").format(Markup("").join(out))
+
+    head = Markup("<thead>{}</thead>").format(row(block.header, "th")) if block.header else ""
+    body = Markup("").join(row(cells, "td") for cells in block.rows)
+    return Markup(
+        '<div class="table-box"><table class="table" role="table" width="100%" '
+        'cellpadding="0" cellspacing="0" border="0">{}<tbody>{}</tbody></table></div>'
+    ).format(head, body)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from urllib.parse import urljoin, urlsplit
 
-from newsletter.articles.model import Article, Block, ListItem
+from newsletter.articles.model import Article, Block, Span
 
 
 def absolute(article: Article, site_url: str) -> Article:
@@ -29,12 +29,18 @@ def _blocks(blocks: tuple[Block, ...], base: str) -> tuple[Block, ...]:
     return tuple(_block(block, base) for block in blocks)
 
 
+def _spans(spans: tuple[Span, ...], base: str) -> tuple[Span, ...]:
+    return tuple(replace(s, href=_url(s.href, base)) if s.href else s for s in spans)
+
+
 def _block(block: Block, base: str) -> Block:
     return replace(
         block,
-        spans=tuple(replace(s, href=_url(s.href, base)) if s.href else s for s in block.spans),
-        items=tuple(ListItem(_blocks(item.blocks, base)) for item in block.items),
+        spans=_spans(block.spans, base),
+        items=tuple(replace(item, blocks=_blocks(item.blocks, base)) for item in block.items),
         children=_blocks(block.children, base),
+        header=tuple(_spans(cell, base) for cell in block.header),
+        rows=tuple(tuple(_spans(cell, base) for cell in row) for row in block.rows),
         src=_url(block.src, base),
         href=_url(block.href, base) or None,
     )
@@ -46,7 +52,9 @@ def relative_urls(article: Article) -> list[str]:
 
     def walk(blocks: tuple[Block, ...]) -> None:
         for block in blocks:
-            urls = [s.href for s in block.spans if s.href] + [block.src or "", block.href or ""]
+            cells = [span for row in (block.header, *block.rows) for cell in row for span in cell]
+            urls = [s.href for s in (*block.spans, *cells) if s.href]
+            urls += [block.src or "", block.href or ""]
             found.extend(u for u in urls if u and not urlsplit(u).scheme and u not in found)
             for item in block.items:
                 walk(item.blocks)

@@ -13,6 +13,8 @@ from itertools import groupby
 from newsletter.articles.model import Block, ListItem, Span
 
 WIDTH = 72
+KEEP = "\x00"  # a space inside inline code, where a line must not break (no article
+# holds NUL: articles with it are refused), turned back into a space after wrapping
 MIN_WIDTH = 30  # deeply nested blocks still get room for a few words a line
 
 
@@ -54,7 +56,7 @@ def wrap(text: str, width: int = WIDTH, indent: str = "", hanging: str | None = 
             )
             or indent.rstrip()
         )
-    return "\n".join(out)
+    return "\n".join(out).replace(KEEP, " ")
 
 
 def underline(title: str, char: str = "=") -> str:
@@ -68,15 +70,27 @@ def blocks_text(blocks: tuple[Block, ...], links: LinkList, width: int = WIDTH) 
 
 
 def spans_text(spans: tuple[Span, ...], links: LinkList) -> str:
+    """Inline text as a reader of plain text expects it: ~~struck~~, a footnote's mark
+    as [^1], links numbered; inline code holds together (its spaces are KEEP, which
+    `wrap` does not break at and turns back into spaces)."""
     out = []
     for href, group in groupby(spans, key=lambda span: span.href):
-        text = "".join("\n" if span.br else span.text for span in group)
+        text = "".join(_span(span) for span in group)
         if href and href.strip() != text.strip():
             text = f"{text} [{links.number(href)}]"
         elif href:
             links.number(href)
         out.append(text)
     return "".join(out).strip()
+
+
+def _span(span: Span) -> str:
+    if span.br:
+        return "\n"
+    if span.note:
+        return f"[^{span.note}]"
+    text = span.text.replace(" ", KEEP) if span.code else span.text
+    return f"~~{text}~~" if span.strike and text.strip() else text
 
 
 def _block(block: Block, links: LinkList, width: int) -> str:
@@ -96,14 +110,68 @@ def _block(block: Block, links: LinkList, width: int) -> str:
         label = f"[Image: {block.alt}]" if block.alt else "[Image]"
         target = block.href or block.src
         return f"{label} [{links.number(target)}]" if target else label
+    if kind == "table":
+        return table_text(block, links, width)
+    if kind == "notes":
+        return "\n".join(_item(item, f"[^{n}] ", links, width)
+                         for n, item in enumerate(block.items, 1))  # fmt: skip
     if kind == "list":
         items = [
-            _item(item, f"{number}. " if block.ordered else "- ", links, width)
+            _item(item, _marker(block, item, number), links, width)
             for number, item in enumerate(block.items, block.start)
         ]
         loose = any(len(item.blocks) > 1 for item in block.items)
         return ("\n\n" if loose else "\n").join(items)
     raise ValueError(f"unknown block kind {kind!r}")
+
+
+def _marker(block: Block, item: ListItem, number: int) -> str:
+    marker = f"{number}. " if block.ordered else "- "
+    if item.checked is not None:
+        marker += "[x] " if item.checked else "[ ] "
+    return marker
+
+
+def table_text(block: Block, links: LinkList, width: int = WIDTH) -> str:
+    """Columns padded to their widest cell (by display width: a CJK character takes
+    two), aligned as written, under a rule; a table too wide for the line is given
+    row by row instead, each cell under its column's header."""
+    header = [spans_text(cell, links).replace(KEEP, " ") for cell in block.header]
+    rows = [[spans_text(cell, links).replace(KEEP, " ") for cell in row] for row in block.rows]
+    columns = max([len(header), *(len(row) for row in rows)])
+    grid = [row + [""] * (columns - len(row)) for row in [header, *rows] if row]
+    widths = [max(display_width(row[n]) for row in grid) for n in range(columns)]
+    if sum(widths) + 2 * (columns - 1) <= width and all("\n" not in c for r in grid for c in r):
+        aligns = [*block.aligns, *[""] * columns]
+        lines = ["  ".join(_pad(cell, widths[n], aligns[n]) for n, cell in enumerate(row)).rstrip()
+                 for row in grid]  # fmt: skip
+        if header:
+            lines.insert(1, "  ".join("-" * w for w in widths))
+        return "\n".join(lines)
+    names = header + [""] * (columns - len(header))
+    return "\n\n".join(
+        "\n".join(wrap(f"{names[n]}: {cell}" if names[n] else cell, width, hanging="  ")
+                  for n, cell in enumerate(row) if cell)
+        for row in (rows if header else grid)
+    )  # fmt: skip
+
+
+def display_width(text: str) -> int:
+    """Columns a terminal gives `text`: two for wide East Asian characters, none for
+    combining marks."""
+    import unicodedata
+
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF"
+               else 1 for c in text)  # fmt: skip
+
+
+def _pad(cell: str, width: int, align: str) -> str:
+    room = width - display_width(cell)
+    if align == "right":
+        return " " * room + cell
+    if align == "center":
+        return " " * (room // 2) + cell + " " * (room - room // 2)
+    return cell + " " * room
 
 
 def _item(item: ListItem, marker: str, links: LinkList, width: int) -> str:

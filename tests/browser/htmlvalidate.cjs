@@ -19,6 +19,9 @@ const emailAttributes = {
     },
   },
   td: { attributes: { width: allowed, bgcolor: allowed, align: allowed } },
+  // an article's table: premailer copies its cells' background and alignment into
+  // these attributes, which Outlook reads and CSS-less clients fall back to
+  th: { attributes: { bgcolor: allowed, align: allowed } },
   // premailer copies the body's background-color into bgcolor (for Outlook)
   body: { attributes: { bgcolor: allowed } },
 };
