@@ -7,6 +7,7 @@ from itertools import groupby
 from markupsafe import Markup, escape
 
 from newsletter.articles.model import Block, ListItem, Span
+from newsletter.text import text_direction
 
 IMAGE_WIDTH = 536  # the 600 px column less its padding
 
@@ -52,8 +53,11 @@ def _span(span: Span) -> Markup:
 
 def _block(block: Block, paragraph_class: str = "p") -> Markup:
     kind = block.kind
-    if kind == "paragraph":
-        return Markup('<p class="{}">{}</p>').format(paragraph_class, spans_html(block.spans))
+    if kind == "paragraph":  # a right-to-left one in a left-to-right article runs its way
+        rtl = Markup(' dir="rtl"') if text_direction(block.plain_text) == "rtl" else ""
+        return Markup('<p class="{}"{}>{}</p>').format(
+            paragraph_class, rtl, spans_html(block.spans)
+        )
     if kind == "heading":
         level = max(2, min(block.level, 6))
         return Markup('<h{0} class="h{0}">{1}</h{0}>').format(level, spans_html(block.spans))

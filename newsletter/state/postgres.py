@@ -34,6 +34,7 @@ DIALECT = {
 }
 WRITERS = 0x6E6C6574  # the advisory lock every transaction takes ("nlet")
 LOCKS = 0x6E6C  # the first key of the send locks (the second: a hash of the issue's)
+RUNS = 0x6E6D  # the first key of the runs' own locks (apart, so no hash meets a send's)
 SETTING = "[state] url"
 _CURSORS = itertools.count(1)  # names of the server-side cursors of stream()
 RESTORE = (
@@ -225,17 +226,17 @@ class PgEngine:
         if who:  # what the message of a run that finds it taken names
             self.execute("SELECT set_config('application_name', ?, false)", (who[:63],))
         key = self.value("SELECT hashtext(?)", (name,))
-        kind = "_shared" if shared else ""
+        kind, space = "_shared" if shared else "", _space(name)
         if wait:
-            self.execute(f"SELECT pg_advisory_lock{kind}(?, ?)", (LOCKS, key))
+            self.execute(f"SELECT pg_advisory_lock{kind}(?, ?)", (space, key))
             return None
-        if self.value(f"SELECT pg_try_advisory_lock{kind}(?, ?)", (LOCKS, key)):
+        if self.value(f"SELECT pg_try_advisory_lock{kind}(?, ?)", (space, key)):
             return None
         holder = self.one(
             "SELECT a.application_name, a.backend_start FROM pg_locks AS l "
             "JOIN pg_stat_activity AS a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
             "AND l.granted AND l.classid = ? AND l.objid::bigint = ?",
-            (LOCKS, key & 0xFFFFFFFF),
+            (space, key & 0xFFFFFFFF),
         )
         if not holder or not holder[0]:
             return "another process"
@@ -244,13 +245,13 @@ class PgEngine:
     def unlock(self, name: str, shared: bool = False) -> None:
         kind = "_shared" if shared else ""
         with contextlib.suppress(StateError):  # the connection is gone: so is the lock
-            self.execute(f"SELECT pg_advisory_unlock{kind}(?, hashtext(?))", (LOCKS, name))
+            self.execute(f"SELECT pg_advisory_unlock{kind}(?, hashtext(?))", (_space(name), name))
 
     def held(self, name: str) -> bool:
         """Whether another connection holds the lock `name` (a run that is alive)."""
         key = self.value("SELECT hashtext(?)", (name,))
-        if self.value("SELECT pg_try_advisory_lock(?, ?)", (LOCKS, key)):
-            self.execute("SELECT pg_advisory_unlock(?, ?)", (LOCKS, key))
+        if self.value("SELECT pg_try_advisory_lock(?, ?)", (_space(name), key)):
+            self.execute("SELECT pg_advisory_unlock(?, ?)", (_space(name), key))
             return False
         return True
 
@@ -279,6 +280,11 @@ class PgEngine:
             f"{what}; what needed it was not done, nor half done: run again when that is fixed",
             setting=self.setting,
         )
+
+
+def _space(name: str) -> int:
+    """The first key of a lock's name: runs' own locks apart from the send locks."""
+    return RUNS if name.startswith("run:") else LOCKS
 
 
 def _first_line(exc: Exception) -> str:
