@@ -111,3 +111,45 @@ def test_the_kitchen_sink_passes_check_with_no_error_and_no_warning(project_dir,
     report = json.loads(result.stdout)
     assert result.exit_code == 0, result.stdout
     assert [f for f in report["findings"] if f["severity"] != "note"] == []
+
+
+JAPANESE = (
+    "日本語の段落です。スペースのない長い文章でも、行の幅に収まるように折り返されなければなりません。"
+    * 2
+)
+THAI = "ภาษาไทยเป็นภาษาที่ไม่มีการเว้นวรรคระหว่างคำ " * 6
+
+
+def test_lines_without_spaces_wrap_by_their_columns_and_the_line_breaking_rules():
+    from newsletter.render.linebreak import display_width
+    from newsletter.render.text import wrap
+
+    for paragraph in (JAPANESE, THAI):
+        lines = wrap(paragraph).split("\n")
+        assert len(lines) > 1
+        assert all(display_width(line) <= 72 for line in lines), lines
+        assert "".join(lines).replace(" ", "") == paragraph.replace(" ", "")
+    thai = wrap(THAI).split("\n")  # broken between its words, never inside one
+    words = ("ภาษาไทย", "เป็น", "ภาษา", "ที่", "ไม่มี", "การ", "เว้นวรรค", "ระหว่าง", "คำ")
+    assert all(any(line.endswith(w) for w in words) for line in thai), thai
+    assert all(any(line.startswith(w) for w in words) for line in thai), thai
+
+
+def test_without_icu_chinese_and_japanese_still_wrap_never_before_closing_punctuation(
+    monkeypatch,
+):
+    from newsletter.render import linebreak
+    from newsletter.render.text import wrap
+
+    monkeypatch.setattr(linebreak, "_icu_line_breaker", lambda: None)
+    lines = wrap(JAPANESE).split("\n")
+    assert len(lines) > 1 and all(linebreak.display_width(line) <= 72 for line in lines)
+    assert not any(line[0] in "、。」" for line in lines)
+
+
+def test_inline_code_and_urls_stay_whole_in_a_wrapped_cjk_line():
+    from newsletter.render.text import wrap
+
+    url = "https://example.com/a/path/that/is/long/enough/0123456789"
+    lines = wrap(JAPANESE[:30] + f" {url} " + JAPANESE[:30]).split("\n")
+    assert any(url in line for line in lines)

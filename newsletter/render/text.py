@@ -11,6 +11,7 @@ import textwrap
 from itertools import groupby
 
 from newsletter.articles.model import Block, ListItem, Span
+from newsletter.render.linebreak import display_width, fill, needs_rules
 
 WIDTH = 72
 KEEP = "\x00"  # a space inside inline code, where a line must not break (no article
@@ -42,15 +43,21 @@ class LinkList:
 
 
 def wrap(text: str, width: int = WIDTH, indent: str = "", hanging: str | None = None) -> str:
-    """Wrap each line of `text`; long words (URLs) are kept whole."""
+    """Wrap each line of `text`; long words (URLs) are kept whole. A line in a script
+    without spaces between words (Chinese, Japanese, Thai) is broken by Unicode's
+    rules and measured in columns (linebreak.py)."""
     out = []
+    rest = indent if hanging is None else hanging
     for line in text.split("\n"):
+        if needs_rules(line):
+            out.append("\n".join(fill(line, width, indent, rest)) or indent.rstrip())
+            continue
         out.append(
             textwrap.fill(
                 line,
                 width=width,
                 initial_indent=indent,
-                subsequent_indent=indent if hanging is None else hanging,
+                subsequent_indent=rest,
                 break_long_words=False,
                 break_on_hyphens=False,
             )
@@ -103,7 +110,7 @@ def _block(block: Block, links: LinkList, width: int) -> str:
         inner = blocks_text(block.children, links, max(width - 2, MIN_WIDTH))
         return _indent(inner, "> ", "> ")
     if kind == "code":
-        return "\n".join(f"    {line}" if line else "" for line in block.code.split("\n"))
+        return "\n".join(_code_line(line, width) for line in block.code.expandtabs(4).split("\n"))
     if kind == "rule":
         return "* * *"
     if kind == "image":
@@ -123,6 +130,19 @@ def _block(block: Block, links: LinkList, width: int) -> str:
         loose = any(len(item.blocks) > 1 for item in block.items)
         return ("\n\n" if loose else "\n").join(items)
     raise ValueError(f"unknown block kind {kind!r}")
+
+
+def _code_line(line: str, width: int) -> str:
+    """A code line, indented four; one longer than the line goes on below, under a
+    deeper indent, broken at a space (a reader of the text part sees it all)."""
+    if not line:
+        return ""
+    if len(line) + 4 <= width:
+        return f"    {line}"
+    indent = " " * (len(line) - len(line.lstrip(" ")))
+    return textwrap.fill(line.lstrip(" "), width=width, initial_indent=f"    {indent}",
+                         subsequent_indent=f"    {indent}    ", break_long_words=False,
+                         break_on_hyphens=False, drop_whitespace=True)  # fmt: skip
 
 
 def _marker(block: Block, item: ListItem, number: int) -> str:
@@ -154,15 +174,6 @@ def table_text(block: Block, links: LinkList, width: int = WIDTH) -> str:
                   for n, cell in enumerate(row) if cell)
         for row in (rows if header else grid)
     )  # fmt: skip
-
-
-def display_width(text: str) -> int:
-    """Columns a terminal gives `text`: two for wide East Asian characters, none for
-    combining marks."""
-    import unicodedata
-
-    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF"
-               else 1 for c in text)  # fmt: skip
 
 
 def _pad(cell: str, width: int, align: str) -> str:
