@@ -70,6 +70,7 @@ class Project:
         self._signer: Signer | None = None
         self._claimant: Claimant | None = None
         self._pool: dict[str, Database] | None = None
+        self._warned = False  # that the state is not the recorded one, said once
 
     @classmethod
     def open(
@@ -125,7 +126,25 @@ class Project:
             else:  # a file is opened each time: one restored meanwhile is the one used
                 path = self.root / url.removeprefix("sqlite:///")  # an absolute one stays
                 self._state = Database(path, where=self.shown(path))
+            self._warn_if_other(self._state)
         return self._state
+
+    def _warn_if_other(self, state: Database) -> None:
+        """Any command reaching a state other than the one newsletter.toml records
+        says so (once): `status` in a fresh clone would otherwise show nothing sent."""
+        recorded = self.settings.state.id
+        if self._warned or not recorded:
+            return
+        found = state.identity.get()
+        if found != recorded:
+            self._warned = True
+            message = self._other_state(recorded, found or "")
+            self.notice(f"warning: {self.shown(self.settings.path)}: [state] id: {message}")
+
+    def quiet_state_warning(self) -> None:
+        """For commands that judge the state themselves (`serve`) or are moving it
+        (`state import`, `state adopt`): no warning on opening it."""
+        self._warned = True
 
     def share_states(self, pool: dict[str, Database]) -> None:
         """Keep a PostgreSQL state open in `pool` (by its URL) past this project, for
@@ -329,6 +348,8 @@ class Project:
         pointed at another) does not send to addresses that unsubscribed elsewhere.
         Delivering for real, another state is refused, and the first such delivery
         records the state's id; the outbox and dry runs only warn."""
+        if delivering:
+            self._warned = True  # refused below, in one line: no warning before it
         found = self.state.identity.ensure(self.clock.now())
         recorded = self.settings.state.id
         if recorded == found:
@@ -340,7 +361,9 @@ class Project:
         message = self._other_state(recorded, found)
         if delivering:
             raise StateError(message, file=self.shown(self.settings.path), setting="[state] id")
-        self.notice(f"warning: {self.shown(self.settings.path)}: [state] id: {message}")
+        if not self._warned:
+            self._warned = True
+            self.notice(f"warning: {self.shown(self.settings.path)}: [state] id: {message}")
 
     def other_state(self) -> str | None:
         """What is wrong when the state reached is not the one newsletter.toml records

@@ -273,6 +273,8 @@ def test_a_clone_without_the_state_refuses_a_real_send_and_names_the_way_out(
                     "newsletter state adopt")  # fmt: skip
     assert ".newsletter/state.db" in line
     assert len(fake.accepted_emails()) == sent
+    shown = newsletter(laptop, "status")  # a command that only reads says so too
+    assert shown.returncode == 0 and shown.stderr.count("warning: newsletter.toml: [state] id") == 1
     for queued in (["schedule", "articles/welcome.md", "--list", "sample", "--now",
                     "--transport", "sendgrid"], ["cron"]):  # fmt: skip
         if queued == ["cron"]:

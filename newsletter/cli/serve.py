@@ -66,6 +66,7 @@ def _ready(proj: Project) -> None:
     from newsletter.errors import StateError
     from newsletter.state import is_postgres_url
 
+    proj.quiet_state_warning()  # judged here: an error, not a warning
     try:
         _ = proj.state, proj.signer
         other = proj.other_state()

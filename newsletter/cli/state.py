@@ -96,6 +96,7 @@ def import_(
     from newsletter.state.transfer import import_lines
 
     with open_project(project) as proj:
+        proj.quiet_state_warning()
         where = "standard input" if file == STDIO else proj.shown(file)
         with _reader(file, where) as lines:
             result = import_lines(proj.state.engine, lines, where, proj.clock.now())
@@ -168,6 +169,7 @@ def adopt(project: ProjectOption = Path(".")) -> None:
     """Record the state this checkout reaches as the project's ([state] id in
     newsletter.toml): to start a new state on purpose, or to move to another one."""
     with open_project(project) as proj:
+        proj.quiet_state_warning()
         state_id = proj.state.identity.ensure(proj.clock.now())
         if proj.settings.state.id == state_id:
             typer.echo(f"the project sends from this state already ({state_id})")

@@ -23,6 +23,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 POLL = 0.05  # seconds between looks for a stop
 GRACE = 0.05  # seconds a request in progress gets to finish when the server stops
+SETTLE = 0.04  # seconds a connection just accepted gets to send its request at stop
 
 
 class _Handler(WSGIRequestHandler):
@@ -124,8 +125,11 @@ class Server:
             self._thread.join()
         if self._on_stop is not None:
             self._on_stop()
-        deadline = time.monotonic() + GRACE
-        while self._server.busy and time.monotonic() < deadline:  # not for idle clients
+        now = time.monotonic()
+        deadline, settle = now + GRACE, now + SETTLE
+        while time.monotonic() < deadline and (  # not for idle clients, past a moment for
+            self._server.busy or (self._server.open and time.monotonic() < settle)
+        ):  # a request just accepted to be read
             time.sleep(0.005)
         self._server.cut()
         self._server.server_close()  # joins the request threads
