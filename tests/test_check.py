@@ -33,7 +33,7 @@ def test_the_sample_has_no_error(project_dir, cli):
     result = cli("check", SAMPLE_ARTICLE)
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("Checked “Chrissy Teigen Says")
-    assert "as ada@example.com: 9." in result.stdout  # KB of HTML
+    assert "as ada@example.com: 10." in result.stdout  # KB of HTML
     assert result.stdout.splitlines()[-1].startswith("0 errors, 1 warning (")
     assert "warning: link-local: link “Unsubscribe” leads to 127.0.0.1" in result.stdout
 
@@ -44,7 +44,7 @@ def test_an_article_with_no_alt_a_relative_link_and_a_huge_body_fails(project_di
     assert result.exit_code == 1
     assert rules_of(result) == {"html-size", "img-alt"}
     out = result.stdout
-    assert "error: html-size: the HTML is 129 KB: Gmail clips messages over about 102 KB" in out
+    assert "error: html-size: the HTML is 130 KB: Gmail clips messages over about 102 KB" in out
     assert "error: img-alt: image https://example.com/pictures/cat.jpg has no alt text" in out
     assert ("warning: link-relative: articles/bad.md: the relative URL about/index.html was "
             "made absolute as https://example.com/about/index.html") in out  # fmt: skip

@@ -165,6 +165,10 @@ PREHEADER = "only the hidden preheader uses it, and it is hidden there by other 
 
 # Features a client does NOT support, per client, and why the email still holds.
 # Anything else unsupported fails the test: decide, then add it here with a reason.
+RESETS = (
+    "a client reset (Apple Mail's detected links, Gmail's u + #body, Samsung's "
+    "#MessageViewBody, Outlook.com's dark mode): not needed where not supported"
+)
 UNSUPPORTED: dict[str, tuple[set[str], str]] = {
     "@media": (
         {"gmail.mobile-webmail", "outlook.windows"},
@@ -186,6 +190,18 @@ UNSUPPORTED: dict[str, tuple[set[str], str]] = {
         "name, and word-break:break-word do the job where it is missing",
     ),
     "word-break": (YAHOO, "the same long-word guard; Yahoo gets word-wrap:break-word"),
+    # the client resets (the <style data-premailer="ignore"> block): each is for the
+    # client that needs it, and everything they refine is inlined
+    "Attribute selector": ({"gmail.mobile-webmail", "outlook.windows"}, RESETS),
+    "Adjacent sibling combinator": ({"gmail.mobile-webmail", "outlook.windows"}, RESETS),
+    "Descendant combinator": ({"gmail.mobile-webmail"}, RESETS),
+    "ID selector": ({"gmail.mobile-webmail"}, RESETS),
+    "Class selector": ({"gmail.mobile-webmail"}, RESETS),
+    "Type selector": ({"gmail.mobile-webmail"}, RESETS),
+    "aria-label attribute": (
+        {"yahoo.android", "yahoo.desktop-webmail", "yahoo.ios"},
+        "the article wrapper's name for screen readers; the subject stays the <title>",
+    ),
 }
 
 # Features a client supports only partly; the caniemail note and why it is harmless.
@@ -203,7 +219,8 @@ PARTIAL: dict[str, str] = {
     "max-width": "not on tables in iOS Mail and Yahoo iOS (the .shell div holds 600 px), "
     "only on tables in Outlook (the ghost table holds it)",
     "overflow": "Apple Mail cannot scroll hidden overflow; only the preheader hides any",
-    "role attribute": "Yahoo honours it on tables only, and only tables carry it",
+    "role attribute": "Yahoo honours it on tables only: the article wrapper's role is a "
+    "hint for screen readers, the layout tables' presentation role holds",
     "width attribute": "Outlook's bugs are with percentage widths on images; ours are px",
     "border": "Outlook: partial for some border styles; we use solid borders and border:0",
     "border-radius": "Yahoo lacks the elliptical `/` form, which we do not use",
@@ -213,6 +230,14 @@ PARTIAL: dict[str, str] = {
     "text-decoration": "one value (underline/none) per rule, as Outlook needs",
     "overflow-wrap": "the long-word guard (see UNSUPPORTED)",
     "word-break": "the long-word guard: where buggy, long words break anywhere",
+    "!important keyword": "only in the <style> block (@media, the resets), to win over "
+    "the inlined styles; where ignored, the inlined (light, desktop) styles hold",
+    "Adjacent sibling combinator": RESETS,
+    "Attribute selector": RESETS,
+    "Class selector": RESETS,
+    "Descendant combinator": RESETS,
+    "ID selector": RESETS,
+    "Type selector": RESETS,
 }
 
 FINDING = re.compile(r"^`(.+)` is (not|only partially) supported by `(.+)`$")

@@ -45,11 +45,16 @@ def test_credit_is_a_caption_and_the_body_has_every_paragraph(rendered):
 
 
 def test_every_style_is_inlined_except_the_media_rules(rendered):
+    """One <style> block is left: the @media rules; and the client resets, which
+    premailer leaves alone (selectors for what only some clients add)."""
     html = html_of(rendered)
     outside_mso = re.sub(r"<!--\[if mso\]>.*?<!\[endif\]-->", "", html, flags=re.S)
     styles = re.findall(r"<style[^>]*>(.*?)</style>", outside_mso, re.S)
-    assert len(styles) == 1
-    css = styles[0]
+    assert len(styles) == 2
+    css, resets = styles
+    assert "data-premailer" not in html  # premailer took the mark off
+    assert "a[x-apple-data-detectors]" in resets and "u + #body a" in resets
+    assert "[data-ogsc] .content" in resets and "[data-ogsb] .container" in resets
     outside_media = re.sub(r"@media[^{]*\{(?:[^{}]*\{[^{}]*\})*[^{}]*\}", "", css).strip()
     assert outside_media == ""
     assert "@media only screen and (max-width: 620px)" in css
@@ -324,3 +329,12 @@ def test_derived_issue_ids_have_no_double_or_trailing_dots(tmp_path):
 
     derived = issue_id([tmp_path / "a..b.md", tmp_path / "c. .md"])
     assert ID_PATTERN.fullmatch(derived), derived
+
+
+def test_the_email_names_itself_and_its_language_where_webmail_drops_html(rendered):
+    html = html_of(rendered)
+    wrapper = re.search(r'<div role="article" aria-roledescription="email" [^>]*>', html)
+    assert wrapper and 'lang="en"' in wrapper.group(0) and 'dir="ltr"' in wrapper.group(0)
+    assert 'aria-label="Chrissy Teigen Says Miles' in wrapper.group(0)
+    assert html.index('class="preheader"') < wrapper.start()  # the preview line comes first
+    assert '<body class="body" id="body"' in html  # for Gmail's `u + #body` reset

@@ -300,7 +300,12 @@ def _support_rule(feature: Unsupported) -> str:
 
 
 def _support_severity(slug: str) -> str:
-    return "note" if slug in FALLBACK else "warning" if slug in COSMETIC else "error"
+    """A selector left in the <style> block only refines what is inlined (premailer
+    inlines every rule outside @media; what stays are client resets): where it is
+    not supported, nothing breaks. ARIA attributes only help assistive technology."""
+    if slug in FALLBACK or slug.startswith(("css-selector-", "html-aria-")):
+        return "note"
+    return "warning" if slug in COSMETIC else "error"
 
 
 def _describe(feature: Unsupported) -> str:
