@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import shutil
 import stat
 from pathlib import Path
@@ -67,6 +68,15 @@ def fill(project_dir: Path, url: str | None = None) -> None:
     ok(newsletter(project_dir, "subscribers", "remove", "sample", "zoe@example.org", url=url))
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def target(request, postgres):
+    """target() -> where the state of the checkout an export goes into is: None for
+    its SQLite file, or a new database of the throw-away PostgreSQL server."""
+    if request.param == "sqlite":
+        return lambda: None
+    return lambda: postgres.url(postgres.new_database())
+
+
 def clone(project_dir: Path, where: Path) -> Path:
     """A copy of the project's committed files (no .newsletter, no outbox)."""
     shutil.copytree(project_dir, where, ignore=shutil.ignore_patterns(".newsletter", "outbox"))
@@ -105,54 +115,61 @@ def test_an_export_imported_into_the_other_engine_shows_the_same_and_back(
     assert len(seen(third)["status"]) == 2
 
 
-def test_an_import_twice_changes_nothing(project_dir, tmp_path):
+def test_an_import_twice_changes_nothing(project_dir, tmp_path, target):
     fill(project_dir)
     export = tmp_path / "state.jsonl"
     ok(newsletter(project_dir, "state", "export", str(export)))
-    target = clone(project_dir, tmp_path / "target")
-    ok(newsletter(target, "state", "import", str(export)))
-    once = seen(target)
-    again = json.loads(ok(newsletter(target, "state", "import", str(export), "--json")))
+    where = clone(project_dir, tmp_path / "target")
+    url = target()
+    ok(newsletter(where, "state", "import", str(export), url=url))
+    once = seen(where, url)
+    again = json.loads(ok(newsletter(where, "state", "import", str(export), "--json", url=url)))
     assert again["new"] == {"issues": 0, "suppressions": 0, "cron_backoff": 0, "schedule": 0}
     assert again["already"]["issues"] == 1 and again["already"]["suppressions"] == 1
     assert again["already"]["schedule"] == 1 and not again["adopted"]
-    assert seen(target) == once
+    assert seen(where, url) == once
     # into its own source, too: everything is there already
     ok(newsletter(project_dir, "state", "import", str(export)))
     assert seen(project_dir) == once
 
 
-def test_an_import_merges_into_a_state_that_has_other_things(project_dir, tmp_path):
+def test_an_import_merges_into_a_state_that_has_other_things(project_dir, tmp_path, target):
     fill(project_dir)
     export = tmp_path / "state.jsonl"
     ok(newsletter(project_dir, "state", "export", str(export)))
     other = clone(project_dir, tmp_path / "other")
-    ok(newsletter(other, "send", "articles/welcome.md", "--list", "sample", "--yes"))
-    ok(newsletter(other, "subscribers", "remove", "sample", "tom@example.net"))
-    ok(newsletter(other, "state", "import", str(export)))
-    status = {s["issue"]: s for s in seen(other)["status"]}
+    url = target()
+    ok(newsletter(other, "send", "articles/welcome.md", "--list", "sample", "--yes", url=url))
+    ok(newsletter(other, "subscribers", "remove", "sample", "tom@example.net", url=url))
+    ok(newsletter(other, "state", "import", str(export), url=url))
+    status = {s["issue"]: s for s in seen(other, url)["status"]}
     assert set(status) == {ISSUE, "welcome"}
     assert status[ISSUE]["accepted"] == 4  # before zoe left
     assert status["welcome"]["accepted"] == 3  # ada, nameless and tom, who left after
-    suppressed = {dict(s)["email"] for s in seen(other)["suppressions"]}
+    suppressed = {dict(s)["email"] for s in seen(other, url)["suppressions"]}
     assert suppressed == {"zoe@example.org", "tom@example.net"}
-    with Database(other / ".newsletter" / "state.db") as state:  # each run its own keys
+    with Database(url or other / ".newsletter" / "state.db") as state:  # each run its keys
         runs = state.engine.all("SELECT first_seq, last_seq FROM issue_keys ORDER BY first_seq")
     assert runs[0][1] < runs[1][0]
 
 
-def test_an_issue_in_both_states_sent_apart_is_refused_and_nothing_changes(project_dir, tmp_path):
+def test_an_issue_in_both_states_sent_apart_is_refused_and_nothing_changes(
+    project_dir, tmp_path, target
+):
     ok(newsletter(project_dir, "send", SAMPLE_ARTICLE, "--list", "sample", "--yes"))
     export = tmp_path / "state.jsonl"
     ok(newsletter(project_dir, "state", "export", str(export)))
     other = clone(project_dir, tmp_path / "other")
-    ok(newsletter(other, "subscribers", "remove", "sample", "ada@example.com"))
-    ok(newsletter(other, "send", SAMPLE_ARTICLE, "--list", "sample", "--yes"))  # the same id
-    before = seen(other)
-    refused = newsletter(other, "state", "import", str(export))
+    url = target()
+    ok(newsletter(other, "subscribers", "remove", "sample", "ada@example.com", url=url))
+    ok(
+        newsletter(other, "send", SAMPLE_ARTICLE, "--list", "sample", "--yes", url=url)
+    )  # the same id
+    before = seen(other, url)
+    refused = newsletter(other, "state", "import", str(export), url=url)
     one_line(refused, "state.jsonl", f"issue {ISSUE} is in this state and in the export",
              "nothing was imported")  # fmt: skip
-    assert seen(other) == before
+    assert seen(other, url) == before
 
 
 def test_an_import_into_a_state_that_signs_with_another_secret_is_refused(project_dir, tmp_path):
@@ -189,6 +206,8 @@ def damaged(export: Path, where: Path) -> dict[str, Path]:
         "other file": "email,name\nada@example.com,Ada\n",
         "empty": "",
         "bad row": "".join([*lines[:2], '["unsubscribe", {"a": 1}, "x"]\n', *lines[3:]]),
+        "bad kind": re.sub(r"^\[(\d+),(\d+),", r'["\1",\2,', "".join(lines), count=1, flags=re.M),
+        "null": "".join([*lines[:2], '["unsubscribe", null, "x"]\n', *lines[3:]]),
     }
     made = {name: write(where / f"{name.replace(' ', '-')}.jsonl", text)
             for name, text in files.items()}  # fmt: skip
@@ -211,7 +230,9 @@ def test_a_damaged_or_foreign_export_is_one_line_and_nothing_is_imported(project
         "older": "older version of newsletter",
         "other file": "not a newsletter state export",
         "empty": "ends before its last line",
-        "bad row": "not 3 plain values",
+        "bad row": "not 3 values of its columns' kinds",
+        "bad kind": "values of its columns' kinds",
+        "null": "not 3 values of its columns' kinds",
         "gzip cut": "cannot read the export",
     }
     for name, path in damaged(export, tmp_path / "damaged").items():

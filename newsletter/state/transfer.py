@@ -213,14 +213,34 @@ class _Reader:
             if not isinstance(item, list):
                 after.append(item)
                 return
-            if len(item) != width or not all(_scalar(v) for v in item):
-                raise self.error(f"a row of {table} that is not {width} plain values")
+            fits = all(_fits(table, c, v) for c, v in zip(TABLES[table], item, strict=False))
+            if len(item) != width or not fits:
+                raise self.error(
+                    f"a row of {table} that is not {width} values of its columns' kinds"
+                )
             counts[table] += 1
             yield item
 
 
-def _scalar(value: object) -> bool:
-    return value is None or (isinstance(value, str | int | float) and not isinstance(value, bool))
+# the columns that hold whole numbers (SQLite would take any value into them, and
+# the merge computes with them); every other one holds text
+NUMBERS = {"n", "seq", "issue", "batch", "number", "first_seq", "last_seq", "size",
+           "recipients", "frontier", "synced_until", "failures", "force"}  # fmt: skip
+NULLABLE = {  # the columns that may be NULL (the schema's), table by table
+    "issues": {"finished_at"},
+    "deliveries": {"state", "batch", "message_id", "reason", "updated_at"},
+    "batches": {"message_id", "reason"},
+    "schedule": {"transport", "reason"},
+}
+
+
+def _fits(table: str, column: str, value: object) -> bool:
+    """A value an export may hold in `column`: its kind, or None where it may be."""
+    if value is None:
+        return column in NULLABLE.get(table, set())
+    if column in NUMBERS:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, str)
 
 
 @dataclass
@@ -318,12 +338,7 @@ class _Merge:
             if self.engine.one("SELECT 1 FROM issues WHERE id = ?", (row[0],)):
                 self.here[str(row[0])] = row
                 continue
-            self.engine.execute(
-                f"INSERT INTO issues ({', '.join(columns)}) VALUES "
-                f"({', '.join('?' * len(columns))})",
-                row,
-            )
-            new += 1
+            new += self.engine.insert("issues", columns, [row])
         self._count("issues", new, len(self.here))
 
     def _issue_keys(self, columns: tuple[str, ...], rows: Iterator[list[Any]]) -> None:
@@ -389,11 +404,7 @@ class _Merge:
                 continue
             del entry["n"]  # a number of this state's
             try:
-                self.engine.execute(
-                    f"INSERT INTO schedule ({', '.join(entry)}) VALUES "
-                    f"({', '.join('?' * len(entry))})",
-                    list(entry.values()),
-                )
+                self.engine.insert("schedule", tuple(entry), [list(entry.values())])
             except Conflict:
                 raise StateError(
                     f"issue {entry['issue_id']} is queued here and in the export at "
