@@ -24,6 +24,7 @@ from newsletter.clock import Clock, SystemClock
 from newsletter.errors import ListError, LockHeld, SettingsError, StateError, UsageError
 from newsletter.files import read_text, shown
 from newsletter.render import PACKAGE_TEMPLATES, RenderedIssue, render_issue
+from newsletter.render.issue_view import IssueFields
 from newsletter.settings import SETTINGS_FILE, Settings, load_settings
 from newsletter.signing import SECRET_BYTES, Signer
 from newsletter.state import Database, is_postgres_url
@@ -186,12 +187,19 @@ class Project:
         if not paths:
             raise UsageError("name at least one article file")
         found = [self.find(path) for path in paths]
-        return read_issue(found, given_id, self.root / "articles", shown)
+        language = self.settings.newsletter.language
+        return read_issue(found, given_id, self.root / "articles", shown, language=language)
 
-    def render(self, issue: Issue) -> RenderedIssue:
-        """The issue rendered once, with the project's templates and settings."""
+    def render(self, issue: Issue, overrides: IssueFields | None = None) -> RenderedIssue:
+        """The issue rendered once, with the project's templates and settings;
+        `overrides` are the command line's --subject and --number."""
         return render_issue(
-            issue, self.settings.newsletter, self.template_dirs, self.clock.now().date()
+            issue,
+            self.settings.newsletter,
+            self.template_dirs,
+            self.clock.now().date(),
+            theme=self.settings.theme,
+            overrides=overrides,
         )
 
     # --- where things are ---

@@ -20,11 +20,13 @@ from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from newsletter.addresses import BadAddress, normalise_address
+from newsletter.colours import HEX, WHITE, contrast
 from newsletter.errors import SettingsError
 from newsletter.files import read_text
 from newsletter.files import shown as shown_path
 from newsletter.text import LANGUAGE_TAG, language_direction
 
+LIGHT_PANEL = "#f3f4f6"  # the grey boxes of the default email (contents, code)
 STATE_ID = re.compile(r"[A-Za-z0-9]{8,64}")
 _STATE_TABLE = re.compile(r"\s*\[\s*state\s*\]\s*(#.*)?$")
 _ANY_TABLE = re.compile(r"\s*\[")
@@ -168,7 +170,57 @@ def _language(value: Any) -> str:
     text = _text(value)
     if not LANGUAGE_TAG.fullmatch(text):
         raise _Invalid(f'expected a language tag like "en" or "pt-BR", got {text!r}')
+    if not known_language(text):
+        raise _Invalid(f"{text!r} is not a language CLDR knows (its dates could not be written)")
     return text
+
+
+def known_language(tag: str) -> bool:
+    """Whether CLDR (through Babel) knows the language, so its dates can be written."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        Locale.parse(tag, sep="-")
+    except (UnknownLocaleError, ValueError, TypeError):
+        return False
+    return True
+
+
+def _optional_https_url(value: Any) -> str:
+    """An https URL, or "" for none: an image over http is blocked or flagged by
+    mail clients."""
+    if _string(value) == "":
+        return ""
+    url = _url(value)
+    if not url.startswith("https://"):
+        raise _Invalid(f"expected an https URL (mail clients block http images), got {url!r}")
+    return url
+
+
+def _web_url(value: Any) -> str:
+    """Where an issue can be read on the web: a URL in which {issue} stands for the
+    issue's id, e.g. https://example.com/issues/{issue}; "" for none."""
+    text = _string(value)
+    if text == "":
+        return ""
+    stripped = text.replace("{issue}", "")
+    if "{" in stripped or "}" in stripped:
+        raise _Invalid(f"the only name a web_url may hold is {{issue}}, got {text!r}")
+    _url(text.replace("{issue}", "issue"))
+    return text
+
+
+def _colour(value: Any) -> str:
+    text = _text(value)
+    if not HEX.fullmatch(text):
+        raise _Invalid(f'expected a colour like "#0b5cad", got {text!r}')
+    ratio = min(contrast(text.lower(), WHITE), contrast(text.lower(), LIGHT_PANEL))
+    if ratio < 4.5:
+        raise _Invalid(
+            f"{text} is too light: white text on it (the buttons) or it as a link on the "
+            f"grey boxes has a contrast of {ratio:.1f}:1, and at least 4.5:1 is needed"
+        )
+    return text.lower()
 
 
 def _env_name(value: Any) -> str:
@@ -237,10 +289,38 @@ class NewsletterSettings:
     reply_to: Address | None = _setting("reply_to", _optional_address, None)
     timezone: str = _setting("timezone", _timezone, "UTC")
     language: str = _setting("language", _language, "en")
+    logo: str = _setting("logo", _optional_https_url, "")  # an https image for the masthead
+    logo_alt: str = _setting("logo_alt", _string, "")  # its alt text ("" = the name)
+    logo_width: int = _setting("logo_width", _int_between(16, 536), 160)  # px shown
+    web_url: str = _setting("web_url", _web_url, "")  # "View in browser": {issue} is the id
 
     @property
     def direction(self) -> str:
         return language_direction(self.language)
+
+    def issue_url(self, issue_id: str) -> str:
+        """Where the issue can be read on the web ("" when the project has no web_url)."""
+        return self.web_url.replace("{issue}", quote(issue_id, safe="")) if self.web_url else ""
+
+
+FONTS = {
+    "sans": '-apple-system, BlinkMacSystemFont, "Segoe UI", Helvetica, Arial, sans-serif',
+    "serif": 'Georgia, "Times New Roman", Times, serif',
+    "humanist": '"Avenir Next", Avenir, "Segoe UI", Candara, "Trebuchet MS", sans-serif',
+    "mono": 'Menlo, Consolas, "Courier New", monospace',
+}
+HEADERS = ("left", "center")
+
+
+@dataclass(frozen=True)
+class ThemeSettings:
+    """The default template's look: the accent (links, buttons, the masthead's rule),
+    the fonts (web-safe stacks, by name) and how the masthead is laid out."""
+
+    accent: str = _setting("accent", _colour, "#0b5cad")
+    body_font: str = _setting("body_font", _choice(tuple(FONTS)), "serif")
+    heading_font: str = _setting("heading_font", _choice(tuple(FONTS)), "sans")
+    header: str = _setting("header", _choice(HEADERS), "left")
 
 
 @dataclass(frozen=True)
@@ -356,6 +436,7 @@ class Settings:
     smtp: SmtpSettings
     state: StateSettings = StateSettings()
     serve: ServeSettings = ServeSettings()
+    theme: ThemeSettings = ThemeSettings()
 
 
 SECTIONS: dict[str, type] = {
@@ -367,6 +448,7 @@ SECTIONS: dict[str, type] = {
     "smtp": SmtpSettings,
     "state": StateSettings,
     "serve": ServeSettings,
+    "theme": ThemeSettings,
 }
 REQUIRED_SECTIONS = ("newsletter",)
 

@@ -6,6 +6,7 @@ import pytest
 from conftest import DATA, REPO, SAMPLE_ARTICLE, write
 
 from newsletter.articles import read_article
+from newsletter.articles.typography import typeset
 from newsletter.errors import ArticleError
 
 SAMPLE_TITLE = "Chrissy Teigen Says Miles Is Almost Walking & Where Has The Time Gone"
@@ -31,7 +32,7 @@ def test_sample_body_is_every_line_between_credit_and_navigation(sample):
     assert len(texts) == 12
     assert texts[0].startswith("Chrissy Teigen has big news")
     assert texts[-1] == (
-        "If Teigen embracing motherhood means more cute videos of Miles, we're totally in."
+        "If Teigen embracing motherhood means more cute videos of Miles, we’re totally in."
     )
     assert all(block.kind == "paragraph" for block in sample.body)
 
@@ -52,7 +53,8 @@ def test_sample_curly_quotes_and_no_break_space_survive(sample):
 def test_article_without_headline_keeps_every_paragraph_and_derives_a_title():
     article = read_article(DATA / "cnn.txt")
     source = [line for line in (DATA / "cnn.txt").read_text().split("\n") if line.strip()]
-    assert [p.plain_text for p in article.paragraphs] == source
+    assert [p.plain_text for p in article.paragraphs] == [typeset(line, "en") for line in source]
+    assert article.paragraphs[1].plain_text.startswith("(CNN) \u2013 The Pennsylvania official")
     assert article.title == (
         "Are you in the grips of the wintry storm sweeping across the country?"
     )

@@ -2,6 +2,7 @@
 check `send` and `schedule` run first."""
 
 import json
+import re
 import threading
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,7 +34,7 @@ def test_the_sample_has_no_error(project_dir, cli):
     result = cli("check", SAMPLE_ARTICLE)
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("Checked “Chrissy Teigen Says")
-    assert "as ada@example.com: 10." in result.stdout  # KB of HTML
+    assert re.search(r"as ada@example\.com: 1\d\.\d KB of HTML", result.stdout)
     assert result.stdout.splitlines()[-1].startswith("0 errors, 1 warning (")
     assert "warning: link-local: link “Unsubscribe” leads to 127.0.0.1" in result.stdout
 
@@ -44,7 +45,8 @@ def test_an_article_with_no_alt_a_relative_link_and_a_huge_body_fails(project_di
     assert result.exit_code == 1
     assert rules_of(result) == {"html-size", "img-alt"}
     out = result.stdout
-    assert "error: html-size: the HTML is 130 KB: Gmail clips messages over about 102 KB" in out
+    assert re.search(r"error: html-size: the HTML is 1\d\d KB: Gmail clips messages over about "
+                     "102 KB", out)  # fmt: skip
     assert "error: img-alt: image https://example.com/pictures/cat.jpg has no alt text" in out
     assert ("warning: link-relative: articles/bad.md: the relative URL about/index.html was "
             "made absolute as https://example.com/about/index.html") in out  # fmt: skip
@@ -81,8 +83,8 @@ def test_send_and_schedule_refuse_an_email_with_errors_unless_forced(project_dir
 def test_a_field_the_list_lacks_and_missing_footer_parts_are_errors(project_dir, cli):
     template = (REPO / "newsletter" / "templates" / "email.html").read_text()
     template = template.replace('<p class="footer-p">{{ newsletter.postal_address }}</p>', "")
-    template = template.replace('href="{{ unsubscribe_url }}">Unsubscribe', 'href="#">Unsubscribe')
-    template = template.replace("Hi {{", "From {{ subscriber.town }}: Hi {{")
+    template = template.replace('href="{{ unsubscribe_url }}">', 'href="#">')
+    template = template.replace('{{ t("greeting"', '{{ subscriber.town }}: {{ t("greeting"')
     write(project_dir / "templates" / "email.html", template)
     result = cli("check", SAMPLE_ARTICLE, "--list", "sample")
     assert result.exit_code == 1

@@ -45,7 +45,7 @@ def test_each_eml_is_multipart_alternative_text_then_html(project_dir, sent):
     assert [p.get_content_type() for p in parts] == ["text/plain", "text/html"]
     assert all(p.get_content_charset() == "utf-8" for p in parts)
     text, html = (p.get_content().replace("\r\n", "\n") for p in parts)
-    assert text.startswith("Pop Culture Weekly\n\nHi Ada Lovelace,")
+    assert re.match(r"Pop Culture Weekly\n\w+ \d+, \d{4}\n\nHi Ada Lovelace,", text)
     assert "Hi Ada Lovelace," in html
     assert "ada@example.com" in html and "%%nl" not in html and "%%nl" not in text
 

@@ -9,10 +9,12 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
 from conftest import DATA, write
 
 from newsletter.articles.markdown import parse_markdown
 from newsletter.render.html import blocks_html
+from newsletter.render.linebreak import display_width
 from newsletter.render.text import LinkList, blocks_text
 
 KITCHEN = DATA / "kitchen_sink.md"
@@ -80,8 +82,15 @@ def test_task_lists_footnotes_and_bare_urls():
 
 
 def test_a_code_block_keeps_its_lines_and_indentation_without_white_space():
-    out = html("```\ndef f():\n    return  1\n```\n")
-    assert out == '<div class="pre">def f():<br>&nbsp;&nbsp;&nbsp;&nbsp;return&nbsp; 1</div>'
+    out = html("```\ndef f():\n    return  1\n\n  x = '<'\n```\n")
+    assert out == (
+        '<div class="pre"><div class="code-line" style="padding-left:2.4em">def f():</div>'
+        '<div class="code-line" style="padding-left:4.8em">return&nbsp; 1</div>'
+        '<div class="code-line" style="padding-left:2.4em">&nbsp;</div>'
+        '<div class="code-line" style="padding-left:3.6em">x = &#39;&lt;&#39;</div></div>'
+    )  # each line's indentation a padding; a wrapped line hangs 4 characters deeper
+    css = (Path(__file__).resolve().parent.parent / "newsletter/templates/email.css").read_text()
+    assert ".code-line { text-indent: -2.4em; }" in css  # the hang, back to the line's start
     assert text("```\ndef f():\n    return  1\n```\n") == "    def f():\n        return  1"
 
 
@@ -153,3 +162,128 @@ def test_inline_code_and_urls_stay_whole_in_a_wrapped_cjk_line():
     url = "https://example.com/a/path/that/is/long/enough/0123456789"
     lines = wrap(JAPANESE[:30] + f" {url} " + JAPANESE[:30]).split("\n")
     assert any(url in line for line in lines)
+
+
+# --- calls to action, image sizes and other attributes in braces (items 3 and 1) ---
+
+BUTTON = "[Register now](https://example.com/register){.button}\n"
+
+
+def test_a_link_alone_in_its_paragraph_marked_button_is_a_button():
+    (button,) = body(BUTTON)
+    assert button.kind == "button" and button.href == "https://example.com/register"
+    assert [(s.text, s.href) for s in button.spans] == [("Register now", None)]
+    assert button.plain_text == "Register now"
+
+
+def test_a_button_among_other_text_stays_a_link():
+    (block,) = body("Please [register now](https://example.com/r){.button} today.\n")
+    assert block.kind == "paragraph" and block.plain_text == "Please register now today."
+    assert [s.href for s in block.spans] == [None, "https://example.com/r", None]
+
+
+def test_a_button_keeps_its_labels_styles_and_quotes():
+    (button,) = body('[**Join** "us"](https://example.com/j){.button}\n')
+    assert [(s.text, s.strong) for s in button.spans] == [("Join", True), (" “us”", False)]
+
+
+def test_two_links_or_a_linked_image_are_not_a_button():
+    two = body("[a](https://example.com/a) [b](https://example.com/b){.button}\n")
+    image = body("[![logo](https://example.com/l.png)](https://example.com/){.button}\n")
+    assert [b.kind for b in two] == ["paragraph"] and [b.kind for b in image] == ["image"]
+
+
+def test_other_attributes_leave_no_braces_and_no_attributes_behind():
+    source = (
+        '[a](https://example.com/a){#top .big onclick="alert(1)" href="https://evil.example"} '
+        "and `code`{.x}\n"
+    )
+    (block,) = body(source)
+    assert block.plain_text == "a and code"
+    assert [s.href for s in block.spans if s.href] == ["https://example.com/a"]
+    out = html(source)
+    assert "{" not in out and "evil" not in out and "onclick" not in out and 'id="top"' not in out
+
+
+@pytest.mark.parametrize(
+    ("attrs", "size"),
+    [
+        ("{width=300 height=200}", (300, 200)),
+        ('{width="600"}', (600, 0)),
+        ("{width=2000 height=2001}", (2000, 0)),
+        ('{width=300px height="50%"}', (0, 0)),
+        ("{width=0 height=-5}", (0, 0)),
+        ("{width=99999999999999}", (0, 0)),
+        ("", (0, 0)),
+    ],
+)
+def test_an_images_width_and_height_are_whole_pixels_up_to_2000(attrs, size):
+    (image,) = body(f"![A cat](https://example.com/cat.png){attrs}\n")
+    assert image.kind == "image" and (image.width, image.height) == size
+    assert image.alt == "A cat" and image.src == "https://example.com/cat.png"
+
+
+def test_an_image_with_a_size_leaves_no_braces_in_the_html():
+    out = html("Look: ![A cat](https://example.com/cat.png){width=300 height=200 onload=x}\n")
+    assert "{" not in out and "onload" not in out
+
+
+def test_a_button_in_the_text_part_is_its_label_and_its_url():
+    links = LinkList()
+    assert blocks_text(body(BUTTON), links) == "Register now: https://example.com/register"
+    assert links.urls == []  # the button is itself the link: nothing numbered
+    assert text("[Go!](https://example.com/go){.button}\n") == "Go! https://example.com/go"
+
+
+def test_a_long_button_gives_its_label_then_its_url_on_a_line_of_its_own():
+    url = "https://example.com/register/for/the/conference/of/the/year"
+    out = text(f"[Register for the conference of the year, today]({url}){{.button}}\n")
+    assert out.split("\n") == ["Register for the conference of the year, today", url]
+    nested = text(f"- [Register for the conference]({url}){{.button}}\n- more\n")
+    assert nested.split("\n") == ["- Register for the conference", f"  {url}", "- more"]
+
+
+def test_a_buttons_relative_link_is_made_absolute():
+    from newsletter.articles import Article
+    from newsletter.render.links import absolute, relative_urls
+
+    article = Article(path=Path("a.md"), title="T", body=body("[Join](/join){.button}\n"))
+    assert relative_urls(article) == ["/join"]
+    (button,) = absolute(article, "https://news.example.com/").body
+    assert button.href == "https://news.example.com/join"
+
+
+# --- the text part keeps struck text and inline code whole (item 9) ---
+
+
+def test_struck_text_with_code_in_it_is_one_struck_phrase():
+    out = text("Was ~~the `old` way~~, now ~~a [link](https://example.com/l) too~~.\n")
+    assert out == "Was ~~the old way~~, now ~~a~~ ~~link~~ [1] ~~too~~."
+
+
+def test_inline_code_is_never_broken_in_a_cjk_line():
+    code = "`" + " ".join(["long-word"] * 6) + "`"
+    out = text(JAPANESE[:50] + code + JAPANESE[:40] + "\n")  # the code starts mid-line
+    lines = out.split("\n")
+    assert any(code.strip("`") in line for line in lines), lines
+    assert "".join(lines).replace(" ", "") == (
+        JAPANESE[:50] + code.strip("`") + JAPANESE[:40]
+    ).replace(" ", "")
+    assert all(display_width(line) <= 72 for line in lines)
+
+
+def test_inline_code_in_a_table_given_row_by_row_holds_together():
+    code = "`" + " ".join(["word"] * 14) + "`"
+    wide = "| " + " | ".join(f"Column {n}" for n in range(3)) + " |\n|---|---|---|\n"
+    wide += f"| {'text ' * 9}| {code} | x |\n"
+    out = text(wide)
+    assert any(" ".join(["word"] * 14) in line for line in out.split("\n")), out
+
+
+def test_an_image_of_a_given_size_is_shown_at_it_never_wider_than_the_column():
+    small = html("![A chart](https://example.com/c.png){width=300 height=200}")
+    assert 'width="300" height="200"' in small and "width:300px;max-width:300px" in small
+    wide = html("![A map](https://example.com/m.png){width=1072 height=600}")
+    assert 'width="536" height="300"' in wide and "width:100%;max-width:536px" in wide
+    unknown = html("![A photo](https://example.com/p.jpg)")
+    assert 'width="536" style' in unknown and "height=" not in unknown.split("style")[0]

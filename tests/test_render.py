@@ -1,6 +1,7 @@
 """Rendering an issue once: the default template, CSS inlining, the text part."""
 
 import re
+from datetime import date
 
 import pytest
 from conftest import DATA, REPO, SAMPLE_ARTICLE, compose, write
@@ -125,16 +126,19 @@ def test_raw_html_in_an_article_never_reaches_the_email_as_markup(project, tmp_p
     assert not re.search(r"<a\s[^>]*href=\"javascript:", html)
     assert not re.search(r"<img\s[^>]*onerror", html)
     assert "&lt;b&gt;T&lt;/b&gt; &amp; &lt;script&gt;" in html
-    assert '&lt;a href="javascript:alert(1)"&gt;' in html  # shown as text, inert
+    # shown as text, inert (its quotes typeset as any text's are)
+    assert "&lt;a href=\u201cjavascript:alert(1)\u201d&gt;" in html
 
 
 def test_several_articles_make_one_digest_issue(project, tmp_path):
     paths = [project.root / SAMPLE_ARTICLE, project.root / "articles" / "welcome.md"]
     issue, rendered = compose(project, paths)
     assert issue.id == "000_1718b35f7cc77fd8__welcome"
-    assert rendered.subject.source("text").startswith("Pop Culture Weekly: Chrissy Teigen")
+    subject = rendered.subject.source("text")
+    assert subject.startswith("Chrissy Teigen") and subject.endswith(" and 1 more")
     html = html_of(rendered)
-    assert html.count('<h2 class="headline digest-headline"') == 2 and "<h1" not in html
+    assert html.count('<h2 class="headline digest-headline"') == 2
+    assert html.count("<h1") == 1 and '<h1 class="brand"' in html  # the newsletter's name
     assert html.count('class="divider"') == 1
 
 
@@ -180,22 +184,35 @@ def test_css_is_inlined_once_per_issue(project, monkeypatch):
     assert len(calls) == 1
 
 
-def test_sample_email_matches_the_golden_files(project):
-    """The rendered sample (with placeholders) is committed: template changes show in
-    review. Refresh with `UPDATE_GOLDEN=1 pytest tests/test_render.py`."""
+GOLDEN_ISSUES = {  # name -> (issue id, articles: relative to the project, or absolute)
+    "sample": ("000_1718b35f7cc77fd8", [SAMPLE_ARTICLE]),
+    "kitchen": ("kitchen_sink", [DATA / "kitchen_sink.md"]),
+    "digest": ("digest", sorted((DATA / "digest").glob("*.md"))),
+}
+
+
+@pytest.mark.parametrize("name", GOLDEN_ISSUES)
+def test_the_email_matches_the_golden_files(project, name):
+    """The rendered sample, kitchen sink (tests/data/kitchen_sink.md) and three-article
+    digest (tests/data/digest/), HTML and text with placeholders, are committed as
+    tests/golden/NAME.html and NAME.txt: template changes show in review. Refresh with
+    `UPDATE_GOLDEN=1 pytest tests/test_render.py -k golden`."""
     import os
 
-    article = read_article(project.root / SAMPLE_ARTICLE)
-    rendered = render_issue(
-        Issue("000_1718b35f7cc77fd8", (article,)), project.settings.newsletter, prefix="%%nl"
-    )
-    outputs = {"sample.html": html_of(rendered), "sample.txt": text_of(rendered)}
+    issue_id, paths = GOLDEN_ISSUES[name]
+    articles = tuple(read_article(project.root / path) for path in paths)
+    assert len(articles) == (3 if name == "digest" else 1)
+    rendered = render_issue(Issue(issue_id, articles), project.settings.newsletter,
+                            today=date(2026, 12, 7), prefix="%%nl")  # fmt: skip
+    outputs = {f"{name}.html": html_of(rendered), f"{name}.txt": text_of(rendered)}
     if os.environ.get("UPDATE_GOLDEN"):
         GOLDEN.mkdir(exist_ok=True)
-        for name, content in outputs.items():
-            (GOLDEN / name).write_text(content, encoding="utf-8")
-    for name, content in outputs.items():
-        assert content == (GOLDEN / name).read_text(encoding="utf-8"), f"{name} changed"
+        for file, content in outputs.items():
+            (GOLDEN / file).write_text(content, encoding="utf-8")
+    for file, content in outputs.items():
+        golden = GOLDEN / file
+        assert golden.exists(), f"{file} missing: run with UPDATE_GOLDEN=1"
+        assert content == golden.read_text(encoding="utf-8"), f"{file} changed"
 
 
 def test_nested_markdown_renders_in_order_in_both_parts(project, tmp_path):

@@ -17,16 +17,16 @@ __all__ = [
 ]  # fmt: skip
 
 
-def _read_markdown(path: Path, text: str) -> Article:
+def _read_markdown(path: Path, text: str, language: str) -> Article:
     from newsletter.articles.markdown import parse_markdown
 
-    return parse_markdown(path, text)
+    return parse_markdown(path, text, language)
 
 
-def _read_plain(path: Path, text: str) -> Article:
+def _read_plain(path: Path, text: str, language: str) -> Article:
     from newsletter.articles.plaintext import parse_plaintext
 
-    return parse_plaintext(path, text)
+    return parse_plaintext(path, text, language)
 
 
 LARGEST = 2_000_000  # bytes of one article: an email many times what Gmail shows (102 KB)
@@ -35,15 +35,17 @@ TOO_LARGE = (
     "at 102 KB); split it, or link to the long part"
 )
 
-READERS: dict[str, Callable[[Path, str], Article]] = {
+READERS: dict[str, Callable[[Path, str, str], Article]] = {  # path, text, language
     ".md": _read_markdown,
     ".markdown": _read_markdown,
     ".txt": _read_plain,
 }
 
 
-def read_article(path: Path, shown: str | None = None) -> Article:
-    """Read one article file; every problem is an ArticleError naming the file."""
+def read_article(path: Path, shown: str | None = None, *, language: str = "en") -> Article:
+    """Read one article file; every problem is an ArticleError naming the file.
+    `language` is the newsletter's: its quotes are used unless the article names
+    a language of its own."""
     where = shown or str(path)
     reader = READERS.get(path.suffix.lower())
     if reader is None and path.is_file():
@@ -59,7 +61,7 @@ def read_article(path: Path, shown: str | None = None) -> Article:
     if not text.strip():
         raise ArticleError("is empty", file=where)
     try:
-        return reader(path, text)
+        return reader(path, text, language)
     except ArticleError as exc:
         raise ArticleError(exc.message, where=exc.where, file=exc.where.file or where) from None
 
@@ -76,11 +78,14 @@ def read_issue(
     given_id: str | None,
     articles_dir: Path | None = None,
     shown: Callable[[Path], str] = str,
+    *,
+    language: str = "en",
 ) -> Issue:
     """The articles (several make a digest), each read once, as one issue; its id is
-    `given_id` or derived from the file names (relative to `articles_dir`)."""
+    `given_id` or derived from the file names (relative to `articles_dir`).
+    `language` is the newsletter's (`[newsletter] language`)."""
     unique = list(dict.fromkeys(path.resolve() for path in paths))
-    articles = tuple(read_article(path, shown(path)) for path in unique)
+    articles = tuple(read_article(path, shown(path), language=language) for path in unique)
     found = check_issue_id(given_id) if given_id is not None else issue_id(unique, articles_dir)
     return Issue(found, articles)
 

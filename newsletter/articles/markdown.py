@@ -4,6 +4,15 @@ Raw HTML in the body is not passed through: markdown-it runs with `html=False`, 
 `<script>` arrives as text and is escaped when the email is rendered. Links with
 unsafe schemes (`javascript:`, `vbscript:`, `file:`, most `data:`) are refused by
 markdown-it's link validation and stay plain text.
+
+Typography (typography.py): the body, the title, the subtitle and the summary get the
+quotes of the article's language (its own `language`, else the newsletter's), never
+inside code or a URL. A quote with a backslash before it stays straight.
+
+Attributes in braces (mdit-py-plugins' attrs) carry only what the model maps: a link
+alone in its paragraph with `{.button}` is a call to action (a "button" block), an
+image's `{width=600 height=400}` its size; any other attribute is dropped, never
+passed on to the HTML.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from newsletter.articles.model import Article, Block, ListItem, Span
+from newsletter.articles.typography import typeset, typography_plugin
 from newsletter.errors import ArticleError
 from newsletter.text import LANGUAGE_TAG, squash, text_direction
 
@@ -25,6 +35,7 @@ STRING_FIELDS = (
     "image",
     "image_alt",
     "image_credit",
+    "image_credit_label",
     "url",
     "summary",
     "language",
@@ -32,7 +43,8 @@ STRING_FIELDS = (
 KNOWN_FIELDS = frozenset({"title", "date", "tags", *STRING_FIELDS})
 
 
-def parse_markdown(path: Path, text: str) -> Article:
+def parse_markdown(path: Path, text: str, language: str = "en") -> Article:
+    """The article; `language` is the newsletter's, for an article that names none."""
     meta, body = _split_front_matter(text)
     title = _string(meta, "title")
     if not title:
@@ -44,7 +56,11 @@ def parse_markdown(path: Path, text: str) -> Article:
         raise ArticleError(
             f"front matter `language` must be a tag like en or pt-BR, got {strings['language']!r}"
         )
-    blocks = tuple(_blocks(body))
+    language = strings["language"] or language
+    for name in ("subtitle", "summary"):
+        strings[name] = typeset(strings[name], language)
+    title = typeset(title, language)
+    blocks = tuple(_blocks(body, language))
     all_text = title + " ".join(block.plain_text for block in blocks)
     article = Article(
         path=path,
@@ -59,6 +75,7 @@ def parse_markdown(path: Path, text: str) -> Article:
         image=strings["image"],
         image_alt=strings["image_alt"],
         image_credit=strings["image_credit"],
+        image_credit_label=strings["image_credit_label"],
         url=strings["url"],
         summary=strings["summary"],
         language=strings["language"],
@@ -158,25 +175,32 @@ def _tags(value: Any) -> tuple[str, ...]:
 # --- the body: markdown-it tokens -> Blocks ---
 
 
-def _parser() -> Any:
+def _parser(language: str = "en") -> Any:
     """CommonMark with what editors write beyond it: GFM tables, ~~strikethrough~~,
-    bare URLs as links (linkify-it), footnotes and task lists (mdit-py-plugins)."""
+    bare URLs as links (linkify-it), footnotes, task lists and attributes in braces
+    (mdit-py-plugins: only those the model maps are kept), and the typographer in
+    `language`'s quotes."""
     from markdown_it import MarkdownIt
+    from mdit_py_plugins.attrs import attrs_plugin
     from mdit_py_plugins.footnote import footnote_plugin
     from mdit_py_plugins.tasklists import tasklists_plugin
 
     parser = MarkdownIt("commonmark", {"html": False, "linkify": True})
     parser.enable(["strikethrough", "table", "linkify"])
-    return parser.use(footnote_plugin).use(tasklists_plugin)
+    parser.use(footnote_plugin).use(tasklists_plugin).use(attrs_plugin, allowed=_ATTRS)
+    return parser.use(typography_plugin, language=language)
 
 
-def _blocks(markdown: str) -> list[Block]:
+_ATTRS = ("class", "width", "height")  # a button's class, an image's size
+
+
+def _blocks(markdown: str, language: str = "en") -> list[Block]:
     """The body's blocks; its headings moved so the highest one used is h2 (the title
     is the email's h1): an article of `##` and `###` sections gets h2 and h3, and
     no level is skipped after the title."""
     from markdown_it.tree import SyntaxTreeNode
 
-    tokens = _parser().parse(markdown)
+    tokens = _parser(language).parse(markdown)
     used = [int(t.tag[1]) for t in tokens if t.type == "heading_open"]
     shift = 1 - min(used) if used else 0
     return _children(SyntaxTreeNode(tokens), shift)
@@ -188,10 +212,7 @@ def _children(node: Any, shift: int = 1) -> list[Block]:
     for child in node.children:
         kind = child.type
         if kind == "paragraph":
-            spans, images = _inline(child.children[0].token.children or [])
-            if spans:
-                blocks.append(Block("paragraph", spans))
-            blocks.extend(images)
+            blocks.extend(_paragraph(child.children[0].token.children or []))
         elif kind == "heading":
             spans, images = _inline(child.children[0].token.children or [])
             level = min(max(int(child.tag[1]) + shift, 1) + 1, 6)
@@ -213,6 +234,32 @@ def _children(node: Any, shift: int = 1) -> list[Block]:
         elif kind == "hr":
             blocks.append(Block("rule"))
     return blocks
+
+
+def _paragraph(children: list[Any]) -> list[Block]:
+    """A paragraph (its images after it), or the button it is."""
+    button = _button(children)
+    if button is not None:
+        return [button]
+    spans, images = _inline(children)
+    return [Block("paragraph", spans), *images] if spans else images
+
+
+def _button(children: list[Any]) -> Block | None:
+    """A paragraph that is one link and nothing else, marked `{.button}`: a call to
+    action. The class on a link inside other text is ignored (a button is a block)."""
+    if len(children) < 3 or children[0].type != "link_open" or children[-1].type != "link_close":
+        return None
+    if "button" not in str(children[0].attrGet("class") or "").split():
+        return None
+    label = children[1:-1]
+    if any(token.type in ("link_open", "image") for token in label):
+        return None  # two links, or a linked image
+    spans, _ = _inline(label)
+    href = _href(children[0])
+    if not href or not "".join(span.text for span in spans).strip():
+        return None
+    return Block("button", spans, href=href)
 
 
 def _list_item(node: Any) -> ListItem:
@@ -260,7 +307,7 @@ def _inline(children: list[Any]) -> tuple[tuple[Span, ...], list[Block]]:
     href: str | None = None
     for child in children:
         kind = child.type
-        if kind == "text":
+        if kind == "text" and child.content:  # markdown-it leaves empty ones before `**`
             spans.append(Span(child.content, href=href, **style))
         elif kind == "code_inline":
             spans.append(Span(child.content, href=href, code=True, **style))
@@ -277,10 +324,27 @@ def _inline(children: list[Any]) -> tuple[tuple[Span, ...], list[Block]]:
         elif kind == "link_close":
             href = None
         elif kind == "image":
-            alt = "".join(c.content for c in child.children or [] if c.type == "text")
-            src = str(child.attrGet("src") or "")
-            images.append(Block("image", src=src, alt=alt, href=href))
+            images.append(_image(child, href))
     return _merge(spans), images
+
+
+def _image(token: Any, href: str | None) -> Block:
+    alt = "".join(c.content for c in token.children or [] if c.type == "text")
+    src = str(token.attrGet("src") or "")
+    width, height = (_size(token.attrGet(name)) for name in ("width", "height"))
+    return Block("image", src=src, alt=alt, href=href, width=width, height=height)
+
+
+MAX_SIZE = 2000  # pixels: wider than any email client shows an image
+
+
+def _size(value: Any) -> int:
+    """`{width=300}`: whole pixels, 1 to MAX_SIZE; anything else (300px, 50%, -1, 0,
+    huge) is ignored (0: unknown), so the email never asks for what cannot hold."""
+    text = str(value or "")
+    if not re.fullmatch(r"[0-9]{1,5}", text):
+        return 0
+    return int(text) if 0 < int(text) <= MAX_SIZE else 0
 
 
 _STYLES = {f"{tag}_{edge}": name for tag, name in (("strong", "strong"), ("em", "em"),

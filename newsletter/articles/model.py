@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 BlockKind = Literal[
-    "paragraph", "heading", "quote", "code", "list", "rule", "image", "table", "notes"
+    "paragraph", "heading", "quote", "code", "list", "rule", "image", "table", "notes", "button"
 ]
 Align = Literal["", "left", "center", "right"]
 Cell = tuple["Span", ...]
@@ -42,7 +42,8 @@ class ListItem:
 
 @dataclass(frozen=True)
 class Block:
-    """One block of an article body. Lists and quotes hold blocks of their own."""
+    """One block of an article body. Lists and quotes hold blocks of their own. A
+    button (a call to action) is its label's spans (no links among them) and `href`."""
 
     kind: BlockKind
     spans: tuple[Span, ...] = ()
@@ -53,7 +54,9 @@ class Block:
     children: tuple[Block, ...] = ()  # for quotes
     src: str = ""  # for images
     alt: str = ""
-    href: str | None = None  # a linked image
+    width: int = 0  # pixels, as the article gives them (0: unknown)
+    height: int = 0
+    href: str | None = None  # a linked image; a button's target
     code: str = ""  # for code blocks
     header: tuple[Cell, ...] = ()  # for tables: the header row's cells,
     rows: tuple[tuple[Cell, ...], ...] = ()  # the body's rows,
@@ -71,7 +74,7 @@ class Block:
             return "\n".join(b.plain_text for b in self.children)
         if self.kind == "image":
             return self.alt
-        return _join(self.spans)
+        return _join(self.spans)  # a paragraph's, a heading's, a button's label
 
 
 def _join(spans: tuple[Span, ...]) -> str:
@@ -89,6 +92,8 @@ class Article:
     image: str = ""
     image_alt: str = ""
     image_credit: str = ""
+    image_credit_label: str = ""  # "Photo" in the article's words ("": the language's)
+    credit_in_text: bool = False  # the credit is a line of the article's own text
     url: str = ""
     summary: str = ""
     tags: tuple[str, ...] = ()

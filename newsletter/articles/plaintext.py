@@ -7,6 +7,11 @@ last paragraph are site navigation ("More from Pop Culture") and are dropped.
 Extractions without a headline line (the first line is already a sentence of the
 story) are read too: every line stays a paragraph and the title is taken from the
 first sentence, with a note saying so.
+
+The headline and the paragraphs get the newsletter's quotes, as Markdown does
+(typography.py): straight quotes turn curly, curly ones and URLs stay as they are.
+Text written the other way (Arabic in an English newsletter) keeps its quotes: a file
+cannot say its language, and English marks are not Arabic ones.
 """
 
 from __future__ import annotations
@@ -15,8 +20,9 @@ import re
 from pathlib import Path
 
 from newsletter.articles.model import Article, Block, Span
+from newsletter.articles.typography import typeset
 from newsletter.errors import ArticleError
-from newsletter.text import squash, text_direction
+from newsletter.text import language_direction, squash, text_direction
 
 CREDIT = re.compile(
     r"^(?:photo(?:graph)?|image|picture)(?:\s+credit)?\s*:\s*(?P<credit>\S.*)$", re.IGNORECASE
@@ -30,7 +36,8 @@ HEADLINE_MAX_CHARS = 200
 DERIVED_TITLE_CHARS = 90
 
 
-def parse_plaintext(path: Path, text: str) -> Article:
+def parse_plaintext(path: Path, text: str, language: str = "en") -> Article:
+    """The article; `language` is the newsletter's (a .txt file cannot name one)."""
     lines = [squash(line) for line in text.split("\n")]
     lines = [line for line in lines if line]
     if not lines:
@@ -55,6 +62,10 @@ def parse_plaintext(path: Path, text: str) -> Article:
 
     if not paragraphs:
         raise ArticleError("has no paragraphs after the headline")
+    direction = text_direction(title + " ".join(paragraphs))
+    if direction == language_direction(language):  # else not in the newsletter's language
+        paragraphs = [typeset(paragraph, language) for paragraph in paragraphs]
+        title = typeset(title, language)
     if not title:
         title = _title_from(paragraphs[0])
         notes.append(
@@ -68,7 +79,8 @@ def parse_plaintext(path: Path, text: str) -> Article:
         title=title,
         body=body,
         image_credit=credit,
-        direction=text_direction(title + " ".join(paragraphs)),
+        credit_in_text=bool(credit),
+        direction=direction,
         notes=tuple(notes),
         title_from_body=bool(notes),
     )

@@ -58,6 +58,26 @@ def check_issue(
     return check_sample(project, sample, online, delivering)
 
 
+def untranslated(project: Project, sample: Sample) -> list[Finding]:
+    """A warning for each language of the issue whose template words would be English."""
+    from newsletter.render import PACKAGE_TEMPLATES
+    from newsletter.render.words import has_words
+
+    languages = [project.settings.newsletter.language]
+    languages += [a.language for a in sample.issue.articles if a.language]
+    return [
+        Finding(
+            "words",
+            "warning",
+            f"the template has no words in {tag!r}: the email's "
+            f"greeting, byline and footer are in English; add templates/words/{tag}.toml "
+            "(see README, The email)",
+        )
+        for tag in dict.fromkeys(languages)
+        if not has_words(tag, project.template_dirs, PACKAGE_TEMPLATES)
+    ]
+
+
 def check_sample(
     project: Project, sample: Sample, online: bool = False, delivering: bool = False
 ) -> CheckReport:
@@ -93,6 +113,7 @@ def check_sample(
     )
     report = CheckReport(rendered.id, copy.subject, sample.recipient.email,
                          len(copy.html.encode()), run(email))  # fmt: skip
+    report.findings += untranslated(project, sample)
     if online:
         from newsletter.check.links import broken_links
 

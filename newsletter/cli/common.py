@@ -10,9 +10,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from typer._click.globals import get_current_context  # typer carries its own click
 
+from newsletter.errors import UsageError
+
 if TYPE_CHECKING:
     from newsletter.clock import Clock
     from newsletter.project import Project, TransportMaker
+    from newsletter.render.issue_view import IssueFields
 
 ProjectOption = Annotated[
     Path,
@@ -81,6 +84,40 @@ AsOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+SubjectOption = Annotated[
+    str | None,
+    typer.Option(
+        "--subject",
+        metavar="TEXT",
+        help="The issue's subject (default: the first article's `subject`, else its title).",
+        show_default=False,
+    ),
+]
+NumberOption = Annotated[
+    int | None,
+    typer.Option(
+        "--number",
+        metavar="N",
+        help="The issue's number, shown in the masthead (default: the first article's `number`).",
+        min=1,
+        max=1_000_000,
+        show_default=False,
+    ),
+]
+
+
+def issue_overrides(subject: str | None, number: int | None) -> IssueFields | None:
+    """--subject and --number as the render takes them (None: neither was given)."""
+    from newsletter.render.issue_view import IssueFields, check_subject
+
+    if subject is None and number is None:
+        return None
+    if subject is not None:
+        try:
+            subject = check_subject(subject)
+        except ValueError as exc:
+            raise UsageError(f"--subject: {exc}") from None
+    return IssueFields(subject=subject or "", number=number)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,10 @@ from newsletter.cli.common import (
     AsOption,
     IdOption,
     ListOption,
+    NumberOption,
     ProjectOption,
+    SubjectOption,
+    issue_overrides,
     open_project,
 )
 from newsletter.cli.output import print_notes, warn
@@ -22,6 +25,7 @@ from newsletter.errors import UsageError
 
 if TYPE_CHECKING:
     from newsletter.project import Project
+    from newsletter.render.issue_view import IssueFields
 
 
 def preview(
@@ -59,13 +63,16 @@ def preview(
             max=65535,
         ),
     ] = 8800,
+    subject: SubjectOption = None,
+    number: NumberOption = None,
     project: ProjectOption = Path("."),
 ) -> None:
     """Render the issue as one subscriber would get it: to files (--output, --open),
     or on a live page (--serve)."""
+    overrides = issue_overrides(subject, number)
     if serve:
         with open_project(project) as proj:
-            _serve(proj, articles, list_name, as_email, issue_id, port, open_)
+            _serve(proj, articles, list_name, as_email, issue_id, port, open_, overrides)
         return
     if output is None and not open_:
         raise UsageError("say where the preview goes: --output DIR, --open, or --serve")
@@ -74,7 +81,7 @@ def preview(
     from newsletter.preview.files import write_preview
 
     with open_project(project) as proj:
-        sample = make_sample(proj, articles, list_name, as_email, issue_id)
+        sample = make_sample(proj, articles, list_name, as_email, issue_id, overrides)
         print_notes(issue_notes(sample.issue, proj.shown))
         folder = output if output is not None else proj.state_dir / "preview"
         files = write_preview(sample, folder, proj)
@@ -92,13 +99,15 @@ def _serve(
     issue_id: str | None,
     port: int,
     open_: bool,
+    overrides: IssueFields | None = None,
 ) -> None:
     import threading
 
     from newsletter.preview.live import LivePreview, make_app
     from newsletter.web.server import Server
 
-    live = LivePreview(proj.root, [proj.find(a) for a in articles], list_name, as_email, issue_id)
+    found = [proj.find(a) for a in articles]
+    live = LivePreview(proj.root, found, list_name, as_email, issue_id, overrides)
     if live.current.error:
         warn(f"the issue does not render yet: {live.current.error}")
     try:

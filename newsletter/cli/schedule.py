@@ -12,10 +12,13 @@ from newsletter.cli.common import (
     IdOption,
     JsonOption,
     ListOption,
+    NumberOption,
     OptionalArticles,
     ProjectOption,
+    SubjectOption,
     TransportOption,
     interactive,
+    issue_overrides,
     open_project,
 )
 from newsletter.cli.output import print_bad_rows, print_findings, print_notes
@@ -23,6 +26,7 @@ from newsletter.errors import UsageError
 
 if TYPE_CHECKING:
     from newsletter.project import Project
+    from newsletter.render.issue_view import IssueFields
 
 
 def schedule(
@@ -65,6 +69,8 @@ def schedule(
             "has a row whose quoting is broken (that row is skipped).",
         ),
     ] = False,
+    subject: SubjectOption = None,
+    number: NumberOption = None,
     project: ProjectOption = Path("."),
 ) -> None:
     """Queue an issue to be sent by `newsletter cron` at a time; --list-queued shows
@@ -78,7 +84,9 @@ def schedule(
         elif cancel is not None:
             _cancel(proj, cancel)
         else:
-            _queue(proj, articles or [], list_name, at, now, issue_id, transport, force, as_json)
+            overrides = issue_overrides(subject, number)
+            _queue(proj, articles or [], list_name, at, now, issue_id, transport, force, as_json,
+                   overrides)  # fmt: skip
 
 
 def _list_queued(proj: Project, as_json: bool) -> None:
@@ -126,12 +134,14 @@ def _queue(
     transport: str | None,
     force: bool,
     as_json: bool,
+    overrides: IssueFields | None = None,
 ) -> None:
     from newsletter.schedule.queue import schedule_issue, when_shown
     from newsletter.send.gate import EmailHasErrors
 
     try:
-        result = schedule_issue(proj, articles, list_name, at, now, issue_id, transport, force)
+        result = schedule_issue(proj, articles, list_name, at, now, issue_id, transport, force,
+                                overrides)  # fmt: skip
     except EmailHasErrors as exc:
         print_findings(exc.report, everything=interactive())
         raise

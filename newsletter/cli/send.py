@@ -12,10 +12,13 @@ from newsletter.cli.common import (
     IdOption,
     JsonOption,
     ListOption,
+    NumberOption,
     OptionalArticles,
     ProjectOption,
+    SubjectOption,
     TransportOption,
     interactive,
+    issue_overrides,
     open_project,
 )
 from newsletter.cli.output import (
@@ -78,6 +81,8 @@ def send(
             "whose quoting is broken (that row is skipped).",
         ),
     ] = False,
+    subject: SubjectOption = None,
+    number: NumberOption = None,
     project: ProjectOption = Path("."),
 ) -> None:
     """Send the issue to every active subscriber of --list (resuming an interrupted
@@ -88,7 +93,8 @@ def send(
     if retry_ambiguous and mark_ambiguous_sent:
         raise UsageError("--retry-ambiguous and --mark-ambiguous-sent contradict each other")
     with open_project(project) as proj:
-        plan = plan_send(proj, articles or [], list_name, issue_id, transport, test, dry_run, force)
+        plan = plan_send(proj, articles or [], list_name, issue_id, transport, test, dry_run, force,
+                         issue_overrides(subject, number))  # fmt: skip
         print_notes(plan.notes)
         if dry_run:
             _warn_missing_secret(plan)

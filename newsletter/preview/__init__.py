@@ -15,6 +15,7 @@ from newsletter.message import Envelope
 from newsletter.personalise import Copy, Personaliser, Recipient, personalise
 from newsletter.project import Project
 from newsletter.render import RenderedIssue
+from newsletter.render.issue_view import IssueFields
 
 PREVIEW_ADDRESS = "reader@example.com"
 PREVIEW_LIST = "preview"  # what the unsubscribe link names when the project has no list
@@ -38,11 +39,12 @@ def make_sample(
     list_name: str | None = None,
     as_email: str | None = None,
     issue_id: str | None = None,
+    overrides: IssueFields | None = None,
 ) -> Sample:
     """The issue of `articles` as `as_email` (default: the list's first subscriber)
-    gets it."""
+    gets it; `overrides`: --subject and --number."""
     issue = project.read_issue(articles, issue_id)
-    rendered = project.render(issue)
+    rendered = project.render(issue, overrides)
     list_name = project.resolve_list(list_name)
     return sample_of(project, issue, rendered, list_name, pick(project, list_name, as_email))
 

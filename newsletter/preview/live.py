@@ -23,6 +23,7 @@ from newsletter.message import MessageMaker, header_values
 from newsletter.preview import make_sample
 from newsletter.project import Project
 from newsletter.render import PACKAGE_TEMPLATES
+from newsletter.render.issue_view import IssueFields
 
 PAGE = Path(__file__).with_name("page.html")
 POLL_SECONDS = 0.2
@@ -51,8 +52,10 @@ class LivePreview:
         list_name: str | None = None,
         as_email: str | None = None,
         issue_id: str | None = None,
+        overrides: IssueFields | None = None,
     ) -> None:
         self.root = root
+        self.overrides = overrides
         self.articles = [a if a.is_absolute() else Path.cwd() / a for a in articles]
         self.list_name, self.as_email, self.issue_id = list_name, as_email, issue_id
         self._changed = threading.Condition()
@@ -117,7 +120,7 @@ class LivePreview:
         try:
             with Project.open(self.root) as project:
                 preview = make_sample(project, self.articles, self.list_name, self.as_email,
-                                      self.issue_id)  # fmt: skip
+                                      self.issue_id, self.overrides)  # fmt: skip
                 maker = MessageMaker(preview.rendered, preview.envelope, project.clock.now())
                 _, message = maker.make(preview.recipient)
         except NewsletterError as exc:

@@ -16,18 +16,20 @@ from typing import Any
 from markupsafe import Markup
 
 from newsletter.articles.issue import Issue
-from newsletter.articles.model import Article
+from newsletter.articles.model import Article, Block
 from newsletter.errors import TemplateError, Where
 from newsletter.files import shown
 from newsletter.render.fields import guard
 from newsletter.render.html import blocks_html, image_html
+from newsletter.render.issue_view import IssueFields, issue_fields, preheader_of, summary_only
 from newsletter.render.links import absolute
 from newsletter.render.placeholders import Field, FieldUseError, Part, Placeholders, Template
 from newsletter.render.text import LinkList, blocks_text, underline, wrap
-from newsletter.settings import NewsletterSettings
+from newsletter.render.theme import ThemeView
+from newsletter.render.words import Words, words
+from newsletter.settings import NewsletterSettings, ThemeSettings
 from newsletter.text import squash
 
-PREHEADER_CHARS = 90
 TIME_LIMIT = 5.0  # seconds a template may work
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"  # the defaults
 
@@ -52,24 +54,39 @@ def render_issue(
     today: date | None = None,
     prefix: str | None = None,
     time_limit: float = TIME_LIMIT,
+    theme: ThemeSettings | None = None,
+    overrides: IssueFields | None = None,
 ) -> RenderedIssue:
     """Render the issue's subject, HTML and text parts, with CSS inlined.
 
     `prefix` fixes the placeholder tokens' random prefix (for reproducible output);
-    `time_limit` is how long (in seconds) each template may work."""
+    `time_limit` is how long (in seconds) each template may work; `overrides` are the
+    command line's --subject and --number, over the issue's own (its first article's
+    front matter)."""
     env = _environment(template_dirs)
     issue = replace(issue, articles=tuple(absolute(a, newsletter.site_url) for a in issue.articles))
+    fields_ = issue_fields(issue).over(overrides)
     placeholders = Placeholders(prefix)
     links = LinkList()
-    preheader = _preheader(issue.articles[0])
+    preheader = fields_.preheader or preheader_of(issue)
+    day = today or date.today()
+    said = words(newsletter.language, template_dirs, PACKAGE_TEMPLATES)
     context: dict[str, Any] = {
         "newsletter": newsletter,
         "issue": issue,
-        "today": today or date.today(),
+        "today": day,
         "lang": newsletter.language,
         "dir": newsletter.direction,
         "preheader": preheader,
         "is_digest": issue.is_digest,
+        "theme": ThemeView.of(theme or ThemeSettings()),
+        "words": said,
+        "issue_subject": fields_.subject,
+        "issue_number": fields_.number,
+        "issue_date": said.date(day),
+        "issue_url": newsletter.issue_url(issue.id),
+        "preferences_url": "",  # the preferences endpoint (issue 17) fills it
+        "year": day.year,
     }
 
     subject_text = _render(
@@ -79,6 +96,7 @@ def render_issue(
             **context,
             "articles": issue.articles,
             "subscriber": placeholders.subscriber("text"),
+            "t": said.text,
         },
         time_limit,
     )
@@ -92,9 +110,10 @@ def render_issue(
         {
             **context,
             "subject": Markup(subject.as_html()),
-            "articles": [_html_view(a) for a in issue.articles],
+            "articles": _views(issue, said, template_dirs, "html", links),
             "subscriber": placeholders.subscriber("html"),
             "unsubscribe_url": placeholders.token("unsubscribe_url", "html"),
+            "t": said.html,
         },
         time_limit,
     )
@@ -104,10 +123,11 @@ def render_issue(
         {
             **context,
             "subject": subject.source("text"),
-            "articles": [_text_view(a, links) for a in issue.articles],
+            "articles": _views(issue, said, template_dirs, "text", links),
             "links": links.lines(),
             "subscriber": placeholders.subscriber("text"),
             "unsubscribe_url": placeholders.token("unsubscribe_url", "text"),
+            "t": said.text,
         },
         time_limit,
     )
@@ -199,38 +219,83 @@ def _parse(placeholders: Placeholders, text: str, part: Part, name: str) -> Temp
         raise TemplateError(str(exc), file=name) from None
 
 
-def _preheader(article: Article) -> str:
-    text = article.summary or article.subtitle
-    if not text:
-        text = next((b.plain_text for b in article.body if b.kind == "paragraph"), "")
-    text = squash(text)
-    if len(text) <= PREHEADER_CHARS:
-        return text
-    return text[:PREHEADER_CHARS].rsplit(" ", 1)[0].rstrip(",;:-–— ") + "…"
+def _views(
+    issue: Issue, said: Words, template_dirs: tuple[Path, ...], part: Part, links: LinkList
+) -> list[_ArticleView]:
+    """The issue's articles as one part's template sees them, numbered from 1."""
+    views = []
+    for number, article in enumerate(issue.articles, 1):
+        own = _article_words(article, said, template_dirs)
+        if issue.is_digest:  # each headline is an h2: the article's sections go under it
+            article = replace(article, body=_deeper(article.body))
+        if part == "html":
+            views.append(_html_view(article, number, own))
+        else:
+            views.append(_text_view(article, number, own, links))
+    return views
+
+
+def _deeper(blocks: tuple[Block, ...]) -> tuple[Block, ...]:
+    """The blocks with every heading a level lower (h2 -> h3, at most h6)."""
+    return tuple(
+        replace(b, level=min(b.level + 1, 6)) if b.kind == "heading"
+        else replace(b, children=_deeper(b.children)) if b.children else b
+        for b in blocks
+    )  # fmt: skip
+
+
+def _article_words(article: Article, said: Words, template_dirs: tuple[Path, ...]) -> Words:
+    """An article in a language of its own gets its byline and buttons in it."""
+    if not article.language or article.language == said.language:
+        return said
+    return words(article.language, template_dirs, PACKAGE_TEMPLATES)
 
 
 @dataclass(frozen=True)
 class _ArticleView:
-    """An article as the templates see it, with its body rendered for one part."""
+    """An article as the templates see it, with its body rendered for one part.
+
+    `number` counts from 1 in the issue; `words` are in the article's language;
+    `summary_only` says the email shows its summary and a button to the rest."""
 
     article: Article
     body: Any  # Markup for HTML, str for text
+    number: int
+    words: Words
+    summary_only: bool = False
     image_tag: Markup | None = None
     title_block: str = ""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.article, name)
 
+    @property
+    def date_text(self) -> str:
+        return self.words.date(self.article.date) if self.article.date else ""
 
-def _html_view(article: Article) -> _ArticleView:
+    @property
+    def credit_label(self) -> str:
+        own = str(getattr(self.article, "image_credit_label", "") or "")
+        return own or self.words.text("photo")
+
+
+def _html_view(article: Article, number: int, said: Words) -> _ArticleView:
     image = None
     if article.image:
         image = image_html(article.image, article.image_alt or article.title, "hero")
-    return _ArticleView(article, blocks_html(article.body), image)
+    short = summary_only(article)
+    body = _summary_html(article) if short else blocks_html(article.body)
+    return _ArticleView(article, body, number, said, short, image)
 
 
-def _text_view(article: Article, links: LinkList) -> _ArticleView:
-    return _ArticleView(article, blocks_text(article.body, links), None, underline(article.title))
+def _text_view(article: Article, number: int, said: Words, links: LinkList) -> _ArticleView:
+    short = summary_only(article)
+    body = wrap(article.summary) if short else blocks_text(article.body, links)
+    return _ArticleView(article, body, number, said, short, None, underline(article.title))
+
+
+def _summary_html(article: Article) -> Markup:
+    return Markup('<p class="p">{}</p>').format(article.summary)
 
 
 def _tidy_text(text: str) -> str:

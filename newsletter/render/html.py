@@ -27,11 +27,19 @@ def spans_html(spans: tuple[Span, ...]) -> Markup:
     return Markup("").join(out)
 
 
-def image_html(src: str, alt: str, css_class: str = "img") -> Markup:
+def image_html(
+    src: str, alt: str, css_class: str = "img", width: int = 0, height: int = 0
+) -> Markup:
+    """An image as wide as the column, or as wide as the article says it is (never
+    wider than the column); with both sizes known, its height too (scaled with the
+    width), so the layout does not jump when images load or are blocked."""
+    shown = min(width, IMAGE_WIDTH) if width else IMAGE_WIDTH
+    size = Markup(' height="{}"').format(round(height * shown / width)) if width and height else ""
+    fill = "width:100%;" if shown == IMAGE_WIDTH else Markup("width:{}px;").format(shown)
     return Markup(
-        '<img class="{}" src="{}" alt="{}" width="{}" style="display:block;width:100%;'
+        '<img class="{}" src="{}" alt="{}" width="{}"{} style="display:block;{}'
         'max-width:{}px;height:auto;border:0;outline:none;text-decoration:none;">'
-    ).format(css_class, src, alt, IMAGE_WIDTH, IMAGE_WIDTH)
+    ).format(css_class, src, alt, shown, size, fill, shown)
 
 
 def _span(span: Span) -> Markup:
@@ -68,13 +76,15 @@ def _block(block: Block, paragraph_class: str = "p") -> Markup:
         return Markup('<div class="pre">{}</div>').format(code_html(block.code))
     if kind == "table":
         return _table(block)
+    if kind == "button":
+        return button_html(spans_html(block.spans), block.href or "")
     if kind == "notes":
         items = Markup("").join(_item(item, "note") for item in block.items)
         return Markup('<ol class="notes">{}</ol>').format(items)
     if kind == "rule":
         return Markup('<hr class="rule">')
     if kind == "image":
-        image = image_html(block.src, block.alt)
+        image = image_html(block.src, block.alt, "img", block.width, block.height)
         if block.href:
             image = Markup('<a href="{}">{}</a>').format(block.href, image)
         return Markup('<div class="figure">{}</div>').format(image)
@@ -103,17 +113,34 @@ def _item(item: ListItem, css_class: str = "li") -> Markup:
     return Markup('<li class="{}">{}</li>').format(css_class, inner)
 
 
+def button_html(label: Markup, href: str) -> Markup:
+    """A call to action that is a button in every client: the padded link on the
+    accent (email.css), inside a cell of the same colour that Outlook pads instead
+    (mso-padding-alt), as Cerberus ships it."""
+    return Markup(
+        '<div class="button-box"><table role="presentation" class="button" cellpadding="0" '
+        'cellspacing="0" border="0"><tbody><tr><td class="button-td">'
+        '<a class="button-a" href="{}">{}</a></td></tr></tbody></table></div>'
+    ).format(href, label)
+
+
+CODE_CHAR_EM = 0.6  # the advance of one character of Menlo, Consolas or Courier New
+CODE_HANG = 4  # characters a wrapped code line goes on under its start
+
+
 def code_html(code: str) -> Markup:
     """A code block's lines, for a box that wraps at the column instead of widening
-    it (`white-space` is not for every client): each line ends in <br>, indentation
-    and runs of spaces are kept with no-break spaces, tabs as four."""
+    it (`white-space` is not for every client): a line per div, its indentation a
+    left padding, and a line too long for the box goes on CODE_HANG characters deeper
+    than it starts (a hanging indent: never back at the margin, where it would read as
+    a line of its own); runs of spaces inside are kept with no-break spaces, tabs as four."""
     lines = []
     for line in code.expandtabs(4).split("\n"):
-        text = str(escape(line))
-        body = text.lstrip(" ")
-        indent = "&nbsp;" * (len(text) - len(body))
-        lines.append(indent + body.replace("  ", "&nbsp; "))
-    return Markup("<br>".join(lines))
+        body = line.lstrip(" ")
+        depth = (len(line) - len(body) + CODE_HANG) * CODE_CHAR_EM
+        text = str(escape(body)).replace("  ", "&nbsp; ") or "&nbsp;"
+        lines.append(f'<div class="code-line" style="padding-left:{depth:g}em">{text}</div>')
+    return Markup("".join(lines))
 
 
 def _table(block: Block) -> Markup:

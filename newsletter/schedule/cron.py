@@ -11,6 +11,7 @@ from pathlib import Path
 from newsletter.audience.sync import SyncReport, sync
 from newsletter.errors import AmbiguousError, LockHeld, NewsletterError
 from newsletter.project import Project
+from newsletter.render.issue_view import IssueFields
 from newsletter.send.gate import gate
 from newsletter.send.plan import SendPlan, plan_resume, plan_send
 from newsletter.send.report import OnBatch, SendReport
@@ -141,7 +142,7 @@ def _plan(project: Project, entry: Queued) -> SendPlan:
     as on any send, and an error keeps it queued (unless it was queued with --force)."""
     articles = [project.root / Path(a) for a in entry.articles]
     plan = plan_send(project, articles, entry.list_name, entry.issue_id, entry.transport,
-                     force=entry.force)  # fmt: skip
+                     force=entry.force, overrides=IssueFields.of(entry.options))  # fmt: skip
     try:
         gate(plan, entry.force)
     except NewsletterError:

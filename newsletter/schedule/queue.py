@@ -13,6 +13,7 @@ from newsletter.check import CheckReport
 from newsletter.clock import show
 from newsletter.errors import UsageError
 from newsletter.project import Project
+from newsletter.render.issue_view import IssueFields
 from newsletter.schedule.when import parse_when
 from newsletter.send.gate import gate
 from newsletter.send.plan import SendPlan, nobody_on, plan_send
@@ -38,6 +39,7 @@ def schedule_issue(
     issue_id: str | None = None,
     transport_kind: str | None = None,
     force: bool = False,
+    overrides: IssueFields | None = None,
 ) -> Scheduled:
     """Queue an issue for a time. Everything that can fail at send time is checked
     now: the time, the settings and transport, the articles render and pass `check`
@@ -50,14 +52,16 @@ def schedule_issue(
     current = project.clock.now()
     zone = project.settings.newsletter.timezone
     send_at = parse_when(at, zone, current, allow_past=now) if at is not None else current
-    plan = plan_send(project, articles, list_name, issue_id, transport_kind, force=force)
+    plan = plan_send(project, articles, list_name, issue_id, transport_kind, force=force,
+                     overrides=overrides)  # fmt: skip
     try:
         checked = gate(plan, force)
         headcount = plan.count()
         if headcount.total == 0:
             raise nobody_on(plan)
         with project.send_lock(plan.id, what="newsletter schedule"):  # no freeze meanwhile
-            entry = _queue(project, plan, send_at, transport_kind, force, current)
+            options = overrides.options() if overrides else {}
+            entry = _queue(project, plan, send_at, transport_kind, force, current, options)
     finally:
         plan.transport.close()
     return Scheduled(entry, plan, headcount.total, headcount.bad, checked)
@@ -70,6 +74,7 @@ def _queue(
     transport_kind: str | None,
     force: bool,
     current: datetime,
+    options: dict[str, object],
 ) -> Queued:
     """The entry, if the issue was never started (the caller holds its send lock)."""
     zone = project.settings.newsletter.timezone
@@ -86,7 +91,15 @@ def _queue(
     paths = [_stored(project, a.path) for a in plan.issue.articles]
     try:
         return project.state.queue.add(
-            plan.id, plan.list_name, paths, transport_kind, send_at, given, current, force
+            plan.id,
+            plan.list_name,
+            paths,
+            transport_kind,
+            send_at,
+            given,
+            current,
+            force,
+            options,
         )
     except AlreadyQueued:
         (queued,) = project.state.queue.queued(plan.id)

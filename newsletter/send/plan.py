@@ -17,6 +17,7 @@ from newsletter.message import Envelope
 from newsletter.personalise import Personaliser
 from newsletter.project import Project
 from newsletter.render import RenderedIssue
+from newsletter.render.issue_view import IssueFields
 from newsletter.send.report import BadRows
 from newsletter.signing import Links
 from newsletter.state.issues import IssueRecord
@@ -93,12 +94,18 @@ def plan_send(
     test_address: str | None = None,
     dry_run: bool = False,
     force: bool = False,
+    overrides: IssueFields | None = None,
 ) -> SendPlan:
     """The send of `articles` to `list_name`. With no articles, `issue_id` names a
     started issue to resume from the ledger. A dry run needs no API key or password
     (it sends nothing). With `force`, a list whose quoting is broken is sent (the
-    broken row skipped)."""
+    broken row skipped). `overrides`: --subject and --number."""
     if not articles:
+        if overrides is not None:
+            raise UsageError(
+                "--subject and --number are for a new issue; a started one is resumed as it "
+                "was frozen (name its articles to check it is the same)"
+            )
         return _plan_started(project, list_name, issue_id, transport_kind, dry_run)
     if list_name is None and test_address is None:
         raise UsageError("missing --list LIST (or send one copy with --test EMAIL)")
@@ -106,7 +113,7 @@ def plan_send(
     transport = project.transport(transport_kind, dry_run)
     project.guard_state(delivering=delivers(transport) and test_address is None)
     issue = project.read_issue(articles, issue_id)
-    rendered = project.render(issue)
+    rendered = project.render(issue, overrides)
     return _plan(project, issue, rendered, list_name, transport, force)
 
 

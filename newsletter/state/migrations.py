@@ -249,6 +249,10 @@ STEPS: tuple[Step, ...] = (
             PRIMARY KEY (issue, number)
         ){without_rowid}""",
     )),
+    # Queued with --subject or --number: what the send at its time renders with (JSON).
+    Step("0012_schedule_options", (
+        "ALTER TABLE schedule ADD COLUMN options TEXT NOT NULL DEFAULT '{{}}'",
+    )),
 )  # fmt: skip
 
 

@@ -10,12 +10,13 @@ to the second, as text that sorts.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from newsletter.state.engine import Conflict, Engine
 
-COLUMNS = "n, issue_id, list, articles, transport, send_at, given, state, reason, force"
+COLUMNS = "n, issue_id, list, articles, transport, send_at, given, state, reason, force, options"
 
 
 def stamp(moment: datetime) -> str:
@@ -37,19 +38,21 @@ class Queued:
     state: str  # queued | started | cancelled
     reason: str | None  # why its send could not start yet
     force: bool = False  # send even if `check` finds errors then
+    options: dict[str, Any] = field(default_factory=dict)  # --subject, --number
 
     def data(self) -> dict[str, object]:
         return {
             "issue": self.issue_id, "list": self.list_name, "articles": self.articles,
             "transport": self.transport, "send_at": stamp(self.send_at), "given": self.given,
-            "state": self.state, "reason": self.reason,
+            "state": self.state, "reason": self.reason, **self.options,
         }  # fmt: skip
 
 
 def _queued(row: tuple) -> Queued:
-    n, issue_id, list_name, articles, transport, send_at, given, state, reason, force = row
+    n, issue_id, list_name, articles, transport, send_at, given, state, reason, force, opts = row
     return Queued(n, issue_id, list_name, json.loads(articles), transport,
-                  datetime.fromisoformat(send_at), given, state, reason, bool(force))  # fmt: skip
+                  datetime.fromisoformat(send_at), given, state, reason, bool(force),
+                  json.loads(opts or "{}"))  # fmt: skip
 
 
 def start_queued(engine: Engine, issue_id: str, list_name: str, now: datetime) -> None:
@@ -82,14 +85,17 @@ class Queue:
         given: str,
         now: datetime,
         force: bool = False,
+        options: dict[str, Any] | None = None,
     ) -> Queued:
+        """`options`: what the send renders with (subject, number), as JSON values."""
         try:
             n = self.engine.value(
                 "INSERT INTO schedule (issue_id, list, articles, transport, send_at, given, "
-                "state, reason, force, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, 'queued', NULL, ?, ?, ?) RETURNING n",
+                "state, reason, force, options, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'queued', NULL, ?, ?, ?, ?) RETURNING n",
                 (issue_id, list_name, json.dumps(articles), transport, stamp(send_at), given,
-                 int(force), now.isoformat(), now.isoformat()),
+                 int(force), json.dumps(options or {}, sort_keys=True), now.isoformat(),
+                 now.isoformat()),
             )  # fmt: skip
         except Conflict:
             raise AlreadyQueued(f"issue {issue_id} is queued already") from None

@@ -48,7 +48,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "batches": ("issue", "number", "first_seq", "last_seq", "size", "state", "message_id",
                 "reason", "claimed_at", "updated_at"),
     "schedule": ("n", "issue_id", "list", "articles", "transport", "send_at", "given", "state",
-                 "reason", "created_at", "updated_at", "force"),
+                 "reason", "created_at", "updated_at", "force", "options"),
 }  # fmt: skip
 ORDER = {
     "issue_keys": "n",

@@ -1,15 +1,18 @@
 // Open rendered emails in real headless Chromium and measure what a reader sees.
 //
-//   node tests/browser/inspect.mjs --out DIR EMAIL.html...
+//   node tests/browser/inspect.mjs --out DIR [--widths 375,600] EMAIL.html...
 //
-// For each file, at 375 px and 600 px wide, in light and dark (emulated
-// prefers-color-scheme), and once at 1024 px: the page's scroll width, the
-// horizontal extent of its content, images without alt text, and the WCAG
+// For each file, at 375, 600 and 1024 px wide (or only the --widths given), in
+// light and dark (emulated prefers-color-scheme): the page's scroll width, the
+// horizontal extent of its content, images without alt text, where each table and
+// code block of the articles ends up against the text column, and the WCAG
 // contrast of every visible piece of text against its effective background.
-// Saves a full-page screenshot of each 375/600 view into DIR and prints one JSON
-// document on stdout; judging the numbers is the pytest test's job
-// (tests/test_email_quality.py). No network: every request but the file itself
-// is refused, except images, which get a placeholder picture of their own size.
+// Saves a full-page screenshot of each view into DIR as NAME-WIDTH-SCHEME.png (at
+// a device scale factor of 1) and prints one JSON document on stdout; judging the
+// numbers is the pytest test's job (tests/test_email_quality.py);
+// scripts/screenshots.py keeps some of the pictures for the README. No network:
+// every request but the file itself is refused, except images, which get a
+// placeholder picture of their own size.
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
@@ -21,6 +24,7 @@ const VIEWS = [
   { width: 600, scheme: "light", screenshot: true },
   { width: 600, scheme: "dark", screenshot: true },
   { width: 1024, scheme: "light", screenshot: true },
+  { width: 1024, scheme: "dark", screenshot: true },
 ];
 const PLACEHOLDER = `<svg xmlns="http://www.w3.org/2000/svg" width="1072" height="603">
 <rect width="1072" height="603" fill="#9ca3af"/></svg>`;
@@ -119,12 +123,54 @@ function measure() {
     width: Math.round(img.getBoundingClientRect().width),
   }));
   const container = document.querySelector(".container");
+
+  // Each table and code block of the articles (not the layout's tables): the part
+  // of it a reader sees (its own box, or the box of the nearest ancestor that
+  // clips or scrolls it) against the text column (the content cell less its
+  // padding).
+  const cell = document.querySelector(".content");
+  const column = (() => {
+    if (!cell) return null;
+    const rect = cell.getBoundingClientRect();
+    const style = getComputedStyle(cell);
+    return {
+      left: rect.left + parseFloat(style.paddingLeft),
+      right: rect.right - parseFloat(style.paddingRight),
+    };
+  })();
+  const clipper = (element) => {
+    for (let e = element; e && e !== cell; e = e.parentElement)
+      if (getComputedStyle(e).overflowX !== "visible") return e;
+    return null;
+  };
+  const blocks = [];
+  const selector = '.content table:not([role="presentation"]), .content .pre';
+  for (const element of cell ? cell.querySelectorAll(selector) : []) {
+    if (!visible(element)) continue;
+    const own = element.getBoundingClientRect();
+    const clip = clipper(element);
+    // Unclipped, what overflows the box (a code line that does not wrap) shows too.
+    const shown = clip
+      ? clip.getBoundingClientRect()
+      : { left: own.left, right: Math.max(own.right, own.left + element.scrollWidth) };
+    blocks.push({
+      kind: element.tagName === "TABLE" ? "table" : "code",
+      text: element.textContent.replace(/\s+/g, " ").trim().slice(0, 40),
+      left: Math.round(shown.left),
+      right: Math.round(shown.right),
+      ownWidth: Math.round(own.width),
+      scrolls: clip ? clip.scrollWidth > clip.clientWidth : false,
+      columnLeft: Math.round(column.left),
+      columnRight: Math.round(column.right),
+    });
+  }
   return {
     viewportWidth: window.innerWidth,
     scrollWidth: Math.max(document.documentElement.scrollWidth, document.body.scrollWidth),
     contentWidth: Math.round(right - left),
     containerWidth: container ? Math.round(container.getBoundingClientRect().width) : null,
     images,
+    blocks,
     texts,
   };
 }
@@ -133,11 +179,15 @@ async function main() {
   const args = process.argv.slice(2);
   const at = args.indexOf("--out");
   if (at < 0 || args.length < at + 2) {
-    console.error("usage: node inspect.mjs --out DIR EMAIL.html...");
+    console.error("usage: node inspect.mjs --out DIR [--widths 375,600] EMAIL.html...");
     process.exit(2);
   }
   const out = args[at + 1];
-  const files = args.filter((_, i) => i !== at && i !== at + 1);
+  const w = args.indexOf("--widths");
+  const widths = w < 0 ? null : args[w + 1].split(",").map(Number);
+  const views = widths ? VIEWS.filter((view) => widths.includes(view.width)) : VIEWS;
+  const options = new Set([at, at + 1, ...(w < 0 ? [] : [w, w + 1])]);
+  const files = args.filter((_, i) => !options.has(i));
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -149,9 +199,10 @@ async function main() {
       const name = path.basename(file, ".html");
       const url = pathToFileURL(path.resolve(file)).href;
       results[name] = [];
-      for (const view of VIEWS) {
+      for (const view of views) {
         const context = await browser.newContext({
           viewport: { width: view.width, height: 800 },
+          deviceScaleFactor: 1,
           colorScheme: view.scheme,
           javaScriptEnabled: true,
         });

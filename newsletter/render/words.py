@@ -1,0 +1,126 @@
+"""The words the templates write, in the email's language, and its dates and numbers.
+
+Each language's words are a TOML file, templates/words/LANG.toml: the package's for
+en, de, fr and es, and a project's own (in its templates folder) for any other
+language or to change a word. A project's file wins key by key; a language with no
+file (or a key missing from it) falls back to its base language (pt-BR -> pt), then
+to English. Dates and numbers come from Babel's CLDR data for the language itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+
+from newsletter.errors import TemplateError
+from newsletter.files import shown
+
+FALLBACK = "en"
+FOLDER = "words"
+
+
+@dataclass(frozen=True)
+class Words:
+    """One language's words (with their fallbacks merged in) and its formats."""
+
+    language: str  # the tag asked for, e.g. "pt-BR"
+    found: str  # the catalog that has its own words: "pt-BR", "pt" or "en"
+    table: dict[str, str]
+
+    def text(self, key: str, **values: Any) -> str:
+        """The word `key` with its {names} filled in, for the text part."""
+        return self._template(key).format(**values)
+
+    def html(self, key: str, **values: Any) -> Markup:
+        """The same for the HTML part: the word is escaped, its values once each
+        (a subscriber field stays a placeholder)."""
+        return Markup.escape(self._template(key)).format(**values)
+
+    def date(self, day: date) -> str:
+        """A date as the language writes it in running text: December 7, 2026;
+        7. Dezember 2026; 7 décembre 2026."""
+        from babel.dates import format_date
+
+        return str(format_date(day, format="long", locale=_locale(self.language)))
+
+    def number(self, value: int) -> str:
+        from babel.numbers import format_decimal
+
+        return str(format_decimal(value, locale=_locale(self.language)))
+
+    def _template(self, key: str) -> str:
+        try:
+            return self.table[key]
+        except KeyError:
+            raise TemplateError(
+                f"no word {key!r} in templates/{FOLDER}/{self.found}.toml or the default "
+                f"words; known: {', '.join(sorted(self.table))}"
+            ) from None
+
+
+def words(language: str, template_dirs: tuple[Path, ...], package: Path) -> Words:
+    """The words for `language`, from the project's template folders and the package's."""
+    return _words(language, (*template_dirs, package))
+
+
+@functools.lru_cache(maxsize=32)
+def _words(language: str, folders: tuple[Path, ...]) -> Words:
+    table: dict[str, str] = {}
+    found = FALLBACK
+    for tag in reversed(_chain(language)):  # English first, the language itself last
+        for folder in reversed(folders):  # the package's first, the project's last
+            own = _catalog(folder / FOLDER / f"{tag}.toml")
+            if own:
+                table.update(own)
+                found = tag
+    return Words(language, found, table)
+
+
+def _chain(language: str) -> list[str]:
+    """pt-BR -> [pt-BR, pt, en]."""
+    tags = [language]
+    base = language.split("-", 1)[0]
+    if base != language:
+        tags.append(base)
+    if FALLBACK not in tags:
+        tags.append(FALLBACK)
+    return tags
+
+
+def _catalog(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise TemplateError(f"cannot be read as TOML: {exc}", file=shown(str(path))) from None
+    bad = next((k for k, v in data.items() if not isinstance(v, str)), None)
+    if bad is not None:
+        raise TemplateError(f"{bad!r} must be text in quotes", file=shown(str(path)))
+    return data
+
+
+def has_words(language: str, template_dirs: tuple[Path, ...], package: Path) -> bool:
+    """Whether the language (or its base language) has words of its own."""
+    found = words(language, template_dirs, package).found
+    return found != FALLBACK or language.split("-", 1)[0] == FALLBACK
+
+
+@functools.lru_cache(maxsize=32)
+def _locale(tag: str) -> Any:
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        return Locale.parse(tag, sep="-")
+    except (UnknownLocaleError, ValueError, TypeError):
+        base = tag.split("-", 1)[0]
+        try:
+            return Locale.parse(base)
+        except (UnknownLocaleError, ValueError, TypeError):
+            return Locale.parse(FALLBACK)
