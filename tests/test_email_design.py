@@ -441,3 +441,9 @@ def test_in_a_digest_an_articles_headings_go_under_its_headline(project_dir):
     assert re.search(r'<h4 class="h4"[^>]*>A part</h4>', html)
     _, alone, _ = render(project_dir, "one.md")
     assert re.search(r'<h2 class="h2"[^>]*>A section</h2>', alone)
+
+
+def test_an_article_language_cldr_does_not_know_is_refused(project_dir):
+    article(project_dir, "one.md", language="qq")
+    with pytest.raises(ArticleError, match=r"`language`: 'qq' is not a language CLDR knows"):
+        render(project_dir, "one.md")

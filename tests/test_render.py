@@ -355,3 +355,32 @@ def test_the_email_names_itself_and_its_language_where_webmail_drops_html(render
     assert 'aria-label="Chrissy Teigen Says Miles' in wrapper.group(0)
     assert html.index('class="preheader"') < wrapper.start()  # the preview line comes first
     assert '<body class="body" id="body"' in html  # for Gmail's `u + #body` reset
+
+
+def test_inlining_gives_what_premailer_gives_and_follows_a_changed_style(project):
+    """render/inline.py keeps premailer's rules of a style block for the process:
+    the email must be byte for byte premailer's, and a changed CSS its own."""
+    import logging
+
+    import premailer
+
+    from newsletter.render.inline import inline_css
+
+    def shipped(html: str) -> str:
+        return premailer.Premailer(
+            html, strip_important=False, allow_network=False,
+            cssutils_logging_level=logging.CRITICAL, keep_style_tags=False,
+            remove_classes=False, disable_validation=True, cache_css_parsing=True,
+            disable_basic_attributes=["width", "height"],
+        ).transform()  # fmt: skip
+
+    page = ('<html><head><style>.a {{ color: {0}; }} @media (prefers-color-scheme: dark) '
+            '{{ .a {{ color: {1} !important; }} }}</style></head><body><p class="a">x</p>'
+            "</body></html>")  # fmt: skip
+    for colours in [("#123456", "#abcdef"), ("#654321", "#fedcba"), ("#123456", "#abcdef")]:
+        html = page.format(*colours)
+        assert inline_css(html) == inline_css(html) == shipped(html)
+        assert f"color:{colours[0]}" in inline_css(html).replace(" ", "")
+        assert colours[1] in inline_css(html)
+    sample = html_of(compose(project, [project.root / SAMPLE_ARTICLE])[1])
+    assert "<style>" in sample and 'class="body"' in sample  # a real email went through

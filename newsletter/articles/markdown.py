@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from newsletter.articles.model import Article, Block, ListItem, Span
 from newsletter.articles.typography import typeset, typography_plugin
 from newsletter.errors import ArticleError
+from newsletter.settings import known_language
 from newsletter.text import LANGUAGE_TAG, squash, text_direction
 
 STRING_FIELDS = (
@@ -55,6 +56,11 @@ def parse_markdown(path: Path, text: str, language: str = "en") -> Article:
     if strings["language"] and not LANGUAGE_TAG.fullmatch(strings["language"]):
         raise ArticleError(
             f"front matter `language` must be a tag like en or pt-BR, got {strings['language']!r}"
+        )
+    if strings["language"] and not known_language(strings["language"]):
+        raise ArticleError(
+            f"front matter `language`: {strings['language']!r} is not a language CLDR knows "
+            "(its dates could not be written)"
         )
     language = strings["language"] or language
     for name in ("subtitle", "summary"):

@@ -179,7 +179,9 @@ def typeset(text: str, language: str) -> str:
 def _kept(text: str) -> list[tuple[int, int]]:
     """Where `code` and URLs are, in order, not overlapping."""
     found = [(m.start(), m.end()) for m in _CODE.finditer(text)]
-    found += [(m.index, m.last_index) for m in _linkify().match(text) or []]
+    linkify = _linkify()
+    if linkify.pretest(text):  # cheap: most paragraphs hold no address at all
+        found += [(m.index, m.last_index) for m in linkify.match(text) or []]
     kept: list[tuple[int, int]] = []
     for start, end in sorted(found):
         if kept and start < kept[-1][1]:
