@@ -39,7 +39,8 @@ SECRET_FILE = "secret"
 STATE_URL_ENV = "NEWSLETTER_STATE_URL"
 STATE_DEFAULT = "sqlite:///.newsletter/state.db"
 SKELETON = Path(__file__).resolve().parent / "skeleton"  # what `newsletter init` copies
-TEMPLATE_FILES = ("email.html", "email.css", "email.txt", "subject.txt")
+TEMPLATE_FILES = ("email.html", "email.css", "email.txt", "subject.txt", "words/en.toml",
+                  "words/de.toml", "words/fr.toml", "words/es.toml")  # fmt: skip
 LIST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 # (project, kind, dry_run) -> the transport a send uses: what a test may replace

@@ -191,10 +191,12 @@ def _optional_https_url(value: Any) -> str:
     mail clients."""
     if _string(value) == "":
         return ""
-    url = _url(value)
-    if not url.startswith("https://"):
-        raise _Invalid(f"expected an https URL (mail clients block http images), got {url!r}")
-    return url
+    text = _text(value)
+    if not text.lower().startswith("https://"):
+        raise _Invalid(
+            f"expected an absolute https URL (mail clients block http images), got {text!r}"
+        )
+    return _url(text)
 
 
 def _web_url(value: Any) -> str:
@@ -206,7 +208,13 @@ def _web_url(value: Any) -> str:
     stripped = text.replace("{issue}", "")
     if "{" in stripped or "}" in stripped:
         raise _Invalid(f"the only name a web_url may hold is {{issue}}, got {text!r}")
-    _url(text.replace("{issue}", "issue"))
+    try:
+        _url(text.replace("{issue}", "issue"))
+    except _Invalid:
+        raise _Invalid(
+            f"expected an absolute http(s) URL such as https://example.com/issues/{{issue}}, "
+            f"got {text!r}"
+        ) from None
     return text
 
 
@@ -454,14 +462,19 @@ REQUIRED_SECTIONS = ("newsletter",)
 
 
 def _too_deep(text: str, deepest: int = 100) -> int | None:
-    """The line where brackets and braces (outside strings, roughly) first nest more
-    than `deepest` levels."""
-    depth, line, quote = 0, 1, ""
+    """The line where brackets and braces (outside strings and comments, roughly)
+    first nest more than `deepest` levels."""
+    depth, line, quote, comment = 0, 1, "", False
     for char in text:
         if char == "\n":
-            line += 1
+            line, comment = line + 1, False
+            quote = "" if quote in ('"', "'") else quote  # a basic string ends at the line
+        elif comment:
+            continue
         elif quote:
             quote = "" if char == quote else quote
+        elif char == "#":
+            comment = True  # an apostrophe in a comment opens no string
         elif char in "\"'":
             quote = char
         elif char in "[{":

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import NOW, SAMPLE_ARTICLE, SECRET, write
+from conftest import NOW, REPO, SAMPLE_ARTICLE, SECRET, write
 
 from newsletter.clock import FixedClock
 from newsletter.colours import contrast
@@ -221,7 +221,8 @@ def test_an_article_in_summary_mode_shows_its_summary_and_a_read_more_button(pro
     ("extra", "says"),
     [
         ({"display": "teaser"}, "`display` must be full or summary"),
-        ({"display": "summary", "url": "https://example.com/x"}, "needs a `summary`"),
+        ({"display": "summary", "url": "https://example.com/x"}, "needs a `summary` too"),
+        ({"display": "summary"}, "needs a `summary` and `url` too"),
         ({"display": "summary", "summary": "Short."}, "needs a `url`"),
         ({"number": "twelve"}, "`number` must be a whole number"),
         ({"number": 0}, "`number` must be a whole number"),
@@ -269,8 +270,11 @@ def test_preview_and_send_take_subject_and_number(cli, project_dir, monkeypatch,
     assert "Issue 7 ·" in next(tmp_path.glob("*.txt")).read_text()
     empty = cli("preview", "articles/one.md", "--subject", " ", "--output", str(tmp_path))
     assert empty.exit_code == 2 and "--subject: must not be empty" in empty.output
-    bad = cli("send", "articles/one.md", "--list", "sample", "--number", "0", "--dry-run")
-    assert bad.exit_code == 2 and "--number" in bad.output
+    for number in ("0", "x", "1.5", "-3"):
+        bad = cli("send", "articles/one.md", "--list", "sample", "--number", number, "--dry-run")
+        assert bad.exit_code == 2, bad.output
+        said = f"error: --number: expected a whole number from 1 to 1,000,000, got {number!r}"
+        assert bad.output.strip() == said
 
 
 def test_a_scheduled_issue_is_sent_with_the_subject_it_was_queued_with(
@@ -286,6 +290,7 @@ def test_a_scheduled_issue_is_sent_with_the_subject_it_was_queued_with(
     assert queued.exit_code == 0, queued.output
     listed = json.loads(cli("schedule", "--list-queued", "--json").stdout)
     assert listed[0]["subject"] == "Queued subject" and listed[0]["number"] == 3
+    assert "  number: 3, subject: Queued subject" in cli("schedule", "--list-queued").stdout
     sent = cli("cron")
     assert sent.exit_code == 0, sent.output
     mails = sorted((project_dir / "outbox").rglob("*.eml"))
@@ -420,8 +425,11 @@ def test_check_warns_when_the_words_of_a_language_would_be_english(cli, project_
     done = cli("check", "articles/one.md")
     assert "warning: words: the template has no words in 'ja'" in done.output
     write(project_dir / "templates" / "words" / "ja.toml", 'read_more = "続きを読む"\n')
-    again = cli("check", "articles/one.md")
-    assert "words:" not in again.output
+    partly = cli("check", "articles/one.md").output
+    assert "no words in 'ja' for by, colon, copyright" in partly and "read_more" not in partly
+    english = (REPO / "newsletter" / "templates" / "words" / "en.toml").read_text()
+    write(project_dir / "templates" / "words" / "ja.toml", english)  # every key (in English)
+    assert "words:" not in cli("check", "articles/one.md").output
 
 
 def test_a_credit_without_its_image_is_shown_only_when_the_text_has_it(project_dir):
@@ -447,3 +455,12 @@ def test_an_article_language_cldr_does_not_know_is_refused(project_dir):
     article(project_dir, "one.md", language="qq")
     with pytest.raises(ArticleError, match=r"`language`: 'qq' is not a language CLDR knows"):
         render(project_dir, "one.md")
+
+
+def test_the_issues_subject_and_preheader_get_the_languages_quotes(project_dir):
+    article(project_dir, "one.md", subject='We\'re "live"', preheader="Don't miss it.")
+    rendered, _, _ = render(project_dir, "one.md")
+    assert rendered.subject.source("text") == "We’re “live”"
+    assert rendered.preheader == "Don’t miss it."
+    given, _, _ = render(project_dir, "one.md", overrides=IssueFields(subject='A "new" one'))
+    assert given.subject.source("text") == "A “new” one"

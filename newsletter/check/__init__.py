@@ -61,21 +61,23 @@ def check_issue(
 def untranslated(project: Project, sample: Sample) -> list[Finding]:
     """A warning for each language of the issue whose template words would be English."""
     from newsletter.render import PACKAGE_TEMPLATES
-    from newsletter.render.words import has_words
+    from newsletter.render.words import english_words
 
     languages = [project.settings.newsletter.language]
     languages += [a.language for a in sample.issue.articles if a.language]
-    return [
-        Finding(
-            "words",
-            "warning",
-            f"the template has no words in {tag!r}: the email's "
-            f"greeting, byline and footer are in English; add templates/words/{tag}.toml "
-            "(see README, The email)",
-        )
-        for tag in dict.fromkeys(languages)
-        if not has_words(tag, project.template_dirs, PACKAGE_TEMPLATES)
-    ]
+    found = []
+    for tag in dict.fromkeys(languages):
+        english = english_words(tag, project.template_dirs, PACKAGE_TEMPLATES)
+        if english:
+            shown = ", ".join(english[:6]) + (
+                f" and {len(english) - 6} more" if len(english) > 6 else ""
+            )
+            found.append(Finding(
+                "words", "warning",
+                f"the template has no words in {tag!r} for {shown}: those are in English; "
+                f"add them to templates/words/{tag}.toml (see README, The email)",
+            ))  # fmt: skip
+    return found
 
 
 def check_sample(

@@ -93,22 +93,20 @@ SubjectOption = Annotated[
         show_default=False,
     ),
 ]
-NumberOption = Annotated[
-    int | None,
+NumberOption = Annotated[  # text, so a wrong one gets our one-line error
+    str | None,
     typer.Option(
         "--number",
         metavar="N",
         help="The issue's number, shown in the masthead (default: the first article's `number`).",
-        min=1,
-        max=1_000_000,
         show_default=False,
     ),
 ]
 
 
-def issue_overrides(subject: str | None, number: int | None) -> IssueFields | None:
+def issue_overrides(subject: str | None, number: str | None) -> IssueFields | None:
     """--subject and --number as the render takes them (None: neither was given)."""
-    from newsletter.render.issue_view import IssueFields, check_subject
+    from newsletter.render.issue_view import MAX_NUMBER, IssueFields, check_subject
 
     if subject is None and number is None:
         return None
@@ -117,7 +115,14 @@ def issue_overrides(subject: str | None, number: int | None) -> IssueFields | No
             subject = check_subject(subject)
         except ValueError as exc:
             raise UsageError(f"--subject: {exc}") from None
-    return IssueFields(subject=subject or "", number=number)
+    whole = None
+    if number is not None:
+        text = number.strip()
+        if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_NUMBER:
+            raise UsageError(f"--number: expected a whole number from 1 to {MAX_NUMBER:,}, "
+                             f"got {number!r}")  # fmt: skip
+        whole = int(text)
+    return IssueFields(subject=subject or "", number=whole)
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,8 @@ def _list_queued(proj: Project, as_json: bool) -> None:
             when = when_shown(proj, e)
             typer.echo(f"{e.issue_id[:30]:30} {e.list_name[:12]:12} {when:22} "
                        f"{', '.join(e.articles)}")  # fmt: skip
+            if e.options:  # what it was queued with (--subject, --number)
+                typer.echo("  " + ", ".join(f"{k}: {v}" for k, v in sorted(e.options.items())))
             if e.reason:
                 typer.echo(f"  last try failed: {e.reason}")
 

@@ -65,7 +65,8 @@ def render_issue(
     front matter)."""
     env = _environment(template_dirs)
     issue = replace(issue, articles=tuple(absolute(a, newsletter.site_url) for a in issue.articles))
-    fields_ = issue_fields(issue).over(overrides)
+    language = issue.articles[0].language or newsletter.language
+    fields_ = issue_fields(issue).over(overrides).typeset(language)
     placeholders = Placeholders(prefix)
     links = LinkList()
     preheader = fields_.preheader or preheader_of(issue)

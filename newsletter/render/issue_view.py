@@ -17,6 +17,7 @@ from newsletter.text import squash
 PREHEADER_CHARS = 90  # what inbox lists show, at most
 SENTENCE_MIN = 40  # a sentence shorter than this makes too thin a preheader
 SUBJECT_CHARS = 200
+MAX_NUMBER = 1_000_000
 DISPLAYS = ("full", "summary")
 _TRAILING = ",;:-–—·  "  # what a cut line does not end in, before its "…"
 _SENTENCE_END = re.compile(r"[.!?…。！？](?:[\"'”’»)\]]*)(?=\s|$)")
@@ -44,6 +45,13 @@ class IssueFields:
         number = options.get("number")
         return cls(str(options.get("subject", "")), str(options.get("preheader", "")),
                    int(number) if number is not None else None)  # fmt: skip
+
+    def typeset(self, language: str) -> IssueFields:
+        """The subject and preheader with the language's quotes, like the articles'."""
+        from newsletter.articles.typography import typeset
+
+        return IssueFields(typeset(self.subject, language), typeset(self.preheader, language),
+                           self.number)  # fmt: skip
 
     def over(self, other: IssueFields | None) -> IssueFields:
         """These fields with `other`'s set ones (the command line's) over them."""
@@ -86,8 +94,8 @@ def summary_only(article: Article) -> bool:
     if value not in DISPLAYS:
         raise _error(article, f"front matter `display` must be full or summary, got {value!r}")
     if not article.summary or not article.url:
-        missing = " and ".join(n for n in ("summary", "url") if not getattr(article, n))
-        raise _error(article, f"front matter `display: summary` needs a `{missing}` too")
+        missing = " and ".join(f"`{n}`" for n in ("summary", "url") if not getattr(article, n))
+        raise _error(article, f"front matter `display: summary` needs a {missing} too")
     return True
 
 
@@ -130,7 +138,7 @@ def _line(article: Article, name: str, value: Any) -> str:
 def _number(article: Article, value: Any) -> int | None:
     if value is None or value == "":
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1_000_000:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_NUMBER:
         raise _error(article, f"front matter `number` must be a whole number from 1, got {value!r}")
     return value
 

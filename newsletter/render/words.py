@@ -10,8 +10,9 @@ to English. Dates and numbers come from Babel's CLDR data for the language itsel
 from __future__ import annotations
 
 import functools
+import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -32,15 +33,30 @@ class Words:
     language: str  # the tag asked for, e.g. "pt-BR"
     found: str  # the catalog that has its own words: "pt-BR", "pt" or "en"
     table: dict[str, str]
+    sources: dict[str, str] = field(default_factory=dict)  # key -> the file it came from
+    english: tuple[str, ...] = ()  # keys in English for want of the language's own
 
     def text(self, key: str, **values: Any) -> str:
         """The word `key` with its {names} filled in, for the text part."""
-        return self._template(key).format(**values)
+        return self._filled(key, lambda word: word.format(**values))
 
     def html(self, key: str, **values: Any) -> Markup:
         """The same for the HTML part: the word is escaped, its values once each
         (a subscriber field stays a placeholder)."""
-        return Markup.escape(self._template(key)).format(**values)
+        return self._filled(key, lambda word: Markup.escape(word).format(**values))
+
+    def _filled(self, key: str, fill: Any) -> Any:
+        word = self._template(key)
+        try:
+            return fill(word)
+        except (KeyError, IndexError, ValueError) as exc:
+            names = ", ".join(f"{{{n}}}" for n in _names(word)) or "none"
+            what = (
+                f"{{{exc.args[0]}}} is not one of its names" if isinstance(exc, KeyError) else exc
+            )
+            raise TemplateError(
+                f"{key!r}: {what} (this word takes: {names})", file=self.sources.get(key)
+            ) from None
 
     def date(self, day: date) -> str:
         """A date as the language writes it in running text: December 7, 2026;
@@ -65,21 +81,52 @@ class Words:
 
 
 def words(language: str, template_dirs: tuple[Path, ...], package: Path) -> Words:
-    """The words for `language`, from the project's template folders and the package's."""
-    return _words(language, (*template_dirs, package))
+    """The words for `language`, from the project's template folders and the package's
+    (read again when one of their files changes: the live preview follows an edit)."""
+    folders = (*template_dirs, package)
+    return _words(language, folders, _stamp(language, folders))
+
+
+def _stamp(language: str, folders: tuple[Path, ...]) -> tuple[tuple[int, int] | None, ...]:
+    """When and how large each file the words may come from is (None: not there)."""
+    found: list[tuple[int, int] | None] = []
+    for tag in _chain(language):
+        for folder in folders:
+            try:
+                stat = (folder / FOLDER / f"{tag}.toml").stat()
+            except OSError:
+                found.append(None)
+            else:
+                found.append((stat.st_mtime_ns, stat.st_size))
+    return tuple(found)
+
+
+_NAMES = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _names(word: str) -> list[str]:
+    return list(dict.fromkeys(_NAMES.findall(word)))
 
 
 @functools.lru_cache(maxsize=32)
-def _words(language: str, folders: tuple[Path, ...]) -> Words:
+def _words(language: str, folders: tuple[Path, ...], stamp: tuple = ()) -> Words:
     table: dict[str, str] = {}
+    sources: dict[str, str] = {}
+    own_keys: set[str] = set()
     found = FALLBACK
     for tag in reversed(_chain(language)):  # English first, the language itself last
         for folder in reversed(folders):  # the package's first, the project's last
-            own = _catalog(folder / FOLDER / f"{tag}.toml")
+            path = folder / FOLDER / f"{tag}.toml"
+            own = _catalog(path)
             if own:
                 table.update(own)
+                sources.update(dict.fromkeys(own, shown(str(path))))
                 found = tag
-    return Words(language, found, table)
+                if tag != FALLBACK:
+                    own_keys.update(own)
+    english = () if language.split("-", 1)[0] == FALLBACK else tuple(
+        sorted(set(table) - own_keys))  # fmt: skip
+    return Words(language, found, table, sources, english)
 
 
 def _chain(language: str) -> list[str]:
@@ -106,10 +153,10 @@ def _catalog(path: Path) -> dict[str, str]:
     return data
 
 
-def has_words(language: str, template_dirs: tuple[Path, ...], package: Path) -> bool:
-    """Whether the language (or its base language) has words of its own."""
-    found = words(language, template_dirs, package).found
-    return found != FALLBACK or language.split("-", 1)[0] == FALLBACK
+def english_words(language: str, template_dirs: tuple[Path, ...], package: Path) -> tuple[str, ...]:
+    """The keys the email would say in English for want of the language's own words
+    (all of them when the language has no words file at all)."""
+    return words(language, template_dirs, package).english
 
 
 @functools.lru_cache(maxsize=32)
