@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
+from zoneinfo import ZoneInfo
 
 from newsletter.articles import Issue, read_issue
 from newsletter.clock import Clock, SystemClock
@@ -198,7 +199,7 @@ class Project:
             issue,
             self.settings.newsletter,
             self.template_dirs,
-            self.clock.now().date(),
+            self.clock.now().astimezone(ZoneInfo(self.settings.newsletter.timezone)).date(),
             theme=self.settings.theme,
             overrides=overrides,
         )

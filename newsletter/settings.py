@@ -172,7 +172,22 @@ def _language(value: Any) -> str:
         raise _Invalid(f'expected a language tag like "en" or "pt-BR", got {text!r}')
     if not known_language(text):
         raise _Invalid(f"{text!r} is not a language CLDR knows (its dates could not be written)")
-    return text
+    return canonical_language(text)
+
+
+def canonical_language(tag: str) -> str:
+    """A language tag as BCP 47 writes it: "DE-at" -> "de-AT", "zh-hant" -> "zh-Hant"
+    (tags are case-blind; the words files are named in this form)."""
+    parts = tag.split("-")
+    out = [parts[0].lower()]
+    for part in parts[1:]:
+        if len(part) == 4 and part.isalpha():
+            out.append(part.title())  # a script
+        elif len(part) == 2 or (len(part) == 3 and part.isdigit()):
+            out.append(part.upper())  # a region
+        else:
+            out.append(part.lower())
+    return "-".join(out)
 
 
 def known_language(tag: str) -> bool:
@@ -208,14 +223,17 @@ def _web_url(value: Any) -> str:
     stripped = text.replace("{issue}", "")
     if "{" in stripped or "}" in stripped:
         raise _Invalid(f"the only name a web_url may hold is {{issue}}, got {text!r}")
-    try:
-        _url(text.replace("{issue}", "issue"))
+    try:  # in ASCII like every URL here (IDNA host, percent-encoded path), {issue} kept
+        url = _url(text.replace("{issue}", _ISSUE_MARK))
     except _Invalid:
         raise _Invalid(
             f"expected an absolute http(s) URL such as https://example.com/issues/{{issue}}, "
             f"got {text!r}"
         ) from None
-    return text
+    return url.replace(_ISSUE_MARK, "{issue}")
+
+
+_ISSUE_MARK = "ISSUE0ID0MARK"  # letters and digits: survive the URL's quoting as they are
 
 
 def _colour(value: Any) -> str:

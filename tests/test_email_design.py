@@ -111,7 +111,7 @@ def test_the_masthead_shows_the_logo_the_issue_number_and_date_and_a_web_link(pr
     assert 'align="center"' in masthead
     assert "Issue 42 · November 25, 2026" in visible(masthead)
     assert html.count('href="https://example.com/issues/one"') == 2  # top and footer
-    assert "View in browser: https://example.com/issues/one" in text
+    assert "View in browser:\nhttps://example.com/issues/one" in text
     assert "Issue 42 · November 25, 2026" in text
     assert 'bgcolor="#9a3412"' in html  # the accent bar
 
@@ -464,3 +464,89 @@ def test_the_issues_subject_and_preheader_get_the_languages_quotes(project_dir):
     assert rendered.preheader == "Don’t miss it."
     given, _, _ = render(project_dir, "one.md", overrides=IssueFields(subject='A "new" one'))
     assert given.subject.source("text") == "A “new” one"
+
+
+def test_a_started_issue_refuses_a_new_subject_even_with_its_articles(
+    cli, project_dir, monkeypatch
+):
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    article(project_dir, "one.md")
+    first = cli("send", "articles/one.md", "--list", "sample", "--subject", "First", "--yes")
+    assert first.exit_code == 0, first.output
+    again = cli("send", "articles/one.md", "--list", "sample", "--subject", "Second", "--dry-run")
+    assert again.exit_code == 2 and "frozen" in again.output and "another --id" in again.output
+    mails = sorted((project_dir / "outbox").rglob("*.eml"))
+    assert mails and all("Subject: First" in m.read_text() for m in mails)
+
+
+def test_the_masthead_date_is_the_day_in_the_newsletters_time_zone(project_dir):
+    from datetime import UTC, datetime
+
+    path = project_dir / "newsletter.toml"
+    path.write_text(
+        path.read_text().replace('timezone = "UTC"', 'timezone = "America/Los_Angeles"')
+    )
+    article(project_dir, "one.md")
+    late = datetime(2027, 1, 1, 3, 0, tzinfo=UTC)  # still December 31 in Los Angeles
+    with Project.open(project_dir, clock=FixedClock(late)) as project:
+        html = project.render(project.read_issue([project_dir / "articles" / "one.md"]))
+    text = visible(html.html.source("html"))
+    assert "December 31, 2026" in text and "© 2026 Pop Culture Weekly" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "preheader"),
+    [
+        ("We spoke with the director of the film, Dr. Jones, to talk about the sequel and "
+         "what comes after it next year.",
+         "We spoke with the director of the film, Dr. Jones, to talk about the sequel and "
+         "what…"),  # "Dr." ends no sentence
+        ("日本語のテキストはスペースがありません。" * 6,
+         "日本語のテキストはスペースがありません。" * 4),
+        ("ภาษาไทยไม่มีช่องว่างระหว่างคำ" * 6, "ภาษาไทยไม่มีช่องว่างระหว่างคำ" * 3 + "…"),
+        ("A short first sentence. Then a much longer second one that runs past the limit of "
+         "ninety characters.",
+         "A short first sentence. Then a much longer second one that runs past the limit of "
+         "ninety…"),  # the first sentence is too thin alone
+    ],
+)  # fmt: skip
+def test_the_preheader_is_cut_at_a_sentence_or_between_words_in_any_script(
+    project_dir, text, preheader
+):
+    article(project_dir, "one.md", summary=text)
+    rendered, _, _ = render(project_dir, "one.md")
+    assert rendered.preheader == preheader
+
+
+def test_a_language_tag_in_any_case_finds_its_words(project_dir):
+    path = project_dir / "newsletter.toml"
+    path.write_text(path.read_text().replace('language = "en"', 'language = "DE-at"'))
+    assert load_settings(path).newsletter.language == "de-AT"
+    article(project_dir, "one.md")
+    article(project_dir, "two.md", "Two", language="FR")
+    _, html, _ = render(project_dir, "one.md", "two.md")
+    assert "Hallo" in visible(html) and "Par Jane Doe" in visible(html)
+    assert 'lang="fr"' in html
+
+
+@pytest.mark.parametrize("word", ['"Yo {nmae},"', '"Yo {},"', '"Yo {name:>20"'])
+def test_a_wrong_name_in_a_word_is_one_line_naming_its_file_and_key(project_dir, word):
+    from newsletter.errors import TemplateError
+
+    write(project_dir / "templates" / "words" / "en.toml", f"greeting = {word}\n")
+    article(project_dir, "one.md")
+    with pytest.raises(TemplateError) as caught:
+        render(project_dir, "one.md")
+    message = str(caught.value)
+    assert "templates/words/en.toml" in message and "'greeting'" in message, message
+    assert "{name}" in message and "\n" not in message and "Error" not in message
+
+
+def test_a_web_url_is_kept_in_ascii_with_its_issue(project_dir):
+    settings(project_dir, 'web_url = "https://bücher.example/ausgabe/{issue}"')
+    assert load_settings(project_dir / "newsletter.toml").newsletter.web_url == (
+        "https://xn--bcher-kva.example/ausgabe/{issue}"
+    )
+    article(project_dir, "one.md")
+    _, html, _ = render(project_dir, "one.md")
+    assert 'href="https://xn--bcher-kva.example/ausgabe/one"' in html

@@ -105,6 +105,10 @@ def quality_project(tmp_path_factory) -> Path:
     settings = (REPO / "newsletter.toml").read_text(encoding="utf-8")
     public = settings.replace(f'url = "{LOCAL_UNSUBSCRIBE}"', f'url = "{PUBLIC_UNSUBSCRIBE}"')
     assert public != settings, f"newsletter.toml no longer has {LOCAL_UNSUBSCRIBE}"
+    # with a logo and a web copy, so the masthead's image and "View in browser" are judged
+    public = public.replace("[newsletter]\n", "[newsletter]\n"
+                            'logo = "https://news.example.com/logo.png"\n'
+                            'web_url = "https://news.example.com/issues/{issue}"\n', 1)  # fmt: skip
     (project / "newsletter.toml").write_text(public, encoding="utf-8")
     for folder in ("articles", "subscribers"):
         shutil.copytree(REPO / folder, project / folder)
@@ -404,7 +408,10 @@ def test_every_image_has_alt_text(views):
     for where, view in each_view(views):
         for image in view["images"]:
             assert (image["alt"] or "").strip(), f"{where}: {image['src']}"
-    assert all(len(view["images"]) == 2 for view in views["pictures"])  # not vacuous
+    # not vacuous: the hero and the inline one, and the masthead's logo
+    assert all(len(view["images"]) == 3 for view in views["pictures"])
+    assert all(any(i["alt"] == "Pop Culture Weekly" for i in view["images"])
+               for view in views["pictures"])  # fmt: skip
 
 
 def test_text_is_readable_in_light_and_dark_mode(views):

@@ -287,3 +287,12 @@ def test_an_image_of_a_given_size_is_shown_at_it_never_wider_than_the_column():
     assert 'width="536" height="300"' in wide and "width:100%;max-width:536px" in wide
     unknown = html("![A photo](https://example.com/p.jpg)")
     assert 'width="536" style' in unknown and "height=" not in unknown.split("style")[0]
+
+
+def test_bare_file_names_are_not_guessed_into_links_to_other_countries_sites():
+    out = html("Edit README.md, run setup.py; see main.rs, https://example.com/a, "
+               "www.example.org and news@example.com.")  # fmt: skip
+    assert "README.md" in out and 'href="http://README.md"' not in out
+    assert "http://setup.py" not in out and "http://main.rs" not in out
+    assert 'href="https://example.com/a"' in out and 'href="https://www.example.org"' in out
+    assert 'href="mailto:news@example.com"' in out

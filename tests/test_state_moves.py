@@ -64,7 +64,8 @@ def fill(project_dir: Path, url: str | None = None) -> None:
     """A state with some of everything: a sent issue, a queued one, suppressions."""
     ok(newsletter(project_dir, "send", SAMPLE_ARTICLE, "--list", "sample", "--yes", url=url))
     ok(newsletter(project_dir, "schedule", "articles/welcome.md", "--list", "sample",
-                  "--at", "2030-01-01T09:00Z", url=url))  # fmt: skip
+                  "--at", "2030-01-01T09:00Z", "--subject", "Welcome, all", "--number", "2",
+                  url=url))  # fmt: skip
     ok(newsletter(project_dir, "subscribers", "remove", "sample", "zoe@example.org", url=url))
 
 
@@ -208,7 +209,9 @@ def damaged(export: Path, where: Path) -> dict[str, Path]:
         "bad row": "".join([*lines[:2], '["unsubscribe", {"a": 1}, "x"]\n', *lines[3:]]),
         "bad kind": re.sub(r"^\[(\d+),(\d+),", r'["\1",\2,', "".join(lines), count=1, flags=re.M),
         "null": "".join([*lines[:2], '["unsubscribe", null, "x"]\n', *lines[3:]]),
+        "bad options": "".join(lines).replace('\\"number\\": 2', '\\"number\\": \\"seven\\"'),
     }
+    assert files["bad options"] != "".join(lines), "the export has no queued --number"
     made = {name: write(where / f"{name.replace(' ', '-')}.jsonl", text)
             for name, text in files.items()}  # fmt: skip
     made["gzip cut"] = write(where / "cut.jsonl.gz", gzip.compress(export.read_bytes())[:-30])
@@ -233,6 +236,7 @@ def test_a_damaged_or_foreign_export_is_one_line_and_nothing_is_imported(project
         "bad row": "not 3 values of its columns' kinds",
         "bad kind": "values of its columns' kinds",
         "null": "not 3 values of its columns' kinds",
+        "bad options": "holds options newsletter does not write",
         "gzip cut": "cannot read the export",
     }
     for name, path in damaged(export, tmp_path / "damaged").items():

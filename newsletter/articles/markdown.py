@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from newsletter.articles.model import Article, Block, ListItem, Span
 from newsletter.articles.typography import typeset, typography_plugin
 from newsletter.errors import ArticleError
-from newsletter.settings import known_language
+from newsletter.settings import canonical_language, known_language
 from newsletter.text import LANGUAGE_TAG, squash, text_direction
 
 STRING_FIELDS = (
@@ -62,6 +62,7 @@ def parse_markdown(path: Path, text: str, language: str = "en") -> Article:
             f"front matter `language`: {strings['language']!r} is not a language CLDR knows "
             "(its dates could not be written)"
         )
+    strings["language"] = canonical_language(strings["language"]) if strings["language"] else ""
     language = strings["language"] or language
     for name in ("subtitle", "summary"):
         strings[name] = typeset(strings[name], language)
@@ -311,7 +312,7 @@ def _inline(children: list[Any]) -> tuple[tuple[Span, ...], list[Block]]:
     images: list[Block] = []
     style = {"strong": False, "em": False, "strike": False}
     href: str | None = None
-    for child in children:
+    for child in _without_guesses(children):
         kind = child.type
         if kind == "text" and child.content:  # markdown-it leaves empty ones before `**`
             spans.append(Span(child.content, href=href, **style))
@@ -383,11 +384,37 @@ def _merge(spans: list[Span]) -> tuple[Span, ...]:
 
 def _href(token: Any) -> str | None:
     """A link's target. A bare `www.` address found in the text (linkify) is taken
-    as https, not linkify's http: every site an editor names has it."""
+    as https, not linkify's http: every site an editor names has it. Other bare
+    names linkify would guess a site from stay text: `README.md`, `setup.py` and
+    `main.rs` are files (.md, .py and .rs are countries' domains too), and only
+    an address written with its scheme or its www. is one an editor meant."""
     href = str(token.attrGet("href") or "") or None
     if href and token.markup == "linkify" and href.startswith("http://www."):
         return "https://" + href.removeprefix("http://")
     return href
+
+
+_WRITTEN = re.compile(r"(?i)(https?://|www\.|mailto:)|[^\s@]+@[^\s@]+$")
+
+
+def _without_guesses(children: list[Any]) -> list[Any]:
+    """The inline tokens with the links linkify only guessed taken out (their text
+    stays): a bare name such as `README.md` or `setup.py` is a file, not a site in
+    Moldova or Paraguay; an address written with its scheme, its www. or an @ is one."""
+    kept: list[Any] = []
+    dropping = False
+    for n, child in enumerate(children):
+        if child.type == "link_open" and child.markup == "linkify":
+            following = children[n + 1] if n + 1 < len(children) else None
+            text = following.content if following is not None else ""
+            dropping = not _WRITTEN.match(text)
+            if dropping:
+                continue
+        elif child.type == "link_close" and dropping:
+            dropping = False
+            continue
+        kept.append(child)
+    return kept
 
 
 def _apart(span: Span) -> bool:

@@ -173,6 +173,8 @@ def _render(env: Any, name: str, context: dict[str, Any], time_limit: float) -> 
             raise TemplateError(f"template {exc.name!r} not found") from None
         why = exc.message if exc.message != exc.name else "not a template in the template folders"
         raise TemplateError(f"includes {exc.name!r}: {why}", where=where) from None
+    except TemplateError:  # one that names its own file (a words file's word)
+        raise
     except Exception as exc:  # a template is code: any error in it is the template's
         message = str(exc)
         if not isinstance(exc, jinja2.TemplateError | FieldUseError):

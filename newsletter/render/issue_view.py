@@ -20,7 +20,14 @@ SUBJECT_CHARS = 200
 MAX_NUMBER = 1_000_000
 DISPLAYS = ("full", "summary")
 _TRAILING = ",;:-–—·  "  # what a cut line does not end in, before its "…"
-_SENTENCE_END = re.compile(r"[.!?…。！？](?:[\"'”’»)\]]*)(?=\s|$)")
+# a sentence ends at . ! ? … before a space (after any closing quote or bracket), or
+# at a CJK full stop, exclamation or question mark, which need no space after them
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’»)\]]*(?=\s|$)|[。！？][」』”’）]*")
+# a full stop that ends a short form, not a sentence: "Dr. Jones", "see v. 2", "e.g."
+_SHORT_FORM = re.compile(
+    r"(?:^|[\s(])(?:[A-Za-z]|Dr|Mr|Mrs|Ms|Mx|Prof|St|Sr|Jr|Mt|No|Nr|Vol|vs|cf|ca|approx|etc"
+    r"|e\.g|i\.e|z\.B|Inc|Ltd|Co|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.$"
+)
 
 
 @dataclass(frozen=True)
@@ -115,11 +122,17 @@ def _cut(text: str) -> str:
     if len(text) <= PREHEADER_CHARS:
         return text
     head = text[: PREHEADER_CHARS + 1]
-    ends = [m.end() for m in _SENTENCE_END.finditer(head) if m.end() <= PREHEADER_CHARS]
+    ends = [
+        m.end()
+        for m in _SENTENCE_END.finditer(head)
+        if m.end() <= PREHEADER_CHARS and not _SHORT_FORM.search(head[: m.start() + 1])
+    ]
     if ends and ends[-1] >= SENTENCE_MIN:
         return head[: ends[-1]]
-    words = text[:PREHEADER_CHARS].rsplit(" ", 1)
-    cut = words[0] if len(words) > 1 and len(words[0]) >= SENTENCE_MIN else text[:PREHEADER_CHARS]
+    from newsletter.render.linebreak import last_break
+
+    at = last_break(text, PREHEADER_CHARS)  # between words, in any script
+    cut = text[:at] if at >= SENTENCE_MIN else text[:PREHEADER_CHARS]
     return cut.rstrip(_TRAILING) + "…"
 
 

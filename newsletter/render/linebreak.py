@@ -58,6 +58,12 @@ def fill(line: str, width: int, first: str, rest: str) -> list[str]:
     return lines
 
 
+def last_break(line: str, limit: int) -> int:
+    """The last place at or before `limit` where `line` may be cut without cutting a
+    word (Unicode's rules: Thai and CJK included); 0 when there is none."""
+    return max((b for b in _breaks(line[: limit + 1]) if b <= limit), default=0)
+
+
 def _pieces(line: str) -> Iterator[str]:
     """The line cut at every break opportunity (each piece keeps its trailing
     spaces), none inside a URL."""

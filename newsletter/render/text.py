@@ -96,7 +96,7 @@ def plain(text: str) -> str:
 
 def underline(title: str, char: str = "=") -> str:
     wrapped = wrap(title)
-    longest = max(len(line) for line in wrapped.split("\n"))
+    longest = max(display_width(line) for line in wrapped.split("\n"))  # CJK: two columns
     return f"{wrapped}\n{char * longest}"
 
 

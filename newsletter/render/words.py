@@ -10,7 +10,6 @@ to English. Dates and numbers come from Babel's CLDR data for the language itsel
 from __future__ import annotations
 
 import functools
-import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
@@ -38,24 +37,23 @@ class Words:
 
     def text(self, key: str, **values: Any) -> str:
         """The word `key` with its {names} filled in, for the text part."""
-        return self._filled(key, lambda word: word.format(**values))
+        return self._filled(key, values, lambda word: word.format(**values))
 
     def html(self, key: str, **values: Any) -> Markup:
         """The same for the HTML part: the word is escaped, its values once each
         (a subscriber field stays a placeholder)."""
-        return self._filled(key, lambda word: Markup.escape(word).format(**values))
+        return self._filled(key, values, lambda word: Markup.escape(word).format(**values))
 
-    def _filled(self, key: str, fill: Any) -> Any:
+    def _filled(self, key: str, values: dict[str, Any], fill: Any) -> Any:
         word = self._template(key)
         try:
             return fill(word)
         except (KeyError, IndexError, ValueError) as exc:
-            names = ", ".join(f"{{{n}}}" for n in _names(word)) or "none"
-            what = (
-                f"{{{exc.args[0]}}} is not one of its names" if isinstance(exc, KeyError) else exc
-            )
+            names = ", ".join(f"{{{n}}}" for n in sorted(values)) or "no names"
+            what = (f"{{{exc.args[0]}}} is not a name it is given" if isinstance(exc, KeyError)
+                    else "write each name as {name}, a brace itself as {{ or }}")  # fmt: skip
             raise TemplateError(
-                f"{key!r}: {what} (this word takes: {names})", file=self.sources.get(key)
+                f"{key!r}: {what} (here it is given {names})", file=self.sources.get(key)
             ) from None
 
     def date(self, day: date) -> str:
@@ -99,13 +97,6 @@ def _stamp(language: str, folders: tuple[Path, ...]) -> tuple[tuple[int, int] | 
             else:
                 found.append((stat.st_mtime_ns, stat.st_size))
     return tuple(found)
-
-
-_NAMES = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-def _names(word: str) -> list[str]:
-    return list(dict.fromkeys(_NAMES.findall(word)))
 
 
 @functools.lru_cache(maxsize=32)

@@ -113,6 +113,11 @@ def plan_send(
     transport = project.transport(transport_kind, dry_run)
     project.guard_state(delivering=delivers(transport) and test_address is None)
     issue = project.read_issue(articles, issue_id)
+    if overrides is not None and project.state.issues.get(issue.id) is not None:
+        raise UsageError(
+            f"issue {issue.id} was started with its subject and number frozen: --subject "
+            "and --number are for a new issue (give another --id to send it anew)"
+        )
     rendered = project.render(issue, overrides)
     return _plan(project, issue, rendered, list_name, transport, force)
 

@@ -234,6 +234,20 @@ NULLABLE = {  # the columns that may be NULL (the schema's), table by table
 }
 
 
+def _options_ok(text: object) -> bool:
+    """A schedule entry's options as `schedule` writes them: a JSON object of a
+    subject and a preheader (text) and a number (a whole number from 1)."""
+    try:
+        options = json.loads(str(text))
+    except ValueError:
+        return False
+    if not isinstance(options, dict) or not set(options) <= {"subject", "preheader", "number"}:
+        return False
+    number = options.get("number", 1)
+    texts = all(isinstance(options.get(k, ""), str) for k in ("subject", "preheader"))
+    return texts and isinstance(number, int) and not isinstance(number, bool) and number >= 1
+
+
 def _fits(table: str, column: str, value: object) -> bool:
     """A value an export may hold in `column`: its kind, or None where it may be."""
     if value is None:
@@ -396,6 +410,13 @@ class _Merge:
         new = already = 0
         for row in rows:
             entry = dict(zip(columns, row, strict=True))
+            if not _options_ok(entry["options"]):
+                raise StateError(
+                    f"the schedule entry of issue {entry['issue_id']} holds options newsletter "
+                    "does not write (subject, preheader: text; number: 1 or more); nothing "
+                    "was imported",
+                    file=self.where,
+                )
             if self.engine.one(
                 "SELECT 1 FROM schedule WHERE issue_id = ? AND created_at = ? AND send_at = ?",
                 (entry["issue_id"], entry["created_at"], entry["send_at"]),
