@@ -104,10 +104,25 @@ def screenshot(files: list[Path], shots: Path) -> None:
         sys.exit(f"error: inspect.mjs failed:\n{done.stderr.strip()[-3000:]}")
 
 
+def warn_without_cjk_font() -> None:
+    """The kitchen sink has a Japanese paragraph: without a CJK font (Debian's
+    fonts-noto-cjk) Chromium draws it as empty boxes, and the pictures would lie."""
+    import shutil
+    import subprocess
+
+    if shutil.which("fc-list") is None:
+        return
+    found = subprocess.run(["fc-list", ":lang=ja"], capture_output=True, text=True).stdout
+    if not found.strip():
+        print("warning: no Japanese font (apt-get install fonts-noto-cjk): the kitchen "
+              "sink's Japanese paragraph will show as boxes", file=sys.stderr)  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
     out = parser.parse_args().out.resolve()
+    warn_without_cjk_font()
     with tempfile.TemporaryDirectory(prefix="newsletter-screenshots-") as temporary:
         root = Path(temporary)
         files = preview(copy_project(root), root)
