@@ -271,3 +271,13 @@ def test_a_real_send_with_an_http_unsubscribe_link_is_refused(project_dir, cli, 
     assert on_fake.accepted_emails() == []
     outbox = cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes")  # trying it: a warning
     assert outbox.exit_code == 0, outbox.output
+
+
+def test_a_grouped_rule_is_named_by_its_first_selector_not_a_list_of_commas():
+    from newsletter.check.support import unsupported
+
+    html = ("<html><head><style>a[x-one], u + #body a, #MessageViewBody a { color: inherit; }"
+            "</style></head><body><p>x</p></body></html>")  # fmt: skip
+    found = {u.slug: u.places for u in unsupported(html)}
+    places = found["css-selector-attribute"]
+    assert places == ("<style> a[x-one] (+2 selectors)",), places

@@ -88,6 +88,16 @@ def data_date() -> str:
     return json.loads(DATA.read_text(encoding="utf-8"))["last_update_date"][:10]
 
 
+def _rule_place(selector: str) -> str:
+    """A rule of a <style> block as a finding names it: its first selector (a list of
+    them joined with commas would read as several places), and how many more it has."""
+    group = [" ".join(part.split()) for part in selector.split(",") if part.strip()]
+    first = group[0] if group else selector
+    first = first if len(first) <= 40 else first[:39] + "…"
+    more = f" (+{len(group) - 1} selectors)" if len(group) > 1 else ""
+    return f"<style> {first}{more}"
+
+
 def unsupported(html: str) -> list[Unsupported]:
     """Features the HTML uses that one of CLIENTS does not support at its latest
     tested version, each with the clients named; sorted by feature."""
@@ -283,7 +293,7 @@ def _scan_stylesheet(css: str, usage: Usage, line: int) -> None:
         if rule.type != "qualified-rule":
             continue
         selector = tinycss2.serialize(rule.prelude).strip()
-        where = f"<style> {' '.join(selector.split())[:40]}"
+        where = _rule_place(selector)
         for slug in _selector_features(selector):
             usage.add(slug, where)
         for slug in _declaration_features(tinycss2.serialize(rule.content)):
