@@ -316,6 +316,7 @@ class NewsletterSettings:
     timezone: str = _setting("timezone", _timezone, "UTC")
     language: str = _setting("language", _language, "en")
     logo: str = _setting("logo", _optional_https_url, "")  # an https image for the masthead
+    logo_dark: str = _setting("logo_dark", _optional_https_url, "")  # the one for dark mode
     logo_alt: str = _setting("logo_alt", _string, "")  # its alt text ("" = the name)
     logo_width: int = _setting("logo_width", _int_between(16, 536), 160)  # px shown
     web_url: str = _setting("web_url", _web_url, "")  # "View in browser": {issue} is the id

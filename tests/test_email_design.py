@@ -550,3 +550,25 @@ def test_a_web_url_is_kept_in_ascii_with_its_issue(project_dir):
     article(project_dir, "one.md")
     _, html, _ = render(project_dir, "one.md")
     assert 'href="https://xn--bcher-kva.example/ausgabe/one"' in html
+
+
+def test_a_logo_for_dark_mode_takes_the_others_place_there(project_dir):
+    settings(project_dir, 'logo = "https://example.com/logo.png"\n'
+             'logo_dark = "https://example.com/logo-dark.png"')  # fmt: skip
+    article(project_dir, "one.md")
+    _, html, _ = render(project_dir, "one.md")
+    light = re.search(r'<img class="logo logo-light"[^>]*>', html).group(0)
+    dark = re.search(r'<img class="logo logo-dark"[^>]*>', html).group(0)
+    assert 'src="https://example.com/logo.png"' in light and "display:block" in light
+    assert 'src="https://example.com/logo-dark.png"' in dark and "display:none" in dark
+    media = html.split("prefers-color-scheme: dark", 1)[1]
+    assert re.search(r"\.logo-light\s*\{\s*display: none !important", media)
+    assert re.search(r"\.logo-dark\s*\{\s*display: block !important", media)
+    # not in Outlook.com's dark mode: a display rule there would be one Gmail lacks
+    assert "[data-ogsc] .logo" not in html
+    path = project_dir / "newsletter.toml"
+    path.write_text(path.read_text().replace("https://example.com/logo-dark", "http://e.com/d"))
+    with pytest.raises(
+        SettingsError, match=r"\[newsletter\] logo_dark: expected an absolute https"
+    ):
+        load_settings(project_dir / "newsletter.toml")

@@ -108,6 +108,7 @@ def quality_project(tmp_path_factory) -> Path:
     # with a logo and a web copy, so the masthead's image and "View in browser" are judged
     public = public.replace("[newsletter]\n", "[newsletter]\n"
                             'logo = "https://news.example.com/logo.png"\n'
+                            'logo_dark = "https://news.example.com/logo-dark.png"\n'
                             'web_url = "https://news.example.com/issues/{issue}"\n', 1)  # fmt: skip
     (project / "newsletter.toml").write_text(public, encoding="utf-8")
     for folder in ("articles", "subscribers"):
@@ -408,10 +409,17 @@ def test_every_image_has_alt_text(views):
     for where, view in each_view(views):
         for image in view["images"]:
             assert (image["alt"] or "").strip(), f"{where}: {image['src']}"
-    # not vacuous: the hero and the inline one, and the masthead's logo
-    assert all(len(view["images"]) == 3 for view in views["pictures"])
+    # not vacuous: the hero and the inline one, and the masthead's logo (light and dark)
+    assert all(len(view["images"]) == 4 for view in views["pictures"])
     assert all(any(i["alt"] == "Pop Culture Weekly" for i in view["images"])
                for view in views["pictures"])  # fmt: skip
+
+
+def test_the_dark_mode_logo_shows_in_dark_mode_and_only_there(views):
+    for where, view in each_view({"pictures": views["pictures"]}):
+        shown = {i["src"].rsplit("/", 1)[-1]: i["width"] > 0 for i in view["images"]}
+        dark = view["scheme"] == "dark"
+        assert shown["logo-dark.png"] is dark and shown["logo.png"] is not dark, (where, shown)
 
 
 def test_text_is_readable_in_light_and_dark_mode(views):
