@@ -139,7 +139,7 @@ def test_markdown_body_becomes_blocks_with_links_and_no_raw_html(tmp_path):
         ("empty.txt", "", "is empty"),
         ("blank.md", "  \n\n", "is empty"),
         ("latin1.txt", "Caf\xe9 news\n\nA paragraph.\n".encode("latin-1"), "not UTF-8"),
-        ("broken.md", "---\ntitle: [oops\n---\nbody\n", "broken.md:3: broken YAML front matter"),
+        ("broken.md", "---\ntitle: [oops\n---\nbody\n", "broken.md:2: broken YAML front matter"),
         ("untitled.md", "---\nauthor: me\n---\nbody\n", "no title"),
         ("unclosed.md", "---\ntitle: x\nbody\n", "no closing ---"),
         ("list-title.md", "---\ntitle: [a, b]\n---\nbody\n", "`title` must be text"),
@@ -215,3 +215,34 @@ def test_an_image_taken_out_of_a_line_leaves_one_space(tmp_path):
     paragraph, image = read_article(path).body
     assert paragraph.plain_text == "Text on a  b."
     assert image.src == "https://e.com/a.png"
+
+
+@pytest.mark.parametrize(
+    ("front", "line", "says"),
+    [
+        ("title: Hello\nauthor: [unclosed\ndate: 2026-12-01\n", 3, "a [ that is never closed"),
+        ('title: "Hello\nauthor: x\n', 2, "a quote that is never closed"),
+        ("title: Hello\ntags: {a: 1\nauthor: x\n", 3, "a { that is never closed"),
+        ("title: Hello\nsubtitle: a: b\n", 3, "mapping values are not allowed"),
+    ],
+)
+def test_a_yaml_error_names_the_line_to_fix(tmp_path, front, line, says):
+    """YAML finds an unclosed bracket or quote only where a later line starts: the
+    error names the line that opened it (it was one line off)."""
+    path = tmp_path / "a.md"
+    path.write_text(f"---\n{front}---\nBody.\n")
+    with pytest.raises(ArticleError) as caught:
+        read_article(path)
+    assert caught.value.where.line == line and says in str(caught.value), str(caught.value)
+
+
+def test_a_markdown_article_may_start_with_its_title_heading_and_no_front_matter(tmp_path):
+    path = tmp_path / "a.md"
+    path.write_text("# My first issue\n\nHello, *readers*.\n\n## A section\n\nMore.\n")
+    article = read_article(path)
+    assert article.title == "My first issue"
+    assert [b.kind for b in article.body] == ["paragraph", "heading", "paragraph"]
+    assert article.body[1].level == 2  # the title is not repeated, the sections keep h2
+    path.write_text("Hello without a title.\n")
+    with pytest.raises(ArticleError, match=r"start the article with a `# Title` line"):
+        read_article(path)

@@ -281,8 +281,8 @@ BAD_ARTICLES = {
     "broken yaml": (
         "articles/broken.md",
         "---\ntitle: Fine\nauthor: [unclosed\nsummary: x\n---\n\nBody.\n",
-        ("YAML",),
-        4,
+        ("YAML", "never closed"),
+        3,  # the line that opened the bracket, which the editor must fix
     ),
     "yaml tab indent": (
         "articles/tabbed.md",

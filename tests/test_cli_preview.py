@@ -3,7 +3,7 @@
 import email
 from email import policy
 
-from conftest import DATA, SAMPLE_ARTICLE
+from conftest import DATA, SAMPLE_ARTICLE, SECRET
 
 
 def test_preview_writes_html_text_and_eml_for_the_first_subscriber(project_dir, cli):
@@ -65,3 +65,18 @@ def test_several_lists_need_a_list_option(project_dir, cli):
     assert result.stderr.strip() == (
         "error: say which list with --list (lists here: other, sample)"
     )
+
+
+def test_open_without_a_browser_says_so_and_fails(cli, project_dir, monkeypatch):
+    """`preview --open` on a machine with no browser (a server, CI) used to exit 0
+    having opened nothing."""
+    import webbrowser
+
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    opened: list[str] = []
+    monkeypatch.setattr(webbrowser, "open", lambda url, *a, **k: opened.append(url) and False)
+    result = cli("preview", SAMPLE_ARTICLE, "--open")
+    assert result.exit_code == 1, result.output
+    assert "no web browser to open here; the preview is written: " in result.output
+    assert opened and opened[0].startswith("file://") and opened[0].endswith(".html")
+    assert (project_dir / ".newsletter" / "preview").is_dir()

@@ -48,8 +48,15 @@ def parse_markdown(path: Path, text: str, language: str = "en") -> Article:
     """The article; `language` is the newsletter's, for an article that names none."""
     meta, body = _split_front_matter(text)
     title = _string(meta, "title")
+    if not title:  # an article that starts with its `# Title`, as many editors write one
+        heading = _TITLE_HEADING.match(body)
+        if heading:
+            title, body = squash(heading["title"]), body[heading.end() :]
     if not title:
-        raise ArticleError("no title: add `title: ...` to the YAML front matter between --- lines")
+        raise ArticleError(
+            "no title: start the article with a `# Title` line, or add `title: ...` to a "
+            "YAML front matter between --- lines"
+        )
     strings = {name: _string(meta, name) for name in STRING_FIELDS}
     for name in ("url", "image"):
         _check_link(name, strings[name])
@@ -101,9 +108,7 @@ def _split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     try:
         post = frontmatter.loads(text, handler=_front_matter_handler())
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None  # the text YAML reads starts at line 1
-        raise ArticleError(f"broken YAML front matter: {exc.problem or exc}", line=line) from None
+        raise _yaml_error(exc) from None
     except yaml.YAMLError as exc:
         raise ArticleError(f"broken YAML front matter: {exc}") from None
     except ValueError as exc:  # front matter that is not a mapping
@@ -113,6 +118,25 @@ def _split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     if not isinstance(post.metadata, dict):
         raise ArticleError("broken YAML front matter: expected `key: value` lines")
     return dict(post.metadata), post.content
+
+
+_OPENED = re.compile(r"flow (sequence|mapping)|quoted scalar")
+_UNCLOSED = {"flow sequence": "a [ that is never closed", "flow mapping": "a { that is never "
+             "closed", "quoted scalar": "a quote that is never closed"}  # fmt: skip
+# the first line of the body, when it is a level-1 ATX heading (`# Title`, `# Title #`)
+_TITLE_HEADING = re.compile(r"\A\s*^ {0,3}#[ \t]+(?P<title>.*?)(?:[ \t]+#+)?[ \t]*(?:\n|\Z)", re.M)
+
+
+def _yaml_error(exc: Any) -> ArticleError:
+    """A YAML error at the line to fix: for a bracket or a quote never closed, the line
+    that opened it (YAML finds it missing only where a later line starts)."""
+    opened = _OPENED.search(exc.context or "")
+    if exc.context_mark is not None and opened:
+        what = f"{_UNCLOSED[opened.group(0)]} ({exc.problem})"
+        return ArticleError(f"broken YAML front matter: {what}", line=exc.context_mark.line + 1)
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else None  # the text YAML reads starts at line 1
+    return ArticleError(f"broken YAML front matter: {exc.problem or exc}", line=line)
 
 
 def _front_matter_handler() -> Any:

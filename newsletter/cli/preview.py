@@ -21,7 +21,7 @@ from newsletter.cli.common import (
     open_project,
 )
 from newsletter.cli.output import print_notes, warn
-from newsletter.errors import UsageError
+from newsletter.errors import NewsletterError, UsageError
 
 if TYPE_CHECKING:
     from newsletter.project import Project
@@ -88,7 +88,13 @@ def preview(
         for path in files:
             typer.echo(proj.shown(path))
     if open_:
-        webbrowser.open(files[0].resolve().as_uri())
+        _open(files[0].resolve().as_uri(), proj.shown(files[0]))
+
+
+def _open(uri: str, shown: str) -> None:
+    """Open the preview in a browser, or say there is none (the files are written)."""
+    if not webbrowser.open(uri):
+        raise NewsletterError(f"no web browser to open here; the preview is written: {shown}")
 
 
 def _serve(
@@ -120,7 +126,7 @@ def _serve(
     typer.echo(
         f"Preview at {url} — reloads when an article, template or CSS changes; Ctrl-C stops it."
     )
-    if open_:
-        webbrowser.open(url)
+    if open_ and not webbrowser.open(url):  # the page serves on: say where it is
+        warn(f"no web browser to open here: the preview is at {url}")
     with live.watching(), server.start(), contextlib.suppress(KeyboardInterrupt):
         threading.Event().wait()
