@@ -32,3 +32,28 @@ def test_readme_gives_the_two_commands_and_ci_runs_the_test_one():
     assert "newsletter send articles/000_1718b35f7cc77fd8.txt --list sample --yes" in README
     assert "bash scripts/test.sh" in README
     assert "bash scripts/test.sh" in (REPO / ".ci" / "run").read_text()
+
+
+def every_command(group=None, path=()):
+    group = group or get_command(app)
+    for name, command in group.commands.items():
+        yield (*path, name)
+        if hasattr(command, "commands"):
+            yield from every_command(command, (*path, name))
+
+
+@pytest.mark.parametrize("path", list(every_command()), ids=" ".join)
+def test_help_writes_arguments_as_the_readme_does(cli, path):
+    """`ARTICLE...`, `[LIST]`, `[ISSUE]`: not typer's `ARTICLE <list[Path]>`,
+    `[[LIST]]`, `issue <str>` or `{ARTICLE}...`."""
+    shown = cli(*path, "--help").output
+    assert not re.search(r"<(str|int|path|list\[|Path|bool)", shown), shown
+    assert "[[" not in shown and "{" not in shown.split("\n", 1)[0], shown
+    usage = shown.split("\n", 1)[0]
+    for word in usage.split("[OPTIONS]", 1)[-1].split():  # in capitals, as in the README
+        assert re.fullmatch(r"\[?[A-Z][A-Z_]*\]?(\.\.\.)?", word), usage
+
+
+def test_init_comes_first_in_the_command_list(cli):
+    listed = cli("--help").output.split("Commands:", 1)[1].split()
+    assert listed[0] == "init" and listed.index("preview") < listed.index("send")

@@ -102,18 +102,39 @@ def _register() -> None:
         subscribers,
     )
 
+    # in the order a new user meets them: make a project, look at an issue, send it
+    app.command("init")(init.init)
     app.command("preview")(preview.preview)
+    app.command("check")(check.check)
     app.command("send")(send.send)
     app.command("schedule")(schedule.schedule)
     app.command("cron")(cron.cron)
     app.command("status")(status.status)
     app.add_typer(subscribers.app, name="subscribers")
     app.command("serve")(serve.serve)
-    app.command("check")(check.check)
     app.add_typer(state.app, name="state")
-    app.command("init")(init.init)
 
 
+def _plain_arguments() -> None:
+    """Arguments in help as the README writes them: `ARTICLE...` and `[ISSUE]`, not
+    typer's `{ARTICLE}...` and `ARTICLE <list[Path]>` (its type labels are for Python
+    readers; ours are in the help text)."""
+    from typer.core import TyperArgument
+
+    def usage_name(self: TyperArgument) -> str:
+        name = self.display_name_raw
+        name = name if self.required else f"[{name}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+    def rich_name(self: TyperArgument) -> str:
+        return self.display_name_raw + ("..." if self.nargs != 1 else "")
+
+    TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]
+    TyperArgument._rich_display_name = rich_name  # type: ignore[method-assign]
+    TyperArgument.display_type_rich = lambda self, ctx: None  # type: ignore[method-assign]
+
+
+_plain_arguments()
 _register()
 
 

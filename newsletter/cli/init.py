@@ -10,7 +10,10 @@ import typer
 
 def init(
     folder: Annotated[
-        Path, typer.Argument(help="The folder to create (or an empty one).", file_okay=False)
+        Path,
+        typer.Argument(
+            metavar="DIR", help="The folder to create (or an empty one).", file_okay=False
+        ),
     ],
     templates: Annotated[
         bool,

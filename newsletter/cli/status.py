@@ -16,7 +16,9 @@ COLUMNS = ("accepted", "refused", "skipped", "pending", "ambiguous")
 def status(
     issue: Annotated[
         str | None,
-        typer.Argument(help="One issue's id (default: every issue).", show_default=False),
+        typer.Argument(
+            metavar="ISSUE", help="One issue's id (default: every issue).", show_default=False
+        ),
     ] = None,
     recipients: Annotated[
         bool, typer.Option("--recipients", help="With ISSUE: every address and its state.")

@@ -34,7 +34,7 @@ def list_(
     list_name: Annotated[
         str | None,
         typer.Argument(
-            metavar="[LIST]",
+            metavar="LIST",
             help="One list's subscribers (default: every list's counts).",
             show_default=False,
         ),
