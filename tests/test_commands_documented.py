@@ -57,3 +57,30 @@ def test_help_writes_arguments_as_the_readme_does(cli, path):
 def test_init_comes_first_in_the_command_list(cli):
     listed = cli("--help").output.split("Commands:", 1)[1].split()
     assert listed[0] == "init" and listed.index("preview") < listed.index("send")
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_each_command_shows_examples_of_itself(cli, name):
+    shown = cli(name, "--help").output
+    assert "Examples:\n" in shown, shown
+    examples = shown.split("Examples:\n", 1)[1].strip().splitlines()
+    assert examples and all(line.strip().startswith(f"newsletter {name}") for line in examples)
+
+
+def test_the_shell_completes_commands_and_options(tmp_path):
+    """typer's own completion (`newsletter --install-completion`), as bash asks it."""
+    import os
+    import subprocess
+    import sys
+
+    def complete(words: str) -> list[str]:
+        env = dict(os.environ, COMP_WORDS=words, COMP_CWORD=str(len(words.split()) - 1),
+                   _NEWSLETTER_COMPLETE="complete_bash")  # fmt: skip
+        done = subprocess.run([sys.executable, "-m", "newsletter"], env=env, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split()
+
+    assert complete("newsletter pre") == ["preview"]
+    assert "--list" in complete("newsletter send --li")
+    assert any("--install-completion" in p.opts for p in get_command(app).params)

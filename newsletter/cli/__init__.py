@@ -64,7 +64,7 @@ app = typer.Typer(
     name="newsletter",
     help="Publish a newsletter from files: articles in, email out.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion: typer's own
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -103,16 +103,42 @@ def _register() -> None:
     )
 
     # in the order a new user meets them: make a project, look at an issue, send it
-    app.command("init")(init.init)
-    app.command("preview")(preview.preview)
-    app.command("check")(check.check)
-    app.command("send")(send.send)
-    app.command("schedule")(schedule.schedule)
-    app.command("cron")(cron.cron)
-    app.command("status")(status.status)
-    app.add_typer(subscribers.app, name="subscribers")
-    app.command("serve")(serve.serve)
-    app.add_typer(state.app, name="state")
+    app.command("init", epilog=_examples("init"))(init.init)
+    app.command("preview", epilog=_examples("preview"))(preview.preview)
+    app.command("check", epilog=_examples("check"))(check.check)
+    app.command("send", epilog=_examples("send"))(send.send)
+    app.command("schedule", epilog=_examples("schedule"))(schedule.schedule)
+    app.command("cron", epilog=_examples("cron"))(cron.cron)
+    app.command("status", epilog=_examples("status"))(status.status)
+    app.add_typer(subscribers.app, name="subscribers", epilog=_examples("subscribers"))
+    app.command("serve", epilog=_examples("serve"))(serve.serve)
+    app.add_typer(state.app, name="state", epilog=_examples("state"))
+
+
+EXAMPLES = {
+    "init": ["newsletter init my-letter", "newsletter init my-letter --templates"],
+    "preview": ["newsletter preview articles/welcome.md --output preview/",
+                "newsletter preview articles/welcome.md --serve --open"],
+    "check": ["newsletter check articles/welcome.md", "newsletter check articles/*.md --all"],
+    "send": ["newsletter send articles/welcome.md --list main --dry-run",
+             "newsletter send articles/welcome.md --test you@example.com",
+             "newsletter send articles/welcome.md --list main"],
+    "schedule": ["newsletter schedule articles/welcome.md --list main --at 2026-12-07T09:00",
+                 "newsletter schedule --list-queued", "newsletter schedule --cancel welcome"],
+    "cron": ["newsletter cron   # every few minutes, from a timer (README, Scheduling)"],
+    "status": ["newsletter status", "newsletter status welcome --recipients"],
+    "subscribers": ["newsletter subscribers list",
+                    "newsletter subscribers add main ada@example.com --name Ada",
+                    "newsletter subscribers import main export.csv --from mailchimp"],
+    "serve": ["newsletter serve --host 0.0.0.0 --port 8025"],
+    "state": ["newsletter state export state.jsonl.gz", "newsletter state import state.jsonl.gz"],
+}  # fmt: skip
+
+
+def _examples(name: str) -> str:
+    """A command's examples under its help, as written (\\b keeps click from
+    re-wrapping them)."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[name])
 
 
 def _plain_arguments() -> None:
