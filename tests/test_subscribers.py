@@ -83,8 +83,17 @@ def test_remove_takes_every_row_and_records_a_suppression(project_dir, cli):
     back = cli("subscribers", "add", "sample", "ada@example.com", "--resubscribe")
     assert back.exit_code == 0 and "Lifted its suppression: removed (manual" in back.stdout
     assert suppressed(project_dir) == {}
-    nobody = cli("subscribers", "remove", "sample", "ghost@example.com")
-    assert nobody.stdout == "ghost@example.com: it was not on the list; suppressed.\n"
+    before = path.read_bytes()
+    nobody = cli("subscribers", "remove", "sample", "ghost@example.com")  # a typo, say
+    assert nobody.exit_code == 1 and nobody.stdout == ""
+    assert nobody.stderr == (
+        "error: subscribers/sample.csv: ghost@example.com is not on list sample: nothing "
+        "changed (subscribers remove --suppress suppresses an address that is on no list)\n"
+    )
+    assert suppressed(project_dir) == {} and path.read_bytes() == before
+    anyway = cli("subscribers", "remove", "sample", "ghost@example.com", "--suppress")
+    assert anyway.stdout == "ghost@example.com: it was not on the list; suppressed.\n"
+    assert suppressed(project_dir) == {"ghost@example.com": ("removed", "manual")}
 
 
 def test_resubscribe_does_not_lift_a_bounce(project_dir, cli, project):

@@ -167,9 +167,21 @@ class Removed:
     suppressed: bool  # a new suppression was recorded (False: one was there already)
 
 
-def remove(project: Project, name: str, email: str) -> Removed:
+def _on_list(listfile: ListFile, key: str) -> bool | None:
+    """Whether a row of the list has the address (None: the list cannot be read to
+    the end, so nobody can say; the removal then suppresses it all the same)."""
+    try:
+        return any(listfile.key_of(record) == key
+                   or listfile.values(record).get("email", "").lower() == key
+                   for record in listfile.records())  # fmt: skip
+    except ListError:
+        return None
+
+
+def remove(project: Project, name: str, email: str, anyway: bool = False) -> Removed:
     """Take an address off a list (every row of it) and record a manual suppression,
-    so no list brings it back by accident."""
+    so no list brings it back by accident. An address that is not on the list is an
+    error (a typo would otherwise suppress somebody else, silently), unless `anyway`."""
     path = _existing(project, name)
     try:
         address = normalise_address(email)
@@ -179,6 +191,12 @@ def remove(project: Project, name: str, email: str) -> Removed:
     listfile.lock = project.list_lock(name)
     key = address.lower()
     removed: list[int] = []
+    if not anyway and _on_list(listfile, key) is False:
+        raise ListError(
+            f"{address} is not on list {name}: nothing changed (subscribers remove "
+            f"--suppress suppresses an address that is on no list)",
+            file=project.shown(path),
+        )
 
     def change(records: Iterator[Record]) -> Iterator[str]:
         for record in records:

@@ -135,14 +135,23 @@ def add(
 
 @app.command("remove")
 def remove(
-    list_name: ListArgument, email: EmailArgument, project: ProjectOption = Path(".")
+    list_name: ListArgument,
+    email: EmailArgument,
+    suppress: Annotated[
+        bool,
+        typer.Option(
+            "--suppress",
+            help="Suppress the address even if it is not on the list (exit 1 otherwise).",
+        ),
+    ] = False,
+    project: ProjectOption = Path("."),
 ) -> None:
     """Remove an address from a list and record a manual suppression (no list sends
     to it again until it is added back with --resubscribe)."""
     from newsletter.audience import manage
 
     with open_project(project) as proj:
-        removed = manage.remove(proj, list_name, email)
+        removed = manage.remove(proj, list_name, email, anyway=suppress)
     rows = ", ".join(map(str, removed.rows))
     where = (
         f"removed line{'s' * (len(removed.rows) != 1)} {rows}"
