@@ -1021,3 +1021,28 @@ def test_a_send_of_an_issue_queued_for_another_list_is_refused(project_dir, cli)
     assert same.exit_code == 0 and "was queued for 2027-01-05T09:00" in same.stderr
     assert "cron will not send it again" in same.stderr
     assert cli("schedule", "--list-queued").stdout == "Nothing is queued.\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("send", SAMPLE_ARTICLE, "--list", "sample", "--list", "other", "--yes"),
+        ("send", SAMPLE_ARTICLE, "--test", "a@example.com", "--test=b@example.com"),
+        ("schedule", SAMPLE_ARTICLE, "--list", "sample", "--at", "2030-01-01T09:00Z",
+         "--at", "2030-01-02T09:00Z"),
+        ("preview", SAMPLE_ARTICLE, "--as", "ada@example.com", "--as", "tom@example.net",
+         "--output", "out"),
+        ("subscribers", "add", "sample", "new@example.com", "--name", "A", "--name", "B"),
+    ],
+    ids=["send --list", "send --test", "schedule --at", "preview --as", "subscribers --name"],
+)  # fmt: skip
+def test_an_option_of_one_value_given_twice_is_wrong_usage(project_dir, cli, args):
+    """click kept the last one silently: `--list a --list b` sent to b."""
+    before = (project_dir / "subscribers" / "sample.csv").read_bytes()
+    result = cli(*args)
+    options = [a.split("=")[0] for a in args if a.startswith("--")]
+    twice = next(o for o in options if options.count(o) > 1)
+    assert_one_line_error(result, 2, f"{twice} is given 2 times")
+    assert_nothing_sent(project_dir)
+    assert (project_dir / "subscribers" / "sample.csv").read_bytes() == before
+    assert not (project_dir / "out").exists()

@@ -21,6 +21,15 @@ class _Commands(TyperGroup):
     def list_commands(self, ctx: Context) -> list[str]:
         return list(self.commands)  # in the order they are added, as in the README
 
+    def resolve_command(self, ctx: Context, args: list[str]) -> Any:
+        found = super().resolve_command(ctx, args)
+        twice = _given_twice(found[1], found[2]) if found[1] is not None else None
+        if twice is not None:
+            option, values = twice
+            shown = ", ".join(repr(v) for v in values)
+            raise UsageError(f"{option} is given {len(values)} times ({shown}): give it once")
+        return found
+
     def invoke(self, ctx: Context) -> Any:
         debug = bool(ctx.params.get("debug")) or bool(os.environ.get("NEWSLETTER_DEBUG"))
         try:
@@ -44,6 +53,32 @@ class _Commands(TyperGroup):
                 "run again with --debug to see where, and report it)",
                 1,
             )
+
+
+def _given_twice(command: Any, args: list[str]) -> tuple[str, list[str]] | None:
+    """An option that takes one value given more than once, with its values: click
+    keeps the last one silently (`--list a --list b` sent to b)."""
+    if hasattr(command, "commands"):  # a group: the options of its command
+        for n, arg in enumerate(args):
+            if not arg.startswith("-"):
+                inner = command.commands.get(arg)
+                return _given_twice(inner, args[n + 1 :]) if inner is not None else None
+        return None
+    single: dict[str, str] = {}
+    for param in command.params:
+        if param.param_type_name == "option" and not param.is_flag and not param.multiple:
+            single.update(dict.fromkeys(param.opts + param.secondary_opts, param.opts[0]))
+    seen: dict[str, list[str]] = {}
+    n = 0
+    while n < len(args) and args[n] != "--":
+        name, joined, value = args[n].partition("=")
+        if name in single:
+            if not joined:  # `--list a`, not `--list=a`
+                value = args[n + 1] if n + 1 < len(args) else ""
+                n += 1
+            seen.setdefault(single[name], []).append(value)
+        n += 1
+    return next(((o, v) for o, v in seen.items() if len(v) > 1), None)
 
 
 def _quiet_stdout() -> None:
