@@ -225,16 +225,16 @@ def _parse(placeholders: Placeholders, text: str, part: Part, name: str) -> Temp
 def _views(
     issue: Issue, said: Words, template_dirs: tuple[Path, ...], part: Part, links: LinkList
 ) -> list[_ArticleView]:
-    """The issue's articles as one part's template sees them, numbered from 1."""
+    """The issue's articles as one part's template sees them."""
     views = []
-    for number, article in enumerate(issue.articles, 1):
+    for article in issue.articles:
         own = _article_words(article, said, template_dirs)
         if issue.is_digest:  # each headline is an h2: the article's sections go under it
             article = replace(article, body=_deeper(article.body))
         if part == "html":
-            views.append(_html_view(article, number, own))
+            views.append(_html_view(article, own))
         else:
-            views.append(_text_view(article, number, own, links))
+            views.append(_text_view(article, own, links))
     return views
 
 
@@ -258,12 +258,11 @@ def _article_words(article: Article, said: Words, template_dirs: tuple[Path, ...
 class _ArticleView:
     """An article as the templates see it, with its body rendered for one part.
 
-    `number` counts from 1 in the issue; `words` are in the article's language;
-    `summary_only` says the email shows its summary and a button to the rest."""
+    `words` are in the article's language; `summary_only` says the email shows its
+    summary and a button to the rest."""
 
     article: Article
     body: Any  # Markup for HTML, str for text
-    number: int
     words: Words
     summary_only: bool = False
     image_tag: Markup | None = None
@@ -278,23 +277,22 @@ class _ArticleView:
 
     @property
     def credit_label(self) -> str:
-        own = str(getattr(self.article, "image_credit_label", "") or "")
-        return own or self.words.text("photo")
+        return self.article.image_credit_label or self.words.text("photo")
 
 
-def _html_view(article: Article, number: int, said: Words) -> _ArticleView:
+def _html_view(article: Article, said: Words) -> _ArticleView:
     image = None
     if article.image:
         image = image_html(article.image, article.image_alt or article.title, "hero")
     short = summary_only(article)
     body = _summary_html(article) if short else blocks_html(article.body)
-    return _ArticleView(article, body, number, said, short, image)
+    return _ArticleView(article, body, said, short, image)
 
 
-def _text_view(article: Article, number: int, said: Words, links: LinkList) -> _ArticleView:
+def _text_view(article: Article, said: Words, links: LinkList) -> _ArticleView:
     short = summary_only(article)
     body = wrap(article.summary) if short else blocks_text(article.body, links)
-    return _ArticleView(article, body, number, said, short, None, underline(article.title))
+    return _ArticleView(article, body, said, short, None, underline(article.title))
 
 
 def _summary_html(article: Article) -> Markup:
