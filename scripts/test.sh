@@ -11,32 +11,9 @@ python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 npm ci --no-audit --no-fund --loglevel=error
 
-# Debian's packages the tests start for real, installed only when missing: Chromium
-# for tests/test_email_quality.py (playwright-core drives /usr/bin/chromium; no browser
-# download) and PostgreSQL's server for the second state engine (the tests run initdb
-# into a temporary folder and start a throw-away server on loopback; never one they
-# did not start).
-missing=()
-if [ ! -x /usr/bin/chromium ]; then missing+=(chromium); fi
-for package in fonts-liberation postgresql; do
-    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed"; then
-        missing+=("$package")
-    fi
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-    sudo=""
-    if [ "$(id -u)" -ne 0 ]; then
-        if ! command -v sudo >/dev/null; then
-            echo "error: installing ${missing[*]} needs root or sudo" >&2
-            exit 1
-        fi
-        sudo=sudo
-    fi
-    echo "installing ${missing[*]} (apt-get)..."
-    $sudo apt-get update -qq
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-        --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# Debian's Chromium and PostgreSQL, when they are not on the machine yet (waits for an
+# apt or dpkg lock another process holds; see the script).
+bash scripts/system-packages.sh
 # Here everything is installed: a browser or npm test that cannot run fails, never skips.
 export NEWSLETTER_REQUIRE_TOOLS=1
 
