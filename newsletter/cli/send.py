@@ -35,8 +35,10 @@ from newsletter.errors import UsageError
 
 if TYPE_CHECKING:
     from newsletter.check import CheckReport
+    from newsletter.send.decide import Decision
     from newsletter.send.plan import Headcount, SendPlan
     from newsletter.send.report import SendReport
+    from newsletter.state.issues import IssueRecord
 
 
 def send(
@@ -87,8 +89,9 @@ def send(
 ) -> None:
     """Send the issue to every active subscriber of --list (resuming an interrupted
     send, never sending an address twice)."""
+    from newsletter.send.decide import decide
     from newsletter.send.plan import plan_send
-    from newsletter.send.run import check_outcome, frozen_counts, run_send
+    from newsletter.send.run import check_outcome, run_send
 
     if retry_ambiguous and mark_ambiguous_sent:
         raise UsageError("--retry-ambiguous and --mark-ambiguous-sent contradict each other")
@@ -98,13 +101,17 @@ def send(
         print_notes(plan.notes)
         if dry_run:
             _warn_missing_secret(plan)
-        frozen = frozen_counts(plan) if test is None else None
-        checked = _check(plan, dry_run) if frozen is None and plan.issue is not None else None
         if test is not None:
+            if plan.issue is not None:
+                _check(plan, dry_run)
             _test_copy(plan, test, dry_run)
             return
+        decision = decide(plan)  # the send's own: a dry run refuses what the send refuses
+        frozen = proj.state.ledger.counts(plan.id) if decision.record is not None else None
+        checked = _check(plan, dry_run) if frozen is None and plan.issue is not None else None
         if dry_run:
-            _dry_run(plan, frozen, checked, force, as_json)
+            reopening = "retry" if retry_ambiguous else "mark" if mark_ambiguous_sent else ""
+            _dry_run(plan, decision, frozen, checked, force, as_json, reopening)
             return
         _refuse(checked, force)
         total = _confirm(plan, frozen, retry_ambiguous, yes)
@@ -156,19 +163,26 @@ def _test_copy(plan: SendPlan, address: str, dry_run: bool) -> None:
 
 def _dry_run(
     plan: SendPlan,
+    decision: Decision,
     frozen: dict[str, int] | None,
     checked: CheckReport | None,
     force: bool,
     as_json: bool,
+    reopening: str,
 ) -> None:
-    """What a send would do; exit 1 after it when the email has errors."""
-    if frozen is not None:
-        _print_dry_resume(plan, frozen, as_json)
+    """What a send would do, and its exit: 1 where the send would fail (the email has
+    errors, the list nobody to send to)."""
+    from newsletter.send.plan import nobody_on
+
+    if decision.record is not None and frozen is not None:
+        _print_dry_resume(plan, decision.record, frozen, as_json, reopening)
         return
     headcount = plan.count()
     print_bad_rows(headcount.bad, plan.list_shown)
-    _print_dry_run(plan, headcount, as_json)
+    _print_dry_run(plan, headcount, decision.queued_for, as_json)
     _refuse(checked, force)
+    if headcount.total == 0:
+        raise nobody_on(plan)
 
 
 def _confirm(
@@ -253,24 +267,43 @@ def _reopened_line(report: SendReport) -> str:
     return f"Released the {whom} to be sent again."
 
 
-def _print_dry_resume(plan: SendPlan, counts: dict[str, int], as_json: bool) -> None:
-    pending = counts["pending"] + counts["in_flight"]
+def _print_dry_resume(
+    plan: SendPlan, record: IssueRecord, counts: dict[str, int], as_json: bool, reopening: str
+) -> None:
+    from newsletter.clock import show
+
+    pending, held = counts["pending"] + counts["in_flight"], counts["ambiguous"]
+    done = record.state == "done" and not reopening
     if as_json:
         data = {"dry_run": True, "issue": plan.id, "subject": plan.subject,
-                "list": plan.list_name, "transport": plan.transport.name, "resume": True,
-                "recipients": pending, "sent": counts["sent"],
-                "ambiguous": counts["ambiguous"]}  # fmt: skip
+                "list": record.list_name, "transport": plan.transport.name, "resume": True,
+                "done": done, "recipients": 0 if done else pending + held * (reopening == "retry"),
+                "sent": counts["sent"], "ambiguous": held}  # fmt: skip
         typer.echo(json.dumps(data, indent=2))
         return
+    head = f"Dry run: nothing is sent. Issue {plan.id} (“{plan.subject}”)"
+    if done:
+        zone = plan.project.settings.newsletter.timezone
+        when = f" on {show(record.finished_at, zone)}" if record.finished_at else ""
+        typer.echo(
+            f"{head} was sent to list {record.list_name} through {record.transport}{when} "
+            f"({counts['sent']:,} accepted); a send now sends nothing more."
+        )
+        return
+    then = {
+        "retry": f"sends again to the {held:,} held as ambiguous and ",
+        "mark": f"counts the {held:,} held as ambiguous as sent and ",
+    }.get(reopening, "")
     typer.echo(
-        f"Dry run: nothing is sent. Issue {plan.id} (“{plan.subject}”) was started "
-        f"for list {plan.list_name}: {counts['sent']:,} sent, {pending:,} not sent yet, "
-        f"{counts['ambiguous']:,} held as ambiguous; a send now resumes it via "
-        f"{plan.transport.name} with its frozen content."
+        f"{head} was started for list {record.list_name}: {counts['sent']:,} sent, "
+        f"{pending:,} not sent yet, {held:,} held as ambiguous; a send now {then}resumes it "
+        f"via {plan.transport.name} with its frozen content."
     )
 
 
-def _print_dry_run(plan: SendPlan, headcount: Headcount, as_json: bool) -> None:
+def _print_dry_run(
+    plan: SendPlan, headcount: Headcount, queued_for: str | None, as_json: bool
+) -> None:
     first, total, bad = headcount.first, headcount.total, headcount.bad
     if as_json:
         typer.echo(
@@ -285,6 +318,7 @@ def _print_dry_run(plan: SendPlan, headcount: Headcount, as_json: bool) -> None:
                     "bad_rows": bad.total,
                     "suppressed": bad.suppressed,
                     "first_recipients": [s.email for s in first],
+                    "queued_for": queued_for,
                 },
                 indent=2,
             )
@@ -304,4 +338,7 @@ def _print_dry_run(plan: SendPlan, headcount: Headcount, as_json: bool) -> None:
     lines += [f"    {s.email}" + (f"  {s.name}" if s.name else "") for s in first]
     if total > len(first):
         lines.append(f"    … and {total - len(first)} more")
+    if queued_for:
+        lines.append(f"  queued      for {queued_for}: this send is that send (cron will not "
+                     "send it again)")  # fmt: skip
     typer.echo("\n".join(lines))

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from newsletter.addresses import BadAddress, normalise_address
 from newsletter.audience.lists import Subscriber, find_subscriber
-from newsletter.clock import show
 from newsletter.errors import AmbiguousError, PermanentError, StateError, UsageError
 from newsletter.personalise import Personaliser
+from newsletter.send.decide import decide, same_list
 from newsletter.send.loop import deliver
 from newsletter.send.plan import SendPlan, content_hash, nobody_on
 from newsletter.send.report import OnBatch, SendReport
@@ -50,17 +50,16 @@ def send_locked(
     clock, ledger = project.clock, project.state.ledger
     report = SendReport(plan.id, plan.list_name, plan.transport.name,
                         plan.transport.destination(plan.id))  # fmt: skip
-    record = plan.frozen()
+    decision = decide(plan)  # what the dry run says, decided the same way
+    record = decision.record
     rendered = plan.rendered
     if record is None:
+        report.was_queued = decision.queued_for
         record = _freeze(plan, report)  # None: frozen now; else by a run on another host
+        if record is not None:
+            same_list(plan, record)
     if record is not None:
         report.resumed = True
-        if record.list_name != plan.list_name:
-            raise UsageError(
-                f"issue {plan.id} was started for list {record.list_name}, not "
-                f"{plan.list_name}; give it another --id to send it to this list"
-            )
         report.content_changed = bool(
             plan.issue and record.content_hash != content_hash(plan.issue)
         )
@@ -90,7 +89,6 @@ def _freeze(plan: SendPlan, report: SendReport) -> IssueRecord | None:
     project = plan.project
     if plan.issue is None:
         raise StateError(f"issue {plan.id} is not in the ledger")
-    report.was_queued = _queued_for(plan)
     subscribers = plan.subscribers(report.bad_rows)
     try:
         project.state.ledger.freeze(plan.rendered, plan.list_name, plan.transport.name,
@@ -102,21 +100,6 @@ def _freeze(plan: SendPlan, report: SendReport) -> IssueRecord | None:
         if found is None:
             raise
         return found
-    return None
-
-
-def _queued_for(plan: SendPlan) -> str | None:
-    """When the issue is queued (for this list: this send starts it, and cron will not
-    send it again), the time it was queued for; queued for another list, an error."""
-    project = plan.project
-    for entry in project.state.queue.queued(plan.id):
-        if entry.list_name != plan.list_name:
-            raise UsageError(
-                f"issue {plan.id} is queued for list {entry.list_name} "
-                f"({show(entry.send_at, project.settings.newsletter.timezone)}); give this "
-                f"send another --id, or cancel that (newsletter schedule --cancel {plan.id})"
-            )
-        return entry.given
     return None
 
 

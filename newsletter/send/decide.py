@@ -1,0 +1,57 @@
+"""What a send of a plan does, decided from the ledger and the queue as they are now:
+resume the issue's frozen send, find it done, or start it (as the send it was queued
+for). The send and its dry run both ask this one function, so a dry run says what
+the send will do and refuses what it refuses, with the same words and exit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from newsletter.clock import show
+from newsletter.errors import UsageError
+from newsletter.send.plan import SendPlan
+from newsletter.state.issues import IssueRecord
+
+
+@dataclass(frozen=True)
+class Decision:
+    record: IssueRecord | None  # frozen by an earlier send: this one resumes it
+    queued_for: str | None = None  # a fresh send of a queued issue: the time it was for
+
+    @property
+    def done(self) -> bool:
+        """Sent to everyone already: a send now sends nothing more."""
+        return self.record is not None and self.record.state == "done"
+
+
+def decide(plan: SendPlan) -> Decision:
+    """Raises UsageError for a send that must not go: an issue started, or queued,
+    for another list than the plan's."""
+    record = plan.frozen()
+    if record is not None:
+        same_list(plan, record)
+        return Decision(record)
+    return Decision(None, _queued_for(plan))
+
+
+def same_list(plan: SendPlan, record: IssueRecord) -> None:
+    if record.list_name != plan.list_name:
+        raise UsageError(
+            f"issue {plan.id} was started for list {record.list_name}, not "
+            f"{plan.list_name}; give it another --id to send it to this list"
+        )
+
+
+def _queued_for(plan: SendPlan) -> str | None:
+    """When the issue is queued (for this list: this send starts it, and cron will not
+    send it again), the time it was queued for; queued for another list, an error."""
+    project = plan.project
+    for entry in project.state.queue.queued(plan.id):
+        if entry.list_name != plan.list_name:
+            raise UsageError(
+                f"issue {plan.id} is queued for list {entry.list_name} "
+                f"({show(entry.send_at, project.settings.newsletter.timezone)}); give this "
+                f"send another --id, or cancel that (newsletter schedule --cancel {plan.id})"
+            )
+        return entry.given
+    return None
