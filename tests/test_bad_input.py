@@ -1018,7 +1018,7 @@ def test_a_send_of_an_issue_queued_for_another_list_is_refused(project_dir, cli)
     assert_nothing_sent(project_dir)
     assert "2027-01-05" in cli("schedule", "--list-queued").stdout  # still queued
     same = cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes")
-    assert same.exit_code == 0 and "was queued for 2027-01-05T09:00" in same.stderr
+    assert same.exit_code == 0 and "was queued for 2027-01-05 09:00 UTC" in same.stderr
     assert "cron will not send it again" in same.stderr
     assert cli("schedule", "--list-queued").stdout == "Nothing is queued.\n"
 

@@ -47,14 +47,19 @@ def test_an_issue_queued_for_another_list_is_refused_by_both(project_dir, cli):
 
 
 def test_a_queued_issue_sent_now_says_it_is_that_send(project_dir, cli):
+    """When it was queued for is shown in the project's zone, as everywhere."""
+    settings = project_dir / "newsletter.toml"
+    settings.write_text(
+        settings.read_text().replace('timezone = "UTC"', 'timezone = "Europe/Paris"')
+    )
     assert (
         cli("schedule", SAMPLE_ARTICLE, "--list", "sample", "--at", "2030-01-01T09:00").exit_code
         == 0
     )
     dry, real = _dry_then_real(cli, SAMPLE_ARTICLE, "--list", "sample")
     assert (dry.exit_code, real.exit_code) == (0, 0)
-    assert "queued      for 2030-01-01T09:00+00:00: this send is that send" in dry.stdout
-    assert "was queued for 2030-01-01T09:00+00:00; this send is that send" in real.stderr
+    assert "queued      for 2030-01-01 09:00 CET: this send is that send" in dry.stdout
+    assert "was queued for 2030-01-01 09:00 CET; this send is that send" in real.stderr
 
 
 def test_a_done_issue_sends_nothing_more_and_the_dry_run_says_so(project_dir, cli):

@@ -160,7 +160,7 @@ def test_status_shows_each_issue_and_its_recipients(project_dir, cli):
     table = cli("status")
     assert table.exit_code == 0
     line = table.stdout.splitlines()[1]
-    assert line.startswith(ISSUE) and " done " in line
+    assert line.startswith("done ") and line.endswith(f"  {ISSUE}")
     data = json.loads(cli("status", "--json").stdout)
     assert data[0]["accepted"] == 4 and data[0]["pending"] == 0 and data[0]["state"] == "done"
     detail = json.loads(cli("status", ISSUE, "--recipients", "--json").stdout)

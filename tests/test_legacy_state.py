@@ -34,7 +34,8 @@ def test_the_issues_of_a_legacy_state_keep_their_counts(legacy, cli):
     assert result.exit_code == 0, result.output
     issues = {s["issue"]: s for s in json.loads(result.stdout)}
     assert set(issues) == {"2026-12-01", "forced", "000_1718b35f7cc77fd8", "welcome-half",
-                           "welcome-cancelled"}  # fmt: skip
+                           "welcome-cancelled", "dropped"}  # fmt: skip
+    assert issues["dropped"]["state"] == "cancelled"  # taken off the schedule, not started
     done = issues["000_1718b35f7cc77fd8"]
     assert (done["state"], done["delivered"], done["transport"]) == ("done", 4, "sendgrid")
     assert counts(cli, "welcome-half") == {

@@ -307,8 +307,10 @@ def test_status_shows_queued_issues_in_the_project_zone(project_dir, cli, clock)
     )
     assert cli("send", "articles/welcome.md", "--list", "sample", "--yes").exit_code == 0
     lines = cli("status").stdout.splitlines()
-    assert lines[1].split() == [ISSUE, "sample", "queued", "2027-07-01", "09:00", "CEST"]
-    assert lines[2].split()[:6] == ["welcome", "sample", "done", "2026-11-25", "10:30", "CET"]
+    assert lines[1].split() == ["queued", "2027-07-01", "09:00", "CEST", "sample", ISSUE]
+    assert lines[2].strip().startswith("Chrissy Teigen Says")  # its subject, as cron renders it
+    assert lines[3].split()[:5] == ["done", "2026-11-25", "10:30", "CET", "sample"]
+    assert lines[3].split()[-1] == "welcome"
     (queued,) = json.loads(cli("status", ISSUE, "--json").stdout)
     assert queued["state"] == "queued" and queued["send_at"] == "2027-07-01T07:00:00Z"
     assert queued["started"] is None and queued["accepted"] == 0
@@ -329,7 +331,7 @@ def test_cancel_stops_a_started_send_so_cron_does_not_resume_it(project_dir, cli
     assert cli("cron").stdout == ""  # nothing to resume
     assert len(on_fake.accepted_emails()) == 1000
     (status,) = json.loads(cli("status", ISSUE, "--json").stdout)
-    assert (status["state"], status["accepted"], status["skipped"]) == ("done", 1000, 1500)
+    assert (status["state"], status["accepted"], status["skipped"]) == ("cancelled", 1000, 1500)
     again = cli("schedule", "--cancel", ISSUE)
     assert again.exit_code == 2 and "was sent completely on" in again.stderr
     resend = cli(*args)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from newsletter.cli.common import JsonOption, ProjectOption, open_project
+
+if TYPE_CHECKING:
+    from newsletter.send.status import IssueStatus
 
 COLUMNS = ("accepted", "refused", "skipped", "pending", "ambiguous")
 
@@ -46,17 +49,31 @@ def status(
     if not found:
         typer.echo("No issue has been sent or queued from this project yet.")
         return
-    header = f"{'issue':30} {'list':12} {'state':8} {'when':22}" + "".join(
-        f" {c:>10}" for c in COLUMNS
-    )
-    typer.echo(header)
-    for s in found:
-        d = s.data()
-        line = f"{s.id[:30]:30} {s.list_name[:12]:12} {s.state:8} {s.when(zone):22}"
-        if s.state == "queued":
-            typer.echo(line.rstrip())
-        else:
-            typer.echo(line + "".join(f" {d[c]:>10,}" for c in COLUMNS))
+    typer.echo("\n".join(_table(found, zone)))
     for row in rows or []:
         extra = row["reason"] or row["message_id"] or ""
         typer.echo(f"  {row['email']:40} {row['state']:10} {extra}")
+
+
+def _table(found: list[IssueStatus], zone: str) -> list[str]:
+    """One row per issue, its id last and whole (to copy), its subject under it."""
+    whens = [s.when(zone) for s in found]
+    state_w = max(len("state"), *(len(s.state) for s in found))
+    when_w = max(len("when"), *(len(w) for w in whens))
+    list_w = max(len("list"), *(len(s.list_name) for s in found))
+    counts_w = max(len(c) for c in COLUMNS)
+
+    def row(state: str, when: str, list_name: str, counts: list[str], issue: str) -> str:
+        cells = "".join(f"  {c:>{counts_w}}" for c in counts)
+        return f"{state:{state_w}}  {when:{when_w}}  {list_name:{list_w}}{cells}  {issue}"
+
+    lines = [row("state", "when", "list", list(COLUMNS), "issue")]
+    for s, when in zip(found, whens, strict=True):
+        d = s.data()
+        counts = [""] * len(COLUMNS) if s.started is None else [f"{d[c]:,}" for c in COLUMNS]
+        lines.append(row(s.state, when, s.list_name, counts, s.id))
+        if s.subject is not None:
+            lines.append(f"    {s.subject}")
+        if s.problem is not None:
+            lines.append(f"    cannot be rendered now: {s.problem}")
+    return lines

@@ -46,6 +46,10 @@ class RenderedIssue:
     language: str
     fields: dict[str, Field] = field(default_factory=dict)
 
+    def shown_subject(self) -> str:
+        """The subject as an editor reads it: a subscriber's field as <name>."""
+        return self.subject.fill({k: f"<{k}>" for k in self.subject.keys})
+
 
 def render_issue(
     issue: Issue,

@@ -18,6 +18,7 @@ from newsletter.schedule.when import parse_when
 from newsletter.send.gate import gate
 from newsletter.send.plan import SendPlan, nobody_on, plan_send
 from newsletter.send.report import BadRows
+from newsletter.state.ledger import CANCELLED
 from newsletter.state.schedule import AlreadyQueued, Queued
 
 
@@ -152,7 +153,7 @@ def cancel(project: Project, issue_id: str) -> Cancelled:
                 f"{show(record.finished_at or record.created_at, zone)}; nothing to cancel"
             )
         state.ledger.recover(issue_id, now)  # in flight under our lock: a dead run's
-        skipped = state.ledger.cancel(issue_id, "cancelled by the editor", now)
+        skipped = state.ledger.cancel(issue_id, CANCELLED, now)
         state.ledger.finish_if_done(issue_id, now)
         held = state.ledger.counts(issue_id)["ambiguous"]
         return Cancelled(issue_id, record.list_name, None, skipped, held)

@@ -16,7 +16,7 @@ from newsletter.state.issues import IssueRecord
 @dataclass(frozen=True)
 class Decision:
     record: IssueRecord | None  # frozen by an earlier send: this one resumes it
-    queued_for: str | None = None  # a fresh send of a queued issue: the time it was for
+    queued_for: str | None = None  # a fresh send of a queued issue: when it was for, shown
 
     @property
     def done(self) -> bool:
@@ -53,5 +53,5 @@ def _queued_for(plan: SendPlan) -> str | None:
                 f"({show(entry.send_at, project.settings.newsletter.timezone)}); give this "
                 f"send another --id, or cancel that (newsletter schedule --cancel {plan.id})"
             )
-        return entry.given
+        return show(entry.send_at, project.settings.newsletter.timezone)
     return None

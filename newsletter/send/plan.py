@@ -48,7 +48,7 @@ class SendPlan:
 
     @property
     def subject(self) -> str:
-        return self.rendered.subject.fill({k: f"<{k}>" for k in self.rendered.subject.keys})
+        return self.rendered.shown_subject()
 
     @property
     def sender(self) -> str:

@@ -1,14 +1,18 @@
-"""What was sent, and what is queued: per issue, counts of each recipient state."""
+"""What was sent, and what is queued: per issue, its subject and counts of each
+recipient state. A send the editor stopped (`schedule --cancel`) is *cancelled*, and
+so is a queued issue taken off the schedule before it started."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from newsletter.clock import show
-from newsletter.errors import UsageError
+from newsletter.errors import NewsletterError, UsageError
 from newsletter.project import Project
+from newsletter.render.issue_view import IssueFields
+from newsletter.state.issues import IssueRecord
 from newsletter.state.recipients import STATES
-from newsletter.state.schedule import stamp
+from newsletter.state.schedule import Queued, stamp
 
 
 @dataclass(frozen=True)
@@ -16,17 +20,20 @@ class IssueStatus:
     id: str
     list_name: str
     transport: str | None  # None: queued for the project's [transport] kind
-    state: str  # queued | sending | done
+    state: str  # queued | sending | done | cancelled
     started: str | None  # when its send started; None while queued
     finished: str | None
     counts: dict[str, int]
     send_at: str | None = None  # queued: when cron sends it (UTC)
+    subject: str | None = None  # None: the queued articles cannot be rendered now
+    problem: str | None = None  # why not (cron would fail the same way)
 
     def data(self) -> dict[str, object]:
         c = self.counts
         return {
-            "issue": self.id, "list": self.list_name, "transport": self.transport,
-            "state": self.state, "send_at": self.send_at, "started": self.started,
+            "issue": self.id, "subject": self.subject, "list": self.list_name,
+            "transport": self.transport, "state": self.state, "problem": self.problem,
+            "send_at": self.send_at, "started": self.started,
             "finished": self.finished, "accepted": c["sent"], "refused": c["refused"],
             "skipped": c["skipped"], "pending": c["pending"] + c["in_flight"],
             "ambiguous": c["ambiguous"],
@@ -43,32 +50,44 @@ class IssueStatus:
 
 
 def issue_statuses(project: Project, issue_id: str | None = None) -> list[IssueStatus]:
-    """Queued issues (soonest first), then every issue in the ledger (newest first);
-    or the one asked for."""
+    """Queued issues (soonest first), then every issue in the ledger (newest first),
+    then issues taken off the schedule before they started; or the one asked for."""
     state = project.state
-    none = dict.fromkeys(STATES, 0)
-    found = [
-        IssueStatus(
-            e.issue_id, e.list_name, e.transport, "queued", None, None, none, stamp(e.send_at)
-        )
-        for e in state.queue.queued(issue_id)
-    ]
-    found += [
-        IssueStatus(
-            r.id,
-            r.list_name,
-            r.transport,
-            r.state,
-            r.created_at,
-            r.finished_at,
-            state.ledger.counts(r.id),
-        )
-        for r in state.issues.all()
-        if issue_id is None or r.id == issue_id
-    ]
+    found = [_queued(project, e) for e in state.queue.queued(issue_id)]
+    records = [r for r in state.issues.all() if issue_id is None or r.id == issue_id]
+    found += [_started(project, r) for r in records]
+    seen = {s.id for s in found}
+    for entry in state.queue.cancelled():
+        if entry.issue_id not in seen and issue_id in (None, entry.issue_id):
+            seen.add(entry.issue_id)
+            found.append(replace(_queued(project, entry), state="cancelled"))
     if issue_id is not None and not found:
         raise UsageError(f"no issue {issue_id!r} in this project's ledger or schedule")
     return found
+
+
+def _started(project: Project, record: IssueRecord) -> IssueStatus:
+    ledger = project.state.ledger
+    frozen = project.state.issues.get(record.id)
+    subject = frozen.rendered().shown_subject() if frozen is not None else None
+    shown = "cancelled" if ledger.cancelled(record.id) else record.state
+    return IssueStatus(record.id, record.list_name, record.transport, shown, record.created_at,
+                       record.finished_at, ledger.counts(record.id), subject=subject)  # fmt: skip
+
+
+def _queued(project: Project, entry: Queued) -> IssueStatus:
+    """A queued issue, with the subject its articles render now (as cron will)."""
+    subject, problem = None, None
+    try:
+        paths = [project.root / a for a in entry.articles]
+        rendered = project.render(project.read_issue(paths, entry.issue_id),
+                                  IssueFields.of(entry.options))  # fmt: skip
+        subject = rendered.shown_subject()
+    except NewsletterError as exc:
+        problem = str(exc)
+    none = dict.fromkeys(STATES, 0)
+    return IssueStatus(entry.issue_id, entry.list_name, entry.transport, "queued", None, None,
+                       none, stamp(entry.send_at), subject, problem)  # fmt: skip
 
 
 def recipient_states(project: Project, issue_id: str) -> list[dict[str, str | None]]:

@@ -46,6 +46,9 @@ class Claimant:
         return owner == self.name or self.others_alive(owner)
 
 
+CANCELLED = "cancelled by the editor"  # the reason of a recipient a stopped send skipped
+
+
 class Ledger:
     def __init__(self, engine: Engine, issues: Issues) -> None:
         self.engine = engine
@@ -156,6 +159,17 @@ class Ledger:
             if any(found.get(state) for state in ("pending", "in_flight", "ambiguous")):
                 return False
             return self.issues.finish(issue_id, now)
+
+    def cancelled(self, issue_id: str) -> int:
+        """How many recipients `cancel` skipped with CANCELLED (the editor stopped it)."""
+        r = self._of(issue_id)
+        if r is None:
+            return 0
+        found = self.engine.value(
+            "SELECT count(*) FROM deliveries WHERE issue = ? AND state = 'skipped' AND reason = ?",
+            (r.issue, CANCELLED),
+        )
+        return int(found or 0)
 
     def last_batch(self, issue_id: str) -> int:
         r = self._of(issue_id)

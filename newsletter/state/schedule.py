@@ -121,6 +121,13 @@ class Queue:
             )
         return [_queued(row) for row in rows]
 
+    def cancelled(self) -> list[Queued]:
+        """Entries taken off the schedule, the latest first."""
+        rows = self.engine.all(
+            f"SELECT {COLUMNS} FROM schedule WHERE state = 'cancelled' ORDER BY updated_at DESC, n"
+        )
+        return [_queued(row) for row in rows]
+
     def due(self, now: datetime) -> list[Queued]:
         rows = self.engine.all(
             f"SELECT {COLUMNS} FROM schedule{{schedule_due}} "
