@@ -55,7 +55,7 @@ def test_what_a_send_prints_says_accepted_and_states_are_the_ledgers(project_dir
         assert not NOT_OUR_WORDS.search(text), text
     assert "4 accepted by outbox" in outputs[1].stdout
     table = outputs[6].stdout.splitlines()[0].split()
-    assert table[4:] == ["accepted", "refused", "skipped", "pending", "ambiguous"]
+    assert table[3:] == ["accepted", "refused", "skipped", "pending", "ambiguous", "issue"]
     detail = cli("status", SAMPLE_ARTICLE.split("/")[1][:-4], "--recipients", "--json")
     states = {r["state"] for r in json.loads(detail.stdout)["recipients"]}
     assert states and states <= set(STATES)
