@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import secrets
 import shutil
 import socket
@@ -26,7 +25,7 @@ from newsletter.errors import ListError, LockHeld, SettingsError, StateError, Us
 from newsletter.files import read_text, shown
 from newsletter.render import PACKAGE_TEMPLATES, RenderedIssue, render_issue
 from newsletter.render.issue_view import IssueFields
-from newsletter.settings import SETTINGS_FILE, Settings, load_settings
+from newsletter.settings import LIST_NAME, SETTINGS_FILE, Settings, load_settings
 from newsletter.signing import SECRET_BYTES, Signer
 from newsletter.state import Database, is_postgres_url
 from newsletter.state.ledger import Claimant
@@ -42,7 +41,6 @@ STATE_DEFAULT = "sqlite:///.newsletter/state.db"
 SKELETON = Path(__file__).resolve().parent / "skeleton"  # what `newsletter init` copies
 TEMPLATE_FILES = ("email.html", "email.css", "email.txt", "subject.txt", "words/en.toml",
                   "words/de.toml", "words/fr.toml", "words/es.toml")  # fmt: skip
-LIST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 # (project, kind, dry_run) -> the transport a send uses: what a test may replace
 TransportMaker = Callable[["Project", str, bool], Transport]
@@ -251,8 +249,34 @@ class Project:
             return name  # a folder or a pipe there is named when it is read
         names = self.list_names()
         if len(names) > 1:
-            raise UsageError(f"say which list with --list (lists here: {', '.join(names)})")
+            raise UsageError(f"missing --list LIST: say which (lists here: {', '.join(names)})")
         return names[0] if names else None
+
+    def reader_list(self, name: str | None) -> tuple[str | None, str | None]:
+        """The list whose subscriber a preview, a check or a test copy is made for:
+        the one named, else [newsletter] default_list, else the project's only list;
+        with several and no default, none (a sample reader, made of the template's
+        fallbacks), and a note that says so."""
+        if name is not None:
+            return self.resolve_list(name), None
+        default = self.settings.newsletter.default_list
+        if default:
+            path = self.list_path(default)
+            if not path.exists():
+                raise SettingsError(
+                    f"names {self.shown(path)}, which does not exist",
+                    file=self.shown(self.settings.path),
+                    setting="[newsletter] default_list",
+                )
+            return default, None
+        names = self.list_names()
+        if len(names) > 1:
+            return None, (
+                f"this project has {len(names)} lists ({', '.join(names)}) and no "
+                "[newsletter] default_list: made for a sample reader (the template's "
+                "fallbacks for the name and fields); --list LIST picks a list"
+            )
+        return (names[0] if names else None), None
 
     # --- one sender at a time ---
 

@@ -201,6 +201,20 @@ def known_language(tag: str) -> bool:
     return True
 
 
+LIST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # subscribers/<list>.csv
+
+
+def _optional_list(value: Any) -> str:
+    """A list's name ("" for none): letters, digits, '.', '_' or '-'."""
+    text = _string(value)
+    if text and not LIST_NAME.fullmatch(text):
+        raise _Invalid(
+            f"expected a list's name (subscribers/<list>.csv: letters, digits, '.', '_' or "
+            f"'-'), got {text!r}"
+        )
+    return text
+
+
 def _optional_https_url(value: Any) -> str:
     """An https URL, or "" for none: an image over http is blocked or flagged by
     mail clients."""
@@ -320,6 +334,7 @@ class NewsletterSettings:
     logo_alt: str = _setting("logo_alt", _string, "")  # its alt text ("" = the name)
     logo_width: int = _setting("logo_width", _int_between(16, 536), 160)  # px shown
     web_url: str = _setting("web_url", _web_url, "")  # "View in browser": {issue} is the id
+    default_list: str = _setting("default_list", _optional_list, "")  # preview, check, --test
 
     @property
     def direction(self) -> str:

@@ -654,7 +654,7 @@ def test_preview_as_someone_not_on_the_list_is_refused(project_dir, cli):
     result = cli(
         "preview", SAMPLE_ARTICLE, "--list", "sample", "--as", "stranger@example.com", "-o", "out"
     )
-    assert_one_line_error(result, 2, "--as", "stranger@example.com", "sample")
+    assert_one_line_error(result, 1, "subscribers/sample.csv", "stranger@example.com", "--as")
     assert_nothing_written(project_dir)
 
 
@@ -1027,14 +1027,14 @@ def test_a_send_of_an_issue_queued_for_another_list_is_refused(project_dir, cli)
     "args",
     [
         ("send", SAMPLE_ARTICLE, "--list", "sample", "--list", "other", "--yes"),
-        ("send", SAMPLE_ARTICLE, "--test", "a@example.com", "--test=b@example.com"),
+        ("send", SAMPLE_ARTICLE, "--id", "a", "--id=b", "--test", "a@example.com"),
         ("schedule", SAMPLE_ARTICLE, "--list", "sample", "--at", "2030-01-01T09:00Z",
          "--at", "2030-01-02T09:00Z"),
         ("preview", SAMPLE_ARTICLE, "--as", "ada@example.com", "--as", "tom@example.net",
          "--output", "out"),
         ("subscribers", "add", "sample", "new@example.com", "--name", "A", "--name", "B"),
     ],
-    ids=["send --list", "send --test", "schedule --at", "preview --as", "subscribers --name"],
+    ids=["send --list", "send --id", "schedule --at", "preview --as", "subscribers --name"],
 )  # fmt: skip
 def test_an_option_of_one_value_given_twice_is_wrong_usage(project_dir, cli, args):
     """click kept the last one silently: `--list a --list b` sent to b."""

@@ -1,6 +1,7 @@
 """`newsletter preview`: the issue as one subscriber gets it, written to files."""
 
 import email
+import json
 from email import policy
 
 from conftest import DATA, SAMPLE_ARTICLE, SECRET
@@ -25,10 +26,11 @@ def test_preview_as_a_given_subscriber(project_dir, cli):
 
 
 def test_preview_as_someone_not_on_the_list_is_an_error(project_dir, cli):
+    """A fact of the list, not wrong usage: exit 1, naming the list's file."""
     result = cli("preview", SAMPLE_ARTICLE, "--output", "out", "--as", "nobody@example.com")
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert result.stderr.strip() == (
-        "error: --as nobody@example.com: not a subscriber of list sample"
+        "error: subscribers/sample.csv: nobody@example.com is not on this list (--as)"
     )
 
 
@@ -58,13 +60,57 @@ def test_as_an_invalid_address_is_wrong_usage(project_dir, cli):
     assert result.stderr.startswith("error: --as 'not an address': ")
 
 
-def test_several_lists_need_a_list_option(project_dir, cli):
+def test_several_lists_and_no_default_preview_a_sample_reader_and_say_so(project_dir, cli):
+    """preview and check refused to run without --list once a project had two lists."""
     (project_dir / "subscribers" / "other.csv").write_text("email\nx@example.com\n")
+    for command in ("preview", "check"):
+        args = ("--output", "out") if command == "preview" else ()
+        result = cli(command, SAMPLE_ARTICLE, *args)
+        assert result.exit_code == 0, result.output
+        assert (
+            "note: this project has 2 lists (other, sample) and no [newsletter] default_list: "
+            "made for a sample reader (the template's fallbacks for the name and fields); "
+            "--list LIST picks a list"
+        ) in result.stderr
+    text = (project_dir / "out" / "000_1718b35f7cc77fd8.txt").read_text()
+    assert "Hi there," in text  # the template's fallback for the name
+    checked = cli("check", SAMPLE_ARTICLE, "--json")
+    assert json.loads(checked.stdout)["recipient"] == "reader@example.com"
+    named = cli("preview", SAMPLE_ARTICLE, "--output", "out", "--list", "other")
+    assert named.exit_code == 0 and "note:" not in named.stderr
+
+
+def test_default_list_is_what_preview_check_and_a_test_copy_use(project_dir, cli):
+    (project_dir / "subscribers" / "other.csv").write_text("email,name\nx@example.com,Xavier\n")
+    settings = project_dir / "newsletter.toml"
+    text = settings.read_text()
+    settings.write_text(text.replace("[newsletter]\n", '[newsletter]\ndefault_list = "other"\n'))
     result = cli("preview", SAMPLE_ARTICLE, "--output", "out")
-    assert result.exit_code == 2
-    assert result.stderr.strip() == (
-        "error: say which list with --list (lists here: other, sample)"
+    assert result.exit_code == 0 and "note:" not in result.stderr
+    assert "Hi Xavier," in (project_dir / "out" / "000_1718b35f7cc77fd8.txt").read_text()
+    checked = json.loads(cli("check", SAMPLE_ARTICLE, "--json").stdout)
+    assert checked["recipient"] == "x@example.com" and checked["note"] is None
+    test = cli("send", SAMPLE_ARTICLE, "--test", "x@example.com")
+    assert test.exit_code == 0, test.output
+    assert "to x@example.com via outbox" in test.stdout
+    assert test.stdout.rstrip().endswith("as their copy on list other.")
+    real = cli("send", SAMPLE_ARTICLE, "--yes")  # a real send still names its list
+    assert real.exit_code == 2 and "missing --list LIST" in real.stderr
+
+
+def test_a_default_list_that_is_not_there_names_the_setting(project_dir, cli):
+    settings = project_dir / "newsletter.toml"
+    text = settings.read_text()
+    settings.write_text(text.replace("[newsletter]\n", '[newsletter]\ndefault_list = "main"\n'))
+    result = cli("preview", SAMPLE_ARTICLE, "--output", "out")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "error: newsletter.toml: [newsletter] default_list: names subscribers/main.csv, "
+        "which does not exist\n"
     )
+    settings.write_text(text.replace("[newsletter]\n", '[newsletter]\ndefault_list = "../x"\n'))
+    bad = cli("check", SAMPLE_ARTICLE)
+    assert bad.exit_code == 1 and "[newsletter] default_list: expected a list's name" in bad.stderr
 
 
 def test_open_without_a_browser_says_so_and_fails(cli, project_dir, monkeypatch):

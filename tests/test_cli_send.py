@@ -231,11 +231,47 @@ def test_test_send_to_a_missing_list_is_an_error(project_dir, cli):
     assert not (project_dir / "outbox").exists()
 
 
-def test_test_send_with_several_lists_asks_which(project_dir, cli):
+def test_a_test_copy_needs_no_list_and_says_whose_copy_it_is(project_dir, cli):
+    """With several lists `send --test` refused to run without --list."""
     write(project_dir / "subscribers" / "other.csv", "email\nx@example.com\n")
     result = cli("send", SAMPLE_ARTICLE, "--test", "ada@example.com")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.rstrip().endswith(
+        "as a sample reader's copy (no list: the template's fallbacks)."
+    )
+    (path,) = (project_dir / "outbox").rglob("*.eml")
+    assert "Hi there," in body(read_eml(path), "plain")  # not Ada's copy: no list was named
+    dry = cli("send", SAMPLE_ARTICLE, "--test", "ada@example.com", "--dry-run")
+    assert dry.stdout.rstrip().endswith("via outbox, with no list.")
+
+
+def test_test_copies_go_to_several_addresses_each_as_their_own(project_dir, cli):
+    """`--test a --test b` kept the last address silently."""
+    result = cli("send", SAMPLE_ARTICLE, "--list", "sample", "--test", "ada@example.com",
+                 "--test", "guest@example.org", "--test", "ADA@example.com")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2  # the same address twice is one copy
+    assert lines[0].endswith("to ada@example.com via outbox (outbox/000_1718b35f7cc77fd8/test/), "
+                             "as their copy on list sample.")  # fmt: skip
+    assert lines[1].endswith("guest@example.org via outbox (outbox/000_1718b35f7cc77fd8/test/), "
+                             "as a sample reader's copy (not on list sample: the template's "
+                             "fallbacks).")  # fmt: skip
+    files = sorted(p.name for p in (project_dir / "outbox").rglob("*.eml"))
+    assert files == ["ada@example.com.eml", "guest@example.org.eml"]
+    texts = {p.name: body(read_eml(p), "plain") for p in (project_dir / "outbox").rglob("*.eml")}
+    assert "Hi Ada Lovelace," in texts["ada@example.com.eml"]
+    assert "Hi there," in texts["guest@example.org.eml"]
+
+
+def test_test_copies_are_a_few(project_dir, cli):
+    many = [a for n in range(26) for a in ("--test", f"t{n}@example.com")]
+    result = cli("send", SAMPLE_ARTICLE, "--list", "sample", *many)
     assert result.exit_code == 2
-    assert "say which list with --list" in result.stderr
+    assert result.stderr.startswith(
+        "error: --test is given 26 addresses: a test goes to at most 25"
+    )
+    assert not (project_dir / "outbox").exists()
 
 
 def test_test_send_to_someone_not_on_the_list_uses_the_fallbacks(project_dir, cli):

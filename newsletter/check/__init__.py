@@ -26,6 +26,7 @@ class CheckReport:
     recipient: str
     html_bytes: int
     findings: list[Finding] = field(default_factory=list)
+    note: str | None = None  # who the email was checked as, when that needs saying
 
     @property
     def errors(self) -> list[Finding]:
@@ -40,6 +41,7 @@ class CheckReport:
             "issue": self.issue_id, "subject": self.subject, "recipient": self.recipient,
             "html_bytes": self.html_bytes, "errors": len(self.errors),
             "warnings": len(self.warnings), "findings": [f.data() for f in self.findings],
+            "note": self.note,
         }  # fmt: skip
 
 
@@ -55,7 +57,9 @@ def check_issue(
     `as_email`) gets it."""
     sample = make_sample(project, articles, list_name, as_email, issue_id)
     delivering = project.settings.transport.kind != "outbox"  # what `send` would do
-    return check_sample(project, sample, online, delivering)
+    report = check_sample(project, sample, online, delivering)
+    report.note = sample.note
+    return report
 
 
 def untranslated(project: Project, sample: Sample) -> list[Finding]:

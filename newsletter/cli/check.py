@@ -17,6 +17,7 @@ from newsletter.cli.common import (
     ProjectOption,
     open_project,
 )
+from newsletter.cli.output import print_notes
 
 if TYPE_CHECKING:
     from newsletter.check import CheckReport
@@ -44,6 +45,8 @@ def check(
 
     with open_project(project) as proj:
         report = check_issue(proj, articles, list_name, as_email, issue_id, online)
+    if report.note:
+        print_notes([report.note])
     if as_json:
         typer.echo(json.dumps(report.data(), indent=2, ensure_ascii=False))
     else:

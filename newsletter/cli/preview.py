@@ -82,7 +82,7 @@ def preview(
 
     with open_project(project) as proj:
         sample = make_sample(proj, articles, list_name, as_email, issue_id, overrides)
-        print_notes(issue_notes(sample.issue, proj.shown))
+        print_notes(issue_notes(sample.issue, proj.shown) + ([sample.note] if sample.note else []))
         folder = output if output is not None else proj.state_dir / "preview"
         files = write_preview(sample, folder, proj)
         for path in files:

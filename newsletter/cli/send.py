@@ -48,11 +48,12 @@ def send(
         bool, typer.Option("--dry-run", help="Show what would be sent; send nothing.")
     ] = False,
     test: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
             "--test",
             metavar="EMAIL",
-            help="Send one copy to this address only.",
+            help="Send one test copy to this address only (give it again for more, at most "
+            "25); needs no --list.",
             show_default=False,
         ),
     ] = None,
@@ -101,10 +102,10 @@ def send(
         print_notes(plan.notes)
         if dry_run:
             _warn_missing_secret(plan)
-        if test is not None:
+        if test:
             if plan.issue is not None:
                 _check(plan, dry_run)
-            _test_copy(plan, test, dry_run)
+            _test_copies(plan, test, dry_run)
             return
         decision = decide(plan)  # the send's own: a dry run refuses what the send refuses
         frozen = proj.state.ledger.counts(plan.id) if decision.record is not None else None
@@ -145,20 +146,38 @@ def _warn_missing_secret(plan: SendPlan) -> None:
         warn(f"the environment variable {missing} is not set: a real send would stop there")
 
 
-def _test_copy(plan: SendPlan, address: str, dry_run: bool) -> None:
-    from newsletter.send.run import run_test_send
+def _test_copies(plan: SendPlan, addresses: list[str], dry_run: bool) -> None:
+    from newsletter.send.run import run_test_send, test_addresses
 
     if dry_run:
+        shown = ", ".join(test_addresses(addresses))
+        whose = "with no list" if _no_list(plan) else f"as on list {plan.list_name}"
         typer.echo(
-            f"Dry run: would send one test copy of “{plan.subject}” to {address} "
-            f"via {plan.transport.name}."
+            f"Dry run: would send a test copy of “{plan.subject}” to {shown} via "
+            f"{plan.transport.name}, {whose}."
         )
         return
-    sent_to = run_test_send(plan, address)
-    typer.echo(
-        f"Sent a test copy of “{plan.subject}” to {sent_to} via "
-        f"{plan.transport.name} ({plan.transport.destination(plan.id, True)})."
-    )
+    copies = run_test_send(plan, addresses)
+    where = plan.transport.destination(plan.id, True)
+    for copy in copies:
+        as_whom = (f"as their copy on list {copy.subscriber_of}" if copy.subscriber_of
+                   else f"as a sample reader's copy ({_fallbacks(plan)})")  # fmt: skip
+        typer.echo(
+            f"Sent a test copy of “{plan.subject}” to {copy.email} via "
+            f"{plan.transport.name} ({where}), {as_whom}."
+        )
+
+
+def _no_list(plan: SendPlan) -> bool:
+    from newsletter.send.plan import TEST_LIST
+
+    return plan.list_name == TEST_LIST and not plan.list_path.exists()
+
+
+def _fallbacks(plan: SendPlan) -> str:
+    if _no_list(plan):
+        return "no list: the template's fallbacks"
+    return f"not on list {plan.list_name}: the template's fallbacks"
 
 
 def _dry_run(

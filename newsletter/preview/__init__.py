@@ -4,13 +4,13 @@ files (files.py) or serves on a live page (live.py), and `check` lints."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from newsletter.addresses import BadAddress, normalise_address
 from newsletter.articles import Issue
 from newsletter.audience.lists import Subscriber, find_subscriber, first_subscriber
-from newsletter.errors import UsageError
+from newsletter.errors import ListError, UsageError
 from newsletter.message import Envelope
 from newsletter.personalise import Copy, Personaliser, Recipient, personalise
 from newsletter.project import Project
@@ -31,6 +31,7 @@ class Sample:
     recipient: Recipient
     copy: Copy
     envelope: Envelope
+    note: str | None = None  # who it was made for, when that needs saying
 
 
 def make_sample(
@@ -42,11 +43,15 @@ def make_sample(
     overrides: IssueFields | None = None,
 ) -> Sample:
     """The issue of `articles` as `as_email` (default: the list's first subscriber)
-    gets it; `overrides`: --subject and --number."""
+    gets it; `overrides`: --subject and --number. Without a list, the project's
+    [newsletter] default_list or only list; with several lists and no default, a
+    sample reader (its note says so)."""
     issue = project.read_issue(articles, issue_id)
     rendered = project.render(issue, overrides)
-    list_name = project.resolve_list(list_name)
-    return sample_of(project, issue, rendered, list_name, pick(project, list_name, as_email))
+    list_name, note = project.reader_list(list_name)
+    subscriber = pick(project, list_name, as_email)
+    sample = sample_of(project, issue, rendered, list_name, subscriber)
+    return replace(sample, note=note if as_email is None else None)
 
 
 def sample_of(
@@ -83,5 +88,5 @@ def pick(project: Project, list_name: str | None, as_email: str | None) -> Subsc
         return Subscriber(email=email or PREVIEW_ADDRESS)
     found = find_subscriber(path, email, shown) if email else first_subscriber(path, shown)
     if email and found is None:
-        raise UsageError(f"--as {as_email}: not a subscriber of list {list_name}")
+        raise ListError(f"{as_email} is not on this list (--as)", file=shown)
     return found or Subscriber(email=PREVIEW_ADDRESS)

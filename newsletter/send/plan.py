@@ -91,7 +91,7 @@ def plan_send(
     list_name: str | None,
     issue_id: str | None = None,
     transport_kind: str | None = None,
-    test_address: str | None = None,
+    test_address: Sequence[str] | str | None = None,
     dry_run: bool = False,
     force: bool = False,
     overrides: IssueFields | None = None,
@@ -107,11 +107,14 @@ def plan_send(
                 "was frozen (name its articles to check it is the same)"
             )
         return _plan_started(project, list_name, issue_id, transport_kind, dry_run)
-    if list_name is None and test_address is None:
+    if list_name is None and not test_address:
         raise UsageError("missing --list LIST (or send one copy with --test EMAIL)")
-    list_name = project.resolve_list(list_name) or TEST_LIST
+    if list_name is None:  # a test copy: as a subscriber of the default or only list, if any
+        list_name = project.reader_list(None)[0] or TEST_LIST
+    else:
+        list_name = project.resolve_list(list_name) or TEST_LIST
     transport = project.transport(transport_kind, dry_run)
-    project.guard_state(delivering=delivers(transport) and test_address is None)
+    project.guard_state(delivering=delivers(transport) and not test_address)
     issue = project.read_issue(articles, issue_id)
     if overrides is not None and project.state.issues.get(issue.id) is not None:
         raise UsageError(

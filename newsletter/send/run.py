@@ -5,6 +5,9 @@ copy, outside the ledger."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from newsletter.addresses import BadAddress, normalise_address
 from newsletter.audience.lists import Subscriber, find_subscriber
 from newsletter.errors import AmbiguousError, PermanentError, StateError, UsageError
@@ -132,26 +135,53 @@ def check_outcome(plan: SendPlan, report: SendReport) -> None:
         raise nobody_on(plan)
 
 
-def run_test_send(plan: SendPlan, address: str) -> str:
-    """One copy, marked as a test, to `address`; personalised as that subscriber when
-    the list has them. Returns the address it went to."""
+MAX_TEST_COPIES = 25  # more is a send: through the ledger, to a list
+
+
+@dataclass(frozen=True)
+class TestCopy:
+    """A test copy sent: to whom, and whose copy it was (None: a sample reader's, the
+    template's fallbacks for the name and fields)."""
+
+    email: str
+    subscriber_of: str | None
+
+
+def run_test_send(plan: SendPlan, addresses: Sequence[str]) -> list[TestCopy]:
+    """One copy each, marked as a test, to `addresses` (in one batch, outside the
+    ledger); each personalised as that subscriber when the plan's list has them."""
+    emails = test_addresses(addresses)
+    on_list = plan.list_path.is_file()
+    copies, recipients = [], []
+    for email in emails:
+        subscriber = find_subscriber(plan.list_path, email, plan.list_shown) if on_list else None
+        recipients.append(plan.personaliser.recipient(subscriber or Subscriber(email)))
+        copies.append(TestCopy(recipients[-1].email, plan.list_name if subscriber else None))
     try:
-        email = normalise_address(address)
-    except BadAddress as exc:
-        raise UsageError(f"--test {address!r}: {exc}") from None
-    subscriber = None
-    if plan.list_path.is_file():
-        subscriber = find_subscriber(plan.list_path, email, plan.list_shown)
-    recipient = plan.personaliser.recipient(subscriber or Subscriber(email))
-    try:
-        batch = Batch(plan.rendered, (recipient,), plan.envelope, test=True)
+        batch = Batch(plan.rendered, tuple(recipients), plan.envelope, test=True)
         result = send_with_retries(plan.transport, batch, plan.project.clock)
     finally:
         plan.transport.close()
     if result.error is not None:
         raise result.error
-    sent_to = recipient.email  # the list's spelling of the address, when it has it
-    if sent_to not in result.accepted:
-        why = result.refused.get(sent_to, "the transport did not accept it")
-        raise PermanentError(f"the test copy was refused: {why}", recipient=sent_to)
-    return sent_to
+    for copy in copies:  # the list's spelling of each address, when it has it
+        if copy.email not in result.accepted:
+            why = result.refused.get(copy.email, "the transport did not accept it")
+            raise PermanentError(f"the test copy was refused: {why}", recipient=copy.email)
+    return copies
+
+
+def test_addresses(addresses: Sequence[str]) -> list[str]:
+    emails: dict[str, str] = {}
+    for address in addresses:
+        try:
+            email = normalise_address(address)
+        except BadAddress as exc:
+            raise UsageError(f"--test {address!r}: {exc}") from None
+        emails.setdefault(email.lower(), email)
+    if len(emails) > MAX_TEST_COPIES:
+        raise UsageError(
+            f"--test is given {len(emails)} addresses: a test goes to at most "
+            f"{MAX_TEST_COPIES}; send to a list for more (it goes through the ledger)"
+        )
+    return list(emails.values())
