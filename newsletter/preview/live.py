@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from newsletter.clock import Clock
 from newsletter.errors import NewsletterError
 from newsletter.message import MessageMaker, header_values
 from newsletter.preview import Sample, make_sample
@@ -63,10 +64,11 @@ class LivePreview:
         issue_id: str | None = None,
         overrides: IssueFields | None = None,
         lint: Lint | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.root = root
         self.overrides = overrides
-        self.lint = lint
+        self.lint, self.clock = lint, clock
         self.articles = [a if a.is_absolute() else Path.cwd() / a for a in articles]
         self.list_name, self.as_email, self.issue_id = list_name, as_email, issue_id
         self._changed = threading.Condition()
@@ -129,7 +131,7 @@ class LivePreview:
 
     def _render(self, version: int) -> Snapshot:
         try:
-            with Project.open(self.root) as project:
+            with Project.open(self.root, clock=self.clock) as project:
                 preview = make_sample(project, self.articles, self.list_name, self.as_email,
                                       self.issue_id, self.overrides)  # fmt: skip
                 maker = MessageMaker(preview.rendered, preview.envelope, project.clock.now())

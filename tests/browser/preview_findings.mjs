@@ -15,7 +15,9 @@
 // file FIXED over ARTICLE and waits for the panel to follow by itself (no reload),
 // and takes clean-WIDTH-SCHEME.png; then breaks ARTICLE's front matter and measures
 // the render error and the panel (error-WIDTH-light.png). Prints one JSON document; judging it is the
-// pytest test's job (tests/test_preview_page.py). Only the preview server is reached.
+// pytest test's job (tests/test_preview_page.py); scripts/screenshots.py keeps two of
+// the pictures for the README (with NEWSLETTER_SHOT_TIME set, the page's clock shows
+// that time, in UTC). Only the preview server is reached; images get a placeholder.
 import fs from "node:fs";
 import path from "node:path";
 import { chromium } from "playwright-core";
@@ -24,6 +26,9 @@ const [url, article, fixed, out] = process.argv.slice(2);
 const CHROMIUM = process.env.NEWSLETTER_CHROMIUM || "/usr/bin/chromium";
 const origin = new URL(url).origin;
 const MADE = ["LI", "SPAN", "CODE", "P", "WBR"]; // what the page puts in the list
+const SHOT_TIME = process.env.NEWSLETTER_SHOT_TIME;
+const PLACEHOLDER = `<svg xmlns="http://www.w3.org/2000/svg" width="1072" height="603">
+<rect width="1072" height="603" fill="#9ca3af"/></svg>`;
 
 // Runs in the page: the check panel's place and contents.
 function panel(made) {
@@ -98,9 +103,16 @@ const shot = async (page, name) => {
   result.screenshots.push(file);
 };
 try {
-  const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-  await page.route("**/*", (route) =>
-    route.request().url().startsWith(origin) ? route.continue() : route.abort());
+  const page = await browser.newPage({
+    viewport: { width: 1200, height: 900 }, timezoneId: "UTC" });
+  if (SHOT_TIME) await page.clock.setFixedTime(new Date(SHOT_TIME));
+  await page.route("**/*", (route) => {
+    if (route.request().url().startsWith(origin)) return route.continue();
+    if (route.request().resourceType() === "image") {
+      return route.fulfill({ contentType: "image/svg+xml", body: PLACEHOLDER });
+    }
+    return route.abort();
+  });
   await page.goto(url);
   await page.waitForFunction(() => Number(document.body.dataset.version) >= 1);
   await page.waitForTimeout(300);
