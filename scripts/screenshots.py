@@ -14,8 +14,12 @@ set to a dummy, so this project's state, outbox and secret are never touched):
 then opens each in headless Chromium (tests/browser/inspect.mjs: playwright-core and
 Debian's /usr/bin/chromium, images replaced by grey placeholders, no network) at 375
 and 600 px wide, light and dark, and writes full-page PNGs (device scale factor 1)
-as NAME-WIDTH-SCHEME.png, e.g. docs/screenshots/sample-375-light.png. Needs Node.js
-and the npm tools (`npm ci`).
+as NAME-WIDTH-SCHEME.png, e.g. docs/screenshots/sample-375-light.png. Then serves
+the live preview page (`preview --serve`, in this process, the same clock) of a
+draft article with findings, and keeps the page as tests/browser/preview_findings.mjs
+shows it at 1200 and 375 px (the check panel beside the email, and above it) as
+preview-1200-light.png and preview-375-light.png. Needs Node.js and the npm tools
+(`npm ci`).
 """
 
 from __future__ import annotations
@@ -39,7 +43,22 @@ WIDTHS = (375, 600)
 SCHEMES = ("light", "dark")
 DUMMY_SECRET = "screenshots-only-not-a-secret-0123456789abcdef"
 ISSUE_DAY = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)  # the digest's date, a Monday
-OURS = re.compile(r"(sample|kitchen|digest)-\d+-(light|dark)\.png")
+OURS = re.compile(r"(sample|kitchen|digest|preview)-\d+-(light|dark)\.png")
+# The live preview page of a draft with findings: what check says beside the email.
+DRAFT = """---
+title: "Winter Lineup: Five Shows to Watch This Month"
+summary: Five new series worth your evenings, and one to skip.
+---
+December is crowded. Here are the five new series we keep talking about in the
+office, and the one we gave up on after two episodes.
+
+![](https://example.com/images/winter-lineup.jpg)
+
+The full schedule, with the streaming service of each, is on
+[our winter page](/schedule/winter).
+"""
+PAGE_SHOTS = {"findings-1200-light.png": "preview-1200-light.png",
+              "findings-375-light.png": "preview-375-light.png"}  # fmt: skip
 
 
 def copy_project(root: Path) -> Path:
@@ -104,6 +123,34 @@ def screenshot(files: list[Path], shots: Path) -> None:
         sys.exit(f"error: inspect.mjs failed:\n{done.stderr.strip()[-3000:]}")
 
 
+def preview_page(project: Path, root: Path, shots: Path) -> None:
+    """The `preview --serve` page of DRAFT, in PAGE_SHOTS' names, into `shots`."""
+    from newsletter.check import command_check
+    from newsletter.clock import FixedClock
+    from newsletter.preview.live import LivePreview, make_app
+    from newsletter.web.server import Server
+
+    article = project / "articles" / "draft.md"
+    article.write_text(DRAFT)
+    fixed = root / "fixed.md"  # the script saves it over the draft, then breaks it
+    fixed.write_text(DRAFT.replace("![](", "![Posters of the five shows]("))
+    script = REPO / "tests" / "browser" / "preview_findings.mjs"
+    page = root / "page"
+    page.mkdir()
+    env = {**os.environ, "NEWSLETTER_SHOT_TIME": ISSUE_DAY.isoformat()}
+    with contextlib.chdir(project):  # paths in the findings as an editor there sees them
+        live = LivePreview(project, [article], lint=command_check, clock=FixedClock(ISSUE_DAY))
+        with live.watching(), Server(make_app(live), on_stop=live.close).start() as server:
+            command = ["node", str(script), f"http://127.0.0.1:{server.port}/",
+                       str(article), str(fixed), str(page)]  # fmt: skip
+            done = subprocess.run(command, cwd=REPO, capture_output=True, text=True,
+                                  timeout=300, env=env)  # fmt: skip
+    if done.returncode != 0:
+        sys.exit(f"error: preview_findings.mjs failed:\n{done.stderr.strip()[-3000:]}")
+    for made, name in PAGE_SHOTS.items():
+        shutil.copyfile(page / made, shots / name)
+
+
 def warn_without_cjk_font() -> None:
     """The kitchen sink has a Japanese paragraph: without a CJK font (Debian's
     fonts-noto-cjk) Chromium draws it as empty boxes, and the pictures would lie."""
@@ -125,17 +172,19 @@ def main() -> None:
     warn_without_cjk_font()
     with tempfile.TemporaryDirectory(prefix="newsletter-screenshots-") as temporary:
         root = Path(temporary)
-        files = preview(copy_project(root), root)
+        project = copy_project(root)
+        files = preview(project, root)
         shots = root / "shots"
         shots.mkdir()
         screenshot(files, shots)
+        preview_page(project, root, shots)
         out.mkdir(parents=True, exist_ok=True)
         wanted = {
             f"{file.stem}-{width}-{scheme}.png"
             for file in files
             for width in WIDTHS
             for scheme in SCHEMES
-        }
+        } | set(PAGE_SHOTS.values())
         for stale in out.glob("*.png"):
             if OURS.fullmatch(stale.name) and stale.name not in wanted:
                 stale.unlink()

@@ -125,3 +125,106 @@ def test_this_machines_names_with_the_port_are_answered(served, name):
     port = base.rsplit(":", 1)[1]
     status, body = get_as(base, "/meta.json", f"{name}:{port}")
     assert status == 200 and "ada@example.com" in body
+
+
+FINDINGS = """---
+title: An Issue With Findings
+---
+An image without alt text: ![](https://example.com/grey.png)
+
+A [relative link](/issues/42) and [one over http](http://example.com/<b>x</b>).
+"""
+
+
+def lint_of(project_dir, article):
+    """What `newsletter check` finds in the article, as the page lists it."""
+    from newsletter.check import check_issue
+    from newsletter.project import Project
+
+    with Project.open(project_dir) as project:
+        report = check_issue(project, [article], "sample")
+    return report, [f.data() for f in report.findings if f.severity != "note"]
+
+
+@pytest.fixture
+def checked(project_dir):
+    from newsletter.check import command_check
+
+    article = project_dir / "articles" / "findings.md"
+    article.write_text(FINDINGS)
+    live = LivePreview(project_dir, [article], "sample", lint=command_check)
+    with live.watching(), Server(make_app(live), on_stop=live.close).start() as server:
+        yield live, f"http://127.0.0.1:{server.port}", article
+
+
+def test_the_page_gets_what_check_finds_in_the_same_render(checked, project_dir):
+    _, base, article = checked
+    report, shown = lint_of(project_dir, article)
+    check = meta(base)["check"]
+    assert check["errors"] == len(report.errors) >= 1
+    assert check["warnings"] == len(report.warnings) >= 2
+    assert check["findings"] == shown  # errors first, as `newsletter check` prints them
+    assert {"img-alt", "link-relative", "link-http"} <= {f["rule"] for f in shown}
+    notes = len(report.findings) - len(report.errors) - len(report.warnings)
+    assert check["notes"] == notes > 0
+    print(f"\ncheck took {check['ms']} ms on this save")
+
+
+def test_the_findings_follow_every_save(checked, project_dir):
+    live, base, article = checked
+    version = meta(base)["version"]
+    article.write_text(FINDINGS.replace("![](", "![A grey square]("))
+    live.refresh()  # or the watcher did, a moment ago
+    assert live.wait(version, 5).version == version + 1
+    after = meta(base)["check"]
+    assert "img-alt" not in {f["rule"] for f in after["findings"]}
+    assert after["findings"] == lint_of(project_dir, article)[1]
+
+
+def test_a_render_error_is_not_hidden_by_the_findings(checked, project_dir):
+    live, base, article = checked
+    article.write_text("---\ntitle: [unclosed\n---\nBody\n")
+    live.refresh()
+    assert live.wait(1, 5).version == 2
+    data = meta(base)
+    assert data["error"] and "findings.md" in data["error"]
+    assert data["check"] is None  # nothing checked: no stale findings beside the error
+    assert "The issue does not render" in get(base + "/email.html")[2]
+    article.write_text(FINDINGS)
+    live.refresh()
+    assert live.wait(2, 5).version == 3
+    data = meta(base)
+    assert data["error"] is None and data["check"]["errors"] >= 1
+
+
+def test_a_check_that_stops_says_why_and_the_email_still_shows(project_dir):
+    from newsletter.errors import NewsletterError
+
+    def stops(project, sample):
+        raise NewsletterError("subscribers/sample.csv: cannot be read")
+
+    live = LivePreview(project_dir, [project_dir / SAMPLE_ARTICLE], "sample", lint=stops)
+    assert live.current.error is None and "Hi Ada Lovelace," in live.current.html
+    assert live.current.check == {"error": "subscribers/sample.csv: cannot be read"}
+
+
+def test_preview_serve_shows_what_check_finds(project_dir):
+    """The command itself wires `newsletter check`'s own function into the page."""
+    import signal
+    import subprocess
+    import sys
+
+    (project_dir / "articles" / "findings.md").write_text(FINDINGS)
+    command = [sys.executable, "-m", "newsletter", "preview", "articles/findings.md",
+               "--serve", "--port", "0"]  # fmt: skip
+    server = subprocess.Popen(command, cwd=project_dir, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        line = server.stdout.readline()
+        assert line.startswith("Preview at http://127.0.0.1:"), line + server.stderr.read()
+        base = line.split()[2].rstrip("/")
+        check = meta(base)["check"]
+        assert check["findings"] == lint_of(project_dir, project_dir / "articles/findings.md")[1]
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=10)

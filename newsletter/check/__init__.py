@@ -56,6 +56,12 @@ def check_issue(
     """`newsletter check`: the issue of `articles` as the list's first subscriber (or
     `as_email`) gets it."""
     sample = make_sample(project, articles, list_name, as_email, issue_id)
+    return command_check(project, sample, online)
+
+
+def command_check(project: Project, sample: Sample, online: bool = False) -> CheckReport:
+    """What `newsletter check` finds in one subscriber's copy, judged for the project's
+    transport; the live preview (`preview --serve`) shows the same on every save."""
     delivering = project.settings.transport.kind != "outbox"  # what `send` would do
     report = check_sample(project, sample, online, delivering)
     report.note = sample.note

@@ -50,7 +50,8 @@ def preview(
         typer.Option(
             "--serve",
             help="Serve a live preview page on 127.0.0.1 that reloads when an article, "
-            "template or CSS changes (with --open, open it in a browser).",
+            "template or CSS changes, with what `newsletter check` finds beside the email "
+            "(with --open, open it in a browser).",
         ),
     ] = False,
     port: Annotated[
@@ -109,11 +110,13 @@ def _serve(
 ) -> None:
     import threading
 
+    from newsletter.check import command_check
     from newsletter.preview.live import LivePreview, make_app
     from newsletter.web.server import Server
 
     found = [proj.find(a) for a in articles]
-    live = LivePreview(proj.root, found, list_name, as_email, issue_id, overrides)
+    live = LivePreview(proj.root, found, list_name, as_email, issue_id, overrides,
+                       lint=command_check)  # fmt: skip
     if live.current.error:
         warn(f"the issue does not render yet: {live.current.error}")
     try:
@@ -124,7 +127,8 @@ def _serve(
         ) from None
     url = f"http://127.0.0.1:{server.port}/"
     typer.echo(
-        f"Preview at {url} — reloads when an article, template or CSS changes; Ctrl-C stops it."
+        f"Preview at {url} — reloads, and checks the email again, when an article, template "
+        "or CSS changes; Ctrl-C stops it."
     )
     if open_ and not webbrowser.open(url):  # the page serves on: say where it is
         warn(f"no web browser to open here: the preview is at {url}")

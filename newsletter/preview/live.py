@@ -4,7 +4,9 @@ reloads itself when an article, template, CSS, the list or the settings change.
 A WSGI application (served by web/server.py on 127.0.0.1) over a LivePreview, which
 renders on change and wakes the pages waiting on /events (server-sent events). A
 render error is shown on the page; the server keeps running and shows the next good
-render.
+render. Each render is also linted by the `lint` it is given (the command's wiring
+passes `newsletter check`'s own, check/ being a floor above this one), and the page
+shows its errors and warnings beside the email, from the same render.
 """
 
 from __future__ import annotations
@@ -13,22 +15,29 @@ import contextlib
 import json
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from newsletter.clock import Clock
 from newsletter.errors import NewsletterError
 from newsletter.message import MessageMaker, header_values
-from newsletter.preview import make_sample
+from newsletter.preview import Sample, make_sample
 from newsletter.project import Project
 from newsletter.render import PACKAGE_TEMPLATES
 from newsletter.render.issue_view import IssueFields
+
+if TYPE_CHECKING:
+    from newsletter.check import CheckReport
 
 PAGE = Path(__file__).with_name("page.html")
 POLL_SECONDS = 0.2
 HEARTBEAT_SECONDS = 15.0
 DARK_QUERY = re.compile(r"\(\s*prefers-color-scheme\s*:\s*dark\s*\)", re.I)
+
+Lint = Callable[[Project, Sample], "CheckReport"]  # check.command_check
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,7 @@ class Snapshot:
     text: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    check: dict[str, Any] | None = None  # what the lint found in this render (None: no lint)
 
 
 class LivePreview:
@@ -53,9 +63,12 @@ class LivePreview:
         as_email: str | None = None,
         issue_id: str | None = None,
         overrides: IssueFields | None = None,
+        lint: Lint | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.root = root
         self.overrides = overrides
+        self.lint, self.clock = lint, clock
         self.articles = [a if a.is_absolute() else Path.cwd() / a for a in articles]
         self.list_name, self.as_email, self.issue_id = list_name, as_email, issue_id
         self._changed = threading.Condition()
@@ -118,11 +131,12 @@ class LivePreview:
 
     def _render(self, version: int) -> Snapshot:
         try:
-            with Project.open(self.root) as project:
+            with Project.open(self.root, clock=self.clock) as project:
                 preview = make_sample(project, self.articles, self.list_name, self.as_email,
                                       self.issue_id, self.overrides)  # fmt: skip
                 maker = MessageMaker(preview.rendered, preview.envelope, project.clock.now())
                 _, message = maker.make(preview.recipient)
+                check = self._check(project, preview)
         except NewsletterError as exc:
             return Snapshot(version, error=" ".join(str(exc).split()))
         headers = header_values(message)
@@ -137,7 +151,27 @@ class LivePreview:
             "html_bytes": len(preview.copy.html.encode()),
             "issue": preview.rendered.id,
         }
-        return Snapshot(version, preview.copy.html, preview.copy.text, meta)
+        return Snapshot(version, preview.copy.html, preview.copy.text, meta, check=check)
+
+    def _check(self, project: Project, sample: Sample) -> dict[str, Any] | None:
+        """What the lint finds in this copy: its errors and warnings (notes only
+        counted, as `check` does without --all); a check that stops says why, and the
+        email still shows."""
+        if self.lint is None:
+            return None
+        started = time.perf_counter()
+        try:
+            report = self.lint(project, sample)
+        except NewsletterError as exc:
+            return {"error": " ".join(str(exc).split())}
+        shown = [f.data() for f in report.findings if f.severity != "note"]
+        return {
+            "errors": len(report.errors),
+            "warnings": len(report.warnings),
+            "notes": len(report.findings) - len(shown),
+            "findings": shown,
+            "ms": round((time.perf_counter() - started) * 1000, 1),
+        }
 
     def wait(self, version: int, timeout: float) -> Snapshot:
         """The current render once its version differs from `version`, or after
@@ -176,7 +210,8 @@ def make_app(live: LivePreview) -> Callable[[dict[str, Any], Start], Iterable[by
         if path == "/email.txt":
             return _answer(start, "200 OK", "text/plain", render.text.encode())
         if path == "/meta.json":
-            data = {"version": render.version, "error": render.error, **render.meta}
+            data = {"version": render.version, "error": render.error, "check": render.check,
+                    **render.meta}  # fmt: skip
             return _answer(start, "200 OK", "application/json", json.dumps(data).encode())
         if path == "/events":
             start("200 OK", [("Content-Type", "text/event-stream"), ("Cache-Control", "no-store")])

@@ -42,8 +42,8 @@ try {
       textShown: await page.isVisible("#text"),
       text: await page.textContent("#text-body"),
       headersShown: await page.isVisible("#headers"),
-      headers: await page.$$eval("#header-rows tr", (rows) =>
-        rows.map((r) => [r.cells[0].textContent, r.cells[1].textContent])),
+      headers: await page.$$eval("#header-rows dt", (names) =>
+        names.map((dt) => [dt.textContent, dt.nextElementSibling.textContent])),
       hash: await page.evaluate(() => location.hash),
     };
     const file = path.join(out, `preview-${view}.png`);
