@@ -38,9 +38,9 @@ PLACEHOLDERS = {  # what the skeleton's newsletter.toml holds until the editor s
 
 
 @dataclass
-class Identity:
-    """The four values a new project's [newsletter] needs, as given (None: not given,
-    the placeholder is written and named as still to set)."""
+class Basics:
+    """The four values a new project's [newsletter] needs, as given; for a key not
+    given its placeholder is written, and named as still to set."""
 
     values: dict[str, str] = field(default_factory=dict)
 
@@ -89,12 +89,12 @@ def check_folder(folder: Path) -> None:
 
 
 def create_project(
-    folder: Path, identity: Identity | None = None, with_templates: bool = False
+    folder: Path, basics: Basics | None = None, with_templates: bool = False
 ) -> list[Path]:
-    """Copy the skeleton into `folder` with `identity` in its newsletter.toml; refuse to
+    """Copy the skeleton into `folder` with `basics` in its newsletter.toml; refuse to
     touch an existing project; take back a half-made one."""
     check_folder(folder)
-    settings = settings_text(identity or Identity())
+    settings = settings_text(basics or Basics())
     existed = folder.exists()
     created: list[Path] = []
     target = folder
@@ -117,17 +117,17 @@ def create_project(
     return created
 
 
-def settings_text(identity: Identity) -> str:
-    """The skeleton's newsletter.toml with the identity's four values in place; a value
+def settings_text(basics: Basics) -> str:
+    """The skeleton's newsletter.toml with the four basic values in place; a value
     not given is marked as a placeholder."""
     text = (SKELETON / SETTINGS_FILE).read_text(encoding="utf-8")
-    chosen = identity.settings()
+    chosen = basics.settings()
     for key in ASKED:
         pattern = re.compile(rf"^{key} = .*$", re.M)
         found = pattern.search(text)
         assert found is not None, key  # the skeleton has each of them
         comment = found.group(0).partition("#")[2].strip()
-        if key in identity.missing():
+        if key in basics.missing():
             comment = "placeholder: put yours here"
         line = f"{key} = {toml_string(chosen[key])}"
         if comment:

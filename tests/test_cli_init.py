@@ -13,7 +13,7 @@ import pytest
 from conftest import REPO, open_state
 
 from newsletter.newproject import PLACEHOLDERS, SKELETON
-from newsletter.settings import load_settings
+from newsletter.settings import load_settings, toml_string
 
 FOUR = {"--name": "name", "--from": "from", "--postal-address": "postal_address",
         "--site": "site_url"}  # fmt: skip
@@ -97,6 +97,13 @@ def test_the_flags_are_written_toml_escaped_and_read_back_as_given(tmp_path, cli
     assert settings.from_.addr_spec == "news@zoe.example"
     assert settings.site_url == "https://xn--bcher-kva.example/news"
     assert "placeholder" not in path.read_text(encoding="utf-8").split("timezone")[0]
+
+
+@pytest.mark.parametrize(
+    "text", ['a "b" \\c', "tab\there", "ctrl \x01\x1f\x7f end", "Zoë 日本 🙂", "'single'", "#"]
+)
+def test_a_toml_string_reads_back_as_the_text_it_was(text):
+    assert tomllib.loads(f"key = {toml_string(text)}")["key"] == text
 
 
 def test_the_rest_of_the_skeleton_settings_are_kept_as_they_are(tmp_path, cli, no_terminal):

@@ -191,6 +191,8 @@ def test_the_readme_walkthrough_runs_command_by_command(tmp_path):
     assert project == tmp_path / "home" / "my-letter"
     init = next(out for command, out in said.items() if command.startswith("newsletter init"))
     assert "Still to set in" in init  # no terminal: placeholders, named
+    for made in (".gitignore", "README.md", "newsletter.toml", "subscribers/sample.csv"):
+        assert (project / made).is_file(), made  # the wheel carries the whole skeleton
     assert (project / "preview" / "welcome.html").is_file()
     assert (project / "outbox" / "welcome" / "test" / "you@example.com.eml").is_file()
     assert len(list((project / "outbox" / "welcome").glob("*.eml"))) == 2

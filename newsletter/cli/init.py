@@ -14,7 +14,7 @@ from newsletter.cli.output import warn
 from newsletter.errors import UsageError
 
 if TYPE_CHECKING:
-    from newsletter.newproject import Identity
+    from newsletter.newproject import Basics
 
 FLAGS = {"name": "--name", "from": "--from", "postal_address": "--postal-address",
          "site_url": "--site"}  # fmt: skip
@@ -81,13 +81,13 @@ def init(
 
     check_folder(folder)  # before any question
     given = {"name": name, "from": sender, "postal_address": postal_address, "site_url": site}
-    identity = _identity(given)
+    basics = _basics(given)
     make_git = _want_git(folder, git)
-    created = create_project(folder, identity, with_templates=templates)
-    chosen = identity.settings()
+    created = create_project(folder, basics, with_templates=templates)
+    chosen = basics.settings()
     typer.echo(f"Created the newsletter project “{chosen['name']}” in {folder} "
                f"({len(created)} files).")  # fmt: skip
-    missing = identity.missing()
+    missing = basics.missing()
     if missing:
         keys = ", ".join(missing)
         typer.echo(f"Still to set in {folder / 'newsletter.toml'}: [newsletter] {keys} "
@@ -98,24 +98,24 @@ def init(
     _next_steps(folder)
 
 
-def _identity(given: dict[str, str | None]) -> Identity:
+def _basics(given: dict[str, str | None]) -> Basics:
     """The values of the flags (checked: a bad one is wrong usage), else asked on a
     terminal (a bad answer is asked again), else left to placeholders."""
-    from newsletter.newproject import ASKED, Identity, check_value
+    from newsletter.newproject import ASKED, Basics, check_value
 
-    identity = Identity()
+    basics = Basics()
     ask = interactive()
     for key, value in given.items():
         if value is not None:
             try:
-                identity.values[key] = check_value(key, value)
+                basics.values[key] = check_value(key, value)
             except ValueError as exc:
                 raise UsageError(f"{FLAGS[key]}: {exc}") from None
     if ask:
         for key, question in ASKED.items():
-            if key not in identity.values:
-                identity.values[key] = _ask(key, question, identity.settings()[key])
-    return identity
+            if key not in basics.values:
+                basics.values[key] = _ask(key, question, basics.settings()[key])
+    return basics
 
 
 def _ask(key: str, question: str, default: str) -> str:
