@@ -12,7 +12,7 @@ import tomllib
 import pytest
 from conftest import REPO, open_state
 
-from newsletter.newproject import PLACEHOLDERS, SKELETON
+from newsletter.newproject import PLACEHOLDERS, SKELETON, inside_work_tree
 from newsletter.settings import load_settings, toml_string
 
 FOUR = {"--name": "name", "--from": "from", "--postal-address": "postal_address",
@@ -180,6 +180,8 @@ def test_init_refuses_a_non_empty_folder_before_asking_anything(tmp_path, cli, t
 
 @git_needed
 def test_on_a_terminal_git_init_is_offered_yes_by_default_with_no_commit(tmp_path, cli, terminal):
+    if inside_work_tree(tmp_path):
+        pytest.skip("the temporary folder is inside a git work tree")
     result = cli("init", str(tmp_path / "p"), *GIVEN, input="\n")
     assert result.exit_code == 0, result.output
     assert "Make it a git repository (git init)? [Y/n]" in result.output
@@ -215,15 +217,24 @@ def test_inside_a_git_work_tree_git_init_is_not_offered(tmp_path, cli, terminal)
     assert not (tmp_path / "letters" / "p" / ".git").exists()
 
 
+@pytest.mark.parametrize(("where", "flags"), [(False, ["--git"]), (True, [])])
 def test_git_that_is_not_installed_is_said_and_init_still_succeeds(
-    tmp_path, cli, no_terminal, monkeypatch
+    tmp_path, cli, wiring, monkeypatch, where, flags
 ):
+    wiring["terminal"] = where
     monkeypatch.setenv("PATH", str(tmp_path / "nothing-here"))
-    result = cli("init", str(tmp_path / "p"), *GIVEN, "--git")
+    result = cli("init", str(tmp_path / "p"), *GIVEN, *flags, input="")
     assert result.exit_code == 0, result.output
     assert "warning: git is not installed" in result.stderr
+    assert "Make it a git repository" not in result.output  # not asked: nothing to run
     assert (tmp_path / "p" / "newsletter.toml").is_file()
     assert not (tmp_path / "p" / ".git").exists()
+
+
+def test_no_git_says_nothing_of_git(tmp_path, cli, terminal, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing-here"))
+    result = cli("init", str(tmp_path / "p"), *GIVEN, "--no-git", input="")
+    assert result.exit_code == 0 and "git" not in result.stderr, result.output
 
 
 def test_the_next_steps_are_commands_that_work_in_the_new_project(

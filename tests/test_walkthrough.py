@@ -59,9 +59,11 @@ def test_the_section_holds_the_whole_walkthrough():
 
 def checkout_clone(root: Path) -> Path:
     """A git repository of this checkout's files as they are now (committed or not)."""
-    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others",
-                            "--exclude-standard"], cwd=REPO, capture_output=True,
-                           check=True, timeout=TIMEOUT).stdout.split(b"\0")  # fmt: skip
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others",
+                             "--exclude-standard"], cwd=REPO, capture_output=True,
+                            timeout=TIMEOUT)  # fmt: skip
+    require_tool(listed.returncode == 0, "a git checkout of the repository")
+    files = listed.stdout.split(b"\0")
     clone = root / "clone"
     for name in filter(None, files):
         source = REPO / os.fsdecode(name)

@@ -134,22 +134,17 @@ def _want_git(folder: Path, git: bool | None) -> bool:
     there and the folder is not inside a work tree already; else no."""
     from newsletter.newproject import git_found, inside_work_tree
 
-    if git is False:
-        return False
-    if git is None and not interactive():
+    if git is False or (git is None and not interactive()):
         return False
     if not git_found():
-        if git:
-            warn(f"git is not installed (not on PATH): {folder} is not a git repository; "
-                 "run `git init` there once it is")  # fmt: skip
+        warn(f"git is not installed (not on PATH): {folder} is not a git repository; "
+             "run `git init` there once it is")  # fmt: skip
         return False
     if inside_work_tree(folder):
         if git:
             warn(f"{folder} is inside a git work tree already: no git init")
         return False
-    if git:
-        return True
-    return typer.confirm("Make it a git repository (git init)?", default=True)
+    return git or typer.confirm("Make it a git repository (git init)?", default=True)
 
 
 def _git_init(folder: Path) -> None:
