@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import secrets
-import shutil
 import socket
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
@@ -23,7 +22,7 @@ from newsletter.articles import Issue, read_issue
 from newsletter.clock import Clock, SystemClock
 from newsletter.errors import ListError, LockHeld, SettingsError, StateError, UsageError
 from newsletter.files import read_text, shown
-from newsletter.render import PACKAGE_TEMPLATES, RenderedIssue, render_issue
+from newsletter.render import RenderedIssue, render_issue
 from newsletter.render.issue_view import IssueFields
 from newsletter.settings import LIST_NAME, SETTINGS_FILE, Settings, load_settings
 from newsletter.signing import SECRET_BYTES, Signer
@@ -38,9 +37,6 @@ STATE_DIR = ".newsletter"
 SECRET_FILE = "secret"
 STATE_URL_ENV = "NEWSLETTER_STATE_URL"
 STATE_DEFAULT = "sqlite:///.newsletter/state.db"
-SKELETON = Path(__file__).resolve().parent / "skeleton"  # what `newsletter init` copies
-TEMPLATE_FILES = ("email.html", "email.css", "email.txt", "subject.txt", "words/en.toml",
-                  "words/de.toml", "words/fr.toml", "words/es.toml")  # fmt: skip
 
 # (project, kind, dry_run) -> the transport a send uses: what a test may replace
 TransportMaker = Callable[["Project", str, bool], Transport]
@@ -507,43 +503,3 @@ def check_list_name(name: str) -> str:
             "(the file is subscribers/<list>.csv)"
         )
     return name
-
-
-def _empty(folder: Path, remove: bool) -> None:
-    """Take back what a failed `init` made in `folder` (new or empty before it)."""
-    if remove:
-        shutil.rmtree(folder, ignore_errors=True)
-        return
-    for child in folder.iterdir():
-        if child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child, ignore_errors=True)
-        else:
-            child.unlink(missing_ok=True)
-
-
-def create_project(folder: Path, with_templates: bool = False) -> list[Path]:
-    """`newsletter init`: copy the skeleton (the same files as the sample project at the
-    root of the repository) into `folder`; refuse to touch an existing project."""
-    if (folder / SETTINGS_FILE).exists():
-        raise UsageError(f"{folder} already holds a newsletter project ({SETTINGS_FILE})")
-    if folder.exists() and not folder.is_dir():
-        raise UsageError(f"{folder} exists and is not a folder")
-    if folder.is_dir() and any(folder.iterdir()):
-        raise UsageError(f"{folder} is not empty; give a new or empty folder")
-    existed = folder.exists()
-    created: list[Path] = []
-    target = folder
-    try:
-        copies = [(source, folder / source.relative_to(SKELETON))
-                  for source in sorted(SKELETON.rglob("*"))
-                  if source.is_file() and "__pycache__" not in source.parts]  # fmt: skip
-        if with_templates:
-            copies += [(PACKAGE_TEMPLATES / n, folder / "templates" / n) for n in TEMPLATE_FILES]
-        for source, target in copies:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
-            created.append(target)
-    except OSError as exc:  # a half-made project is taken back, so init can run again
-        _empty(folder, remove=not existed)
-        raise StateError(f"cannot create the project: {exc.strerror}", file=str(target)) from None
-    return created

@@ -520,6 +520,35 @@ def _too_deep(text: str, deepest: int = 100) -> int | None:
     return None
 
 
+def newsletter_value(key: str, value: str) -> Any:
+    """`value` for `[newsletter] KEY` as loading newsletter.toml reads it (`from`: an
+    Address; `site_url`: the URL in ASCII, without its last slash), or ValueError
+    saying what is expected: `newsletter init` checks what it asks for with it."""
+    for spec in fields(NewsletterSettings):
+        if spec.metadata["key"] == key:
+            return spec.metadata["parse"](value)
+    raise KeyError(key)
+
+
+def toml_string(value: str) -> str:
+    """`value` as a TOML basic string, quotes included: `"`, `\\` and control characters
+    escaped, any other Unicode kept as it is (the file is UTF-8)."""
+    escaped = []
+    for char in value:
+        if char in '"\\':
+            escaped.append("\\" + char)
+        elif char in _TOML_ESCAPES:
+            escaped.append(_TOML_ESCAPES[char])
+        elif ord(char) < 32 or ord(char) == 127:
+            escaped.append(f"\\u{ord(char):04x}")
+        else:
+            escaped.append(char)
+    return '"' + "".join(escaped) + '"'
+
+
+_TOML_ESCAPES = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+
+
 def load_settings(path: Path) -> Settings:
     """Read and check newsletter.toml; raise SettingsError naming file, line and key."""
     shown = shown_path(path)

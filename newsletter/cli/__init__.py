@@ -151,7 +151,11 @@ def _register() -> None:
 
 
 EXAMPLES = {
-    "init": ["newsletter init my-letter", "newsletter init my-letter --templates"],
+    "init": ["newsletter init my-letter",
+             "newsletter init my-letter --name 'Field Notes' --from news@fieldnotes.example "
+             "--postal-address '1 Quay Street, Bristol, UK' --site https://fieldnotes.example "
+             "--git",
+             "newsletter init my-letter --templates"],
     "preview": ["newsletter preview articles/welcome.md --output preview/",
                 "newsletter preview articles/welcome.md --serve --open"],
     "check": ["newsletter check articles/welcome.md", "newsletter check articles/*.md --all"],
