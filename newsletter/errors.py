@@ -98,7 +98,15 @@ class LockHeld(StateError):
 
 
 class UsageError(NewsletterError):
-    """Options that do not make sense together; the CLI exits 2."""
+    """The command line is wrong in itself: an option or argument missing, malformed,
+    given twice, or two that contradict each other; the CLI exits 2, and the message
+    starts with what to change (`--list '..': …`, `missing --list LIST`). What the
+    project says no to (its files, lists, ledger or schedule) is another error: exit 1."""
+
+
+class IssueError(NewsletterError):
+    """An issue cannot be sent, queued or cancelled as asked: the ledger or the
+    schedule says otherwise (started for another list, queued already, not there)."""
 
 
 class TransportError(NewsletterError):

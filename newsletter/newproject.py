@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from email.headerregistry import Address
 from pathlib import Path
 
-from newsletter.errors import StateError, UsageError
+from newsletter.errors import NewsletterError, StateError
 from newsletter.render import PACKAGE_TEMPLATES
 from newsletter.settings import SETTINGS_FILE, newsletter_value, toml_string
 
@@ -81,11 +81,11 @@ def check_value(key: str, value: str) -> str:
 def check_folder(folder: Path) -> None:
     """Refuse, before anything is asked or made, a folder that is not new or empty."""
     if (folder / SETTINGS_FILE).exists():
-        raise UsageError(f"{folder} already holds a newsletter project ({SETTINGS_FILE})")
+        raise NewsletterError(f"{folder} already holds a newsletter project ({SETTINGS_FILE})")
     if folder.exists() and not folder.is_dir():
-        raise UsageError(f"{folder} exists and is not a folder")
+        raise NewsletterError(f"{folder} exists and is not a folder")
     if folder.is_dir() and any(folder.iterdir()):
-        raise UsageError(f"{folder} is not empty; give a new or empty folder")
+        raise NewsletterError(f"{folder} is not empty; give a new or empty folder")
 
 
 def create_project(

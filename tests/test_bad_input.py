@@ -32,8 +32,23 @@ def run(cli, command: str, *articles: str, extra: tuple[str, ...] = ()):
     return cli("preview", *articles, "--output", PREVIEW_DIR, *extra)
 
 
+# The README's exit-code rule, checked on every error line of these tests: exit 2 is
+# wrong usage, and its line starts with what to change on the command line (an option,
+# an ARGUMENT, or what is missing); exit 1 is everything else that fails, and its line
+# starts with the place (a file and line, a setting, the issue or address it is about).
+USAGE = re.compile(r"error: (--[a-z][a-z-]*\b|missing |[A-Z]{2,}\b)")
+
+
+def assert_exit_rule(code: int, line: str) -> None:
+    if code == 2:
+        assert USAGE.match(line), f"exit 2 but the line does not start with what to change: {line}"
+    else:
+        assert not USAGE.match(line), f"exit {code} for what reads as wrong usage: {line}"
+
+
 def assert_one_line_error(result, code: int, *needles: str, pattern: str | None = None) -> str:
-    """Exit `code`, stderr exactly one `error: ` line holding every needle; no traceback."""
+    """Exit `code`, stderr exactly one `error: ` line holding every needle, as the
+    exit-code rule says; no traceback."""
     shown = f"exit {result.exit_code}\nstdout: {result.stdout!r}\nstderr: {result.stderr!r}"
     assert result.exit_code == code, shown
     assert "Traceback" not in result.stdout + result.stderr, shown
@@ -42,6 +57,7 @@ def assert_one_line_error(result, code: int, *needles: str, pattern: str | None 
     line = lines[0]
     assert line.startswith("error: "), shown
     assert "this is a bug" not in line and "unexpected " not in line, shown
+    assert_exit_rule(result.exit_code, line)
     for needle in needles:
         assert needle in line, f"{needle!r} not in the error line\n{shown}"
     if pattern is not None:
@@ -680,7 +696,7 @@ def test_command_line_parse_errors_exit_2_without_traceback(project_dir, cli, ar
 def test_init_into_an_existing_project_refuses_and_changes_nothing(project_dir, cli):
     before = (project_dir / SETTINGS).read_bytes()
     result = cli("init", str(project_dir))
-    assert_one_line_error(result, 2, str(project_dir), SETTINGS)
+    assert_one_line_error(result, 1, str(project_dir), SETTINGS)
     assert (project_dir / SETTINGS).read_bytes() == before
     assert not (project_dir / "templates").exists()
 
@@ -701,7 +717,7 @@ def test_init_into_a_non_empty_folder_refuses(project_dir, cli, tmp_path):
     target = tmp_path / "busy"
     write(target / "keep.txt", "mine\n")
     result = cli("init", str(target))
-    assert_one_line_error(result, 2, str(target), "empty")
+    assert_one_line_error(result, 1, str(target), "empty")
     assert sorted(p.name for p in target.iterdir()) == ["keep.txt"]
 
 
@@ -1014,7 +1030,7 @@ def test_a_send_of_an_issue_queued_for_another_list_is_refused(project_dir, cli)
     at = ("--at", "2027-01-05T09:00")
     assert cli("schedule", SAMPLE_ARTICLE, "--list", "sample", *at).exit_code == 0
     other = cli("send", SAMPLE_ARTICLE, "--list", "other", "--yes")
-    assert_one_line_error(other, 2, "is queued for list sample", "schedule --cancel")
+    assert_one_line_error(other, 1, "is queued for list sample", "schedule --cancel")
     assert_nothing_sent(project_dir)
     assert "2027-01-05" in cli("schedule", "--list-queued").stdout  # still queued
     same = cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes")

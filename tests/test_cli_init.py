@@ -174,7 +174,7 @@ def test_init_refuses_a_non_empty_folder_before_asking_anything(tmp_path, cli, t
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "keep.txt").write_text("mine\n")
     result = cli("init", str(tmp_path / "busy"), input="")
-    assert result.exit_code == 2 and "not empty" in result.stderr
+    assert result.exit_code == 1 and "not empty" in result.stderr
     assert "Name of the newsletter" not in result.output
 
 
@@ -301,5 +301,5 @@ def test_init_with_templates_copies_the_defaults_to_edit(tmp_path, cli, no_termi
 def test_init_refuses_an_existing_project(tmp_path, cli, no_terminal):
     assert cli("init", str(tmp_path / "p")).exit_code == 0
     again = cli("init", str(tmp_path / "p"))
-    assert again.exit_code == 2
+    assert again.exit_code == 1
     assert again.stderr.startswith("error: ") and "already" in again.stderr

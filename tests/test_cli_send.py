@@ -326,7 +326,7 @@ def test_progress_away_from_a_terminal_is_a_plain_line_now_and_then(capsys, monk
     assert capsys.readouterr().err == ""
     monkeypatch.setattr(Progress, "LINE_EVERY", 0.0)
     progress(report)
-    assert capsys.readouterr().err == "sending: 2,000 of 5,000 accepted in 2 requests\n"
+    assert capsys.readouterr().err == "sending: 2,000 of 5,000 files written to x\n"
 
 
 def test_a_test_copy_the_transport_refuses_is_an_error_not_a_sent_copy(cli, wiring):

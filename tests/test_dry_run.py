@@ -30,7 +30,7 @@ def test_an_issue_started_for_another_list_is_refused_by_both(project_dir, cli):
     write(project_dir / "subscribers" / "main.csv", "email\nann@example.com\n")
     assert cli("send", SAMPLE_ARTICLE, "--list", "main", "--yes").exit_code == 0
     dry, real = _dry_then_real(cli, SAMPLE_ARTICLE, "--list", "sample")
-    assert (dry.exit_code, real.exit_code) == (2, 2)
+    assert (dry.exit_code, real.exit_code) == (1, 1)
     assert _error_line(dry) == _error_line(real)
     assert f"issue {ISSUE} was started for list main, not sample" in dry.stderr
     assert "resumes" not in dry.stdout
@@ -41,7 +41,7 @@ def test_an_issue_queued_for_another_list_is_refused_by_both(project_dir, cli):
     queued = cli("schedule", SAMPLE_ARTICLE, "--list", "main", "--at", "2030-01-01T09:00")
     assert queued.exit_code == 0, queued.output
     dry, real = _dry_then_real(cli, SAMPLE_ARTICLE, "--list", "sample")
-    assert (dry.exit_code, real.exit_code) == (2, 2)
+    assert (dry.exit_code, real.exit_code) == (1, 1)
     assert _error_line(dry) == _error_line(real)
     assert f"issue {ISSUE} is queued for list main" in dry.stderr
 

@@ -474,7 +474,7 @@ def test_a_started_issue_refuses_a_new_subject_even_with_its_articles(
     first = cli("send", "articles/one.md", "--list", "sample", "--subject", "First", "--yes")
     assert first.exit_code == 0, first.output
     again = cli("send", "articles/one.md", "--list", "sample", "--subject", "Second", "--dry-run")
-    assert again.exit_code == 2 and "frozen" in again.output and "another --id" in again.output
+    assert again.exit_code == 1 and "frozen" in again.output and "another --id" in again.output
     mails = sorted((project_dir / "outbox").rglob("*.eml"))
     assert mails and all("Subject: First" in m.read_text() for m in mails)
 

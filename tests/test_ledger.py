@@ -169,7 +169,7 @@ def test_status_shows_each_issue_and_its_recipients(project_dir, cli):
     ]  # fmt: skip
     assert {r["state"] for r in detail["recipients"]} == {"sent"}
     missing = cli("status", "nope")
-    assert missing.exit_code == 2 and "no issue 'nope'" in missing.stderr
+    assert missing.exit_code == 1 and "no issue 'nope'" in missing.stderr
 
 
 def test_an_outbox_failing_mid_batch_keeps_what_it_wrote_and_resends_only_the_rest(

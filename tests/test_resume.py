@@ -38,10 +38,10 @@ def test_resuming_by_id_needs_a_started_issue_and_its_own_list(project_dir, cli)
     assert neither.exit_code == 2
     assert "missing ARTICLE (or --id ID of a started issue, to resume it)" in neither.stderr
     unknown = cli("send", "--id", "nope", "--yes")
-    assert unknown.exit_code == 2 and "no issue 'nope' in the ledger to resume" in unknown.stderr
+    assert unknown.exit_code == 1 and "no issue 'nope' in the ledger to resume" in unknown.stderr
     assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 0
     write_list = project_dir / "subscribers" / "other.csv"
     write_list.write_text("email\nx@example.com\n")
     other = cli("send", "--id", ISSUE, "--list", "other", "--yes")
-    assert other.exit_code == 2
+    assert other.exit_code == 1
     assert f"issue {ISSUE} was started for list sample, not other" in other.stderr

@@ -110,8 +110,8 @@ def test_schedule_checks_queues_lists_and_cancels(project_dir, cli, clock):
     }]  # fmt: skip
 
     twice = cli("schedule", SAMPLE_ARTICLE, "--list", "sample", "--at", "2026-12-02T09:00")
-    assert twice.exit_code == 2
-    assert "is already queued for 2026-12-01T09:00+01:00; cancel it first" in twice.stderr
+    assert twice.exit_code == 1
+    assert "is already queued for 2026-12-01 09:00 CET; cancel it first" in twice.stderr
 
     cancelled = cli("schedule", "--cancel", ISSUE)
     assert cancelled.exit_code == 0
@@ -120,7 +120,7 @@ def test_schedule_checks_queues_lists_and_cancels(project_dir, cli, clock):
     )
     assert cli("schedule", "--list-queued").stdout == "Nothing is queued.\n"
     again = cli("schedule", "--cancel", ISSUE)
-    assert again.exit_code == 2 and "no queued or started issue" in again.stderr
+    assert again.exit_code == 1 and "no queued or started issue" in again.stderr
     clock.at += timedelta(days=30)
     assert cli("cron").stdout == ""  # a cancelled issue is not sent
     assert not (project_dir / "outbox").exists()
@@ -149,7 +149,7 @@ def test_schedule_refuses_what_could_not_be_sent(project_dir, cli, clock, args, 
 def test_schedule_refuses_an_issue_already_sent(project_dir, cli, clock):
     assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 0
     result = cli("schedule", SAMPLE_ARTICLE, "--list", "sample", "--now")
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert f"issue {ISSUE} was sent on 2026-11-25 10:30 CET; give another --id" in result.stderr
     renamed = cli("schedule", SAMPLE_ARTICLE, "--list", "sample", "--now", "--id", "again")
     assert renamed.exit_code == 0
@@ -333,7 +333,7 @@ def test_cancel_stops_a_started_send_so_cron_does_not_resume_it(project_dir, cli
     (status,) = json.loads(cli("status", ISSUE, "--json").stdout)
     assert (status["state"], status["accepted"], status["skipped"]) == ("cancelled", 1000, 1500)
     again = cli("schedule", "--cancel", ISSUE)
-    assert again.exit_code == 2 and "was sent completely on" in again.stderr
+    assert again.exit_code == 1 and "was sent completely on" in again.stderr
     resend = cli(*args)
     assert resend.exit_code == 0 and "nothing more to send" in resend.stdout
 

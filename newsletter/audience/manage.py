@@ -116,20 +116,22 @@ def add(
     try:
         address = normalise_address(email)
     except BadAddress as exc:
-        raise UsageError(f"{email!r} is not a valid address: {exc}") from None
+        raise UsageError(f"EMAIL {email!r}: not a valid address: {exc}") from None
     listfile = ListFile.open(path, project.shown(path))
     listfile.lock = project.list_lock(name)
     values = {"email": address, "name": squash(display_name)}
     for key, value in (fields or {}).items():
         column = squash(key).lower()
         if column not in listfile.columns:
-            raise UsageError(
-                f"--field {key}: {listfile.shown} has no such column "
-                f"(columns: {', '.join(listfile.columns)})"
+            raise ListError(
+                f"has no column {column!r} for --field {key} "
+                f"(columns: {', '.join(listfile.columns)})",
+                file=listfile.shown,
+                line=1,
             )
         values[column] = value
     if display_name and "name" not in listfile.columns:
-        raise UsageError(f"--name: {listfile.shown} has no name column")
+        raise ListError("has no name column for --name", file=listfile.shown, line=1)
     key = address.lower()
     added = Added(address, 0)
     last_line = 1
@@ -138,8 +140,8 @@ def add(
         nonlocal last_line
         for record in records:
             if listfile.key_of(record) == key:
-                raise UsageError(f"{address} is on list {name} already ({listfile.shown}:"
-                                 f"{record.line})")  # fmt: skip
+                raise ListError(f"{address} is on list {name} already", file=listfile.shown,
+                                line=record.line)  # fmt: skip
             last_line = record.line + max(record.raw.count("\n") - 1, 0)
             yield record.raw
         yield listfile.format(values)

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from newsletter.check import CheckReport
     from newsletter.send.report import BadRows, SendReport
 
@@ -53,16 +55,22 @@ def print_findings(report: CheckReport, everything: bool) -> None:
 class ProgressBar:
     """Called after each accepted batch: a bar on a terminal; elsewhere (cron, a pipe)
     a plain line on stderr every LINE_EVERY seconds, so a long send shows it is alive
-    and a short one stays quiet until its summary."""
+    and a short one stays quiet until its summary. Both speak of the transport in use
+    (files for the outbox, requests for SendGrid, messages for SMTP) and, once a send
+    has run ETA_AFTER seconds, how long it has left."""
 
     LINE_EVERY = 10.0
+    ETA_AFTER = 3.0
 
-    def __init__(self, total: int | None, tty: bool | None = None) -> None:
+    def __init__(
+        self, total: int | None, tty: bool | None = None, now: Callable[[], float] | None = None
+    ) -> None:
         self.total = total
         self.tty = sys.stderr.isatty() if tty is None else tty
+        self._now = now or time.monotonic
         self._bar: Any = None
         self._task: Any = None
-        self._last_line = time.monotonic()
+        self._started = self._last_line = self._now()
 
     def __enter__(self) -> ProgressBar:
         return self
@@ -73,29 +81,73 @@ class ProgressBar:
 
     def __call__(self, report: SendReport) -> None:
         if not self.tty:
-            if time.monotonic() - self._last_line >= self.LINE_EVERY:
-                self._last_line = time.monotonic()
-                of = f" of {self.total:,}" if self.total else ""
-                typer.echo(
-                    f"sending: {report.accepted:,}{of} accepted in {report.batches:,} "
-                    f"request{'s' * (report.batches != 1)}",
-                    err=True,
-                )
+            if self._now() - self._last_line >= self.LINE_EVERY:
+                self._last_line = self._now()
+                typer.echo(f"sending: {progress_words(report, self.total)}{self._eta(report)}",
+                           err=True)  # fmt: skip
             return
         if self._bar is None:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+            self._start_bar(report)
+        self._bar.update(self._task, completed=report.accepted, words=_units(report))
 
-            self._bar = Progress(
-                TextColumn("sending"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[batches]} requests"),
-                transient=True,
-                console=_stderr_console(),
-            )
-            self._task = self._bar.add_task("send", total=self.total, batches=0)
-            self._bar.start()
-        self._bar.update(self._task, completed=report.accepted, batches=report.batches)
+    def _start_bar(self, report: SendReport) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        columns: list[Any] = [TextColumn(f"sending via {report.transport}"), BarColumn(),
+                              MofNCompleteColumn(), TextColumn("{task.fields[words]}")]  # fmt: skip
+        if self.total:
+            columns.append(TimeRemainingColumn(compact=True, elapsed_when_finished=True))
+        self._bar = Progress(*columns, transient=True, console=_stderr_console())
+        self._task = self._bar.add_task("send", total=self.total, words=_units(report))
+        self._bar.start()
+
+    def _eta(self, report: SendReport) -> str:
+        """' (about 4 min left)', once the send has run long enough to say."""
+        elapsed = self._now() - self._started
+        if not self.total or not report.accepted or elapsed < self.ETA_AFTER:
+            return ""
+        left = max(self.total - report.accepted, 0) * elapsed / report.accepted
+        return f" (about {_duration(left)} left)" if left else ""
+
+
+def progress_words(report: SendReport, total: int | None) -> str:
+    """How far a send is, in its transport's words."""
+    n, of = f"{report.accepted:,}", f" of {total:,}" if total else ""
+    if report.transport == "outbox":
+        return f"{n}{of} files written to {report.destination}"
+    if report.transport == "smtp":
+        return f"{n}{of} messages accepted by the SMTP server"
+    batches = report.batches
+    if report.transport == "sendgrid":
+        return f"{n}{of} accepted by SendGrid in {batches:,} request{'s' * (batches != 1)}"
+    return f"{n}{of} accepted by {report.transport} in {batches:,} batch{'es' * (batches != 1)}"
+
+
+def _units(report: SendReport) -> str:
+    """What the bar's count is of."""
+    if report.transport == "outbox":
+        return "files written"
+    if report.transport == "smtp":
+        return "messages"
+    batches = report.batches
+    if report.transport == "sendgrid":
+        return f"accepted, {batches:,} request{'s' * (batches != 1)}"
+    return f"accepted, {batches:,} batch{'es' * (batches != 1)}"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{max(round(seconds), 1)} s"
+    if seconds < 3600:
+        return f"{round(seconds / 60)} min"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
 def _stderr_console() -> Any:

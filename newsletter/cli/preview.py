@@ -76,7 +76,7 @@ def preview(
             _serve(proj, articles, list_name, as_email, issue_id, port, open_, overrides)
         return
     if output is None and not open_:
-        raise UsageError("say where the preview goes: --output DIR, --open, or --serve")
+        raise UsageError("missing --output DIR, --open or --serve: say where the preview goes")
     from newsletter.articles import issue_notes
     from newsletter.preview import make_sample
     from newsletter.preview.files import write_preview

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from newsletter.check import CheckReport
 from newsletter.clock import show
-from newsletter.errors import UsageError
+from newsletter.errors import IssueError, UsageError
 from newsletter.project import Project
 from newsletter.render.issue_view import IssueFields
 from newsletter.schedule.when import parse_when
@@ -82,7 +82,7 @@ def _queue(
     record = plan.frozen()
     if record is not None:
         done = record.state == "done"
-        raise UsageError(
+        raise IssueError(
             f"issue {record.id} was {'sent' if done else 'started'} on "
             f"{show(record.created_at, zone)}; give another --id to send these "
             "articles again"
@@ -104,8 +104,8 @@ def _queue(
         )
     except AlreadyQueued:
         (queued,) = project.state.queue.queued(plan.id)
-        raise UsageError(
-            f"issue {plan.id} is already queued for {queued.given}; cancel it first "
+        raise IssueError(
+            f"issue {plan.id} is already queued for {when_shown(project, queued)}; cancel it first "
             f"(newsletter schedule --cancel {plan.id}) or give another --id"
         ) from None
 
@@ -146,9 +146,9 @@ def cancel(project: Project, issue_id: str) -> Cancelled:
             return Cancelled(issue_id, entries[0].list_name, entries[0])
         record = state.issues.get(issue_id)
         if record is None:
-            raise UsageError(f"no queued or started issue {issue_id!r} (see newsletter status)")
+            raise IssueError(f"no queued or started issue {issue_id!r} (see newsletter status)")
         if record.state == "done":
-            raise UsageError(
+            raise IssueError(
                 f"issue {issue_id} was sent completely on "
                 f"{show(record.finished_at or record.created_at, zone)}; nothing to cancel"
             )

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from newsletter.clock import show
-from newsletter.errors import UsageError
+from newsletter.errors import IssueError
 from newsletter.send.plan import SendPlan
 from newsletter.state.issues import IssueRecord
 
@@ -25,7 +25,7 @@ class Decision:
 
 
 def decide(plan: SendPlan) -> Decision:
-    """Raises UsageError for a send that must not go: an issue started, or queued,
+    """Raises IssueError for a send that must not go: an issue started, or queued,
     for another list than the plan's."""
     record = plan.frozen()
     if record is not None:
@@ -36,7 +36,7 @@ def decide(plan: SendPlan) -> Decision:
 
 def same_list(plan: SendPlan, record: IssueRecord) -> None:
     if record.list_name != plan.list_name:
-        raise UsageError(
+        raise IssueError(
             f"issue {plan.id} was started for list {record.list_name}, not "
             f"{plan.list_name}; give it another --id to send it to this list"
         )
@@ -48,7 +48,7 @@ def _queued_for(plan: SendPlan) -> str | None:
     project = plan.project
     for entry in project.state.queue.queued(plan.id):
         if entry.list_name != plan.list_name:
-            raise UsageError(
+            raise IssueError(
                 f"issue {plan.id} is queued for list {entry.list_name} "
                 f"({show(entry.send_at, project.settings.newsletter.timezone)}); give this "
                 f"send another --id, or cancel that (newsletter schedule --cancel {plan.id})"

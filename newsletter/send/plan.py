@@ -12,7 +12,7 @@ from pathlib import Path
 
 from newsletter.articles import Issue, issue_notes
 from newsletter.audience.lists import BadRow, Subscriber, read_list
-from newsletter.errors import ListError, UsageError
+from newsletter.errors import IssueError, ListError, UsageError
 from newsletter.message import Envelope
 from newsletter.personalise import Personaliser
 from newsletter.project import Project
@@ -117,7 +117,7 @@ def plan_send(
     project.guard_state(delivering=delivers(transport) and not test_address)
     issue = project.read_issue(articles, issue_id)
     if overrides is not None and project.state.issues.get(issue.id) is not None:
-        raise UsageError(
+        raise IssueError(
             f"issue {issue.id} was started with its subject and number frozen: --subject "
             "and --number are for a new issue (give another --id to send it anew)"
         )
@@ -136,9 +136,9 @@ def _plan_started(
         raise UsageError("missing ARTICLE (or --id ID of a started issue, to resume it)")
     record = project.state.issues.get(issue_id)
     if record is None:
-        raise UsageError(f"no ARTICLE given, and no issue {issue_id!r} in the ledger to resume")
+        raise IssueError(f"no ARTICLE given, and no issue {issue_id!r} in the ledger to resume")
     if list_name is not None and list_name != record.list_name:
-        raise UsageError(
+        raise IssueError(
             f"issue {issue_id} was started for list {record.list_name}, not {list_name}"
         )
     return plan_resume(project, record, transport_kind, dry_run)

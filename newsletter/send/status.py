@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from newsletter.clock import show
-from newsletter.errors import NewsletterError, UsageError
+from newsletter.errors import IssueError, NewsletterError
 from newsletter.project import Project
 from newsletter.render.issue_view import IssueFields
 from newsletter.state.issues import IssueRecord
@@ -62,7 +62,7 @@ def issue_statuses(project: Project, issue_id: str | None = None) -> list[IssueS
             seen.add(entry.issue_id)
             found.append(replace(_queued(project, entry), state="cancelled"))
     if issue_id is not None and not found:
-        raise UsageError(f"no issue {issue_id!r} in this project's ledger or schedule")
+        raise IssueError(f"no issue {issue_id!r} in this project's ledger or schedule")
     return found
 
 

@@ -86,7 +86,7 @@ class DryRun:
 def check_kind(kind: str) -> None:
     if kind not in TRANSPORT_KINDS:
         raise UsageError(
-            f"unknown transport {kind!r}; expected one of {', '.join(TRANSPORT_KINDS)}"
+            f"--transport {kind!r}: unknown transport; expected one of {', '.join(TRANSPORT_KINDS)}"
         )
 
 
