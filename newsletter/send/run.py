@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from newsletter.addresses import BadAddress, normalise_address
-from newsletter.audience.lists import Subscriber, find_subscriber
+from newsletter.audience.lists import Subscriber, find_subscribers
 from newsletter.errors import AmbiguousError, PermanentError, StateError, UsageError
 from newsletter.personalise import Personaliser
 from newsletter.send.decide import decide, same_list
@@ -152,9 +152,10 @@ def run_test_send(plan: SendPlan, addresses: Sequence[str]) -> list[TestCopy]:
     ledger); each personalised as that subscriber when the plan's list has them."""
     emails = test_addresses(addresses)
     on_list = plan.list_path.is_file()
+    found = find_subscribers(plan.list_path, emails, plan.list_shown) if on_list else {}
     copies, recipients = [], []
     for email in emails:
-        subscriber = find_subscriber(plan.list_path, email, plan.list_shown) if on_list else None
+        subscriber = found.get(email.lower())
         recipients.append(plan.personaliser.recipient(subscriber or Subscriber(email)))
         copies.append(TestCopy(recipients[-1].email, plan.list_name if subscriber else None))
     try:
