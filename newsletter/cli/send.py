@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from newsletter.send.decide import Decision
     from newsletter.send.plan import Headcount, SendPlan
     from newsletter.send.report import SendReport
-    from newsletter.state.issues import IssueRecord
 
 
 def send(
@@ -194,7 +193,7 @@ def _dry_run(
     from newsletter.send.plan import nobody_on
 
     if decision.record is not None and frozen is not None:
-        _print_dry_resume(plan, decision.record, frozen, as_json, reopening)
+        _print_dry_resume(plan, decision, frozen, as_json, reopening)
         return
     headcount = plan.count()
     print_bad_rows(headcount.bad, plan.list_shown)
@@ -287,12 +286,14 @@ def _reopened_line(report: SendReport) -> str:
 
 
 def _print_dry_resume(
-    plan: SendPlan, record: IssueRecord, counts: dict[str, int], as_json: bool, reopening: str
+    plan: SendPlan, decision: Decision, counts: dict[str, int], as_json: bool, reopening: str
 ) -> None:
     from newsletter.clock import show
 
+    record = decision.record
+    assert record is not None
     pending, held = counts["pending"] + counts["in_flight"], counts["ambiguous"]
-    done = record.state == "done" and not reopening
+    done = decision.done and not reopening
     if as_json:
         data = {"dry_run": True, "issue": plan.id, "subject": plan.subject,
                 "list": record.list_name, "transport": plan.transport.name, "resume": True,
