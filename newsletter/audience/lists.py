@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import re
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -118,30 +118,6 @@ def list_columns(path: Path, shown: str | None = None) -> list[str]:
         header = parse_header(handle.readline(), shown)
         header.email_at(shown)
         return header.columns
-
-
-def find_subscriber(path: Path, email: str, shown: str | None = None) -> Subscriber | None:
-    """The subscriber with this (normalised) address, or None."""
-    return find_subscribers(path, [email], shown).get(email.lower())
-
-
-def find_subscribers(
-    path: Path, emails: Iterable[str], shown: str | None = None
-) -> dict[str, Subscriber]:
-    """The subscribers with these (normalised) addresses, by key (lower case), read in
-    one pass that stops once all are found; those not on the list are left out."""
-    wanted = {email.lower() for email in emails}
-    found: dict[str, Subscriber] = {}
-    for row in read_list(path, shown):
-        if isinstance(row, Subscriber) and row.key in wanted and row.key not in found:
-            found[row.key] = row
-            if len(found) == len(wanted):
-                break
-    return found
-
-
-def first_subscriber(path: Path, shown: str | None = None) -> Subscriber | None:
-    return next((row for row in read_list(path, shown) if isinstance(row, Subscriber)), None)
 
 
 QUOTED_LINES = 20  # the most physical lines one row may span (quoted line breaks)

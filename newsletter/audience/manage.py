@@ -10,7 +10,8 @@ from pathlib import Path
 
 from newsletter.addresses import BadAddress, normalise_address
 from newsletter.audience.listfile import ListFile, Record
-from newsletter.audience.lists import BadRow, Subscriber, read_list
+from newsletter.audience.lists import BadRow, Subscriber
+from newsletter.audience.rows import list_rows
 from newsletter.audience.suppressions import (
     REMOVED,
     RESUBSCRIBABLE_SOURCES,
@@ -60,7 +61,7 @@ def list_counts(project: Project) -> list[ListCounts]:
     for name in project.list_names():
         path = project.list_path(name)
         counts = ListCounts(name, project.shown(path))
-        for row in read_list(path, counts.shown):
+        for row in list_rows(project, name):
             if isinstance(row, BadRow):
                 counts.bad += 1
                 counts.duplicates += row.reason.startswith("duplicate")
@@ -74,18 +75,18 @@ def list_counts(project: Project) -> list[ListCounts]:
 
 def members(project: Project, name: str) -> Iterator[Member]:
     """The valid subscribers of a list, in file order, each with its suppression."""
-    path = _existing(project, name)
+    _existing(project, name)
     suppressed = _suppressed(project)
-    for row in read_list(path, project.shown(path)):
+    for row in list_rows(project, name):
         if isinstance(row, Subscriber):
             yield Member(row, suppressed.get(row.key))
 
 
 def bad_rows(project: Project, name: str) -> tuple[list[BadRow], int]:
     """Every bad row of a list (line and why), and how many rows it has in all."""
-    path = _existing(project, name)
+    _existing(project, name)
     bad, total = [], 0
-    for row in read_list(path, project.shown(path)):
+    for row in list_rows(project, name):
         total += 1
         if isinstance(row, BadRow):
             bad.append(row)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from newsletter.addresses import BadAddress, normalise_address
 from newsletter.articles import Issue
-from newsletter.audience.lists import Subscriber, find_subscriber, first_subscriber
+from newsletter.audience.lists import Subscriber
+from newsletter.audience.rows import find_members, first_member
 from newsletter.errors import ListError, UsageError
 from newsletter.message import Envelope
 from newsletter.personalise import Copy, Personaliser, Recipient, personalise
@@ -86,7 +87,10 @@ def pick(project: Project, list_name: str | None, as_email: str | None) -> Subsc
     shown = project.shown(path)
     if not path.is_file():
         return Subscriber(email=email or PREVIEW_ADDRESS)
-    found = find_subscriber(path, email, shown) if email else first_subscriber(path, shown)
+    if email:
+        found = find_members(project, list_name, [email]).get(email.lower())
+    else:
+        found = first_member(project, list_name)
     if email and found is None:
         raise ListError(f"{as_email} is not on this list (--as)", file=shown)
     return found or Subscriber(email=PREVIEW_ADDRESS)

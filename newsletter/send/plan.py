@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsletter.articles import Issue, issue_notes
-from newsletter.audience.lists import BadRow, Subscriber, read_list
+from newsletter.audience.lists import BadRow, Subscriber
+from newsletter.audience.rows import list_rows
 from newsletter.errors import IssueError, ListError, UsageError
 from newsletter.message import Envelope
 from newsletter.personalise import Personaliser
@@ -67,7 +68,7 @@ class SendPlan:
         return issue_notes(self.issue, self.project.shown) if self.issue else []
 
     def rows(self) -> Iterator[Subscriber | BadRow]:
-        return read_list(self.list_path, self.list_shown)
+        return list_rows(self.project, self.list_name)
 
     def subscribers(self, bad: BadRows) -> Iterator[Subscriber]:
         """The list's subscribers, its bad rows counted into `bad`. A row whose quoting

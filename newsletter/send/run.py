@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from newsletter.addresses import BadAddress, normalise_address
-from newsletter.audience.lists import Subscriber, find_subscribers
+from newsletter.audience.lists import Subscriber
+from newsletter.audience.rows import find_members
 from newsletter.errors import AmbiguousError, PermanentError, StateError, UsageError
 from newsletter.personalise import Personaliser
 from newsletter.send.decide import decide, same_list
@@ -152,7 +153,7 @@ def run_test_send(plan: SendPlan, addresses: Sequence[str]) -> list[TestCopy]:
     ledger); each personalised as that subscriber when the plan's list has them."""
     emails = test_addresses(addresses)
     on_list = plan.list_path.is_file()
-    found = find_subscribers(plan.list_path, emails, plan.list_shown) if on_list else {}
+    found = find_members(plan.project, plan.list_name, emails) if on_list else {}
     copies, recipients = [], []
     for email in emails:
         subscriber = found.get(email.lower())
