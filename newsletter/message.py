@@ -35,6 +35,8 @@ class Envelope:
 
     newsletter: NewsletterSettings
     list_name: str
+    notice: bool = False  # a mail to one reader (a signup's confirmation), not an issue:
+    # no List-Unsubscribe (the reader is on no list yet)
 
     @property
     def domain(self) -> str:
@@ -80,7 +82,7 @@ class MessageMaker:
             [
                 _header("Date", format_datetime(when)),
                 _raw("List-Id", envelope.list_id),
-                _raw("List-Unsubscribe-Post", ONE_CLICK),
+                b"" if envelope.notice else _raw("List-Unsubscribe-Post", ONE_CLICK),
                 _header("Content-Language", issue.language),
                 _header("X-Newsletter-Issue", issue.id),
                 _raw("MIME-Version", "1.0"),
@@ -105,7 +107,9 @@ class MessageMaker:
                 self._reply_to,
                 subject,
                 _raw("Message-ID", msgid),
-                _raw("List-Unsubscribe", f"<{recipient.values[UNSUBSCRIBE_URL]}>"),
+                b""
+                if self.envelope.notice
+                else _raw("List-Unsubscribe", f"<{recipient.values[UNSUBSCRIBE_URL]}>"),
                 self._tail,
                 self._text_head,
                 _quoted_printable(copy.text),

@@ -460,11 +460,67 @@ def with_state_id(text: str, state_id: str) -> str | None:
     return edited if found == state_id else None
 
 
+def _origins(value: Any) -> tuple[str, ...]:
+    """Web origins (scheme://host[:port], no path), as browsers send them in Origin."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _Invalid(f"expected a list of origins such as \"https://example.com\", got "
+                       f"{_describe(value)}")  # fmt: skip
+    origins = []
+    for item in value:
+        url = _url(item)
+        parts = urlsplit(url)
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise _Invalid(f"an origin is scheme://host[:port] with no path, got {item!r}")
+        origins.append(f"{parts.scheme}://{parts.netloc}".lower())
+    return tuple(origins)
+
+
 @dataclass(frozen=True)
 class ServeSettings:
     # the proxies in front of `serve` (a load balancer, Caddy, nginx): only a request
     # from one of them has its X-Forwarded-For, -Proto and -Host believed
     trusted_proxies: tuple[str, ...] = _setting("trusted_proxies", _networks, ())
+    # sites whose pages may post the signup form (and whose JavaScript may read the
+    # answer: CORS); the project's own form page needs no entry
+    allowed_origins: tuple[str, ...] = _setting("allowed_origins", _origins, ())
+
+
+FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+MAX_FIELDS = 10
+
+
+def _field_names(value: Any) -> tuple[str, ...]:
+    """The columns a signup form asks for besides the address: lower-case names."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _Invalid(f'expected a list of column names such as ["name"], got {_describe(value)}')
+    names = tuple(v.strip().lower() for v in value)
+    for name in names:
+        if not FIELD_NAME.fullmatch(name) or name == "email":
+            raise _Invalid(
+                f"expected column names of letters, digits and _ (the address is always "
+                f"asked), got {name!r}"
+            )
+    if len(set(names)) != len(names) or len(names) > MAX_FIELDS:
+        raise _Invalid(f"expected at most {MAX_FIELDS} different column names")
+    return names
+
+
+@dataclass(frozen=True)
+class ListSettings:
+    """[lists.NAME]: what a list's own pages do."""
+
+    signup: bool = _setting("signup", _bool, False)  # /subscribe/NAME takes signups
+    fields: tuple[str, ...] = _setting("fields", _field_names, ())  # asked besides the address
+    title: str = _setting("title", _string, "")  # the list as readers see it ("": the name)
+    description: str = _setting("description", _string, "")  # a line under it on the form
+
+
+@dataclass(frozen=True)
+class SignupSettings:
+    confirm_hours: int = _setting("confirm_hours", _int_between(1, 24 * 30), 48)
+    # requests an hour a client (its address) may make, and signups an address may get
+    client_limit: int = _setting("client_limit", _int_between(1, 100_000), 20)
+    address_limit: int = _setting("address_limit", _int_between(1, 1_000), 3)
 
 
 @dataclass(frozen=True)
@@ -479,6 +535,11 @@ class Settings:
     state: StateSettings = StateSettings()
     serve: ServeSettings = ServeSettings()
     theme: ThemeSettings = ThemeSettings()
+    signup: SignupSettings = SignupSettings()
+    lists: dict[str, ListSettings] = field(default_factory=dict)
+
+    def list_settings(self, name: str) -> ListSettings:
+        return self.lists.get(name, ListSettings())
 
 
 SECTIONS: dict[str, type] = {
@@ -491,7 +552,10 @@ SECTIONS: dict[str, type] = {
     "state": StateSettings,
     "serve": ServeSettings,
     "theme": ThemeSettings,
+    "signup": SignupSettings,
 }
+# sections of sections: [lists.NAME]
+GROUPS: dict[str, type] = {"lists": ListSettings}
 REQUIRED_SECTIONS = ("newsletter",)
 
 
@@ -573,6 +637,9 @@ def load_settings(path: Path) -> Settings:
         ) from None
 
     finder = _LineFinder(text)
+    groups: dict[str, Any] = {
+        name: _group(name, data.pop(name), shown, finder) for name in GROUPS if name in data
+    }
     for name in data:
         if name not in SECTIONS and not isinstance(data[name], dict):
             raise SettingsError(
@@ -583,8 +650,8 @@ def load_settings(path: Path) -> Settings:
             )
         if name not in SECTIONS:
             raise SettingsError(
-                f"unknown section{_suggest(name, SECTIONS)}; "
-                f"expected {', '.join(f'[{s}]' for s in SECTIONS)}",
+                f"unknown section{_suggest(name, {**SECTIONS, **GROUPS})}; "
+                f"expected {', '.join(f'[{s}]' for s in SECTIONS)} or [lists.NAME]",
                 file=shown,
                 line=finder.section(name),
                 setting=f"[{name}]",
@@ -601,7 +668,25 @@ def load_settings(path: Path) -> Settings:
         name: _section(cls, name, data.get(name, {}), shown, finder)
         for name, cls in SECTIONS.items()
     }
-    return Settings(path=path, **built)
+    return Settings(path=path, **built, **groups)
+
+
+def _group(group: str, tables: Any, shown: str, finder: _LineFinder) -> dict[str, Any]:
+    """[GROUP.NAME] sections (e.g. [lists.news]): each a section of its own."""
+    if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
+        raise SettingsError(
+            f"expected [{group}.NAME] tables", file=shown, line=finder.key(None, group),
+            setting=f"[{group}]",
+        )  # fmt: skip
+    found = {}
+    for name, table in tables.items():
+        if not LIST_NAME.fullmatch(name):
+            raise SettingsError(
+                "expected a list's name (letters, digits, '.', '_' or '-')",
+                file=shown, line=finder.section(f"{group}.{name}"), setting=f"[{group}.{name}]",
+            )  # fmt: skip
+        found[name] = _section(GROUPS[group], f"{group}.{name}", table, shown, finder)
+    return found
 
 
 def _section(cls: type, name: str, table: dict[str, Any], shown: str, finder: _LineFinder) -> Any:

@@ -14,7 +14,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SAMPLE_ARTICLE, SECRET, point_sendgrid_at, write
+from conftest import NOW, REPO, SAMPLE_ARTICLE, SECRET, point_sendgrid_at, write
 from test_state_engines import one_line
 
 from newsletter.settings import with_state_id
@@ -67,6 +67,10 @@ def fill(project_dir: Path, url: str | None = None) -> None:
                   "--at", "2030-01-01T09:00Z", "--subject", "Welcome, all", "--number", "2",
                   url=url))  # fmt: skip
     ok(newsletter(project_dir, "subscribers", "remove", "sample", "zoe@example.org", url=url))
+    with Database(url or project_dir / ".newsletter" / "state.db") as state:  # a web signup
+        asked = state.signups.ask("sample", "web@example.org", {"name": "Web"}, "page", "c" * 32,
+                                  NOW)  # fmt: skip
+        state.signups.confirm(asked.n, "d" * 32, None, NOW)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -125,7 +129,9 @@ def test_an_import_twice_changes_nothing(project_dir, tmp_path, target):
     ok(newsletter(where, "state", "import", str(export), url=url))
     once = seen(where, url)
     again = json.loads(ok(newsletter(where, "state", "import", str(export), "--json", url=url)))
-    assert again["new"] == {"issues": 0, "suppressions": 0, "cron_backoff": 0, "schedule": 0}
+    assert again["new"] == {"issues": 0, "suppressions": 0, "cron_backoff": 0, "schedule": 0,
+                            "signups": 0}  # fmt: skip
+    assert again["already"]["signups"] == 1
     assert again["already"]["issues"] == 1 and again["already"]["suppressions"] == 1
     assert again["already"]["schedule"] == 1 and not again["adopted"]
     assert seen(where, url) == once

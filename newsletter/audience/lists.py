@@ -30,7 +30,8 @@ class Subscriber:  # claimed), and frozen dataclasses cost 3x to make; nothing c
     email: str  # checked and normalised; the domain in ASCII
     name: str = ""
     fields: dict[str, str] = field(default_factory=dict)  # lower-cased column -> value
-    line: int = 0
+    line: int = 0  # 0: not from the file (a confirmed signup kept in the state)
+    form: bool = False  # a confirmed signup from the web form, not yet in the file
 
     @property
     def key(self) -> str:

@@ -47,7 +47,8 @@ class Member:
         s = self.subscriber
         return {"email": s.email, "name": s.name, "line": s.line, "fields": s.fields,
                 "state": "suppressed" if self.suppression else "active",
-                "reason": why_suppressed(self.suppression)}  # fmt: skip
+                "reason": why_suppressed(self.suppression),
+                "source": "form" if s.form else "file"}  # fmt: skip
 
 
 def _suppressed(project: Project) -> dict[str, Suppression]:
@@ -218,6 +219,48 @@ def remove(project: Project, name: str, email: str, anyway: bool = False) -> Rem
             where=exc.where,
         ) from None
     return Removed(address, removed, new)
+
+
+@dataclass
+class Pulled:
+    shown: str  # the list's file
+    added: list[str] = field(default_factory=list)  # the addresses written into it
+    there: int = 0  # confirmed signups the file had already
+    dropped: set[str] = field(default_factory=set)  # fields the file has no column for
+
+
+def pull(project: Project, name: str) -> Pulled:
+    """Write the list's confirmed signups into its file (appended; every other row
+    kept byte for byte), so an editor can commit them; they are then the file's rows
+    (`pulled` in the state, with their evidence of consent). A signup whose address
+    the file has already is marked pulled and not written again; run twice, or after
+    a crash between the file and the state, nothing is written twice."""
+    path = _existing(project, name)
+    signups = project.state.signups
+    waiting = list(signups.confirmed(name))
+    listfile = ListFile.open(path, project.shown(path))
+    pulled = Pulled(listfile.shown)
+    if not waiting:
+        return pulled
+    listfile.lock = project.list_lock(name)
+
+    def change(records: Iterator[Record]) -> Iterator[str]:
+        keys = set()
+        for record in records:
+            keys.add(listfile.key_of(record))
+            yield record.raw
+        for signup in waiting:
+            if signup.email_key in keys:
+                pulled.there += 1
+                continue
+            pulled.dropped |= set(signup.fields) - set(listfile.columns)
+            values = {k: v for k, v in signup.fields.items() if k in listfile.columns}
+            pulled.added.append(signup.email)
+            yield listfile.format({**values, "email": signup.email})
+
+    listfile.rewrite(change)
+    signups.pulled([s.n for s in waiting], project.clock.now())
+    return pulled
 
 
 def _existing(project: Project, name: str) -> Path:

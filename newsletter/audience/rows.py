@@ -1,7 +1,8 @@
 """A list's rows as every command sees them: the one place a list is read for a
-send, a count, a preview or a check. Today that is its CSV file; the confirmed
-signups kept in the state join here (so no caller reads a list's file for its
-subscribers directly)."""
+send, a count, a preview or a check. That is its CSV file's rows, then the list's
+confirmed signups kept in the state (those `subscribers pull` has not written into
+the file yet), marked as coming from the form; an address the file has already is
+the file's row."""
 
 from __future__ import annotations
 
@@ -9,13 +10,32 @@ from collections.abc import Iterable, Iterator
 
 from newsletter.audience.lists import BadRow, Subscriber, read_list
 from newsletter.project import Project
+from newsletter.state.signups import Signup
+from newsletter.text import squash
 
 
 def list_rows(project: Project, name: str) -> Iterator[Subscriber | BadRow]:
     """Every row of list `name`, in order, as Subscribers and BadRows (duplicates
     are BadRows)."""
     path = project.list_path(name)
-    return read_list(path, project.shown(path))
+    rows = read_list(path, project.shown(path))
+    signups = {s.email_key: s for s in project.state.signups.confirmed(name)}
+    if not signups:
+        return rows
+    return _with_signups(rows, signups)
+
+
+def _with_signups(
+    rows: Iterator[Subscriber | BadRow], signups: dict[str, Signup]
+) -> Iterator[Subscriber | BadRow]:
+    for row in rows:
+        if isinstance(row, Subscriber):
+            signups.pop(row.key, None)
+        yield row
+    for signup in signups.values():
+        fields = {"email": signup.email, **signup.fields}
+        name = squash(fields.get("name", ""))
+        yield Subscriber(signup.email, name, fields, line=0, form=True)
 
 
 def find_members(project: Project, name: str, emails: Iterable[str]) -> dict[str, Subscriber]:

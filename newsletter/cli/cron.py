@@ -28,6 +28,13 @@ def cron(project: ProjectOption = Path(".")) -> None:
     elif run.synced is not None and run.synced.new:
         typer.echo(f"Synced from SendGrid: {run.synced.new:,} new suppression"
                    f"{'s' * (run.synced.new != 1)}.")  # fmt: skip
+    if run.confirmations_error is not None:
+        failed = True
+        message = " ".join(str(run.confirmations_error).split())
+        typer.echo(f"error: confirmation mails: {message}", err=True)
+    elif run.confirmations is not None and run.confirmations.sent:
+        sent = run.confirmations.sent
+        typer.echo(f"Sent {sent:,} signup confirmation mail{'s' * (sent != 1)}.")
     for result in run.results:
         report = result.report
         if report is not None:

@@ -27,20 +27,34 @@ def serve(
         int,
         typer.Option("--threads", metavar="N", help="Requests answered at once.", min=1, max=64),
     ] = 4,
+    snippet: Annotated[
+        str | None,
+        typer.Option(
+            "--snippet",
+            metavar="LIST",
+            help="Print the HTML of a signup form for your own site, and exit.",
+            show_default=False,
+        ),
+    ] = None,
     project: ProjectOption = Path("."),
 ) -> None:
     """Serve the unsubscribe endpoint: the signed links in every email land here (a
     confirmation page; RFC 8058 one-click POST). Any WSGI server can run it instead:
     newsletter.web:application, with NEWSLETTER_PROJECT set."""
     from newsletter.web import make_app
+    from newsletter.web.mailer import Mailer
     from newsletter.web.production import Endpoint, Limits, line_log
 
+    if snippet is not None:
+        _snippet(project, snippet)
+        return
     with open_project(project) as proj:
         root, url = proj.root, proj.settings.unsubscribe.url
         _ready(proj)
+    mailer = Mailer(root)
     try:
         server = Endpoint(
-            make_app(root), host, port, log=line_log(), limits=Limits(threads=threads)
+            make_app(root, mailer), host, port, log=line_log(), limits=Limits(threads=threads)
         )
     except OSError as exc:
         raise UsageError(f"--host {host} --port {port}: cannot listen ({exc.strerror})") from None
@@ -54,8 +68,32 @@ def serve(
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    mailer.wake()  # mails left from before are sent now
     with server, contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
+    mailer.stop()
+
+
+def _snippet(project: Path, list_name: str) -> None:
+    """The signup form to paste, posting to this endpoint's subscribe/LIST."""
+    from urllib.parse import urljoin
+
+    from newsletter.audience.signup import pages_url
+    from newsletter.errors import SettingsError
+    from newsletter.web.signup import snippet
+
+    with open_project(project) as proj:
+        proj.resolve_list(list_name)
+        shown = proj.shown(proj.settings.path)
+        if not proj.settings.list_settings(list_name).signup:
+            raise SettingsError("is not true, so the endpoint takes no signups for it",
+                                file=shown, setting=f"[lists.{list_name}] signup")  # fmt: skip
+        action = urljoin(pages_url(proj), f"subscribe/{list_name}")
+        typer.echo(snippet(proj, list_name, action))
+        if not proj.settings.serve.allowed_origins:
+            typer.echo(f"warning: add your site's origin (e.g. \"https://example.com\") to "
+                       f"[serve] allowed_origins in {shown}, or the endpoint refuses posts "
+                       "from it", err=True)  # fmt: skip
 
 
 def _ready(proj: Project) -> None:

@@ -80,7 +80,8 @@ def _list(proj: Project, list_name: str | None, as_json: bool) -> None:
         state = (
             f"suppressed: {why_suppressed(member.suppression)}" if member.suppression else "active"
         )
-        typer.echo(f"{s.email:40} {s.name[:30]:30} {state}")
+        source = " (signed up on the form; `subscribers pull` writes it in)" if s.form else ""
+        typer.echo(f"{s.email:40} {s.name[:30]:30} {state}{source}")
 
 
 @app.command("add")
@@ -160,6 +161,27 @@ def remove(
     )
     typer.echo(f"{removed.email}: {where}; "
                f"{'suppressed' if removed.suppressed else 'already suppressed'}.")  # fmt: skip
+
+
+@app.command("pull")
+def pull(list_name: ListArgument, project: ProjectOption = Path(".")) -> None:
+    """Write the list's confirmed web signups into subscribers/LIST.csv (appended;
+    other rows kept as they are), to commit them. Until then they are kept in the
+    state and are part of the list for every send."""
+    from newsletter.audience import manage
+
+    with open_project(project) as proj:
+        pulled = manage.pull(proj, list_name)
+    if pulled.dropped:
+        warn(f"{pulled.shown} has no column for {', '.join(sorted(pulled.dropped))}: "
+             "those fields of the signups are kept in the state only")  # fmt: skip
+    there = f" ({pulled.there:,} already in it)" if pulled.there else ""
+    added = len(pulled.added)
+    if not added:
+        typer.echo(f"No confirmed signups to write into {pulled.shown}{there}.")
+        return
+    typer.echo(f"Wrote {added:,} confirmed signup{'s' * (added != 1)} into "
+               f"{pulled.shown}{there}; commit it.")  # fmt: skip
 
 
 @app.command("check")

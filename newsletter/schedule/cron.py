@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from newsletter.audience.confirmations import Mailed, send_confirmations
 from newsletter.audience.sync import SyncReport, sync
 from newsletter.errors import AmbiguousError, LockHeld, NewsletterError
 from newsletter.project import Project
@@ -40,6 +41,8 @@ class CronRun:
     synced: SyncReport | None = None  # SendGrid's suppressions pulled first
     sync_error: NewsletterError | None = None
     sync_retry_at: datetime | None = None
+    confirmations: Mailed | None = None  # signups' confirmation mails sent (serve's left)
+    confirmations_error: NewsletterError | None = None
 
 
 def run_cron(project: Project, on_batch: OnBatch | None = None) -> CronRun:
@@ -56,6 +59,10 @@ def run_cron(project: Project, on_batch: OnBatch | None = None) -> CronRun:
         except NewsletterError as exc:  # reported; the sends go on with what is known
             run.sync_error = exc
         run.sync_retry_at = _settle_backoff(project, SYNC, run.sync_error)
+    try:  # the endpoint's mailer sends them at once; what it left (stopped, failing) here
+        run.confirmations = send_confirmations(project)
+    except NewsletterError as exc:
+        run.confirmations_error = exc
     run.results = _sends(project, on_batch)
     return run
 

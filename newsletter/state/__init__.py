@@ -13,6 +13,7 @@
     suppressions.py  addresses never to be sent to again
     cursors.py       how far each provider list was synced
     secrets.py       the key of the signed links, the same on every host
+    signups.py       the web's signups (double opt-in, consent) and rate limits
     identity.py      what the state is: its id, recorded by the project
     transfer.py      all of it as rows, out (export) and in (import, merging)
 
@@ -36,6 +37,7 @@ from newsletter.state.ledger import Ledger
 from newsletter.state.migrations import migrate
 from newsletter.state.schedule import Queue
 from newsletter.state.secrets import Secrets
+from newsletter.state.signups import Signups
 from newsletter.state.sqlite import SqliteEngine
 from newsletter.state.suppressions import Suppressions
 
@@ -76,6 +78,7 @@ class Database:
         self.cursors = Cursors(self.engine)
         self.secrets = Secrets(self.engine)
         self.identity = Identity(self.engine)
+        self.signups = Signups(self.engine)
 
     def usable(self) -> bool:
         """Whether its connection still answers (one kept open across requests may

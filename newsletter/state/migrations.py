@@ -253,6 +253,38 @@ STEPS: tuple[Step, ...] = (
     Step("0012_schedule_options", (
         "ALTER TABLE schedule ADD COLUMN options TEXT NOT NULL DEFAULT '{{}}'",
     )),
+    # The web's signups (double opt-in): a pending signup waits for its confirmation
+    # link; a confirmed one is part of its list for every send until it is pulled into
+    # the list's file. The evidence of consent is kept with it. Rate limits count
+    # requests per client and per address in fixed windows.
+    Step("0015_signups", (
+        """CREATE TABLE signups (
+            n {auto_key},
+            list TEXT NOT NULL,
+            email_key TEXT NOT NULL,
+            email TEXT NOT NULL,
+            fields TEXT NOT NULL,            -- JSON: the form's other fields (name, ...)
+            state TEXT NOT NULL CHECK (state IN ('pending', 'confirmed', 'pulled')),
+            form TEXT NOT NULL,              -- where it was asked: 'page', or a site's origin
+            client TEXT NOT NULL,            -- a keyed hash of the client's address
+            asked_at TEXT NOT NULL,
+            mail_due INTEGER NOT NULL DEFAULT 1,  -- a confirmation mail is to be sent
+            mail_claimed_at TEXT,            -- a mailer took it (another may after a while)
+            mailed_at TEXT,
+            mail_error TEXT,                 -- why the transport refused it
+            confirmed_at TEXT,
+            confirmed_client TEXT,           -- a keyed hash of the confirming client
+            lifted TEXT,                     -- the suppression the confirmation lifted
+            pulled_at TEXT,
+            UNIQUE (list, email_key)
+        )""",
+        "CREATE INDEX signups_mail ON signups (mail_due, asked_at) WHERE mail_due = 1",
+        """CREATE TABLE rate_limits (
+            bucket TEXT PRIMARY KEY,         -- what is counted: a client's or an address's hash
+            since INTEGER NOT NULL,          -- Unix time its window began
+            hits INTEGER NOT NULL
+        )""",
+    )),
 )  # fmt: skip
 
 

@@ -49,6 +49,9 @@ TABLES: dict[str, tuple[str, ...]] = {
                 "reason", "claimed_at", "updated_at"),
     "schedule": ("n", "issue_id", "list", "articles", "transport", "send_at", "given", "state",
                  "reason", "created_at", "updated_at", "force", "options"),
+    "signups": ("n", "list", "email_key", "email", "fields", "state", "form", "client",
+                "asked_at", "mail_due", "mail_claimed_at", "mailed_at", "mail_error",
+                "confirmed_at", "confirmed_client", "lifted", "pulled_at"),
 }  # fmt: skip
 ORDER = {
     "issue_keys": "n",
@@ -56,10 +59,12 @@ ORDER = {
     "batches": "issue, number",
     "schedule": "n",
     "issues": "created_at, id",
+    "signups": "n",
 }
-# not moved: the header carries the schema and the id; and claims name runs of this
-# state's hosts, gone after a move (a batch in flight without one is a dead run's)
-OWN_TABLES = {*TABLES, "migrations", "state_meta", "claims"}
+# not moved: the header carries the schema and the id; claims name runs of this
+# state's hosts, gone after a move (a batch in flight without one is a dead run's);
+# rate limits count the last hour's requests of this state's endpoint
+OWN_TABLES = {*TABLES, "migrations", "state_meta", "claims", "rate_limits"}
 
 
 # --- out ---
@@ -225,12 +230,21 @@ class _Reader:
 # the columns that hold whole numbers (SQLite would take any value into them, and
 # the merge computes with them); every other one holds text
 NUMBERS = {"n", "seq", "issue", "batch", "number", "first_seq", "last_seq", "size",
-           "recipients", "frontier", "synced_until", "failures", "force"}  # fmt: skip
+           "recipients", "frontier", "synced_until", "failures", "force", "mail_due"}  # fmt: skip
 NULLABLE = {  # the columns that may be NULL (the schema's), table by table
     "issues": {"finished_at"},
     "deliveries": {"state", "batch", "message_id", "reason", "updated_at"},
     "batches": {"message_id", "reason"},
     "schedule": {"transport", "reason"},
+    "signups": {
+        "mail_claimed_at",
+        "mailed_at",
+        "mail_error",
+        "confirmed_at",
+        "confirmed_client",
+        "lifted",
+        "pulled_at",
+    },
 }
 
 
@@ -304,6 +318,13 @@ class _Merge:
 
     def _suppressions(self, columns: tuple[str, ...], rows: Iterator[list[Any]]) -> None:
         self._insert_new("suppressions", columns, rows, "ON CONFLICT (email_key) DO NOTHING")
+
+    def _signups(self, columns: tuple[str, ...], rows: Iterator[list[Any]]) -> None:
+        """A signup here already (the list and address) is kept; a new one gets a
+        number of this state's (the exported one may be taken)."""
+        kept = columns[1:]
+        self._insert_new("signups", kept, (row[1:] for row in rows),
+                         "ON CONFLICT (list, email_key) DO NOTHING")  # fmt: skip
 
     def _cron_backoff(self, columns: tuple[str, ...], rows: Iterator[list[Any]]) -> None:
         self._insert_new("cron_backoff", columns, rows, "ON CONFLICT (issue_id) DO NOTHING")

@@ -18,24 +18,30 @@ from urllib.parse import urlsplit
 
 from newsletter.errors import NewsletterError, StateError
 from newsletter.project import Project
+from newsletter.settings import LIST_NAME
 from newsletter.state import Database
 from newsletter.web.health import HEALTH, healthz, unhealthy
+from newsletter.web.mailer import Mailer
 from newsletter.web.pages import HEADERS, Page, Start
 from newsletter.web.proxies import Proxies
+from newsletter.web.signup import signup
 from newsletter.web.unsubscribe import unsubscribe
 
 App = Callable[[dict[str, Any], Start], Iterable[bytes]]
 
 
-def make_app(project_root: Path) -> App:
+def make_app(project_root: Path, mailer: Mailer | None = None) -> App:
     """The endpoint for one project (its settings and state are read per request, so
     an edited newsletter.toml or a new secret takes effect at once). `/healthz` says
-    whether the state can be reached; [unsubscribe] url's path is the links'; any
-    other path is 404."""
+    whether the state can be reached; [unsubscribe] url's path is the links', and
+    subscribe/LIST beside it the signup pages'; any other path is 404. `mailer`
+    sends the signups' confirmation mails (without one, `cron` does)."""
 
     opened = _Opened()
 
     def app(environ: dict[str, Any], start: Start) -> Iterable[bytes]:
+        if mailer is not None:
+            environ["newsletter.mailer"] = mailer.wake
         try:
             project = Project.open(project_root)
         except NewsletterError as exc:  # newsletter.toml broken: no words to answer in
@@ -56,13 +62,31 @@ def _route(project: Project, environ: dict[str, Any], start: Start) -> Iterable[
     """/healthz, the unsubscribe link's path, or 404; from the project's own state
     only (another one's key would refuse every link sent so far: 503)."""
     health = environ.get("PATH_INFO") == HEALTH
-    if not health and not _unsubscribe_path(project, environ):
+    signup_page = _signup_path(project, environ)
+    if not health and signup_page is None and not _unsubscribe_path(project, environ):
         page = Page(project.settings.newsletter)
         return page.answer(start, "404 Not Found", "missing_title", page.text("missing"))
     other = project.other_state()
     if other is not None:
         raise StateError(other)
-    return healthz(project, environ, start) if health else unsubscribe(project, environ, start)
+    if health:
+        return healthz(project, environ, start)
+    if signup_page is not None:
+        return signup(project, environ, start, *signup_page)
+    return unsubscribe(project, environ, start)
+
+
+def _signup_path(project: Project, environ: dict[str, Any]) -> tuple[str, str] | None:
+    """(list, "" or "confirm") of a request for subscribe/LIST[/confirm] beside the
+    unsubscribe link's path, else None."""
+    base = urlsplit(project.settings.unsubscribe.url).path.rsplit("/", 1)[0] + "/subscribe/"
+    path = environ.get("PATH_INFO", "") or "/"
+    for full in (path, environ.get("SCRIPT_NAME", "") + path):
+        if full.startswith(base):
+            name, _, rest = full[len(base) :].partition("/")
+            if LIST_NAME.fullmatch(name):
+                return name, rest
+    return None
 
 
 def _unsubscribe_path(project: Project, environ: dict[str, Any]) -> bool:
@@ -109,5 +133,5 @@ def application(environ: dict[str, Any], start: Start) -> Iterable[bytes]:
     """For WSGI servers: the project in $NEWSLETTER_PROJECT, else the current folder."""
     root = Path(os.environ.get("NEWSLETTER_PROJECT", ".")).resolve()
     if root not in _APPS:
-        _APPS[root] = make_app(root)
+        _APPS[root] = make_app(root, Mailer(root))
     return _APPS[root](environ, start)

@@ -126,12 +126,22 @@ def words(language: str) -> dict[str, str]:
 
 
 class Page:
-    def __init__(self, settings: NewsletterSettings) -> None:
+    def __init__(
+        self, settings: NewsletterSettings, more: dict[str, dict[str, str]] | None = None
+    ) -> None:
+        """`more`: other pages' words, by language (English for any other)."""
         self.settings = settings
         self.words = words(settings.language)
+        if more:
+            language = settings.language.split("-")[0].lower()
+            self.words = {**self.words, **more.get(language, more["en"])}
 
     def text(self, key: str, email: str = "") -> str:
-        return escape(self.words[key].format(newsletter=self.settings.name, email=email))
+        return self.say(key, email=email)
+
+    def say(self, key: str, **values: str) -> str:
+        """The word `key`, its {names} filled in, escaped for the page."""
+        return escape(self.words[key].format(newsletter=self.settings.name, **values))
 
     def confirm(self, environ: dict[str, Any], email: str, token: str) -> str:
         action = escape(_self_url(environ))
@@ -162,7 +172,17 @@ class Page:
         body: str,
         headers: tuple[tuple[str, str], ...] = (),
     ) -> list[bytes]:
-        title = escape(self.words[title_key])
+        return self.show(start, status, escape(self.words[title_key]), body, headers)
+
+    def show(
+        self,
+        start: Start,
+        status: str,
+        title: str,
+        body: str,
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> list[bytes]:
+        """A page whose title (`title`, escaped already) is not one word of its own."""
         name = escape(self.settings.name)
         html = (
             f'<!DOCTYPE html><html lang="{escape(self.settings.language)}" '
@@ -190,7 +210,14 @@ STYLE = (
     "1.5rem;margin:.25rem 0 1rem}button{font:inherit;padding:.6rem 1.2rem;border-radius:8px;"
     "border:0;background:#1d4ed8;color:#fff;cursor:pointer}button.secondary{background:"
     "transparent;color:#1d4ed8;border:1px solid #1d4ed8}button:focus-visible{outline:3px "
-    "solid #93c5fd;outline-offset:2px}@media (prefers-color-scheme:dark){body{background:"
+    "solid #93c5fd;outline-offset:2px}label{display:block;font-weight:600;margin:1rem 0 .3rem}"
+    "input{box-sizing:border-box;width:100%;font:inherit;padding:.55rem .7rem;border:1px solid "
+    "#6b7280;border-radius:8px;background:#fff;color:#111827}input:focus-visible{outline:3px "
+    "solid #93c5fd;outline-offset:1px}form button{margin-top:1.25rem}.small{font-size:.9rem;"
+    "color:#4b5563}.error{color:#b91c1c;font-weight:600}.optional{font-weight:400;color:#4b5563}"
+    ".hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}"
+    "@media (prefers-color-scheme:dark){body{background:"
     "#030712;color:#f9fafb}main{background:#111827}.name{color:#9ca3af}button.secondary{"
-    "color:#93c5fd;border-color:#93c5fd}}"
+    "color:#93c5fd;border-color:#93c5fd}input{background:#030712;color:#f9fafb;border-color:"
+    "#9ca3af}.small,.optional{color:#9ca3af}.error{color:#fca5a5}}"
 )

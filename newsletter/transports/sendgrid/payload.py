@@ -65,6 +65,7 @@ class PayloadMaker:
         self, issue: RenderedIssue, envelope: Envelope, settings: SendgridSettings, test: bool
     ) -> None:
         newsletter = envelope.newsletter
+        self.notice = envelope.notice
         # (token as a JSON key and colon, key) pairs; each token counts for every recipient
         self.html = [(quoted(issue.html.token(k, "html")) + ":", k)
                      for k in sorted(set(issue.html.keys))]  # fmt: skip
@@ -87,7 +88,7 @@ class PayloadMaker:
             shared["categories"] = list(settings.categories)
         if newsletter.reply_to:
             shared["reply_to"] = _mailbox(newsletter.reply_to)
-        if settings.unsubscribe_group:
+        if settings.unsubscribe_group and not envelope.notice:
             shared["asm"] = {"group_id": settings.unsubscribe_group}
         if settings.sandbox:
             shared["mail_settings"] = {"sandbox_mode": {"enable": True}}
@@ -148,6 +149,8 @@ class PayloadMaker:
         name = header_text(recipient.name)
         if name:
             box += ',"name":' + quoted(_name(name))
+        if self.notice:  # on no list: no List-Unsubscribe
+            return f'{{"to":[{box}}}],"substitutions":{{{",".join(parts)}}}}}', size
         url = done.get(raw[UNSUBSCRIBE_URL]) or quoted(raw[UNSUBSCRIBE_URL])
         person = (
             f'{{"to":[{box}}}],"substitutions":{{{",".join(parts)}}},'

@@ -1,0 +1,277 @@
+"""Signup with double opt-in (issue 16, items 1 to 3), over real HTTP on 127.0.0.1
+under the production server, on both state engines: the form, the confirmation mail
+read from the outbox, its link (GET changes nothing, the button confirms), the
+signup in the list's sends, `subscribers pull`; and the abuse rules."""
+
+from __future__ import annotations
+
+import json
+import quopri
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+from conftest import SAMPLE_ARTICLE, open_state
+
+from newsletter.web import make_app
+from newsletter.web.production import Endpoint
+
+pytestmark = pytest.mark.usefixtures("engine")
+
+LIST = "sample"
+ORIGIN = "https://site.example"
+
+
+@pytest.fixture
+def signup_project(project_dir):
+    with (project_dir / "newsletter.toml").open("a") as settings:
+        settings.write(
+            f'\n[lists.{LIST}]\nsignup = true\nfields = ["name"]\ntitle = "The Sample List"\n'
+            f'[serve]\nallowed_origins = ["{ORIGIN}"]\n'
+        )
+    return project_dir
+
+
+@pytest.fixture
+def endpoint(signup_project):
+    with Endpoint(make_app(signup_project)).start() as server:
+        yield f"http://127.0.0.1:{server.port}"
+
+
+def call(url, body=None, headers=None, method=None):
+    data = urllib.parse.urlencode(body).encode() if isinstance(body, dict) else body
+    method = method or ("POST" if data is not None else "GET")
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, answer.read().decode(), dict(answer.headers)
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode(), dict(exc.headers)
+
+
+def form_token(endpoint) -> str:
+    status, page, _ = call(f"{endpoint}/subscribe/{LIST}")
+    assert status == 200
+    return re.search(r'name="token" value="([^"]+)"', page).group(1)
+
+
+def sign_up(endpoint, email, name="", **more):
+    return call(f"{endpoint}/subscribe/{LIST}",
+                {"token": form_token(endpoint), "email": email, "name": name, "website": "",
+                 **more})  # fmt: skip
+
+
+def confirmation_link(project_dir, endpoint, email) -> str:
+    eml = project_dir / "outbox" / f"signup-{LIST}" / f"{email.lower()}.eml"
+    text = quopri.decodestring(eml.read_bytes()).decode()
+    link = re.search(r"(http://\S+/subscribe/\S+/confirm\?t=[0-9a-f.]+)", text).group(1)
+    parts = urllib.parse.urlsplit(link)
+    return f"{endpoint}{parts.path}?{parts.query}"
+
+
+def signups(project_dir):
+    with open_state(project_dir) as state:
+        return {
+            row[0]: row[1:] for row in state.engine.all(
+                "SELECT email, state, form, client, confirmed_at, lifted FROM signups")
+        }  # fmt: skip
+
+
+def state_rows(project_dir):
+    """Every row of every table the web may change."""
+    with open_state(project_dir) as state:
+        return {table: state.engine.all(f"SELECT * FROM {table} ORDER BY 1")
+                for table in ("signups", "suppressions")}  # fmt: skip
+
+
+def test_the_whole_double_opt_in_and_the_next_send(signup_project, endpoint, cli):
+    status, page, _ = sign_up(endpoint, "Reader@Example.org", "Rea Der")
+    assert status == 200 and "Check your inbox" in page and "Reader@example.org" in page
+    assert signups(signup_project)["Reader@example.org"][0] == "pending"
+    result = cli("cron")
+    assert result.exit_code == 0, result.output
+    assert "Sent 1 signup confirmation mail" in result.output
+    eml = (signup_project / "outbox" / f"signup-{LIST}" / "reader@example.org.eml").read_text()
+    head = eml.split("\n\n", 1)[0]
+    assert "List-Unsubscribe" not in head and "Subject: Confirm your subscription to The" in head
+    link = confirmation_link(signup_project, endpoint, "Reader@example.org")
+    assert "Reader" not in link and "example.org" not in link.split("?", 1)[1]  # opaque
+    before = state_rows(signup_project)
+    for method in ("GET", "HEAD", "GET"):  # a scanner fetching the link changes nothing
+        status, page, _ = call(link, method=method)
+        assert status == 200
+    assert state_rows(signup_project) == before
+    status, page, _ = call(link)
+    check = re.search(r'name="check" value="([^"]+)"', page).group(1)
+    status, page, _ = call(link, {"check": check, "confirm": "1"})
+    assert status == 200 and "You are subscribed" in page
+    found = signups(signup_project)["Reader@example.org"]
+    assert found[0] == "confirmed" and found[1] == "page" and found[3] and len(found[2]) == 32
+    assert "10.0.0" not in found[2] and "127.0.0.1" not in found[2]  # the client, hashed
+    status, page, _ = call(link, {"check": check, "confirm": "1"})
+    assert status == 200 and "Already confirmed" in page
+    listed = cli("subscribers", "list", LIST, "--json")
+    rows = {row["email"]: row for row in json.loads(listed.output)}
+    assert rows["Reader@example.org"]["source"] == "form"
+    assert rows["Reader@example.org"]["name"] == "Rea Der"
+    sent = cli("send", SAMPLE_ARTICLE, "--list", LIST, "--yes")
+    assert sent.exit_code == 0, sent.output
+    issue = next(p for p in (signup_project / "outbox").iterdir() if p.name != f"signup-{LIST}")
+    copy = (issue / "reader@example.org.eml").read_text()
+    assert "Rea Der" in quopri.decodestring(copy.encode()).decode()
+
+
+def test_pull_writes_the_confirmed_signups_into_the_file_once(signup_project, endpoint, cli):
+    before = (signup_project / "subscribers" / f"{LIST}.csv").read_bytes()
+    sign_up(endpoint, "one@example.org", "One")
+    sign_up(endpoint, "two@example.org", "Two")  # never confirmed
+    cli("cron")
+    link = confirmation_link(signup_project, endpoint, "one@example.org")
+    check = re.search(r'name="check" value="([^"]+)"', call(link)[1]).group(1)
+    assert call(link, {"check": check, "confirm": "1"})[0] == 200
+    pulled = cli("subscribers", "pull", LIST)
+    assert pulled.exit_code == 0 and "Wrote 1 confirmed signup" in pulled.output
+    after = (signup_project / "subscribers" / f"{LIST}.csv").read_bytes()
+    assert after.startswith(before) and after[len(before) :] == b"one@example.org,One,\n"
+    again = cli("subscribers", "pull", LIST)
+    assert "No confirmed signups" in again.output
+    assert (signup_project / "subscribers" / f"{LIST}.csv").read_bytes() == after
+    listed = json.loads(cli("subscribers", "list", LIST, "--json").output)
+    assert [r["email"] for r in listed].count("one@example.org") == 1
+    assert "two@example.org" not in [r["email"] for r in listed]
+
+
+def test_a_known_and_an_unknown_address_get_the_same_answer(signup_project, endpoint):
+    known = sign_up(endpoint, "tom@example.net")  # on the list's file
+    unknown = sign_up(endpoint, "nobody@example.org")
+    strip = lambda page: page.replace("tom@example.net", "X").replace("nobody@example.org", "X")  # noqa: E731
+    assert known[0] == unknown[0] == 200
+    assert strip(known[1]) == strip(unknown[1])
+
+
+def test_tokens_forged_altered_expired_and_of_another_list_get_400(signup_project, endpoint, cli):
+    sign_up(endpoint, "reader@example.org")
+    cli("cron")
+    link = confirmation_link(signup_project, endpoint, "reader@example.org")
+    base, token = link.split("?t=")
+    number, expires, mac = token.split(".")
+    flipped = mac[:-1] + ("0" if mac[-1] != "0" else "1")
+    forged = (f"{number}.{expires}.{flipped}", f"{number}.{int(expires) + 1}.{mac}",
+              f"{int(number) + 1}.{expires}.{mac}", "", "garbage", f"{number}..{mac}")  # fmt: skip
+    for bad in forged:
+        assert call(f"{base}?t={bad}")[0] == 400, bad
+        assert call(f"{base}?t={bad}", {"check": "x", "confirm": "1"})[0] in (400, 403), bad
+    other = link.replace(f"/subscribe/{LIST}/", "/subscribe/other/")
+    assert call(other)[0] == 404  # no such list takes signups
+    from newsletter.audience.signup import confirm_token
+    from newsletter.project import Project
+
+    with Project.open(signup_project) as project:
+        signup = project.state.signups.get(LIST, "reader@example.org")
+        old = confirm_token(project, signup, int(project.clock.now().timestamp()) - 60)
+    status, page, _ = call(f"{base}?t={old}")
+    assert status == 400 and "expired" in page
+    assert signups(signup_project)["reader@example.org"][0] == "pending"
+
+
+def test_the_rate_limit_cuts_one_client_off_with_429(signup_project, endpoint):
+    token = form_token(endpoint)
+    answers = [call(f"{endpoint}/subscribe/{LIST}",
+                    {"token": token, "email": f"r{n}@example.org"})[0]
+               for n in range(1000)]  # fmt: skip
+    assert answers[:20] == [200] * 20 and set(answers[20:]) == {429}
+    assert len(signups(signup_project)) == 20
+
+
+def test_an_address_gets_a_few_confirmations_an_hour_at_most(signup_project, endpoint):
+    answers = [sign_up(endpoint, "same@example.org")[0] for _ in range(5)]
+    assert answers == [200, 200, 200, 429, 429]
+
+
+def test_oversized_fields_get_413_and_nothing_is_recorded(signup_project, endpoint):
+    assert sign_up(endpoint, "a@example.org", "x" * 201)[0] == 413
+    assert sign_up(endpoint, "a" * 250 + "@example.org")[0] == 413
+    status, _, _ = call(f"{endpoint}/subscribe/{LIST}", b"email=" + b"a" * 10_000,
+                        {"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+    assert status == 413
+    assert signups(signup_project) == {}
+
+
+def test_the_honeypot_records_nothing_and_answers_as_always(signup_project, endpoint):
+    status, page, _ = sign_up(endpoint, "bot@example.org", website="http://spam.example")
+    assert status == 200 and "Check your inbox" in page
+    assert signups(signup_project) == {}
+
+
+def test_a_post_without_the_forms_token_or_an_allowed_origin_is_403(signup_project, endpoint):
+    url = f"{endpoint}/subscribe/{LIST}"
+    assert call(url, {"email": "a@example.org"})[0] == 403
+    assert call(url, {"email": "a@example.org"}, {"Origin": "https://evil.example"})[0] == 403
+    cross = {"token": form_token(endpoint), "email": "a@example.org"}
+    assert call(url, cross, {"Sec-Fetch-Site": "cross-site"})[0] == 403
+    assert signups(signup_project) == {}
+
+
+def test_a_site_in_allowed_origins_posts_json_with_cors(signup_project, endpoint):
+    url = f"{endpoint}/subscribe/{LIST}"
+    status, _, headers = call(url, method="OPTIONS", headers={"Origin": ORIGIN})
+    assert status == 204 and headers["Access-Control-Allow-Origin"] == ORIGIN
+    body = json.dumps({"email": "js@example.org", "name": "Jay"}).encode()
+    status, text, headers = call(url, body, {"Origin": ORIGIN, "Content-Type": "application/json"})
+    assert status == 200 and json.loads(text)["ok"] is True
+    assert headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert signups(signup_project)["js@example.org"][1] == ORIGIN
+    status, text, _ = call(url, json.dumps({"email": "not an address"}).encode(),
+                           {"Origin": ORIGIN, "Content-Type": "application/json"})  # fmt: skip
+    assert status == 400 and json.loads(text)["field"] == "email"
+    status, _, headers = call(url, method="OPTIONS", headers={"Origin": "https://evil.example"})
+    assert status == 403 and "Access-Control-Allow-Origin" not in headers
+
+
+def test_a_list_without_signup_has_no_pages(project_dir):
+    with Endpoint(make_app(project_dir)).start() as server:
+        assert call(f"http://127.0.0.1:{server.port}/subscribe/{LIST}")[0] == 404
+
+
+def test_an_unsubscribed_reader_comes_back_only_by_confirming(signup_project, endpoint, cli):
+    cli("subscribers", "remove", LIST, "tom@example.net")  # manual: not theirs to lift
+    with open_state(signup_project) as state:
+        from datetime import UTC, datetime
+
+        state.suppressions.add("ann@example.org", "unsubscribed", "link", datetime.now(UTC))
+    sign_up(endpoint, "tom@example.net")
+    sign_up(endpoint, "ann@example.org")
+    assert set(signups(signup_project)) == {"ann@example.org"}  # the removal: nothing
+    cli("cron")
+    assert not (signup_project / "outbox" / f"signup-{LIST}" / "tom@example.net.eml").exists()
+    link = confirmation_link(signup_project, endpoint, "ann@example.org")
+    with open_state(signup_project) as state:
+        assert state.suppressions.get("ann@example.org") is not None  # the link's GET: no lift
+    check = re.search(r'name="check" value="([^"]+)"', call(link)[1]).group(1)
+    assert call(link, {"check": check, "confirm": "1"})[0] == 200
+    with open_state(signup_project) as state:
+        assert state.suppressions.get("ann@example.org") is None
+    assert signups(signup_project)["ann@example.org"][4].startswith("unsubscribed (link, ")
+
+
+def test_a_bounce_after_the_signup_keeps_the_link_from_confirming(signup_project, endpoint, cli):
+    sign_up(endpoint, "gone@example.org")
+    cli("cron")
+    link = confirmation_link(signup_project, endpoint, "gone@example.org")
+    with open_state(signup_project) as state:
+        from datetime import UTC, datetime
+
+        state.suppressions.add("gone@example.org", "bounced", "sendgrid", datetime.now(UTC))
+    status, page, _ = call(link)
+    assert status == 200 and "cannot be subscribed" in page and "<button" not in page
+    assert signups(signup_project)["gone@example.org"][0] == "pending"
+
+
+def test_the_snippet_posts_to_the_endpoint(signup_project, cli):
+    result = cli("serve", "--snippet", LIST)
+    assert result.exit_code == 0
+    assert 'action="http://127.0.0.1:8025/subscribe/sample"' in result.output
+    assert 'name="website"' in result.output and 'name="name"' in result.output
+    assert cli("serve", "--snippet", "nope").exit_code == 1
