@@ -513,6 +513,8 @@ class ListSettings:
     fields: tuple[str, ...] = _setting("fields", _field_names, ())  # asked besides the address
     title: str = _setting("title", _string, "")  # the list as readers see it ("": the name)
     description: str = _setting("description", _string, "")  # a line under it on the form
+    # an article sent once to each newly confirmed signup, by cron, through the ledger
+    welcome: str = _setting("welcome", _optional_path, "")
 
 
 @dataclass(frozen=True)

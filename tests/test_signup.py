@@ -275,3 +275,42 @@ def test_the_snippet_posts_to_the_endpoint(signup_project, cli):
     assert 'action="http://127.0.0.1:8025/subscribe/sample"' in result.output
     assert 'name="website"' in result.output and 'name="name"' in result.output
     assert cli("serve", "--snippet", "nope").exit_code == 1
+
+
+def confirm_by_link(project_dir, endpoint, email):
+    link = confirmation_link(project_dir, endpoint, email)
+    check = re.search(r'name="check" value="([^"]+)"', call(link)[1]).group(1)
+    status, page, _ = call(link, {"check": check, "confirm": "1"})
+    assert status == 200 and "You are subscribed" in page
+
+
+def welcomes(project_dir):
+    outbox = project_dir / "outbox"
+    return sorted(p.name for p in outbox.iterdir() if p.name.startswith("welcome-"))
+
+
+def test_the_welcome_issue_goes_once_to_each_newly_confirmed_signup(signup_project, endpoint, cli):
+    settings = signup_project / "newsletter.toml"
+    welcome = 'title = "The Sample List"\nwelcome = "articles/welcome.md"'
+    settings.write_text(settings.read_text().replace('title = "The Sample List"', welcome))
+    sign_up(endpoint, "first@example.org", "First")
+    sign_up(endpoint, "second@example.org", "Second")
+    assert cli("cron").exit_code == 0
+    confirm_by_link(signup_project, endpoint, "first@example.org")
+    result = cli("cron")
+    assert result.exit_code == 0, result.output
+    [first] = welcomes(signup_project)
+    assert sorted(p.name for p in (signup_project / "outbox" / first).glob("*.eml")) == [
+        "first@example.org.eml"
+    ]
+    assert cli("cron").exit_code == 0  # nothing twice
+    assert welcomes(signup_project) == [first]
+    confirm_by_link(signup_project, endpoint, "second@example.org")
+    assert cli("cron").exit_code == 0
+    later = [w for w in welcomes(signup_project) if w != first]
+    assert [p.name for p in (signup_project / "outbox" / later[0]).glob("*.eml")] == [
+        "second@example.org.eml"
+    ]
+    status = json.loads(cli("status", "--json").output)
+    shown = {entry["issue"]: entry for entry in status}
+    assert shown[first]["state"] == "done" and shown[later[0]]["state"] == "done"

@@ -139,6 +139,7 @@ def confirm(project: Project, list_name: str, token: str, client_address: str) -
         if found is not None:
             state.suppressions.remove(signup.email)
         client = client_hash(project, client_address)
-        if not state.signups.confirm(signup.n, client, lifted, project.clock.now()):
+        welcome = bool(project.settings.list_settings(list_name).welcome)
+        if not state.signups.confirm(signup.n, client, lifted, project.clock.now(), welcome):
             return Looked(AGAIN, signup)
     return Looked(CONFIRMED, state.signups.by_number(signup.n))

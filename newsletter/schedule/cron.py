@@ -13,6 +13,7 @@ from newsletter.audience.sync import SyncReport, sync
 from newsletter.errors import AmbiguousError, LockHeld, NewsletterError
 from newsletter.project import Project
 from newsletter.render.issue_view import IssueFields
+from newsletter.schedule.welcome import Welcomes, freeze_welcomes
 from newsletter.send.gate import gate
 from newsletter.send.plan import SendPlan, plan_resume, plan_send
 from newsletter.send.report import OnBatch, SendReport
@@ -43,6 +44,7 @@ class CronRun:
     sync_retry_at: datetime | None = None
     confirmations: Mailed | None = None  # signups' confirmation mails sent (serve's left)
     confirmations_error: NewsletterError | None = None
+    welcomes: Welcomes | None = None  # welcome issues frozen for new signups
 
 
 def run_cron(project: Project, on_batch: OnBatch | None = None) -> CronRun:
@@ -63,6 +65,7 @@ def run_cron(project: Project, on_batch: OnBatch | None = None) -> CronRun:
         run.confirmations = send_confirmations(project)
     except NewsletterError as exc:
         run.confirmations_error = exc
+    run.welcomes = freeze_welcomes(project)  # sent below with the interrupted issues
     run.results = _sends(project, on_batch)
     return run
 

@@ -276,6 +276,8 @@ STEPS: tuple[Step, ...] = (
             confirmed_client TEXT,           -- a keyed hash of the confirming client
             lifted TEXT,                     -- the suppression the confirmation lifted
             pulled_at TEXT,
+            welcome_due INTEGER NOT NULL DEFAULT 0,  -- confirmed with [lists.NAME] welcome set
+            welcome_issue TEXT,              -- the welcome issue it was put in
             UNIQUE (list, email_key)
         )""",
         "CREATE INDEX signups_mail ON signups (mail_due, asked_at) WHERE mail_due = 1",

@@ -109,15 +109,49 @@ class Signups:
         row = self.engine.one(f"SELECT {_COLUMNS} FROM signups WHERE n = ?", (n,))
         return Signup.of(row) if row else None
 
-    def confirm(self, n: int, client: str, lifted: str | None, now: datetime) -> bool:
-        """Pending -> confirmed (compare-and-set: True only for the request that did it)."""
+    def confirm(
+        self, n: int, client: str, lifted: str | None, now: datetime, welcome: bool = False
+    ) -> bool:
+        """Pending -> confirmed (compare-and-set: True only for the request that did it);
+        `welcome`: its list's welcome issue is to be sent to it."""
         return (
             self.engine.changed(
-                "UPDATE signups SET state = 'confirmed', confirmed_at = ?, "
-                "confirmed_client = ?, lifted = ?, mail_due = 0 WHERE n = ? AND state = 'pending'",
-                (now.isoformat(), client, lifted, n),
+                "UPDATE signups SET state = 'confirmed', confirmed_at = ?, confirmed_client = ?, "
+                "lifted = ?, mail_due = 0, welcome_due = ? WHERE n = ? AND state = 'pending'",
+                (now.isoformat(), client, lifted, int(welcome), n),
             )
             == 1
+        )
+
+    # --- the welcome issues ---
+
+    def welcome_groups(self, list_name: str) -> dict[str, list[Signup]]:
+        """The list's signups put in a welcome issue that is still to be frozen, by its
+        id; then those confirmed since, put in a new one (named after the first of
+        them), in the caller's transaction (so two runs never split a group)."""
+        groups: dict[str, list[Signup]] = {}
+        rows = self.engine.all(
+            f"SELECT {_COLUMNS}, welcome_issue FROM signups WHERE list = ? AND welcome_due = 1 "
+            "ORDER BY n",
+            (list_name,),
+        )
+        fresh = [Signup.of(row[:-1]) for row in rows if row[-1] is None]
+        for row in rows:
+            if row[-1] is not None:
+                groups.setdefault(str(row[-1]), []).append(Signup.of(row[:-1]))
+        if fresh:
+            issue_id = f"welcome-{list_name}-{fresh[0].n}"
+            self.engine.executemany(
+                "UPDATE signups SET welcome_issue = ? WHERE n = ? AND welcome_issue IS NULL",
+                ((issue_id, s.n) for s in fresh),
+            )
+            groups[issue_id] = fresh
+        return groups
+
+    def welcomed(self, issue_id: str) -> None:
+        """Its welcome issue is frozen (the ledger sends it from there)."""
+        self.engine.execute(
+            "UPDATE signups SET welcome_due = 0 WHERE welcome_issue = ?", (issue_id,)
         )
 
     def confirmed(self, list_name: str) -> Iterator[Signup]:

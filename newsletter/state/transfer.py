@@ -51,7 +51,8 @@ TABLES: dict[str, tuple[str, ...]] = {
                  "reason", "created_at", "updated_at", "force", "options"),
     "signups": ("n", "list", "email_key", "email", "fields", "state", "form", "client",
                 "asked_at", "mail_due", "mail_claimed_at", "mailed_at", "mail_error",
-                "confirmed_at", "confirmed_client", "lifted", "pulled_at"),
+                "confirmed_at", "confirmed_client", "lifted", "pulled_at", "welcome_due",
+                "welcome_issue"),
 }  # fmt: skip
 ORDER = {
     "issue_keys": "n",
@@ -230,22 +231,16 @@ class _Reader:
 # the columns that hold whole numbers (SQLite would take any value into them, and
 # the merge computes with them); every other one holds text
 NUMBERS = {"n", "seq", "issue", "batch", "number", "first_seq", "last_seq", "size",
-           "recipients", "frontier", "synced_until", "failures", "force", "mail_due"}  # fmt: skip
+           "recipients", "frontier", "synced_until", "failures", "force", "mail_due",
+           "welcome_due"}  # fmt: skip
 NULLABLE = {  # the columns that may be NULL (the schema's), table by table
     "issues": {"finished_at"},
     "deliveries": {"state", "batch", "message_id", "reason", "updated_at"},
     "batches": {"message_id", "reason"},
     "schedule": {"transport", "reason"},
-    "signups": {
-        "mail_claimed_at",
-        "mailed_at",
-        "mail_error",
-        "confirmed_at",
-        "confirmed_client",
-        "lifted",
-        "pulled_at",
-    },
-}
+    "signups": {"mail_claimed_at", "mailed_at", "mail_error", "confirmed_at",
+                "confirmed_client", "lifted", "pulled_at", "welcome_issue"},
+}  # fmt: skip
 
 
 def _options_ok(text: object) -> bool:
