@@ -37,6 +37,14 @@ class Envelope:
     list_name: str
     notice: bool = False  # a mail to one reader (a signup's confirmation), not an issue:
     # no List-Unsubscribe (the reader is on no list yet)
+    mailto: str = ""  # [unsubscribe] mailto: a mailto: in List-Unsubscribe besides the link
+
+    def list_unsubscribe(self, url: str) -> str:
+        """The List-Unsubscribe value: the one-click link (RFC 8058 wants it first and
+        HTTPS), then the mailto: if there is one."""
+        if not self.mailto:
+            return f"<{url}>"
+        return f"<{url}>, <mailto:{self.mailto}?subject=unsubscribe>"
 
     @property
     def domain(self) -> str:
@@ -109,7 +117,10 @@ class MessageMaker:
                 _raw("Message-ID", msgid),
                 b""
                 if self.envelope.notice
-                else _raw("List-Unsubscribe", f"<{recipient.values[UNSUBSCRIBE_URL]}>"),
+                else _raw(
+                    "List-Unsubscribe",
+                    self.envelope.list_unsubscribe(recipient.values[UNSUBSCRIBE_URL]),
+                ),
                 self._tail,
                 self._text_head,
                 _quoted_printable(copy.text),

@@ -10,7 +10,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from newsletter.render import RenderedIssue
-from newsletter.render.placeholders import EMAIL, UNSUBSCRIBE_URL, Field, Template
+from newsletter.render.placeholders import (
+    EMAIL,
+    PREFERENCES_URL,
+    UNSUBSCRIBE_URL,
+    Field,
+    Template,
+)
 from newsletter.signing import Links
 from newsletter.text import squash
 
@@ -30,10 +36,14 @@ class Addressee(Protocol):
 
 
 def field_values(
-    fields: Mapping[str, Field], email: str, columns: Mapping[str, str], unsubscribe_url: str
+    fields: Mapping[str, Field],
+    email: str,
+    columns: Mapping[str, str],
+    unsubscribe_url: str,
+    preferences_url: str = "",
 ) -> dict[str, str]:
     """Raw values of every field for one recipient (text part, headers)."""
-    values = {EMAIL: email, UNSUBSCRIBE_URL: unsubscribe_url}
+    values = {EMAIL: email, UNSUBSCRIBE_URL: unsubscribe_url, PREFERENCES_URL: preferences_url}
     for key, spec in fields.items():
         if key not in values:
             values[key] = squash(columns.get(spec.column, "")) or spec.default
@@ -89,5 +99,6 @@ class Personaliser:
 
     def recipient(self, subscriber: Addressee) -> Recipient:
         email = subscriber.email
-        values = field_values(self.issue.fields, email, subscriber.fields, self.links.url(email))
+        unsubscribe, preferences = self.links.urls(email)
+        values = field_values(self.issue.fields, email, subscriber.fields, unsubscribe, preferences)
         return Recipient(email, subscriber.name, values)

@@ -153,6 +153,17 @@ def parse_address(value: Any) -> Address:
     return Address(display_name=name, username=local, domain=domain)
 
 
+def _optional_bare_address(value: Any) -> str:
+    """An address alone (no display name), or "" for none."""
+    text = _string(value)
+    if not text:
+        return ""
+    try:
+        return normalise_address(text)
+    except BadAddress as exc:
+        raise _Invalid(f"expected an address such as unsubscribe@example.com: {exc}") from None
+
+
 def _optional_address(value: Any) -> Address | None:
     return None if _string(value) == "" else parse_address(value)
 
@@ -369,6 +380,8 @@ class ThemeSettings:
 class UnsubscribeSettings:
     url: str = _setting("url", _unsubscribe_url, "http://127.0.0.1:8025/unsubscribe")
     secret_env: str = _setting("secret_env", _optional_env_name, "NEWSLETTER_SECRET")
+    # an address that takes unsubscribe requests by mail: added to List-Unsubscribe
+    mailto: str = _setting("mailto", _optional_bare_address, "")
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,10 @@ def test_the_sample_has_no_error(project_dir, cli):
     assert result.stdout.startswith("Checked “Chrissy Teigen Says")
     assert re.search(r"as ada@example\.com: 1\d\.\d KB of HTML", result.stdout)
     assert result.stdout.splitlines()[-1].startswith("0 errors, 1 warning (")
-    assert "warning: link-local: link “Unsubscribe” leads to 127.0.0.1" in result.stdout
+    assert (
+        "warning: link-local: link “Unsubscribe” and link “Manage preferences” lead to 127.0.0.1"
+        in result.stdout
+    )
 
 
 def test_an_article_with_no_alt_a_relative_link_and_a_huge_body_fails(project_dir, cli):

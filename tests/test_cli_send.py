@@ -8,7 +8,7 @@ from email import policy
 import pytest
 from conftest import SAMPLE_ARTICLE, SECRET, open_state, write
 
-from newsletter.signing import parse_link, verify
+from newsletter.signing import link_reader
 
 OUTBOX = "outbox/000_1718b35f7cc77fd8"
 
@@ -64,9 +64,8 @@ def test_headers_are_complete_and_the_unsubscribe_link_verifies(project_dir, sen
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     link = message["List-Unsubscribe"]
     assert link.startswith("<http://127.0.0.1:8025/unsubscribe?") and link.endswith(">")
-    list_name, address, signature = parse_link(link[1:-1])
-    assert (list_name, address) == ("sample", "zoe@example.org")
-    assert verify(SECRET.encode(), list_name, address, signature)
+    assert link_reader(SECRET.encode(), link[1:-1]) == ("sample", "zoe@example.org")
+    assert "zoe" not in link  # the address is in the token, sealed
     html = body(message, "html")
     assert link[1:-1].replace("&", "&amp;") in html  # the footer link is the same one
 
@@ -200,16 +199,15 @@ def test_the_secret_of_an_earlier_release_is_taken_in_and_its_links_keep_working
 ):
     """Before issue 13 the key was kept in .newsletter/secret: the state takes it in on
     first use, so the links of every issue sent with it still verify."""
-    from newsletter.signing import sign
-
     monkeypatch.delenv("NEWSLETTER_SECRET")
     old = "a" * 64
     write(project_dir / ".newsletter" / "secret", old + "\n")
     assert cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes").exit_code == 0
     (project_dir / ".newsletter" / "secret").unlink()  # gone: the state has it now
     assert cli("send", "articles/welcome.md", "--list", "sample", "--yes").exit_code == 0
-    eml = (project_dir / "outbox" / "welcome" / "ada@example.com.eml").read_text()
-    assert f"s={sign(old.encode(), 'sample', 'ada@example.com')}" in eml
+    eml = read_eml(project_dir / "outbox" / "welcome" / "ada@example.com.eml")
+    link = eml["List-Unsubscribe"][1:-1]
+    assert link_reader(old.encode(), link) == ("sample", "ada@example.com")
 
 
 def test_a_list_with_no_valid_subscriber_is_an_error_after_its_rows_are_reported(project_dir, cli):
@@ -280,7 +278,8 @@ def test_test_send_to_someone_not_on_the_list_uses_the_fallbacks(project_dir, cl
     (path,) = (project_dir / "outbox").rglob("*.eml")
     message = read_eml(path)
     assert "Hi there," in body(message, "plain")
-    assert "l=sample&e=guest@example.org" in message["List-Unsubscribe"]
+    link = message["List-Unsubscribe"][1:-1]
+    assert link_reader(SECRET.encode(), link) == ("sample", "guest@example.org")
 
 
 def test_confirmation_on_a_terminal_counts_first_and_can_be_declined(project_dir, cli, wiring):

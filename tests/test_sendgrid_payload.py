@@ -143,3 +143,21 @@ def test_the_body_is_the_json_of_what_each_recipient_gets(batch_of, project):
     assert "Zoë &#34;Q&#34; \\ &lt;/script&gt; \u2028 😀" in values  # the HTML part: escaped
     folded = 'Zoë "Q" \\ </script> 😀'  # a header: no line separator, no control
     assert person["to"] == [{"email": "a@example.com", "name": folded}]
+
+
+def test_a_mailto_follows_the_link_in_list_unsubscribe(batch_of, project):
+    batch = batch_of([sub("a@example.com", "Ada")])
+    batch = replace(batch, envelope=replace(batch.envelope, mailto="leave@example.com"))
+    (person,) = build_payload(batch, project.settings.sendgrid).data()["personalizations"]
+    value = person["headers"]["List-Unsubscribe"]
+    wanted = r"<https://example\.com/u\?l=sample&t=[\w-]+>, "
+    wanted += r"<mailto:leave@example\.com\?subject=unsubscribe>"
+    assert re.fullmatch(wanted, value), value
+
+
+def test_a_signup_confirmation_has_no_list_unsubscribe_nor_group(batch_of, project):
+    batch = batch_of([sub("a@example.com", "Ada")])
+    batch = replace(batch, envelope=replace(batch.envelope, notice=True))
+    settings = replace(project.settings.sendgrid, unsubscribe_group=7)
+    data = build_payload(batch, settings).data()
+    assert "headers" not in data["personalizations"][0] and "asm" not in data

@@ -229,10 +229,10 @@ def call(url: str, body: bytes | None = None) -> tuple[int, str]:
 
 def link_in_outbox(outbox: Path, email: str) -> str:
     """The List-Unsubscribe link of `email`'s .eml: path and query, without the host."""
-    for eml in outbox.rglob("*.eml"):
+    for eml in outbox.rglob(f"{email}.eml"):
         head = eml.read_text().split("\n\n", 1)[0]
         found = re.search(r"^List-Unsubscribe: <([^>]+)>", head, re.M)
-        if found and f"e={email}&" in found.group(1):
+        if found:
             parts = urllib.parse.urlsplit(found.group(1))
             return f"{parts.path}?{parts.query}"
     raise AssertionError(f"no email to {email} in {outbox}")
@@ -249,7 +249,7 @@ def test_an_unsubscribe_through_one_hosts_serve_holds_on_the_other(
     env = dict(os.environ)
     ok(run(laptop, env, "send", SAMPLE_ARTICLE, "--list", "sample", "--yes"))
     link = link_in_outbox(laptop / "outbox", "zoe@example.org")
-    signature = urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)["s"][0]
+    signature = urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)["t"][0]
     forged = link.replace(signature, signature[:-1] + ("1" if signature[-1] == "0" else "0"))
 
     with serving(laptop, env) as on_laptop:

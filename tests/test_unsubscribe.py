@@ -1,17 +1,44 @@
-"""Signed unsubscribe links: only the secret's holder can make one."""
+"""A reader's links: only the secret's holder can make or read one; the address is
+never in the URL; the signed links of earlier issues keep verifying."""
 
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
-from newsletter.signing import parse_link, sign, unsubscribe_url, verify
+from newsletter.signing import Links, link_reader, parse_link, sign, unsubscribe_url, verify
 
 SECRET = b"s" * 32
 
 
-def test_a_link_made_here_verifies():
+def test_a_link_made_here_reads_back_and_shows_no_address():
     url = unsubscribe_url("https://example.com/unsubscribe", SECRET, "weekly", "Ada@Example.com")
-    list_name, email, signature = parse_link(url)
+    assert "ada" not in url.lower() and "example.com" not in url.split("?", 1)[1].lower()
+    assert link_reader(SECRET, url) == ("weekly", "Ada@Example.com")
+
+
+def test_the_preferences_page_takes_the_same_token_beside_the_link():
+    links = Links("https://example.com/nl/unsubscribe", SECRET, "weekly")
+    unsubscribe, preferences = links.urls("ada@example.com")
+    assert preferences.startswith("https://example.com/nl/preferences?l=weekly&t=")
+    assert unsubscribe.split("?", 1)[1] == preferences.split("?", 1)[1]
+    assert link_reader(SECRET, preferences) == ("weekly", "ada@example.com")
+
+
+def test_a_token_altered_truncated_of_another_list_or_secret_reads_as_nobody():
+    url = unsubscribe_url("https://e.com/u", SECRET, "weekly", "ada@example.com")
+    token = parse_qs(urlsplit(url).query)["t"][0]
+    flipped = ("A" if token[5] != "A" else "B").join((token[:5], token[6:]))
+    for bad in (flipped, token[:-1], token[:20], token + "A", "", "é" * 40):
+        assert link_reader(SECRET, f"https://e.com/u?l=weekly&t={quote(bad)}") is None, bad
+    assert link_reader(SECRET, f"https://e.com/u?l=daily&t={token}") is None
+    assert link_reader(b"t" * 32, url) is None
+    assert link_reader(SECRET, f"{url}&t={token}") is None  # a part given twice
+
+
+def test_a_signed_link_of_an_earlier_issue_still_reads():
+    old = Links("https://example.com/unsubscribe", SECRET, "weekly").signed_url("Ada@Example.com")
+    list_name, email, signature = parse_link(old)
     assert (list_name, email) == ("weekly", "Ada@Example.com")
     assert verify(SECRET, list_name, email, signature)
+    assert link_reader(SECRET, old) == ("weekly", "Ada@Example.com")
 
 
 def test_tampered_signature_fails():
@@ -34,10 +61,13 @@ def test_address_case_does_not_matter():
     assert verify(SECRET, "w", "ADA@example.com", sign(SECRET, "w", "ada@EXAMPLE.com"))
 
 
-def test_plus_and_other_characters_are_encoded_in_the_url():
+def test_plus_and_other_characters_survive_the_url():
     url = unsubscribe_url("https://e.com/u?x=1", SECRET, "w", "a+b&c@example.com")
-    assert url.startswith("https://e.com/u?x=1&l=w&e=" + quote("a+b&c@example.com", safe="@"))
-    assert parse_link(url)[1] == "a+b&c@example.com"
+    assert url.startswith("https://e.com/u?x=1&l=w&t=")
+    assert link_reader(SECRET, url) == ("w", "a+b&c@example.com")
+    old = Links("https://e.com/u?x=1", SECRET, "w").signed_url("a+b&c@example.com")
+    assert old.startswith("https://e.com/u?x=1&l=w&e=" + quote("a+b&c@example.com", safe="@"))
+    assert parse_link(old)[1] == "a+b&c@example.com"
 
 
 def test_fields_cannot_be_shifted_between_list_and_address():
@@ -47,5 +77,5 @@ def test_fields_cannot_be_shifted_between_list_and_address():
 
 def test_a_fragment_in_the_base_url_stays_at_the_end():
     url = unsubscribe_url("https://e.com/u#top", SECRET, "w", "a@example.com")
-    assert url.startswith("https://e.com/u?l=w&e=a@example.com&s=") and url.endswith("#top")
-    assert parse_link(url)[:2] == ("w", "a@example.com")
+    assert url.startswith("https://e.com/u?l=w&t=") and url.endswith("#top")
+    assert link_reader(SECRET, url) == ("w", "a@example.com")

@@ -2,7 +2,7 @@
 send, a count, a preview or a check. That is its CSV file's rows, then the list's
 confirmed signups kept in the state (those `subscribers pull` has not written into
 the file yet), marked as coming from the form; an address the file has already is
-the file's row."""
+the file's row. Readers who left the list on the preferences page are left out."""
 
 from __future__ import annotations
 
@@ -19,10 +19,17 @@ def list_rows(project: Project, name: str) -> Iterator[Subscriber | BadRow]:
     are BadRows)."""
     path = project.list_path(name)
     rows = read_list(path, project.shown(path))
-    signups = {s.email_key: s for s in project.state.signups.confirmed(name)}
-    if not signups:
-        return rows
-    return _with_signups(rows, signups)
+    state = project.state
+    signups = {s.email_key: s for s in state.signups.confirmed(name)}
+    left = state.leaves.keys(name)
+    if signups:
+        rows = _with_signups(rows, signups)
+    return _without(rows, left) if left else rows
+
+
+def _without(rows: Iterator[Subscriber | BadRow], left: set[str]) -> Iterator[Subscriber | BadRow]:
+    """The rows but those of readers who left the list on the preferences page."""
+    return (row for row in rows if not (isinstance(row, Subscriber) and row.key in left))
 
 
 def _with_signups(

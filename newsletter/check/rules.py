@@ -20,7 +20,7 @@ WARN_BYTES = 80 * 1024
 PREHEADER_CHARS = 100
 SUBJECT_CHARS = 78
 LOOPBACK = {"localhost", "127.0.0.1", "::1"}
-BUILT_IN_FIELDS = {"email", "name", "unsubscribe_url"}
+BUILT_IN_FIELDS = {"email", "name", "unsubscribe_url", "preferences_url"}
 
 # Unsupported features whose failure nobody sees, or that have a fallback by
 # construction: @media is progressive enhancement, <style> is inlined by premailer
@@ -253,6 +253,7 @@ def images(email: Email, page: _Page) -> Iterator[Finding]:
 
 
 def links(email: Email, page: _Page) -> Iterator[Finding]:
+    local: dict[str, list[str]] = {}  # host -> the links to it (one finding a host)
     for href, text in page.links:
         label = f"link “{text[:40]}”" if text else "a link"
         if href is None or not href.strip():
@@ -265,13 +266,16 @@ def links(email: Email, page: _Page) -> Iterator[Finding]:
                           "leads nowhere from an inbox; set [newsletter] site_url or use a "
                           "full URL")  # fmt: skip
         elif scheme in ("http", "https") and (parts.hostname or "") in LOOPBACK:
-            yield Finding("link-local", "warning", f"{label} leads to {parts.hostname}, which "
-                          "only this machine reaches; subscribers cannot follow it")  # fmt: skip
+            local.setdefault(parts.hostname or "", []).append(label)
         elif scheme == "http":
             yield Finding("link-http", "warning", f"{label} uses http: ({href[:80]}); "
                           "prefer https")  # fmt: skip
         elif scheme == "javascript":
             yield Finding("link-script", "error", f"{label} runs a script ({href[:40]})")
+    for host, labels in local.items():
+        lead = "leads" if len(labels) == 1 else "lead"
+        yield Finding("link-local", "warning", f"{' and '.join(labels)} {lead} to {host}, which "
+                      "only this machine reaches; subscribers cannot follow it")  # fmt: skip
 
 
 def unsubscribe_link(email: Email, page: _Page) -> Iterator[Finding]:

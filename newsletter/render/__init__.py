@@ -90,7 +90,6 @@ def render_issue(
         "issue_number": fields_.number,
         "issue_date": said.date(day),
         "issue_url": newsletter.issue_url(issue.id),
-        "preferences_url": "",  # the preferences endpoint (issue 17) fills it
         "year": day.year,
     }
 
@@ -118,6 +117,7 @@ def render_issue(
             "articles": _views(issue, said, template_dirs, "html", links),
             "subscriber": placeholders.subscriber("html"),
             "unsubscribe_url": placeholders.token("unsubscribe_url", "html"),
+            "preferences_url": placeholders.token("preferences_url", "html"),
             "t": said.html,
         },
         time_limit,
@@ -132,6 +132,7 @@ def render_issue(
             "links": links.lines(),
             "subscriber": placeholders.subscriber("text"),
             "unsubscribe_url": placeholders.token("unsubscribe_url", "text"),
+            "preferences_url": placeholders.token("preferences_url", "text"),
             "t": said.text,
         },
         time_limit,

@@ -26,7 +26,8 @@ Part = Literal["html", "text"]
 
 EMAIL = "email"
 UNSUBSCRIBE_URL = "unsubscribe_url"
-BUILTINS = (EMAIL, UNSUBSCRIBE_URL)
+PREFERENCES_URL = "preferences_url"
+BUILTINS = (EMAIL, UNSUBSCRIBE_URL, PREFERENCES_URL)
 
 
 def new_prefix() -> str:

@@ -167,7 +167,9 @@ def _plan(
     force: bool = False,
 ) -> SendPlan:
     links = project.signer.links(list_name)
-    envelope = Envelope(project.settings.newsletter, list_name)
+    envelope = Envelope(
+        project.settings.newsletter, list_name, mailto=project.settings.unsubscribe.mailto
+    )
     return SendPlan(project, issue, rendered, list_name, transport, envelope, links, force)
 
 

@@ -14,6 +14,7 @@
     cursors.py       how far each provider list was synced
     secrets.py       the key of the signed links, the same on every host
     signups.py       the web's signups (double opt-in, consent) and rate limits
+    leaves.py        the lists readers left on the preferences page
     identity.py      what the state is: its id, recorded by the project
     transfer.py      all of it as rows, out (export) and in (import, merging)
 
@@ -33,6 +34,7 @@ from newsletter.state.cursors import Cursors
 from newsletter.state.engine import Engine
 from newsletter.state.identity import Identity
 from newsletter.state.issues import Issues
+from newsletter.state.leaves import Leaves
 from newsletter.state.ledger import Ledger
 from newsletter.state.migrations import migrate
 from newsletter.state.schedule import Queue
@@ -79,6 +81,7 @@ class Database:
         self.secrets = Secrets(self.engine)
         self.identity = Identity(self.engine)
         self.signups = Signups(self.engine)
+        self.leaves = Leaves(self.engine)
 
     def usable(self) -> bool:
         """Whether its connection still answers (one kept open across requests may

@@ -255,8 +255,9 @@ STEPS: tuple[Step, ...] = (
     )),
     # The web's signups (double opt-in): a pending signup waits for its confirmation
     # link; a confirmed one is part of its list for every send until it is pulled into
-    # the list's file. The evidence of consent is kept with it. Rate limits count
-    # requests per client and per address in fixed windows.
+    # the list's file. The evidence of consent is kept with it. The lists readers left
+    # on the preferences page. Rate limits count requests per client and per address
+    # in fixed windows.
     Step("0015_signups", (
         """CREATE TABLE signups (
             n {auto_key},
@@ -281,6 +282,14 @@ STEPS: tuple[Step, ...] = (
             UNIQUE (list, email_key)
         )""",
         "CREATE INDEX signups_mail ON signups (mail_due, asked_at) WHERE mail_due = 1",
+        """CREATE TABLE list_leaves (
+            list TEXT NOT NULL,
+            email_key TEXT NOT NULL,
+            email TEXT NOT NULL,
+            source TEXT NOT NULL,            -- where: 'preferences'
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (list, email_key)
+        )""",
         """CREATE TABLE rate_limits (
             bucket TEXT PRIMARY KEY,         -- what is counted: a client's or an address's hash
             since INTEGER NOT NULL,          -- Unix time its window began

@@ -49,6 +49,7 @@ TABLES: dict[str, tuple[str, ...]] = {
                 "reason", "claimed_at", "updated_at"),
     "schedule": ("n", "issue_id", "list", "articles", "transport", "send_at", "given", "state",
                  "reason", "created_at", "updated_at", "force", "options"),
+    "list_leaves": ("list", "email_key", "email", "source", "created_at"),
     "signups": ("n", "list", "email_key", "email", "fields", "state", "form", "client",
                 "asked_at", "mail_due", "mail_claimed_at", "mailed_at", "mail_error",
                 "confirmed_at", "confirmed_client", "lifted", "pulled_at", "welcome_due",
@@ -313,6 +314,9 @@ class _Merge:
 
     def _suppressions(self, columns: tuple[str, ...], rows: Iterator[list[Any]]) -> None:
         self._insert_new("suppressions", columns, rows, "ON CONFLICT (email_key) DO NOTHING")
+
+    def _list_leaves(self, columns: tuple[str, ...], rows: Iterator[list[Any]]) -> None:
+        self._insert_new("list_leaves", columns, rows, "ON CONFLICT (list, email_key) DO NOTHING")
 
     def _signups(self, columns: tuple[str, ...], rows: Iterator[list[Any]]) -> None:
         """A signup here already (the list and address) is kept; a new one gets a

@@ -19,10 +19,12 @@ from urllib.parse import urlsplit
 from newsletter.errors import NewsletterError, StateError
 from newsletter.project import Project
 from newsletter.settings import LIST_NAME
+from newsletter.signing import PREFERENCES
 from newsletter.state import Database
 from newsletter.web.health import HEALTH, healthz, unhealthy
 from newsletter.web.mailer import Mailer
 from newsletter.web.pages import HEADERS, Page, Start
+from newsletter.web.preferences import preferences
 from newsletter.web.proxies import Proxies
 from newsletter.web.signup import signup
 from newsletter.web.unsubscribe import unsubscribe
@@ -63,7 +65,9 @@ def _route(project: Project, environ: dict[str, Any], start: Start) -> Iterable[
     only (another one's key would refuse every link sent so far: 503)."""
     health = environ.get("PATH_INFO") == HEALTH
     signup_page = _signup_path(project, environ)
-    if not health and signup_page is None and not _unsubscribe_path(project, environ):
+    prefs = _pages_path(project, environ, PREFERENCES)
+    known = health or prefs or signup_page is not None
+    if not known and not _unsubscribe_path(project, environ):
         page = Page(project.settings.newsletter)
         return page.answer(start, "404 Not Found", "missing_title", page.text("missing"))
     other = project.other_state()
@@ -73,7 +77,16 @@ def _route(project: Project, environ: dict[str, Any], start: Start) -> Iterable[
         return healthz(project, environ, start)
     if signup_page is not None:
         return signup(project, environ, start, *signup_page)
+    if prefs:
+        return preferences(project, environ, start)
     return unsubscribe(project, environ, start)
+
+
+def _pages_path(project: Project, environ: dict[str, Any], name: str) -> bool:
+    """Whether the request is for the page `name` beside the unsubscribe link's path."""
+    wanted = urlsplit(project.settings.unsubscribe.url).path.rsplit("/", 1)[0] + "/" + name
+    path = environ.get("PATH_INFO", "") or "/"
+    return path == wanted or environ.get("SCRIPT_NAME", "") + path == wanted
 
 
 def _signup_path(project: Project, environ: dict[str, Any]) -> tuple[str, str] | None:

@@ -92,14 +92,9 @@ def _cross_site(environ: dict[str, Any]) -> bool:
 
 
 def _link(query: dict[str, list[str]], project: Project) -> tuple[str, str] | None:
-    """(list, address) of a link whose signature is right, else None."""
-    try:
-        (list_name,), (email,), (signature,) = query["l"], query["e"], query["s"]
-    except (KeyError, ValueError):
-        return None
-    if not project.signer.verify(list_name, email, signature):
-        return None
-    return list_name, email
+    """(list, address) of a link of ours (its token, or an earlier issue's signed
+    address), else None."""
+    return project.signer.read_link(query)
 
 
 def _form(environ: dict[str, Any]) -> dict[str, list[str]]:

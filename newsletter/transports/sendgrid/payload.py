@@ -66,6 +66,8 @@ class PayloadMaker:
     ) -> None:
         newsletter = envelope.newsletter
         self.notice = envelope.notice
+        # what follows the link in List-Unsubscribe: ", <mailto:...>" (JSON-quoted), or ""
+        self.mailto = quoted(envelope.list_unsubscribe("")[2:])[1:-1] if envelope.mailto else ""
         # (token as a JSON key and colon, key) pairs; each token counts for every recipient
         self.html = [(quoted(issue.html.token(k, "html")) + ":", k)
                      for k in sorted(set(issue.html.keys))]  # fmt: skip
@@ -154,7 +156,7 @@ class PayloadMaker:
         url = done.get(raw[UNSUBSCRIBE_URL]) or quoted(raw[UNSUBSCRIBE_URL])
         person = (
             f'{{"to":[{box}}}],"substitutions":{{{",".join(parts)}}},'
-            f'"headers":{{"List-Unsubscribe":"<{url[1:-1]}>",{ONE_CLICK}}}}}'
+            f'"headers":{{"List-Unsubscribe":"<{url[1:-1]}>{self.mailto}",{ONE_CLICK}}}}}'
         )
         return person, size
 
