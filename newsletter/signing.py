@@ -52,9 +52,9 @@ FORGOTTEN_PREFIX = "forgotten:"  # a forgotten address's hash: never an address 
 
 class AddressHash:
     """The keyed hash that stands for an address asked to be forgotten (HMAC-SHA256
-    under the project's secret, for this purpose alone): the same address always
-    gives the same hash, so a list row or an import that brings it back is known,
-    and nobody without the secret can tell whose it is (or test a guess)."""
+    under a secret of the state's own, for this purpose alone: project.py): the same
+    address always gives the same hash, so a list row or an import that brings it back
+    is known, and nobody without the secret can tell whose it is (or test a guess)."""
 
     def __init__(self, secret: bytes) -> None:
         self._mac = hmac.new(secret, _fields("forgotten address"), hashlib.sha256)
@@ -75,11 +75,6 @@ class Signer:
 
     def links(self, list_name: str) -> Links:
         return Links(self.base_url, self._secret, list_name)
-
-    @property
-    def address_hash(self) -> AddressHash:
-        """The hash of forgotten addresses."""
-        return AddressHash(self._secret)
 
     def verify(self, list_name: str, email: str, signature: str) -> bool:
         return verify(self._secret, list_name, email, signature)

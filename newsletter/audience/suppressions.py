@@ -80,7 +80,7 @@ class Forgotten:
 def forgotten(project: Project) -> Forgotten:
     """The project's forgotten addresses (one indexed read of the state)."""
     hashes = project.state.suppressions.forgotten()
-    return Forgotten(hashes, project.signer.address_hash if hashes else None)
+    return Forgotten(hashes, project.address_hash if hashes else None)
 
 
 def refuse_forgotten(project: Project, address: str, what: str) -> None:
@@ -98,7 +98,7 @@ def refuse_forgotten(project: Project, address: str, what: str) -> None:
 
 
 @dataclass
-class Listed:
+class SuppressionListed:
     """A suppression, with the lists whose files still have the address."""
 
     suppression: Suppression
@@ -109,11 +109,13 @@ class Listed:
                 "lists": self.lists}  # fmt: skip
 
 
-def listing(project: Project, reason: str | None = None, source: str | None = None) -> list[Listed]:
+def listing(
+    project: Project, reason: str | None = None, source: str | None = None
+) -> list[SuppressionListed]:
     """Every suppression (of `reason` and `source`, when given), oldest first, each
     with the lists it is on (every list read once)."""
     found = [
-        Listed(s)
+        SuppressionListed(s)
         for s in project.state.suppressions.all()
         if (reason is None or s.reason == reason) and (source is None or s.source == source)
     ]
@@ -121,7 +123,7 @@ def listing(project: Project, reason: str | None = None, source: str | None = No
     hashed = {
         item.suppression.email: item for item in found if item.suppression.reason == FORGOTTEN
     }
-    hasher = project.signer.address_hash if hashed else None
+    hasher = project.address_hash if hashed else None
     for name in project.list_names():
         for row in list_rows(project, name):
             if not isinstance(row, Subscriber):
@@ -148,7 +150,7 @@ def find(project: Project, address: str) -> Suppression | None:
     suppressions = project.state.suppressions
     found = suppressions.get(address)
     if found is None and "@" in address and address in forgotten(project):
-        found = suppressions.get(project.signer.address_hash(address))
+        found = suppressions.get(project.address_hash(address))
     return found
 
 

@@ -104,7 +104,7 @@ def import_(
                 lines,
                 where,
                 proj.clock.now(),
-                hashing=lambda: proj.signer.address_hash,
+                hashing=lambda: proj.address_hash,
             )
         proj.after_import(result.state_id)
     if as_json:

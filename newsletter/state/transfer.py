@@ -33,6 +33,8 @@ from newsletter.state.engine import Conflict, Engine
 from newsletter.state.identity import Identity
 from newsletter.state.migrations import STEPS
 from newsletter.state.person import ImportForgets
+from newsletter.state.secrets import FORGET
+from newsletter.state.suppressions import Suppressions
 
 FORMAT = 1
 CHUNK = 5_000
@@ -356,7 +358,9 @@ class _Merge:
     def _secrets(self, columns: tuple[str, ...], rows: Iterator[list[Any]]) -> None:
         for name, value, created in rows:
             kept = self.engine.value("SELECT value FROM secrets WHERE name = ?", (name,))
-            if kept is None:
+            if name == FORGET:
+                self._forget_secret(kept, value, created)
+            elif kept is None:
                 self.engine.execute(
                     "INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?)",
                     (name, value, created),
@@ -378,6 +382,24 @@ class _Merge:
                     "database, or move .newsletter/state.db away first; nothing was imported)",
                     file=self.where,
                 )
+
+    def _forget_secret(self, kept: str | None, value: str, created: str) -> None:
+        """The key of forgotten addresses' hashes: the export's, unless this state
+        forgot addresses under its own (two keys cannot be merged: refused)."""
+        if kept == value:
+            return
+        if kept is not None and Suppressions(self.engine).forgotten():
+            raise StateError(
+                "this state and the export each forgot addresses under a key of their own "
+                "(the forget secret), which cannot be merged; import into a new state "
+                "instead (nothing was imported)",
+                file=self.where,
+            )
+        self.engine.execute(
+            "INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT "
+            "(name) DO UPDATE SET value = excluded.value, created_at = excluded.created_at",
+            (FORGET, value, created),
+        )
 
     # --- issues: the same issue, or a new one at the end ---
 
