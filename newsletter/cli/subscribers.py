@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 app = typer.Typer(
     name="subscribers",
     help="Manage subscriber lists: list, add, remove, check, import, sync; suppressions "
-    "(and lift).",
+    "(and lift); a person's data: export, forget.",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
@@ -206,9 +206,12 @@ def sync(as_json: JsonOption = False, project: ProjectOption = Path(".")) -> Non
 def _register() -> None:
     from newsletter.cli import suppressions
     from newsletter.cli.subscribers_import import import_
+    from newsletter.cli.subscribers_person import export, forget
 
     app.command("import")(import_)
     app.add_typer(suppressions.app, name="suppressions")
+    app.command("export")(export)
+    app.command("forget")(forget)
 
 
 _register()
