@@ -179,6 +179,31 @@ def test_nothing_brings_a_forgotten_address_back(project_dir, cli):
     assert not list((project_dir / "outbox").rglob(f"{ADA}.eml"))
 
 
+def test_sendgrids_lists_and_an_old_unsubscribe_link_bring_nothing_back(
+    project_dir, cli, on_fake, monkeypatch
+):
+    from io import BytesIO
+    from wsgiref.util import setup_testing_defaults
+
+    from newsletter.project import Project
+    from newsletter.web import make_app
+
+    with Project.open(project_dir) as project:  # the link of an earlier issue's email
+        link = project.signer.links("sample").url(ADA)
+    assert cli("subscribers", "forget", ADA, "--yes").exit_code == 0
+    on_fake.suppressions["bounces"] = [{"email": "ADA@example.com", "created": 1, "reason": "x"}]
+    synced = cli("subscribers", "sync")
+    assert synced.exit_code == 0 and "0 new suppressions" in synced.stdout
+    environ = {"PATH_INFO": "/unsubscribe", "QUERY_STRING": link.split("?", 1)[1],
+               "REQUEST_METHOD": "POST", "CONTENT_LENGTH": "26",
+               "wsgi.input": BytesIO(b"List-Unsubscribe=One-Click")}  # fmt: skip
+    setup_testing_defaults(environ)
+    seen: list[str] = []
+    body = b"".join(make_app(project_dir)(environ, lambda status, headers: seen.append(status)))
+    assert seen == ["200 OK"] and body
+    assert in_clear(project_dir) == []
+
+
 def test_a_state_export_made_before_the_forget_brings_nothing_back(project_dir, cli):
     """The issue in both is the same issue (its rows of the address compared under the
     hash), so the import is not refused; the old suppression stays out."""
@@ -262,3 +287,24 @@ def test_the_forgotten_hash_is_stable_and_keyed(project_dir, project):
     assert hasher(ADA) == hasher(" ADA@Example.com ") and hasher(ADA) != hasher("zoe@example.org")
     assert hasher(ADA).startswith("forgotten:") and "@" not in hasher(ADA)
     assert AddressHash(b"another-secret-0123456789abcdef0123456789")(ADA) != hasher(ADA)
+
+
+def test_the_sqlite_files_hold_no_old_copy_while_another_process_has_the_state_open(
+    project_dir, cli, engine
+):
+    """With `serve` (here: a connection) holding the state open, its write-ahead log
+    outlives each command: forget empties it (and zeroes the space it frees)."""
+    if engine != "sqlite":
+        pytest.skip("SQLite's own files")
+    import sqlite3
+
+    send(cli)
+    other = sqlite3.connect(project_dir / ".newsletter" / "state.db")
+    try:
+        other.execute("SELECT count(*) FROM deliveries").fetchone()
+        assert cli("subscribers", "remove", "sample", "zoe@example.org").exit_code == 0
+        assert in_clear(project_dir)  # the log holds it, at least
+        assert cli("subscribers", "forget", ADA, "--yes").exit_code == 0
+        assert in_clear(project_dir) == []
+    finally:
+        other.close()
