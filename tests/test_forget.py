@@ -260,6 +260,27 @@ def test_two_states_that_forgot_under_keys_of_their_own_are_not_merged(
                           "nothing was imported")  # fmt: skip
 
 
+def test_a_forgotten_address_is_lifted_only_with_force_and_the_lift_keeps_no_address(
+    project_dir, cli
+):
+    assert cli("subscribers", "forget", ADA, "--yes").exit_code == 0
+    refused = cli("subscribers", "suppressions", "lift", ADA, "--reason", "came back")
+    assert_one_line_error(refused, 1, f"{ADA}: forgotten (forget, ", "asked to be forgotten",
+                          "--force")  # fmt: skip
+    hashed = json.loads(cli("subscribers", "suppressions", "--json").stdout)[0]["email"]
+    again = cli("subscribers", "forget", hashed, "--yes")
+    assert_one_line_error(again, 1, f"{hashed}: is a forgotten address's hash")
+    lifted = cli("subscribers", "suppressions", "lift", ADA, "--reason", "came back", "--force")
+    assert lifted.exit_code == 0, lifted.stderr
+    assert lifted.stdout.startswith(f"Lifted the suppression of {hashed}: forgotten (forget")
+    assert in_clear(project_dir) == []  # the lift is recorded under the hash
+    with open_state(project_dir) as state:
+        (lift,) = state.suppressions.lifts()
+        assert (lift.email, lift.lifted_by) == (hashed, "lift --force")
+        assert lift.lift_reason == "came back"
+    assert cli("subscribers", "add", "sample", ADA).exit_code == 0  # welcome back
+
+
 def test_forget_asks_on_a_terminal(project_dir, cli, wiring):
     wiring["terminal"] = True
     no = cli("subscribers", "forget", ADA, input="n\n")
@@ -308,3 +329,24 @@ def test_the_sqlite_files_hold_no_old_copy_while_another_process_has_the_state_o
         assert in_clear(project_dir) == []
     finally:
         other.close()
+
+
+def test_a_send_not_finished_skips_the_forgotten_recipient(project_dir, cli):
+    write(project_dir / "outbox" / ISSUE, "in the way")  # the outbox cannot be written
+    stopped = cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes")
+    assert stopped.exit_code == 1, stopped.output
+    assert json.loads(cli("status", ISSUE, "--json").stdout)[0]["pending"] == 4
+    forgot = cli("subscribers", "forget", ADA, "--yes")
+    assert (
+        "1 recipient row kept in their counts under its hash (1 still waiting in a send: "
+        "skipped)" in forgot.stdout
+    )
+    (project_dir / "outbox" / ISSUE).unlink()
+    resumed = cli("send", "--id", ISSUE, "--yes")
+    assert resumed.exit_code == 0, resumed.output
+    (status,) = json.loads(cli("status", ISSUE, "--json").stdout)
+    assert (status["accepted"], status["skipped"], status["pending"]) == (3, 1, 0)
+    (row,) = json.loads(cli("subscribers", "export", ADA, "--json").stdout)["issues"]
+    assert (row["state"], row["reason"]) == ("skipped", "forgotten (forget)")
+    assert not (project_dir / "outbox" / ISSUE / f"{ADA}.eml").exists()
+    assert in_clear(project_dir) == []

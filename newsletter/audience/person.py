@@ -19,7 +19,9 @@ from newsletter.audience.listfile import ListFile
 from newsletter.audience.lists import BadRow, Subscriber
 from newsletter.audience.rows import list_rows
 from newsletter.audience.suppressions import address_of, forgotten
+from newsletter.errors import SubscriberError
 from newsletter.project import Project
+from newsletter.signing import FORGOTTEN_PREFIX
 from newsletter.state.person import Forgot, Held, held
 from newsletter.state.person import forget as forget_rows
 from newsletter.transports.outbox import file_name
@@ -117,6 +119,7 @@ class ForgetReport:
             else None,
             "lifts_hashed": state.lifts if state else 0,
             "recipients_hashed": state.deliveries if state else 0,
+            "recipients_skipped": state.skipped if state else 0,
             "outbox_deleted": self.outbox,
         }  # fmt: skip
 
@@ -139,6 +142,9 @@ def forget(project: Project, email: str) -> ForgetReport:
     from the state (its suppression deleted, its lifts and deliveries kept under its
     hash, the hash recorded as a suppression) and from the outbox."""
     address = address_of(email)
+    if address.startswith(FORGOTTEN_PREFIX):
+        raise SubscriberError("is a forgotten address's hash: nothing more to forget",
+                              recipient=address)  # fmt: skip
     key = address.lower()
     hashed = project.address_hash(address)
     done = ForgetReport(address, hashed, before=address in forgotten(project))

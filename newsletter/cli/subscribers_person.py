@@ -120,12 +120,13 @@ def _forget_lines(done: ForgetReport, shown: dict[str, str]) -> list[str]:
                       for n, lines in done.lists.items())  # fmt: skip
     gone = why_suppressed(state.suppression) if state.suppression else None
     again = " (forgotten before: a row of it had come back)" if done.before else ""
+    waiting = f" ({state.skipped:,} still waiting in a send: skipped)" if state.skipped else ""
     lines = [
         f"Forgot {done.email}{again}:",
         f"  lists: {'removed ' + lists if lists else 'on none'}",
         f"  suppression: {'deleted: ' + gone if gone else 'none'}",
         f"  issues: {state.deliveries:,} recipient row{'s' * (state.deliveries != 1)} kept in "
-        "their counts under its hash",
+        f"their counts under its hash{waiting}",
         f"  lifts: {state.lifts:,} kept under its hash",
         f"  outbox: {done.outbox:,} file{'s' * (done.outbox != 1)} deleted",
         f"  its hash {done.hashed} is a suppression now: no import, add or send reaches "

@@ -100,6 +100,7 @@ class Forgot:
     lifts: int  # lift records kept under the hash
     deliveries: int  # recipient rows kept under the hash
     recorded: bool  # the hash's suppression is new (False: forgotten before)
+    skipped: int = 0  # of those, still waiting in a send not finished: skipped now
 
 
 def forget(engine: Engine, email: str, hashed: str, now: datetime) -> Forgot:
@@ -113,7 +114,21 @@ def forget(engine: Engine, email: str, hashed: str, now: datetime) -> Forgot:
         engine.execute("DELETE FROM suppressions WHERE email_key = ?", (key,))
         recorded = suppressions.add(hashed, FORGOTTEN, FORGET_SOURCE, now)
         lifts, deliveries = rewrite(engine, key, hashed)
-    return Forgot(found, lifts, deliveries, recorded)
+        skipped = _skip_waiting(engine, hashed, now)
+    return Forgot(found, lifts, deliveries, recorded, skipped)
+
+
+def _skip_waiting(engine: Engine, hashed: str, now: datetime) -> int:
+    """Its recipients still waiting in a send not finished (pending alone, or in no
+    live batch): skipped now, as a claim would skip them, so that a send never hands a
+    transport the hash, even if the suppression is lifted later."""
+    return engine.changed(
+        "UPDATE deliveries SET state = 'skipped', reason = ?, updated_at = ? "
+        "WHERE email_key = ? AND (state = 'pending' OR (state IS NULL AND NOT EXISTS "
+        "(SELECT 1 FROM batches AS b WHERE b.issue = deliveries.issue "
+        "AND b.state != 'released' AND deliveries.seq BETWEEN b.first_seq AND b.last_seq)))",
+        (f"{FORGOTTEN} ({FORGET_SOURCE})", now.isoformat(), hashed),
+    )
 
 
 def rewrite(engine: Engine, key: str, hashed: str) -> tuple[int, int]:
