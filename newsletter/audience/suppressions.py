@@ -51,9 +51,10 @@ def needs_force(suppression: Suppression) -> bool:
 def _why_force(suppression: Suppression) -> str:
     if suppression.reason == FORGOTTEN:
         return "it asked to be forgotten; --force lifts it only if that person asked to come back"
-    return (f"a {suppression.reason} is lifted only with --force: mail to an address that "
-            "bounces or complains harms every later send's delivery; --force lifts it when "
-            "you know the address works again and its owner wants the newsletter")  # fmt: skip
+    return ("such a suppression is lifted only with --force: mail to an address that "
+            "bounced, is blocked or invalid, or complained harms the delivery of every later "
+            "send; --force lifts it when you know the address works again and its owner "
+            "wants the newsletter")  # fmt: skip
 
 
 # --- who was forgotten ---
