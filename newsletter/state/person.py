@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from newsletter.errors import StateError
 from newsletter.state.engine import Engine
+from newsletter.state.secrets import FORGET
 from newsletter.state.suppressions import FORGOTTEN, Lift, Suppression, Suppressions
 
 FORGET_SOURCE = "forget"  # the source of a forgotten address's suppression
@@ -221,6 +223,25 @@ class ImportForgets:
         self.clear[key] = hashed
         self.changed += 1
         return hashed
+
+    def secret(self, kept: str | None, value: str, created: str, where: str) -> None:
+        """The export's key of forgotten addresses' hashes (its secret `forget`) is
+        this state's from now on, unless this state forgot addresses under a key of
+        its own: two keys cannot be merged (refused)."""
+        if kept == value:
+            return
+        if kept is not None and Suppressions(self.engine).forgotten():
+            raise StateError(
+                "this state and the export each forgot addresses under a key of their own "
+                "(the forget secret), which cannot be merged; import into a new state "
+                "instead (nothing was imported)",
+                file=where,
+            )
+        self.engine.execute(
+            "INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT "
+            "(name) DO UPDATE SET value = excluded.value, created_at = excluded.created_at",
+            (FORGET, value, created),
+        )
 
     def suppression(self, row: list[Any]) -> list[Any] | None:
         """An exported suppression (email_key, email, reason, ...), or None to leave out."""

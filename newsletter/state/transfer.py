@@ -34,7 +34,6 @@ from newsletter.state.identity import Identity
 from newsletter.state.migrations import STEPS
 from newsletter.state.person import ImportForgets
 from newsletter.state.secrets import FORGET
-from newsletter.state.suppressions import Suppressions
 
 FORMAT = 1
 CHUNK = 5_000
@@ -359,7 +358,7 @@ class _Merge:
         for name, value, created in rows:
             kept = self.engine.value("SELECT value FROM secrets WHERE name = ?", (name,))
             if name == FORGET:
-                self._forget_secret(kept, value, created)
+                self.forgets.secret(kept, value, created, self.where)
             elif kept is None:
                 self.engine.execute(
                     "INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?)",
@@ -382,24 +381,6 @@ class _Merge:
                     "database, or move .newsletter/state.db away first; nothing was imported)",
                     file=self.where,
                 )
-
-    def _forget_secret(self, kept: str | None, value: str, created: str) -> None:
-        """The key of forgotten addresses' hashes: the export's, unless this state
-        forgot addresses under its own (two keys cannot be merged: refused)."""
-        if kept == value:
-            return
-        if kept is not None and Suppressions(self.engine).forgotten():
-            raise StateError(
-                "this state and the export each forgot addresses under a key of their own "
-                "(the forget secret), which cannot be merged; import into a new state "
-                "instead (nothing was imported)",
-                file=self.where,
-            )
-        self.engine.execute(
-            "INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT "
-            "(name) DO UPDATE SET value = excluded.value, created_at = excluded.created_at",
-            (FORGET, value, created),
-        )
 
     # --- issues: the same issue, or a new one at the end ---
 
