@@ -109,6 +109,11 @@ class IssueError(NewsletterError):
     schedule says otherwise (started for another list, queued already, not there)."""
 
 
+class SubscriberError(NewsletterError):
+    """What the project says no to about an address (exit 1): a suppression to lift
+    that is not there, or that only --force lifts; an address asked to be forgotten."""
+
+
 class TransportError(NewsletterError):
     """What stopped a transport handing over (all of) a batch: it is not raised by a
     transport but returned in its BatchResult, beside what was answered before."""

@@ -25,11 +25,11 @@ from newsletter.files import read_text, shown
 from newsletter.render import RenderedIssue, render_issue
 from newsletter.render.issue_view import IssueFields
 from newsletter.settings import LIST_NAME, SETTINGS_FILE, Settings, load_settings
-from newsletter.signing import SECRET_BYTES, Signer
+from newsletter.signing import SECRET_BYTES, AddressHash, Signer
 from newsletter.state import Database, is_postgres_url
 from newsletter.state.ledger import Claimant
 from newsletter.state.postgres import PgEngine
-from newsletter.state.secrets import UNSUBSCRIBE
+from newsletter.state.secrets import FORGET, UNSUBSCRIBE
 from newsletter.transports import DryRun, Place, make_transport
 from newsletter.transports.base import Transport
 
@@ -65,6 +65,7 @@ class Project:
         self.notice = notice or (lambda text: None)  # a warning or note for the user
         self._state: Database | None = None
         self._signer: Signer | None = None
+        self._address_hash: AddressHash | None = None
         self._claimant: Claimant | None = None
         self._pool: dict[str, Database] | None = None
         self._warned = False  # that the state is not the recorded one, said once
@@ -177,6 +178,21 @@ class Project:
         if self._signer is None:
             self._signer = Signer(self._unsubscribe_secret(), self.settings.unsubscribe.url)
         return self._signer
+
+    @property
+    def address_hash(self) -> AddressHash:
+        """The keyed hash of forgotten addresses, under the state's own secret (made
+        on first use; outside any transaction of the caller's, then)."""
+        if self._address_hash is None:
+            state = self.state
+            value = state.secrets.get(FORGET)
+            if value is None:
+                value = state.secrets.keep(
+                    FORGET, secrets.token_hex(SECRET_BYTES), self.clock.now()
+                )
+            value = _checked_secret(value, state.engine.where, FORGET)
+            self._address_hash = AddressHash(value.encode())
+        return self._address_hash
 
     def read_issue(self, paths: Sequence[Path], given_id: str | None = None) -> Issue:
         """The articles given on the command line (several make a digest), as an issue."""
@@ -486,11 +502,14 @@ class Project:
         return _checked_secret(value, state.engine.where).encode()
 
 
-def _checked_secret(value: str, where: str) -> str:
+def _checked_secret(value: str, where: str, name: str = UNSUBSCRIBE) -> str:
     if len(value) < 32:
         raise StateError(
-            "the stored unsubscribe secret is damaged (shorter than 32 characters); "
-            "restore it from a backup (new links would not match the old ones)",
+            f"the stored {name} secret is damaged (shorter than 32 characters); "
+            "restore it from a backup (new links would not match the old ones)"
+            if name == UNSUBSCRIBE
+            else f"the stored {name} secret is damaged (shorter than 32 characters); "
+            "restore it from a backup (forgotten addresses would not be known again)",
             file=where,
         )
     return value

@@ -111,6 +111,24 @@ def open_token(secret: bytes, list_name: str, token: str) -> str | None:
 _TOKEN = re.compile(r"[A-Za-z0-9_-]+")
 
 
+FORGOTTEN_PREFIX = "forgotten:"  # a forgotten address's hash: never an address (no @)
+
+
+class AddressHash:
+    """The keyed hash that stands for an address asked to be forgotten (HMAC-SHA256
+    under a secret of the state's own, for this purpose alone: project.py): the same
+    address always gives the same hash, so a list row or an import that brings it back
+    is known, and nobody without the secret can tell whose it is (or test a guess)."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._mac = hmac.new(secret, _fields("forgotten address"), hashlib.sha256)
+
+    def __call__(self, email: str) -> str:
+        mac = self._mac.copy()
+        mac.update(email.strip().lower().encode())
+        return FORGOTTEN_PREFIX + mac.hexdigest()[:32]
+
+
 class Signer:
     """The project's signer of links, holding its secret (never shown): the
     unsubscribe links of a list, and the check of a link that comes back."""

@@ -314,3 +314,33 @@ def test_the_welcome_issue_goes_once_to_each_newly_confirmed_signup(signup_proje
     status = json.loads(cli("status", "--json").output)
     shown = {entry["issue"]: entry for entry in status}
     assert shown[first]["state"] == "done" and shown[later[0]]["state"] == "done"
+
+
+def test_a_forgotten_reader_who_signs_up_again_is_subscribed_by_confirming(
+    signup_project, endpoint, cli
+):
+    assert cli("subscribers", "forget", "zoe@example.org", "--yes").exit_code == 0
+    sign_up(endpoint, "zoe@example.org", "Zoë")
+    cli("cron")
+    confirm_by_link(signup_project, endpoint, "zoe@example.org")
+    with open_state(signup_project) as state:
+        assert not state.suppressions.forgotten()  # lifted, by the reader's own consent
+        (lift,) = state.suppressions.lifts()
+    assert lift.lifted_by == "signup confirmed" and "confirmed a signup" in lift.lift_reason
+    sent = cli("send", "articles/welcome.md", "--list", LIST, "--yes")
+    assert sent.exit_code == 0, sent.output
+    assert (signup_project / "outbox" / "welcome" / "zoe@example.org.eml").exists()
+
+
+def test_confirming_lifts_an_unsubscribe_and_keeps_a_record_of_it(signup_project, endpoint, cli):
+    with open_state(signup_project) as state:
+        from datetime import UTC, datetime
+
+        state.suppressions.add("ann@example.org", "unsubscribed", "one-click", datetime.now(UTC))
+    sign_up(endpoint, "ann@example.org")
+    cli("cron")
+    confirm_by_link(signup_project, endpoint, "ann@example.org")
+    with open_state(signup_project) as state:
+        (lift,) = state.suppressions.lifts("ann@example.org")
+    assert (lift.reason, lift.source, lift.lifted_by) == ("unsubscribed", "one-click",
+                                                          "signup confirmed")  # fmt: skip

@@ -104,7 +104,7 @@ def test_resubscribe_does_not_lift_a_bounce(project_dir, cli, project):
         "new@example.com", "bounced", "sendgrid bounces", project.clock.now()
     )
     result = cli("subscribers", "add", "sample", "new@example.com", "--resubscribe")
-    assert result.exit_code == 0 and "is not lifted by --resubscribe" in result.stderr
+    assert result.exit_code == 1 and "is not lifted by --resubscribe" in result.stderr
     assert suppressed(project_dir) == {"new@example.com": ("bounced", "sendgrid bounces")}
 
 

@@ -3,7 +3,8 @@
 Rows the export marks as unsubscribed, bounced, complained or blocklisted become
 suppressions (never list rows); every other row is added to subscribers/<list>.csv, or
 updates the row with the same address (case-insensitive) in place. An address already
-suppressed in the project state is not added back.
+suppressed in the project state is not added back, and an address asked to be
+forgotten is neither added nor recorded (its row is skipped, with why).
 
 What is written, and in which order (the two live in different files, so there is no one
 transaction over both):
@@ -31,12 +32,14 @@ from typing import TYPE_CHECKING
 from newsletter.audience.imports import ImportedRow, SkippedRow, field_name, read_export
 from newsletter.audience.listfile import ListFile, Record
 from newsletter.audience.lists import BadRow
+from newsletter.audience.suppressions import forgotten
 from newsletter.errors import ListError
 
 if TYPE_CHECKING:
     from newsletter.project import Project
     from newsletter.state.suppressions import Suppressions
 
+FORGOTTEN_ROW = "asked to be forgotten (subscribers forget)"
 SHOWN_ROWS = 20  # rejected and skipped rows kept in the summary, in file order
 
 
@@ -104,9 +107,10 @@ def import_list(project: Project, list_name: str, file: Path, fmt: str = "auto")
             f"{first.line}:{value} {first.reason}",
             file=export.shown,
         )
+    usable, skipped = _not_forgotten(project, usable, export.skipped)
     suppressions = project.state.suppressions
     marked = [row for row in usable if row.suppression]
-    active = _active(usable, export.skipped, suppressions, summary)
+    active = _active(usable, skipped, suppressions, summary)
 
     # Step 1: the list, checked and planned before anything is written.
     existed = list_path.exists()
@@ -140,6 +144,23 @@ def import_list(project: Project, list_name: str, file: Path, fmt: str = "auto")
         summary.created = not existed
         _count(summary, final, active)
     return summary
+
+
+def _not_forgotten(
+    project: Project, usable: list[ImportedRow], skipped: list[SkippedRow]
+) -> tuple[list[ImportedRow], list[SkippedRow]]:
+    """The rows of addresses asked to be forgotten are skipped: neither a list row nor
+    a suppression in clear brings one back."""
+    gone = forgotten(project)
+    if not gone:
+        return usable, skipped
+    kept, skipped = [], list(skipped)
+    for row in usable:
+        if row.email in gone:
+            skipped.append(SkippedRow(row.line, row.email, FORGOTTEN_ROW))
+        else:
+            kept.append(row)
+    return kept, skipped
 
 
 def _active(

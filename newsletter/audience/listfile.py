@@ -98,6 +98,29 @@ class ListFile:
         writer.writerow([_safe(values.get(column, "")) for column in self.columns])
         return out.getvalue()
 
+    def has(self, key: str) -> bool:
+        """Whether a row has the address `key` (valid, or as a bad row writes it); the
+        whole file read (a row it cannot read is a ListError)."""
+        return any(self._is(record, key) for record in self.records())
+
+    def remove(self, key: str) -> list[int]:
+        """The file rewritten without the rows of address `key` (valid, or as a bad
+        row writes it); the lines they were on."""
+        removed: list[int] = []
+
+        def change(records: Iterator[Record]) -> Iterator[str]:
+            for record in records:
+                if self._is(record, key):
+                    removed.append(record.line)
+                    continue
+                yield record.raw
+
+        self.rewrite(change)
+        return removed
+
+    def _is(self, record: Record, key: str) -> bool:
+        return self.key_of(record) == key or self.values(record).get("email", "").lower() == key
+
     def rewrite(self, change: Callable[[Iterator[Record]], Iterator[str]]) -> None:
         """Write the file anew: the header as it was, then what `change` yields for
         the records (their raw text, changed or not, and any new rows), read now. With

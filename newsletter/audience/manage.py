@@ -15,9 +15,12 @@ from newsletter.audience.rows import list_rows
 from newsletter.audience.suppressions import (
     REMOVED,
     RESUBSCRIBABLE_SOURCES,
+    forgotten,
+    needs_force,
+    refuse_forgotten,
     why_suppressed,
 )
-from newsletter.errors import ListError, UsageError
+from newsletter.errors import ListError, SubscriberError, UsageError
 from newsletter.project import Project
 from newsletter.state.suppressions import Suppression
 from newsletter.text import squash
@@ -51,13 +54,23 @@ class Member:
                 "source": "form" if s.form else "file"}  # fmt: skip
 
 
-def _suppressed(project: Project) -> dict[str, Suppression]:
-    return {s.email.lower(): s for s in project.state.suppressions.all()}
+class _Suppressed:
+    """The suppression of each address, forgotten ones by their hash."""
+
+    def __init__(self, project: Project) -> None:
+        self.by_key = {s.email.lower(): s for s in project.state.suppressions.all()}
+        self.hasher = forgotten(project).hasher  # None: nobody was forgotten
+
+    def get(self, key: str) -> Suppression | None:
+        found = self.by_key.get(key)
+        if found is None and self.hasher is not None:
+            return self.by_key.get(self.hasher(key))
+        return found
 
 
 def list_counts(project: Project) -> list[ListCounts]:
     """Every list of the project, with its counts."""
-    suppressed = _suppressed(project)
+    suppressed = _Suppressed(project)
     found = []
     for name in project.list_names():
         path = project.list_path(name)
@@ -66,7 +79,7 @@ def list_counts(project: Project) -> list[ListCounts]:
             if isinstance(row, BadRow):
                 counts.bad += 1
                 counts.duplicates += row.reason.startswith("duplicate")
-            elif row.key in suppressed:
+            elif suppressed.get(row.key) is not None:
                 counts.suppressed += 1
             else:
                 counts.active += 1
@@ -77,7 +90,7 @@ def list_counts(project: Project) -> list[ListCounts]:
 def members(project: Project, name: str) -> Iterator[Member]:
     """The valid subscribers of a list, in file order, each with its suppression."""
     _existing(project, name)
-    suppressed = _suppressed(project)
+    suppressed = _Suppressed(project)
     for row in list_rows(project, name):
         if isinstance(row, Subscriber):
             yield Member(row, suppressed.get(row.key))
@@ -94,13 +107,15 @@ def bad_rows(project: Project, name: str) -> tuple[list[BadRow], int]:
     return bad, total
 
 
+RESUBSCRIBED = "they asked to come back (subscribers add --resubscribe)"
+
+
 @dataclass
 class Added:
     email: str
     line: int  # where the row went
     suppression: Suppression | None = None  # still in force: sends skip the address
     lifted: Suppression | None = None  # lifted by --resubscribe
-    notes: list[str] = field(default_factory=list)
 
 
 def add(
@@ -113,7 +128,9 @@ def add(
 ) -> Added:
     """Append a subscriber to a list. A suppressed address is added to the file but
     stays suppressed (sends skip it) unless `resubscribe`, which lifts a suppression
-    the subscriber can take back (their own unsubscribe, a manual removal)."""
+    the subscriber can take back (their own unsubscribe, a manual removal), keeping
+    a record of the lift; any other suppression is refused before anything is
+    written, and so is an address asked to be forgotten."""
     path = _existing(project, name)
     try:
         address = normalise_address(email)
@@ -148,19 +165,23 @@ def add(
             yield record.raw
         yield listfile.format(values)
 
+    refuse_forgotten(project, address, f"adding it to list {name}")
     suppressions = project.state.suppressions
+    found = suppressions.get(address)
+    if found and resubscribe and found.source not in RESUBSCRIBABLE_SOURCES:
+        force = " --force" if needs_force(found) else ""
+        raise SubscriberError(
+            f"{why_suppressed(found)} is not lifted by --resubscribe (only the reader's own "
+            "unsubscribe or a removal is): nothing changed; `newsletter subscribers "
+            f"suppressions lift {address} --reason TEXT{force}` lifts it, then add it",
+            recipient=address,
+        )
     listfile.rewrite(change)
     added.line = last_line + 1
-    found = suppressions.get(address)
-    if found and resubscribe and found.source in RESUBSCRIBABLE_SOURCES:
-        suppressions.remove(address)
-        added.lifted = found
-    elif found:
-        added.suppression = found
-        if resubscribe:
-            added.notes.append(f"a {found.reason} ({found.source}) is not lifted by "
-                               "--resubscribe; remove it only if you know the address "
-                               "works again")  # fmt: skip
+    if found and resubscribe:
+        now = project.clock.now()
+        added.lifted = suppressions.lift(address, "add --resubscribe", RESUBSCRIBED, now)
+    added.suppression = None if added.lifted else found
     return added
 
 
@@ -175,9 +196,7 @@ def _on_list(listfile: ListFile, key: str) -> bool | None:
     """Whether a row of the list has the address (None: the list cannot be read to
     the end, so nobody can say; the removal then suppresses it all the same)."""
     try:
-        return any(listfile.key_of(record) == key
-                   or listfile.values(record).get("email", "").lower() == key
-                   for record in listfile.records())  # fmt: skip
+        return listfile.has(key)
     except ListError:
         return None
 
@@ -194,7 +213,6 @@ def remove(project: Project, name: str, email: str, anyway: bool = False) -> Rem
     listfile = ListFile.open(path, project.shown(path))
     listfile.lock = project.list_lock(name)
     key = address.lower()
-    removed: list[int] = []
     if not anyway and _on_list(listfile, key) is False:
         raise ListError(
             f"{address} is not on list {name}: nothing changed (subscribers remove "
@@ -202,17 +220,11 @@ def remove(project: Project, name: str, email: str, anyway: bool = False) -> Rem
             file=project.shown(path),
         )
 
-    def change(records: Iterator[Record]) -> Iterator[str]:
-        for record in records:
-            raw_email = listfile.values(record).get("email", "").lower()
-            if listfile.key_of(record) == key or raw_email == key:
-                removed.append(record.line)
-                continue
-            yield record.raw
-
-    new = project.state.suppressions.add(address, REMOVED, "manual", project.clock.now())
+    new = address not in forgotten(project) and project.state.suppressions.add(
+        address, REMOVED, "manual", project.clock.now()
+    )  # a forgotten address is suppressed by its hash, never again in clear
     try:
-        listfile.rewrite(change)
+        removed = listfile.remove(key)
     except ListError as exc:  # the suppression stands: say so
         raise ListError(
             f"{exc.message}; {address} is suppressed all the same (no send reaches it)",

@@ -6,8 +6,9 @@
              became of it: a known, an unknown, a suppressed address look alike.
     look     what a confirmation link says (its GET: nothing changes)
     confirm  the link's button (its POST): pending -> confirmed, once; an address
-             that had unsubscribed is subscribed again through this path only (its
-             reader's own request), and the lift is recorded with the signup
+             that had unsubscribed (or asked to be forgotten) is subscribed again
+             through this path only (its reader's own request), and the lift is
+             recorded with the signup and among the suppressions' lifts
 
 A link is opaque: the signup's number, when it expires, and an HMAC over those, the
 list and the address (signing.py's tokens); the state resolves the number. A
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urljoin
 
-from newsletter.audience.suppressions import UNSUBSCRIBED, why_suppressed
+from newsletter.audience.suppressions import UNSUBSCRIBED, forgotten, why_suppressed
 from newsletter.project import Project
 from newsletter.state.signups import PENDING, Signup
 
@@ -30,6 +31,7 @@ HOUR = 3600
 MAX_EMAIL = 254  # RFC 5321's longest path, in characters
 MAX_FIELD = 200  # any other field, in characters
 FORM_PAGE = "page"  # the project's own form (else the posting site's origin)
+LIFTED_BY = "signup confirmed"  # what the lift of a suppression by a confirmation says
 
 
 @dataclass(frozen=True)
@@ -128,18 +130,18 @@ def confirm(project: Project, list_name: str, token: str, client_address: str) -
     """The link's button: the signup confirmed, once (a second press, or two at
     once, finds it confirmed: AGAIN). An unsubscribe of the address is lifted with
     it, and recorded on the signup."""
-    state = project.state
-    with state.transaction():
-        looked = look(project, list_name, token)
-        if looked.outcome != READY or looked.signup is None:
-            return looked
-        signup = looked.signup
-        found = state.suppressions.get(signup.email)
-        lifted = why_suppressed(found)
-        if found is not None:
-            state.suppressions.remove(signup.email)
-        client = client_hash(project, client_address)
-        welcome = bool(project.settings.list_settings(list_name).welcome)
-        if not state.signups.confirm(signup.n, client, lifted, project.clock.now(), welcome):
-            return Looked(AGAIN, signup)
+    state, now = project.state, project.clock.now()
+    looked = look(project, list_name, token)
+    if looked.outcome != READY or looked.signup is None:
+        return looked
+    signup = looked.signup
+    why = f"the reader confirmed a signup to list {list_name}"
+    found = state.suppressions.lift(signup.email, LIFTED_BY, why, now)  # an unsubscribe
+    if signup.email in forgotten(project):  # asked to be forgotten once, back by consent
+        found = found or state.suppressions.lift(project.address_hash(signup.email),
+                                                 LIFTED_BY, why, now)  # fmt: skip
+    client = client_hash(project, client_address)
+    welcome = bool(project.settings.list_settings(list_name).welcome)
+    if not state.signups.confirm(signup.n, client, why_suppressed(found), now, welcome):
+        return Looked(AGAIN, signup)  # pressed twice at once: the other press did it
     return Looked(CONFIRMED, state.signups.by_number(signup.n))

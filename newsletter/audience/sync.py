@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from newsletter.audience.suppressions import UNSUBSCRIBED
+from newsletter.audience.suppressions import UNSUBSCRIBED, forgotten
 from newsletter.project import Project
 
 OVERLAP = 3600
@@ -59,6 +59,8 @@ def _api_key(project: Project) -> str:
 def _record(project: Project, source: str, until: int, rows: list[tuple[str, str]]) -> int:
     """The suppressions and the moved cursor, in one transaction; how many are new."""
     state, now = project.state, project.clock.now()
+    gone = forgotten(project)  # its hash is suppressed: never again in clear
+    rows = [(e, why) for e, why in rows if e not in gone] if gone else rows
     with state.transaction():
         new = state.suppressions.insert(((e, why, source) for e, why in rows), now)
         state.cursors.move(source, until, now)

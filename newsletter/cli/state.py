@@ -99,7 +99,13 @@ def import_(
         proj.quiet_state_warning()
         where = "standard input" if file == STDIO else proj.shown(file)
         with _reader(file, where) as lines:
-            result = import_lines(proj.state.engine, lines, where, proj.clock.now())
+            result = import_lines(
+                proj.state.engine,
+                lines,
+                where,
+                proj.clock.now(),
+                hashing=lambda: proj.address_hash,
+            )
         proj.after_import(result.state_id)
     if as_json:
         typer.echo(json.dumps(result.data(), indent=2))

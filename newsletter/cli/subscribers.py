@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     name="subscribers",
-    help="Manage subscriber lists: list, add, remove, check, import, sync.",
+    help="Manage subscriber lists: list, add, remove, check, import, sync; suppressions "
+    "(and lift); a person's data: export, forget.",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
@@ -111,7 +112,9 @@ def add(
     project: ProjectOption = Path("."),
 ) -> None:
     """Add a subscriber to a list (the file is rewritten atomically; other rows are
-    kept as they are). A suppressed address stays suppressed unless --resubscribe."""
+    kept as they are). A suppressed address stays suppressed unless --resubscribe, which
+    lifts the reader's own unsubscribe or a removal (and records the lift); any other
+    suppression is refused, with nothing written: `subscribers suppressions lift`."""
     from newsletter.audience import manage
     from newsletter.audience.suppressions import why_suppressed
 
@@ -123,8 +126,6 @@ def add(
         fields[key] = value
     with open_project(project) as proj:
         added = manage.add(proj, list_name, email, name, fields, resubscribe)
-    for note in added.notes:
-        warn(note)
     typer.echo(f"Added {added.email} to list {list_name} (line {added.line}).")
     if added.lifted:
         typer.echo(f"Lifted its suppression: {why_suppressed(added.lifted)}.")
@@ -224,10 +225,15 @@ def sync(as_json: JsonOption = False, project: ProjectOption = Path(".")) -> Non
                f"{'s' * (report.new != 1)}.")  # fmt: skip
 
 
-def _register_import() -> None:
+def _register() -> None:
+    from newsletter.cli import suppressions
     from newsletter.cli.subscribers_import import import_
+    from newsletter.cli.subscribers_person import export, forget
 
     app.command("import")(import_)
+    app.add_typer(suppressions.app, name="suppressions")
+    app.command("export")(export)
+    app.command("forget")(forget)
 
 
-_register_import()
+_register()

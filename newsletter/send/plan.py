@@ -13,6 +13,7 @@ from pathlib import Path
 from newsletter.articles import Issue, issue_notes
 from newsletter.audience.lists import BadRow, Subscriber
 from newsletter.audience.rows import list_rows
+from newsletter.audience.suppressions import Forgotten, forgotten
 from newsletter.errors import IssueError, ListError, UsageError
 from newsletter.message import Envelope
 from newsletter.personalise import Personaliser
@@ -73,7 +74,9 @@ class SendPlan:
     def subscribers(self, bad: BadRows) -> Iterator[Subscriber]:
         """The list's subscribers, its bad rows counted into `bad`. A row whose quoting
         is broken stops the send (the rows near it may be wrong) unless `force`."""
-        return good_rows(self.rows(), bad, None if self.force else self.list_shown)
+        rows = good_rows(self.rows(), bad, None if self.force else self.list_shown)
+        gone = forgotten(self.project)
+        return _not_forgotten(rows, gone, bad) if gone else rows
 
     def frozen(self) -> IssueRecord | None:
         """This issue in the ledger, when a send of it started before."""
@@ -207,6 +210,19 @@ def count(subscribers: Iterable[Subscriber], bad: BadRows, suppressed: frozenset
         if len(first) < 10:
             first.append(subscriber)
     return Headcount(first, total, bad)
+
+
+def _not_forgotten(
+    subscribers: Iterable[Subscriber], gone: Forgotten, bad: BadRows
+) -> Iterator[Subscriber]:
+    """The subscribers but those asked to be forgotten (a row put back by hand or by a
+    git revert): counted as suppressed, never frozen (their address would be written
+    into the ledger in clear again)."""
+    for subscriber in subscribers:
+        if subscriber.email in gone:
+            bad.suppressed += 1
+        else:
+            yield subscriber
 
 
 def good_rows(

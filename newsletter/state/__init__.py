@@ -10,7 +10,8 @@
     ledger.py        all of that per issue id, each move in its own transaction
     schedule.py      the queue of issues to send at a time
     backoff.py       cron's back-off for what keeps failing
-    suppressions.py  addresses never to be sent to again
+    suppressions.py  addresses never to be sent to again, and the record of lifts
+    person.py        everything the state holds of one address: export, forget
     cursors.py       how far each provider list was synced
     secrets.py       the key of the signed links, the same on every host
     signups.py       the web's signups (double opt-in, consent) and rate limits

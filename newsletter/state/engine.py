@@ -55,6 +55,13 @@ class Engine(Protocol):
 
     def transaction(self) -> AbstractContextManager[None]: ...
 
+    def erasing(self) -> AbstractContextManager[None]:
+        """Around changes that must not leave what they replace readable in the
+        engine's files (a forget): SQLite zeroes the space they free and folds its
+        write-ahead log into the file; PostgreSQL keeps old row versions until its
+        vacuum reuses their space (so this does nothing there)."""
+        ...
+
     def tables(self) -> set[str]: ...
 
     def close(self) -> None: ...

@@ -253,6 +253,26 @@ STEPS: tuple[Step, ...] = (
     Step("0012_schedule_options", (
         "ALTER TABLE schedule ADD COLUMN options TEXT NOT NULL DEFAULT '{{}}'",
     )),
+    # A suppression lifted (`subscribers suppressions lift`, `add --resubscribe`) is
+    # kept as a record: what it was, when it was lifted, by which command and why. An
+    # address asked to be forgotten is a suppression of its keyed hash (reason
+    # 'forgotten'): the partial index finds them at once, so a send, an import or an
+    # add asks "is anyone forgotten?" for nothing when nobody is.
+    Step("0014_suppression_lifts", (
+        """CREATE TABLE suppression_lifts (
+            email_key TEXT NOT NULL,         -- lower case; a forgotten address's hash
+            email TEXT NOT NULL,
+            reason TEXT NOT NULL,            -- the suppression lifted: its reason,
+            source TEXT NOT NULL,            -- its source
+            suppressed_at TEXT NOT NULL,     -- and when it was recorded
+            lifted_at TEXT NOT NULL,
+            lifted_by TEXT NOT NULL,         -- the command: 'lift', 'lift --force',
+                                             -- 'add --resubscribe'
+            lift_reason TEXT NOT NULL,       -- why, in the editor's words
+            PRIMARY KEY (email_key, lifted_at)
+        ){without_rowid}""",
+        "CREATE INDEX suppressions_forgotten ON suppressions (reason) WHERE reason = 'forgotten'",
+    )),
     # The web's signups (double opt-in): a pending signup waits for its confirmation
     # link; a confirmed one is part of its list for every send until it is pulled into
     # the list's file. The evidence of consent is kept with it. The lists readers left

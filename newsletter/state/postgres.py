@@ -216,6 +216,11 @@ class PgEngine:
                     self.db.execute("ROLLBACK")
                 raise
 
+    @contextlib.contextmanager
+    def erasing(self) -> Iterator[None]:
+        """Nothing more to do: the old row versions are PostgreSQL's until vacuumed."""
+        yield
+
     # --- one sender at a time, on every host ---
 
     def lock(self, name: str, wait: bool, who: str, shared: bool = False) -> str | None:

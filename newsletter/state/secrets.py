@@ -10,6 +10,9 @@ from datetime import datetime
 from newsletter.state.engine import Engine
 
 UNSUBSCRIBE = "unsubscribe"  # the key of the signed unsubscribe links
+# the key of forgotten addresses' hashes: the state's alone (no environment variable
+# replaces it), so every host and every later import hashes an address alike
+FORGET = "forget"
 
 
 class Secrets:

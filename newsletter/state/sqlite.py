@@ -221,6 +221,18 @@ class SqliteEngine:
                 self.db.execute("ROLLBACK")
             raise self._error(exc) from None
 
+    @contextlib.contextmanager
+    def erasing(self) -> Iterator[None]:
+        """The space freed zeroed (secure_delete) while inside; then the write-ahead
+        log folded into the file and emptied, so no frame of it holds the rows before."""
+        before = int(self.value("PRAGMA secure_delete"))
+        self.execute("PRAGMA secure_delete = ON")
+        try:
+            yield
+        finally:
+            self.execute(f"PRAGMA secure_delete = {before}")
+        self.one("PRAGMA wal_checkpoint(TRUNCATE)")
+
     # --- what the file is ---
 
     def tables(self) -> set[str]:

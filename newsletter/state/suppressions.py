@@ -11,6 +11,8 @@ from datetime import datetime
 
 from newsletter.state.engine import Engine
 
+FORGOTTEN = "forgotten"  # the reason of a forgotten address's suppression (its hash)
+
 _INSERT = (
     "INSERT INTO suppressions (email_key, email, reason, source, created_at) "
     "VALUES (?, ?, ?, ?, ?) ON CONFLICT (email_key) DO NOTHING"
@@ -27,6 +29,30 @@ class Suppression:
     def data(self) -> dict[str, str]:
         return {"email": self.email, "reason": self.reason, "source": self.source,
                 "created_at": self.created_at}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Lift:
+    """A suppression lifted: what it was, when and by what it was lifted, and why."""
+
+    email: str
+    reason: str
+    source: str
+    suppressed_at: str
+    lifted_at: str
+    lifted_by: str  # the command: "lift", "lift --force", "add --resubscribe"
+    lift_reason: str
+
+    def data(self) -> dict[str, str]:
+        return {"email": self.email, "reason": self.reason, "source": self.source,
+                "suppressed_at": self.suppressed_at, "lifted_at": self.lifted_at,
+                "lifted_by": self.lifted_by, "lift_reason": self.lift_reason}  # fmt: skip
+
+
+_LIFTS = (
+    "SELECT email, reason, source, suppressed_at, lifted_at, lifted_by, lift_reason "
+    "FROM suppression_lifts"
+)
 
 
 class Suppressions:
@@ -72,6 +98,40 @@ class Suppressions:
             return False
         self.engine.execute("DELETE FROM suppressions WHERE email_key = ?", (email.lower(),))
         return True
+
+    def lift(self, email: str, lifted_by: str, why: str, now: datetime) -> Suppression | None:
+        """Lift the suppression of `email` (an address, or a forgotten one's hash) and
+        keep a record of it, in one transaction; the suppression lifted, or None when
+        there was none."""
+        key = email.lower()
+        with self.engine.transaction():
+            found = self.get(key)
+            if found is None:
+                return None
+            self.engine.execute("DELETE FROM suppressions WHERE email_key = ?", (key,))
+            self.engine.execute(
+                "INSERT INTO suppression_lifts (email_key, email, reason, source, "
+                "suppressed_at, lifted_at, lifted_by, lift_reason) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (key, found.email, found.reason, found.source, found.created_at,
+                 now.isoformat(), lifted_by, why),
+            )  # fmt: skip
+        return found
+
+    def lifts(self, email: str | None = None) -> list[Lift]:
+        """The lifts of one address (or of all), oldest first."""
+        if email is None:
+            return [Lift(*row) for row in self.engine.all(f"{_LIFTS} ORDER BY lifted_at")]
+        rows = self.engine.all(f"{_LIFTS} WHERE email_key = ? ORDER BY lifted_at", (email.lower(),))
+        return [Lift(*row) for row in rows]
+
+    def forgotten(self) -> frozenset[str]:
+        """The hashes of the addresses asked to be forgotten (by the partial index:
+        nothing to read when there are none)."""
+        # the reason written out, as in the index: PostgreSQL's generic plan of a
+        # parameter could not use it
+        rows = self.engine.all(f"SELECT email_key FROM suppressions WHERE reason = '{FORGOTTEN}'")
+        return frozenset(row[0] for row in rows)
 
     def keys(self) -> set[str]:
         """Every suppressed address, lower-cased (to mark a list's rows)."""

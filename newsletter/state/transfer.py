@@ -8,8 +8,11 @@ end line with every table's count (a cut-off file is refused). An export is read
 one transaction, so it is one moment of the state.
 
 An import is one transaction too: all of it or nothing. It merges, and never makes
-a row twice: a suppression, a schedule entry, a cursor or a back-off already there
-is kept; an issue already there must be the same issue, sent as far (else the import
+a row twice: a suppression, a lift, a schedule entry, a cursor or a back-off already
+there is kept (and a suppression this state lifted since stays lifted); an address
+forgotten in either state is forgotten in the merge (person.ImportForgets: an old
+export's rows of it come in under its hash, its clear suppression not at all); an
+issue already there must be the same issue, sent as far (else the import
 is refused: an issue is never made half of one state and half of another); a new
 issue gets its place at the end of the recipients' sequence. An import into an
 empty state makes it the exported state (its id and its secret); into one that
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,6 +32,8 @@ from newsletter.errors import StateError
 from newsletter.state.engine import Conflict, Engine
 from newsletter.state.identity import Identity
 from newsletter.state.migrations import STEPS
+from newsletter.state.person import ImportForgets
+from newsletter.state.secrets import FORGET
 
 FORMAT = 1
 CHUNK = 5_000
@@ -37,6 +42,8 @@ CHUNK = 5_000
 # in an order that keeps references pointing backwards
 TABLES: dict[str, tuple[str, ...]] = {
     "secrets": ("name", "value", "created_at"),
+    "suppression_lifts": ("email_key", "email", "reason", "source", "suppressed_at",
+                          "lifted_at", "lifted_by", "lift_reason"),
     "suppressions": ("email_key", "email", "reason", "source", "created_at"),
     "sync_cursors": ("source", "synced_until", "updated_at"),
     "cron_backoff": ("issue_id", "failures", "retry_at", "updated_at"),
@@ -120,16 +127,22 @@ class Imported:
 
 
 Numbered = Iterable[tuple[int, str]]  # (line number, the line)
+Hashing = Callable[[], Callable[[str], str]] | None
 
 
-def import_lines(engine: Engine, lines: Numbered, where: str, now: datetime) -> Imported:
-    """Merge an export into the state, all of it or nothing (one transaction)."""
+def import_lines(
+    engine: Engine, lines: Numbered, where: str, now: datetime, hashing: Hashing = None
+) -> Imported:
+    """Merge an export into the state, all of it or nothing (one transaction).
+    `hashing`: the hash of forgotten addresses (the project's), asked for when an
+    address was forgotten in either state (see person.ImportForgets)."""
     reader = _Reader(iter(lines), where)
     header = reader.header()
     identity = Identity(engine)
     identity.ensure(now)
     with engine.transaction():
         merge = _Merge(engine, where, now, empty=not identity.holds_anything())
+        merge.forgets = ImportForgets(engine, hashing)
         merge.result.state_id = str(header["id"])
         for table, columns, rows in reader.tables():
             merge.table(table, columns, rows)
@@ -289,6 +302,7 @@ class _Merge:
         self.here: dict[str, list[Any]] = {}  # exported issues the state has already
         self.keys: dict[int, _Key] = {}  # by the exported key
         self.next_seq = int(engine.value("SELECT coalesce(max(seq), 0) + 1 FROM deliveries"))
+        self.forgets = ImportForgets(engine, None)
 
     def _count(self, kind: str, new: int, already: int) -> None:
         self.result.new[kind] = self.result.new.get(kind, 0) + new
@@ -313,16 +327,41 @@ class _Merge:
         self._count(table, added, total - added)
 
     def _suppressions(self, columns: tuple[str, ...], rows: Iterator[list[Any]]) -> None:
-        self._insert_new("suppressions", columns, rows, "ON CONFLICT (email_key) DO NOTHING")
+        """A suppression here already is kept; one this state lifted since the export
+        was made (the same address, suppressed at the same time) stays lifted; one of
+        an address forgotten here stays out."""
+        lifted = {tuple(row) for row in self.engine.all(  # merged first: TABLES' order
+            "SELECT email_key, suppressed_at FROM suppression_lifts")}  # fmt: skip
+        kept = (
+            row
+            for row in map(self.forgets.suppression, rows)
+            if row is not None and (row[0], row[4]) not in lifted
+        )
+        self._insert_new("suppressions", columns, kept, "ON CONFLICT (email_key) DO NOTHING")
+        self.forgets.after_suppressions(self.now)
+
+    def _suppression_lifts(self, columns: tuple[str, ...], rows: Iterator[list[Any]]) -> None:
+        """A lift here already is kept (lifts are not counted: they go with the
+        suppressions)."""
+        names, marks = ", ".join(columns), ", ".join("?" * len(columns))
+        for chunk in _chunks(self.forgets.row(columns, row) for row in rows):
+            self.engine.executemany(
+                f"INSERT INTO suppression_lifts ({names}) VALUES ({marks}) "
+                "ON CONFLICT (email_key, lifted_at) DO NOTHING",
+                chunk,
+            )
 
     def _list_leaves(self, columns: tuple[str, ...], rows: Iterator[list[Any]]) -> None:
-        self._insert_new("list_leaves", columns, rows, "ON CONFLICT (list, email_key) DO NOTHING")
+        """A leave here already is kept; one of an address forgotten here stays out."""
+        kept = (row for row in rows if self.forgets.keeps(row[1]))
+        self._insert_new("list_leaves", columns, kept, "ON CONFLICT (list, email_key) DO NOTHING")
 
     def _signups(self, columns: tuple[str, ...], rows: Iterator[list[Any]]) -> None:
         """A signup here already (the list and address) is kept; a new one gets a
-        number of this state's (the exported one may be taken)."""
-        kept = columns[1:]
-        self._insert_new("signups", kept, (row[1:] for row in rows),
+        number of this state's (the exported one may be taken); one of an address
+        forgotten here stays out."""
+        kept = (row[1:] for row in rows if self.forgets.keeps(row[2]))
+        self._insert_new("signups", columns[1:], kept,
                          "ON CONFLICT (list, email_key) DO NOTHING")  # fmt: skip
 
     def _cron_backoff(self, columns: tuple[str, ...], rows: Iterator[list[Any]]) -> None:
@@ -341,7 +380,9 @@ class _Merge:
     def _secrets(self, columns: tuple[str, ...], rows: Iterator[list[Any]]) -> None:
         for name, value, created in rows:
             kept = self.engine.value("SELECT value FROM secrets WHERE name = ?", (name,))
-            if kept is None:
+            if name == FORGET:
+                self.forgets.secret(kept, value, created, self.where)
+            elif kept is None:
                 self.engine.execute(
                     "INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?)",
                     (name, value, created),
@@ -404,7 +445,8 @@ class _Merge:
 
     def _deliveries(self, columns: tuple[str, ...], rows: Iterator[list[Any]]) -> None:
         def copied() -> Iterator[list[Any]]:
-            for row in rows:
+            for exported in rows:
+                row = self.forgets.row(columns, exported)
                 key = self._key(row[1])
                 if key.new_key is None:
                     key.digest.add("recipient", [row[0] - key.old_first, *row[2:]])
@@ -416,7 +458,8 @@ class _Merge:
 
     def _batches(self, columns: tuple[str, ...], rows: Iterator[list[Any]]) -> None:
         def copied() -> Iterator[list[Any]]:
-            for row in rows:
+            for exported in rows:
+                row = self.forgets.row(columns, exported)
                 key = self._key(row[0])
                 first, last = row[2] - key.old_first, row[3] - key.old_first
                 if key.new_key is None:

@@ -129,7 +129,8 @@ class _Preferences:
         if action == "back":
             found = state.suppressions.get(self.email)
             if found is not None and found.reason == UNSUBSCRIBED:
-                state.suppressions.remove(self.email)
+                state.suppressions.lift(self.email, SOURCE, "the reader subscribed again on "
+                                        "the preferences page", now)  # fmt: skip
             return self.show(start, say("prefs_saved_back"))
         if action not in ("leave", "join") or name not in shown:
             return page.answer(start, "400 Bad Request", "bad_title", page.text("bad"))

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from newsletter.audience.suppressions import UNDOABLE_SOURCES, UNSUBSCRIBED
+from newsletter.audience.suppressions import UNDOABLE_SOURCES, UNSUBSCRIBED, forgotten
 from newsletter.project import Project
 from newsletter.web.pages import HEADERS, Page, Start
 
@@ -60,8 +60,9 @@ def unsubscribe(project: Project, environ: dict[str, Any], start: Start) -> Iter
         if not signer.check_token(token, "confirm", list_name, key):
             return page.answer(start, "403 Forbidden", "stale_title", page.text("stale"))
     suppressions = project.state.suppressions
-    made = suppressions.add(email, UNSUBSCRIBED, "one-click" if one_click else "link",
-                            project.clock.now())  # fmt: skip
+    made = email not in forgotten(project) and suppressions.add(  # forgotten: its hash is
+        email, UNSUBSCRIBED, "one-click" if one_click else "link", project.clock.now()
+    )  # suppressed already, and the address is never kept again in clear
     found = suppressions.get(email) if made else None
     back = signer.token("resubscribe", list_name, key, found.created_at) if found else None
     return page.answer(start, "200 OK", "done_title", page.done(environ, email, back))
