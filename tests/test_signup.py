@@ -344,3 +344,23 @@ def test_confirming_lifts_an_unsubscribe_and_keeps_a_record_of_it(signup_project
         (lift,) = state.suppressions.lifts("ann@example.org")
     assert (lift.reason, lift.source, lift.lifted_by) == ("unsubscribed", "one-click",
                                                           "signup confirmed")  # fmt: skip
+
+
+@pytest.mark.slow
+def test_serve_mails_the_confirmation_itself_within_seconds(signup_project):
+    import signal
+    import time
+
+    from test_web import serving
+
+    with serving(signup_project, signal.SIGTERM) as (base, process):
+        status, _, _ = sign_up(base, "Quick@Example.org", "Quick")
+        assert status == 200
+        eml = signup_project / "outbox" / f"signup-{LIST}" / "quick@example.org.eml"
+        deadline = time.monotonic() + 15
+        while not eml.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert eml.exists(), "no confirmation mail from serve's mailer"
+        confirmation_link(signup_project, base, "Quick@example.org")  # it has its link
+    assert process.returncode == 0, process.err
+    assert "quick@example.org" not in process.err.lower()  # the log names nobody

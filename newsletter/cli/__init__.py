@@ -168,8 +168,11 @@ EXAMPLES = {
     "status": ["newsletter status", "newsletter status welcome --recipients"],
     "subscribers": ["newsletter subscribers list",
                     "newsletter subscribers add main ada@example.com --name Ada",
-                    "newsletter subscribers import main export.csv --from mailchimp"],
-    "serve": ["newsletter serve --host 0.0.0.0 --port 8025"],
+                    "newsletter subscribers import main export.csv --from mailchimp",
+                    "newsletter subscribers pull main && git commit -m 'New signups' "
+                    "subscribers/main.csv"],
+    "serve": ["newsletter serve --host 0.0.0.0 --port 8025",
+              "newsletter serve --snippet main > signup-form.html"],
     "state": ["newsletter state export state.jsonl.gz", "newsletter state import state.jsonl.gz"],
 }  # fmt: skip
 

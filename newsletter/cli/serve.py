@@ -1,4 +1,5 @@
-"""`newsletter serve`: run the unsubscribe endpoint (newsletter.web) locally."""
+"""`newsletter serve`: run the audience's endpoint (newsletter.web) locally: the
+unsubscribe links, the preferences page, the signup forms."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import contextlib
 import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
+from urllib.parse import urljoin
 
 import typer
 
@@ -38,8 +40,10 @@ def serve(
     ] = None,
     project: ProjectOption = Path("."),
 ) -> None:
-    """Serve the unsubscribe endpoint: the signed links in every email land here (a
-    confirmation page; RFC 8058 one-click POST). Any WSGI server can run it instead:
+    """Serve the audience's endpoint: every email's links land here (the unsubscribe
+    page and RFC 8058 one-click POST, the reader's preferences page), and so do the
+    signup forms of the lists with signup = true, with their double opt-in (a thread
+    sends the confirmation mails). Any WSGI server can run it instead:
     newsletter.web:application, with NEWSLETTER_PROJECT set."""
     from newsletter.web import make_app
     from newsletter.web.mailer import Mailer
@@ -50,6 +54,7 @@ def serve(
         return
     with open_project(project) as proj:
         root, url = proj.root, proj.settings.unsubscribe.url
+        signups = sorted(name for name, wanted in proj.settings.lists.items() if wanted.signup)
         _ready(proj)
     mailer = Mailer(root)
     try:
@@ -62,6 +67,8 @@ def serve(
         f"Unsubscribe endpoint at http://{host}:{server.port}/ (emails link to {url}); "
         "Ctrl-C stops it."
     )
+    for name in signups:  # where readers sign up (their links are beside the one above)
+        typer.echo(f"Signup form of list {name}: {urljoin(url, f'subscribe/{name}')}")
 
     def stop(*_: object) -> None:  # systemd's stop, or Ctrl-C: answer what is in progress
         server.stop()
@@ -76,8 +83,6 @@ def serve(
 
 def _snippet(project: Path, list_name: str) -> None:
     """The signup form to paste, posting to this endpoint's subscribe/LIST."""
-    from urllib.parse import urljoin
-
     from newsletter.audience.signup import pages_url
     from newsletter.errors import SettingsError
     from newsletter.web.signup import snippet
