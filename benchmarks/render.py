@@ -302,9 +302,9 @@ def loop_recipient(subs, aud, rendered) -> None:
 
 
 def loop_url(subs, aud) -> None:
-    url = aud.links.url
+    urls = aud.links.urls
     for s in subs:
-        url(s.email)
+        urls(s.email)
 
 
 def loop_personalise(recipients, rendered) -> None:
@@ -348,7 +348,7 @@ def bench_personalise(rendered) -> None:
     )
     print(row("recipient() + personalise()", full, 1e6, "us", "per recipient"))
     print(row("  Personaliser.recipient() only", recipient, 1e6, "us"))
-    print(row("    of which unsubscribe_url() (HMAC)", url, 1e6, "us"))
+    print(row("    of which the reader's links (AES-SIV token)", url, 1e6, "us"))
     print(row("  personalise() only (substitution)", subst, 1e6, "us"))
     med = median(full) * 1e6
     print(
