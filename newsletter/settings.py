@@ -25,6 +25,7 @@ from newsletter.errors import SettingsError
 from newsletter.files import read_text
 from newsletter.files import shown as shown_path
 from newsletter.text import LANGUAGE_TAG, language_direction
+from newsletter.where import WhereError, parse_where
 
 LIGHT_PANEL = "#f3f4f6"  # the grey boxes of the default email (contents, code)
 STATE_ID = re.compile(r"[A-Za-z0-9]{8,64}")
@@ -212,6 +213,26 @@ def _optional_list(value: Any) -> str:
             f"expected a list's name (subscribers/<list>.csv: letters, digits, '.', '_' or "
             f"'-'), got {text!r}"
         )
+    return text
+
+
+def _list_names(value: Any) -> tuple[str, ...]:
+    """Lists' names, each once: `lists = ["news", "extra"]`."""
+    if not isinstance(value, list):
+        raise _Invalid(f'expected a list of list names, e.g. ["news"], got {_describe(value)}')
+    names = [_optional_list(item) for item in value]
+    if "" in names:
+        raise _Invalid("a list's name must not be empty")
+    return tuple(dict.fromkeys(names))
+
+
+def _where(value: Any) -> str:
+    """An expression of `--where`'s language (where.py), checked now."""
+    text = _text(value)
+    try:
+        parse_where(text)
+    except WhereError as exc:
+        raise _Invalid(str(exc)) from None
     return text
 
 
@@ -468,6 +489,17 @@ class ServeSettings:
 
 
 @dataclass(frozen=True)
+class SegmentSettings:
+    """`[segments.NAME]`: a named audience. With --segment NAME, its lists come
+    first, then any --list; its exclusions and --exclude-list both apply; its `where`
+    and --where must both hold."""
+
+    lists: tuple[str, ...] = _setting("lists", _list_names, ())
+    exclude: tuple[str, ...] = _setting("exclude", _list_names, ())
+    where: str = _setting("where", _where, "")
+
+
+@dataclass(frozen=True)
 class Settings:
     path: Path
     newsletter: NewsletterSettings
@@ -479,6 +511,7 @@ class Settings:
     state: StateSettings = StateSettings()
     serve: ServeSettings = ServeSettings()
     theme: ThemeSettings = ThemeSettings()
+    segments: dict[str, SegmentSettings] = field(default_factory=dict)
 
 
 SECTIONS: dict[str, type] = {
@@ -493,6 +526,7 @@ SECTIONS: dict[str, type] = {
     "theme": ThemeSettings,
 }
 REQUIRED_SECTIONS = ("newsletter",)
+SEGMENTS = "segments"  # a table of tables, [segments.NAME], one per segment
 
 
 def _too_deep(text: str, deepest: int = 100) -> int | None:
@@ -573,6 +607,7 @@ def load_settings(path: Path) -> Settings:
         ) from None
 
     finder = _LineFinder(text)
+    segments = _segments(data.pop(SEGMENTS, {}), shown, finder)
     for name in data:
         if name not in SECTIONS and not isinstance(data[name], dict):
             raise SettingsError(
@@ -584,7 +619,7 @@ def load_settings(path: Path) -> Settings:
         if name not in SECTIONS:
             raise SettingsError(
                 f"unknown section{_suggest(name, SECTIONS)}; "
-                f"expected {', '.join(f'[{s}]' for s in SECTIONS)}",
+                f"expected {', '.join(f'[{s}]' for s in SECTIONS)} or [segments.NAME]",
                 file=shown,
                 line=finder.section(name),
                 setting=f"[{name}]",
@@ -601,7 +636,27 @@ def load_settings(path: Path) -> Settings:
         name: _section(cls, name, data.get(name, {}), shown, finder)
         for name, cls in SECTIONS.items()
     }
-    return Settings(path=path, **built)
+    return Settings(path=path, **built, segments=segments)
+
+
+def _segments(table: Any, shown: str, finder: _LineFinder) -> dict[str, SegmentSettings]:
+    """`[segments.NAME]` tables, each checked like a section."""
+    if not isinstance(table, dict):
+        raise SettingsError("expected [segments.NAME] tables", file=shown,
+                            line=finder.key(None, SEGMENTS), setting=SEGMENTS)  # fmt: skip
+    found = {}
+    for name, segment in table.items():
+        where = f"{SEGMENTS}.{name}"
+        if not LIST_NAME.fullmatch(name):
+            raise SettingsError(
+                "a segment's name is letters, digits, '.', '_' or '-' (used as --segment NAME)",
+                file=shown, line=finder.section(where), setting=f"[{where}]",
+            )  # fmt: skip
+        if not isinstance(segment, dict):
+            raise SettingsError(f"expected a [{where}] table", file=shown,
+                                line=finder.key(SEGMENTS, name), setting=f"[{where}]")  # fmt: skip
+        found[name] = _section(SegmentSettings, where, segment, shown, finder)
+    return found
 
 
 def _section(cls: type, name: str, table: dict[str, Any], shown: str, finder: _LineFinder) -> Any:
