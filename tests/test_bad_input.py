@@ -1042,7 +1042,8 @@ def test_a_send_of_an_issue_queued_for_another_list_is_refused(project_dir, cli)
 @pytest.mark.parametrize(
     "args",
     [
-        ("send", SAMPLE_ARTICLE, "--list", "sample", "--list", "other", "--yes"),
+        ("send", SAMPLE_ARTICLE, "--list", "sample", "--where", 'city == "London"', "--where",
+         'city == "Malmö"', "--yes"),
         ("send", SAMPLE_ARTICLE, "--id", "a", "--id=b", "--test", "a@example.com"),
         ("schedule", SAMPLE_ARTICLE, "--list", "sample", "--at", "2030-01-01T09:00Z",
          "--at", "2030-01-02T09:00Z"),
@@ -1050,10 +1051,11 @@ def test_a_send_of_an_issue_queued_for_another_list_is_refused(project_dir, cli)
          "--output", "out"),
         ("subscribers", "add", "sample", "new@example.com", "--name", "A", "--name", "B"),
     ],
-    ids=["send --list", "send --id", "schedule --at", "preview --as", "subscribers --name"],
+    ids=["send --where", "send --id", "schedule --at", "preview --as", "subscribers --name"],
 )  # fmt: skip
 def test_an_option_of_one_value_given_twice_is_wrong_usage(project_dir, cli, args):
-    """click kept the last one silently: `--list a --list b` sent to b."""
+    """click kept the last one silently: `--where a --where b` sent to b's. (`--list`
+    is repeatable: tests/test_targeting.py.)"""
     before = (project_dir / "subscribers" / "sample.csv").read_bytes()
     result = cli(*args)
     options = [a.split("=")[0] for a in args if a.startswith("--")]

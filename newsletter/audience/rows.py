@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from newsletter.audience.lists import BadRow, Subscriber, read_list
+from newsletter.audience.lists import BadRow, Subscriber, list_columns, read_list
 from newsletter.project import Project
 
 
@@ -35,3 +35,9 @@ def find_members(project: Project, name: str, emails: Iterable[str]) -> dict[str
 
 def first_member(project: Project, name: str) -> Subscriber | None:
     return next((row for row in list_rows(project, name) if isinstance(row, Subscriber)), None)
+
+
+def list_fields(project: Project, name: str) -> list[str]:
+    """The fields the rows of list `name` have (its columns, lower-cased)."""
+    path = project.list_path(name)
+    return list_columns(path, project.shown(path))
