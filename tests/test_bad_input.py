@@ -1064,3 +1064,45 @@ def test_an_option_of_one_value_given_twice_is_wrong_usage(project_dir, cli, arg
     assert_nothing_sent(project_dir)
     assert (project_dir / "subscribers" / "sample.csv").read_bytes() == before
     assert not (project_dir / "out").exists()
+
+
+# --- a single-value option given twice ---
+
+
+def every_command(group=None, path=()):
+    from typer.main import get_command
+
+    from newsletter.cli import app
+
+    group = group or get_command(app)
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            yield from every_command(command, (*path, name))
+        else:
+            yield (*path, name), command
+
+
+OPTIONS = [
+    (path, option)
+    for path, command in every_command()
+    for option in command.params
+    if option.param_type_name == "option" and not option.is_flag
+]
+REPEATABLE = {"--list", "--exclude-list", "--test", "--field"}
+
+
+def test_only_the_options_that_gather_values_are_repeatable():
+    assert {o.opts[0] for _, o in OPTIONS if o.multiple} == REPEATABLE
+
+
+@pytest.mark.parametrize(
+    ("path", "option"),
+    [(p, o) for p, o in OPTIONS if not o.multiple],
+    ids=[f"{' '.join(p)} {o.opts[0]}" for p, o in OPTIONS if not o.multiple],
+)
+def test_every_single_value_option_given_twice_is_wrong_usage(project_dir, cli, path, option):
+    long, last = option.opts[0], option.opts[-1]  # `--project`, and `-p` where there is one
+    for given in ([long, "1", last, "2"], [f"{long}=1", last, "2"], [last, "1", f"{long}=2"]):
+        result = cli(*path, *given)
+        assert_one_line_error(result, 2, f"{long} is given 2 times")
+    assert not (project_dir / "outbox").exists()

@@ -159,8 +159,8 @@ def target(project: Project, audience: Audience) -> Target:
     _check_fields(project, where, columns, None)
     _check_fields(project, seg_where, columns, audience.segment)
     if audience.not_sent is not None and project.state.issues.get(audience.not_sent) is None:
-        raise IssueError(f"--not-sent {audience.not_sent!r}: no issue {audience.not_sent!r} in "
-                         "the ledger (see newsletter status)")  # fmt: skip
+        raise IssueError(f"no issue {audience.not_sent!r} in the ledger, so nobody to leave "
+                         "out for --not-sent (see newsletter status)")  # fmt: skip
     return Target(audience, lists, exclude, both(seg_where, where), audience.not_sent)
 
 
@@ -233,10 +233,25 @@ def select(
 ) -> Iterator[Subscriber]:
     """The audience's subscribers, each address once, in the order of its lists (the
     first list's row wins); bad rows go to `on_bad`. With `refuse_broken`, a row
-    whose quoting is broken (in any list read, exclusions too) is an error."""
+    whose quoting is broken (in any list read, exclusions too) is an error. The
+    exclusion lists and the earlier issue's addresses are read now, before the
+    first subscriber is asked for (the freeze streams them inside its transaction,
+    where the state cannot be read meanwhile)."""
     steps = steps if steps is not None else Steps()
     excluded = [_keys(project, name, refuse_broken) for name in found.exclude]
     sent = _sent(project, found.not_sent)
+    return _selected(project, found, on_bad, refuse_broken, steps, excluded, sent)
+
+
+def _selected(
+    project: Project,
+    found: Target,
+    on_bad: Callable[[BadRow], None],
+    refuse_broken: bool,
+    steps: Steps,
+    excluded: list[set[str]],
+    sent: set[str],
+) -> Iterator[Subscriber]:
     seen: set[str] | None = set() if len(found.lists) > 1 else None  # one list: its own check
     passed = [0] * len(excluded)  # through each exclusion list
     kept = [0, 0]  # through the expression; through --not-sent
@@ -308,7 +323,7 @@ def _sent(project: Project, issue_id: str | None) -> set[str]:
         return set()
     keys = project.state.ledger.sent_keys(issue_id)
     if keys is None:
-        raise IssueError(f"--not-sent {issue_id!r}: no issue {issue_id!r} in the ledger")
+        raise IssueError(f"no issue {issue_id!r} in the ledger (--not-sent)")
     return set(keys)
 
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from newsletter.audience.targeting import Audience
     from newsletter.project import Project
     from newsletter.render.issue_view import IssueFields
+    from newsletter.schedule.queue import Scheduled
 
 
 def schedule(
@@ -168,7 +169,12 @@ def _queue(
         typer.echo(json.dumps({**entry.data(), "recipients": result.recipients}, indent=2))
         return
     typer.echo(
-        f"Queued “{result.plan.subject}” (issue {entry.issue_id}) for list {entry.list_name}, "
+        f"Queued “{result.plan.subject}” (issue {entry.issue_id}) for {_whom(result)}, "
         f"{result.recipients:,} subscriber{'s' * (result.recipients != 1)} now: "
         f"{when_shown(proj, entry)}. `newsletter cron` sends it when the time comes."
     )
+
+
+def _whom(result: Scheduled) -> str:
+    plan = result.plan
+    return plan.audience_shown if plan.targeted else f"list {plan.list_name}"
