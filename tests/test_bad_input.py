@@ -1106,3 +1106,16 @@ def test_every_single_value_option_given_twice_is_wrong_usage(project_dir, cli, 
         result = cli(*path, *given)
         assert_one_line_error(result, 2, f"{long} is given 2 times")
     assert not (project_dir / "outbox").exists()
+
+
+def test_options_given_twice_are_counted_as_click_reads_them(project_dir, cli):
+    """Joined short options count (`-pDIR`); a value that looks like an option is a
+    value (`--test --id` is one address, not a second --id); after `--` nothing is an
+    option."""
+    joined = cli("status", f"-p{project_dir}", "--project", str(project_dir))
+    assert_one_line_error(joined, 2, "--project is given 2 times")
+    value = cli("send", SAMPLE_ARTICLE, "--id", "x", "--test", "--id", "--dry-run")
+    assert value.exit_code == 2 and "error: --test '--id':" in value.stderr, value.output
+    assert "given 2 times" not in value.stderr
+    after = cli("send", "--id", "x", "--", "--id", "y")
+    assert "given 2 times" not in after.stderr and after.exit_code != 0
