@@ -252,11 +252,14 @@ def _selected(
     excluded: list[set[str]],
     sent: set[str],
 ) -> Iterator[Subscriber]:
+    if len(found.lists) == 1 and not (excluded or found.where or sent):  # one list alone
+        yield from _one_list(project, found.lists[0], on_bad, refuse_broken, steps)
+        return
     seen: set[str] | None = set() if len(found.lists) > 1 else None  # one list: its own check
     passed = [0] * len(excluded)  # through each exclusion list
     kept = [0, 0]  # through the expression; through --not-sent
     steps.lists = [(name, 0) for name in found.lists]
-    total = 0
+    total, n = 0, 0
     try:
         for n, name in enumerate(found.lists):
             for subscriber in _good(project, name, on_bad, refuse_broken):
@@ -266,8 +269,7 @@ def _selected(
                         continue
                     seen.add(key)
                 total += 1
-                steps.lists[n] = (name, total)
-                if not _through(key, excluded, passed):
+                if excluded and not _through(key, excluded, passed):
                     continue
                 if found.where is not None and not found.where(subscriber.fields):
                     continue
@@ -276,11 +278,30 @@ def _selected(
                     continue
                 kept[1] += 1
                 yield subscriber
-            steps.lists[n] = (name, total)  # a list that added nobody new
+            steps.lists[n] = (name, total)
     finally:  # what was counted, even when the caller stops early
+        steps.lists[n] = (found.lists[n], total)
         steps.exclude = list(zip(found.exclude, passed, strict=True))
         steps.where = (found.where.text, kept[0]) if found.where is not None else None
         steps.not_sent = (found.not_sent, kept[1]) if found.not_sent else None
+
+
+def _one_list(
+    project: Project,
+    name: str,
+    on_bad: Callable[[BadRow], None],
+    refuse_broken: bool,
+    steps: Steps,
+) -> Iterator[Subscriber]:
+    """A list alone, as a send has always read it (its reader lets each address
+    through once), counted."""
+    total = 0
+    try:
+        for subscriber in _good(project, name, on_bad, refuse_broken):
+            total += 1
+            yield subscriber
+    finally:
+        steps.lists = [(name, total)]
 
 
 def _through(key: str, excluded: list[set[str]], passed: list[int]) -> bool:
