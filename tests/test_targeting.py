@@ -4,6 +4,7 @@ queued with it, resumed with it after a kill; each address once. On both engines
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -333,3 +334,24 @@ def test_an_unknown_exclusion_list_names_its_file(lists, cli):
 def test_an_audience_with_nobody_in_it_sends_nothing(lists, cli):
     result = cli("send", SAMPLE_ARTICLE, "--list", "news", "--where", "plan == 'gold'", "--yes")
     assert_one_line_error(result, 1, "nobody is in this audience (news, where plan == 'gold')")
+
+
+def test_the_audience_moves_with_the_state(lists, cli, tmp_path, monkeypatch):
+    """`state export` carries an issue's audience and a queued one's; `state import`
+    into another checkout (on SQLite) shows them as before."""
+    assert cli("send", SAMPLE_ARTICLE, *TARGETING, "--yes").exit_code == 0
+    queued = cli("schedule", "articles/welcome.md", "--list", "news", "--not-sent", ISSUE,
+                 "--at", "2030-01-01T09:00Z")  # fmt: skip
+    assert queued.exit_code == 0, queued.output
+    before = json.loads(cli("status", "--json").stdout)
+    assert [s.get("audience") for s in before] == [f"news, not sent for {ISSUE}", SHOWN]
+    export = tmp_path / "state.jsonl"
+    assert cli("state", "export", str(export)).exit_code == 0
+    other = tmp_path / "other"
+    shutil.copytree(lists, other, ignore=shutil.ignore_patterns(".newsletter", "outbox"))
+    monkeypatch.delenv("NEWSLETTER_STATE_URL", raising=False)
+    imported = cli("state", "import", str(export), "--project", str(other))
+    assert imported.exit_code == 0, imported.output
+    assert json.loads(cli("status", "--json", "--project", str(other)).stdout) == before
+    again = cli("send", SAMPLE_ARTICLE, "--list", "news", "--project", str(other), "--yes")
+    assert_one_line_error(again, 1, f"was started for {SHOWN}, not list news")

@@ -7,7 +7,7 @@ or a segment named in newsletter.toml (`--segment NAME`) that says some of these
 With a segment, its lists come first, then those of --list; its exclusions and
 --exclude-list both apply; its `where` and --where must both hold.
 
-`Audience` is what the command line (or the schedule, or the ledger) says; `target`
+`Targeting` is what the command line (or the schedule, or the ledger) says; `target`
 checks it against the project (the lists exist, the fields are theirs, the issue is
 in the ledger) and `select` streams its subscribers, counting each step (`Steps`)
 for the dry run. Every row is read through rows.py.
@@ -30,7 +30,7 @@ MINUS = "\N{MINUS SIGN}"
 
 
 @dataclass(frozen=True)
-class Audience:
+class Targeting:
     """An audience as given: lists, exclusion lists, an expression, a segment and an
     earlier issue, each as written (nothing checked against the project yet)."""
 
@@ -41,9 +41,9 @@ class Audience:
     not_sent: str | None = None
 
     @classmethod
-    def of(cls, given: Audience | str | None) -> Audience:
+    def of(cls, given: Targeting | str | None) -> Targeting:
         """A list's name is the audience of that list alone; None, no audience yet."""
-        if isinstance(given, Audience):
+        if isinstance(given, Targeting):
             return given
         return cls(lists=(given,)) if given is not None else cls()
 
@@ -60,7 +60,7 @@ class Audience:
 
     @property
     def empty(self) -> bool:
-        return self == Audience()
+        return self == Targeting()
 
     def data(self) -> dict[str, Any]:
         """As JSON keeps it (the schedule's options, the issue's record): what was given."""
@@ -73,7 +73,7 @@ class Audience:
         return found
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> Audience:
+    def from_data(cls, data: dict[str, Any]) -> Targeting:
         return cls(tuple(data.get("lists", ())), tuple(data.get("exclude", ())),
                    data.get("where"), data.get("segment"), data.get("not_sent"))  # fmt: skip
 
@@ -89,14 +89,14 @@ class Audience:
             text += f", not sent for {self.not_sent}"
         return text
 
-    def differs(self, other: Audience) -> str:
+    def differs(self, other: Targeting) -> str:
         """What differs from `other`, in a few words ('' when nothing does)."""
         words = {"lists": "lists", "exclude": "exclusions", "where": "--where",
                  "segment": "segment", "not_sent": "--not-sent"}  # fmt: skip
         return ", ".join(w for k, w in words.items() if getattr(self, k) != getattr(other, k))
 
 
-def check_names(audience: Audience) -> None:
+def check_names(audience: Targeting) -> None:
     """The lists' names, as the command line gives them: letters, digits, '.', '_', '-'."""
     for name in audience.lists:
         check_list_name(name)
@@ -113,7 +113,7 @@ class Target:
     """An audience checked against the project: its segment spelled out, its lists
     found, its expressions parsed and their fields found on the lists."""
 
-    given: Audience
+    given: Targeting
     lists: tuple[str, ...]
     exclude: tuple[str, ...]
     where: Expression | None
@@ -125,7 +125,7 @@ class Target:
 
     def shown(self) -> str:
         """The audience spelled out: a segment as its lists and expression."""
-        spelled = Audience(self.lists, self.exclude, self.where.text if self.where else None,
+        spelled = Targeting(self.lists, self.exclude, self.where.text if self.where else None,
                            None, self.not_sent).shown()  # fmt: skip
         return f"segment {self.given.segment}: {spelled}" if self.given.segment else spelled
 
@@ -134,7 +134,7 @@ class Target:
         return {**self.given.data(), "shown": self.shown()}
 
 
-def target(project: Project, audience: Audience) -> Target:
+def target(project: Project, audience: Targeting) -> Target:
     """`audience` as the project has it; raises what it lacks: a segment (usage), a
     list (ListError), a field the lists lack (usage), the issue of --not-sent."""
     check_names(audience)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin
 
-from newsletter.audience.targeting import Audience
+from newsletter.audience.targeting import Targeting
 from newsletter.check.rules import Email, Finding, links_of, run
 from newsletter.message import MessageMaker, header_values
 from newsletter.preview import Sample, make_sample
@@ -49,7 +49,7 @@ class CheckReport:
 def check_issue(
     project: Project,
     articles: Sequence[Path],
-    list_name: Audience | str | None = None,
+    list_name: Targeting | str | None = None,
     as_email: str | None = None,
     issue_id: str | None = None,
     online: bool = False,

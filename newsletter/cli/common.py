@@ -13,7 +13,7 @@ from typer._click.globals import get_current_context  # typer carries its own cl
 from newsletter.errors import UsageError
 
 if TYPE_CHECKING:
-    from newsletter.audience.targeting import Audience
+    from newsletter.audience.targeting import Targeting
     from newsletter.clock import Clock
     from newsletter.project import Project, TransportMaker
     from newsletter.render.issue_view import IssueFields
@@ -171,11 +171,11 @@ def audience(
     where: str | None = None,
     segment: str | None = None,
     not_sent: str | None = None,
-) -> Audience:
+) -> Targeting:
     """The targeting options as one audience (audience/targeting.py)."""
-    from newsletter.audience.targeting import Audience
+    from newsletter.audience.targeting import Targeting
 
-    return Audience(tuple(dict.fromkeys(lists or ())), tuple(dict.fromkeys(exclude or ())),
+    return Targeting(tuple(dict.fromkeys(lists or ())), tuple(dict.fromkeys(exclude or ())),
                     where, segment, not_sent)  # fmt: skip
 
 

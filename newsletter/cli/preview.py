@@ -29,7 +29,7 @@ from newsletter.cli.output import print_notes, warn
 from newsletter.errors import NewsletterError, UsageError
 
 if TYPE_CHECKING:
-    from newsletter.audience.targeting import Audience
+    from newsletter.audience.targeting import Targeting
     from newsletter.project import Project
     from newsletter.render.issue_view import IssueFields
 
@@ -112,7 +112,7 @@ def _open(uri: str, shown: str) -> None:
 def _serve(
     proj: Project,
     articles: list[Path],
-    list_name: Audience,
+    list_name: Targeting,
     as_email: str | None,
     issue_id: str | None,
     port: int,

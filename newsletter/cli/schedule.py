@@ -30,7 +30,7 @@ from newsletter.cli.output import print_bad_rows, print_findings, print_notes
 from newsletter.errors import UsageError
 
 if TYPE_CHECKING:
-    from newsletter.audience.targeting import Audience
+    from newsletter.audience.targeting import Targeting
     from newsletter.project import Project
     from newsletter.render.issue_view import IssueFields
     from newsletter.schedule.queue import Scheduled
@@ -143,7 +143,7 @@ def _cancel(proj: Project, issue_id: str) -> None:
 def _queue(
     proj: Project,
     articles: list[Path],
-    list_name: Audience,
+    list_name: Targeting,
     at: str | None,
     now: bool,
     issue_id: str | None,

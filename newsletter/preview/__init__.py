@@ -11,7 +11,7 @@ from newsletter.addresses import BadAddress, normalise_address
 from newsletter.articles import Issue
 from newsletter.audience.lists import Subscriber
 from newsletter.audience.rows import find_members, first_member
-from newsletter.audience.targeting import Audience, Target, find_in, first_of, target
+from newsletter.audience.targeting import Target, Targeting, find_in, first_of, target
 from newsletter.errors import ListError, UsageError
 from newsletter.message import Envelope
 from newsletter.personalise import Copy, Personaliser, Recipient, personalise
@@ -45,7 +45,7 @@ class Sample:
 def make_sample(
     project: Project,
     articles: Sequence[Path],
-    list_name: Audience | str | None = None,
+    list_name: Targeting | str | None = None,
     as_email: str | None = None,
     issue_id: str | None = None,
     overrides: IssueFields | None = None,
@@ -57,7 +57,7 @@ def make_sample(
     filtered), its first subscriber, or `as_email` when it is in it."""
     issue = project.read_issue(articles, issue_id)
     rendered = project.render(issue, overrides)
-    audience = Audience.of(list_name)
+    audience = Targeting.of(list_name)
     if not audience.plain:
         found = target(project, audience)
         subscriber = pick_in(project, found, as_email)

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from newsletter.audience.targeting import Audience
+from newsletter.audience.targeting import Targeting
 from newsletter.check import CheckReport
 from newsletter.clock import show
 from newsletter.errors import IssueError, UsageError
@@ -35,7 +35,7 @@ class Scheduled:
 def schedule_issue(
     project: Project,
     articles: Sequence[Path],
-    list_name: Audience | str | None,
+    list_name: Targeting | str | None,
     at: str | None,
     now: bool = False,
     issue_id: str | None = None,
@@ -49,7 +49,7 @@ def schedule_issue(
     before."""
     if at is None and not now:
         raise UsageError("missing --at WHEN (or --now to send at the next cron run)")
-    if Audience.of(list_name).empty:
+    if Targeting.of(list_name).empty:
         raise UsageError("missing --list LIST")
     current = project.clock.now()
     zone = project.settings.newsletter.timezone

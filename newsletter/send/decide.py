@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from newsletter.audience.targeting import Audience
+from newsletter.audience.targeting import Targeting
 from newsletter.clock import show
 from newsletter.errors import IssueError
 from newsletter.send.plan import SendPlan, frozen_audience
@@ -54,7 +54,7 @@ def same_list(plan: SendPlan, record: IssueRecord) -> None:
         )
 
 
-def _named(shown: str, audience: Audience) -> str:
+def _named(shown: str, audience: Targeting) -> str:
     return f"list {shown}" if audience.plain else shown
 
 
@@ -75,10 +75,10 @@ def _queued_for(plan: SendPlan) -> str | None:
     return None
 
 
-def queued_audience(entry: Queued) -> Audience:
+def queued_audience(entry: Queued) -> Targeting:
     """The audience a queued issue was queued for (its list alone, unless its options
     say more)."""
     data = entry.options.get("audience")
     if isinstance(data, dict):
-        return Audience.from_data(data)
-    return Audience(lists=(entry.list_name,))
+        return Targeting.from_data(data)
+    return Targeting(lists=(entry.list_name,))

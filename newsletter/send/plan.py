@@ -13,7 +13,7 @@ from pathlib import Path
 from newsletter.articles import Issue, issue_notes
 from newsletter.audience.lists import BadRow, Subscriber
 from newsletter.audience.rows import list_rows
-from newsletter.audience.targeting import Audience, Steps, Target, first_of, select, target
+from newsletter.audience.targeting import Steps, Target, Targeting, first_of, select, target
 from newsletter.errors import IssueError, ListError, UsageError
 from newsletter.message import Envelope
 from newsletter.personalise import Personaliser
@@ -39,7 +39,7 @@ class SendPlan:
     envelope: Envelope
     links: Links  # the list's signed unsubscribe links
     force: bool = False  # a list whose quoting is broken is sent, that row skipped
-    audience: Audience = field(default_factory=Audience)  # as given, or frozen; first: list_name
+    audience: Targeting = field(default_factory=Targeting)  # as given, or frozen; first: list_name
     target: Target | None = None  # the audience checked; None: resumed from the ledger
 
     @property
@@ -118,7 +118,7 @@ class SendPlan:
 def plan_send(
     project: Project,
     articles: Sequence[Path],
-    list_name: Audience | str | None,
+    list_name: Targeting | str | None,
     issue_id: str | None = None,
     transport_kind: str | None = None,
     test_address: Sequence[str] | str | None = None,
@@ -131,7 +131,7 @@ def plan_send(
     needs no API key or password (it sends nothing). With `force`, a list whose
     quoting is broken is sent (the broken row skipped). `overrides`: --subject and
     --number."""
-    audience = Audience.of(list_name)
+    audience = Targeting.of(list_name)
     if not articles:
         if overrides is not None:
             raise UsageError(
@@ -164,7 +164,7 @@ def plan_send(
 
 def _plan_started(
     project: Project,
-    audience: Audience,
+    audience: Targeting,
     issue_id: str | None,
     transport_kind: str | None,
     dry_run: bool = False,
@@ -184,10 +184,10 @@ def _plan_started(
     return plan_resume(project, record, transport_kind, dry_run)
 
 
-def frozen_audience(record: IssueRecord) -> Audience:
+def frozen_audience(record: IssueRecord) -> Targeting:
     """The audience an issue was frozen with, as it was given."""
     data = record.audience_data()
-    return Audience.from_data(data) if data else Audience(lists=(record.list_name,))
+    return Targeting.from_data(data) if data else Targeting(lists=(record.list_name,))
 
 
 def plan_resume(
@@ -211,13 +211,13 @@ def _plan(
     list_name: str,
     transport: Transport,
     force: bool = False,
-    audience: Audience | None = None,
+    audience: Targeting | None = None,
     found: Target | None = None,
 ) -> SendPlan:
     links = project.signer.links(list_name)
     envelope = Envelope(project.settings.newsletter, list_name)
     return SendPlan(project, issue, rendered, list_name, transport, envelope, links, force,
-                    audience or Audience(lists=(list_name,)), found)  # fmt: skip
+                    audience or Targeting(lists=(list_name,)), found)  # fmt: skip
 
 
 def content_hash(issue: Issue) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from newsletter.audience.targeting import Audience
+from newsletter.audience.targeting import Targeting
 from newsletter.clock import show
 from newsletter.errors import IssueError, NewsletterError
 from newsletter.project import Project
@@ -100,7 +100,7 @@ def _shown(audience: object) -> str | None:
     """An audience kept as JSON, as shown (None: the issue's list alone)."""
     if not isinstance(audience, dict):
         return None
-    return str(audience.get("shown") or Audience.from_data(audience).shown())
+    return str(audience.get("shown") or Targeting.from_data(audience).shown())
 
 
 def recipient_states(project: Project, issue_id: str) -> list[dict[str, str | None]]:
