@@ -169,7 +169,9 @@ EXAMPLES = {
     "check": ["newsletter check articles/welcome.md", "newsletter check articles/*.md --all"],
     "send": ["newsletter send articles/welcome.md --list main --dry-run",
              "newsletter send articles/welcome.md --test you@example.com",
-             "newsletter send articles/welcome.md --list main"],
+             "newsletter send articles/welcome.md --list main",
+             "newsletter send articles/welcome.md --list main --list extra --exclude-list old "
+             "--where 'plan == \"paid\"' --dry-run"],
     "schedule": ["newsletter schedule articles/welcome.md --list main --at 2026-12-07T09:00",
                  "newsletter schedule --list-queued", "newsletter schedule --cancel welcome"],
     "cron": ["newsletter cron   # every few minutes, from a timer (README, Scheduling)"],

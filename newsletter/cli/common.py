@@ -81,8 +81,8 @@ SegmentOption = Annotated[
     typer.Option(
         "--segment",
         metavar="NAME",
-        help="The audience [segments.NAME] of newsletter.toml says (with --list, "
-        "--exclude-list and --where added to it).",
+        help="The audience named [segments.NAME] in newsletter.toml (--list, "
+        "--exclude-list and --where add to it).",
         show_default=False,
     ),
 ]

@@ -88,7 +88,11 @@ class SendPlan:
     @property
     def audience_shown(self) -> str:
         """Who it goes to, spelled out (a segment's lists and expression too)."""
-        return self.target.shown() if self.target is not None else self.audience.shown()
+        if self.target is not None:
+            return self.target.shown()
+        record = self.frozen()  # resumed: as it was spelled out when frozen
+        data = record.audience_data() if record is not None else None
+        return str((data or {}).get("shown") or self.audience.shown())
 
     def audience_data(self) -> dict[str, object] | None:
         """What the issue's record keeps of its audience (None: its list alone)."""
