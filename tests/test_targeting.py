@@ -251,7 +251,7 @@ def test_a_started_issue_with_other_targeting_is_refused_saying_what_differs(lis
     other = cli("send", SAMPLE_ARTICLE, *TARGETING[:-1], 'plan == "free"', "--dry-run")
     assert_one_line_error(other, 1, "(the --where differ)")
     resumed = cli("send", "--id", ISSUE, "--list", "news", "--yes")
-    assert_one_line_error(resumed, 1, f"was started for {SHOWN}, not news")
+    assert_one_line_error(resumed, 1, f"was started for {SHOWN}, not list news (its lists,")
     assert outbox(lists) == EXPECTED
 
 

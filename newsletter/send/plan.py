@@ -183,8 +183,9 @@ def _plan_started(
         if audience.plain and frozen.plain:
             raise IssueError(f"issue {issue_id} was started for list {record.list_name}, not "
                              f"{audience.first_list}")  # fmt: skip
-        raise IssueError(f"issue {issue_id} was started for {frozen.shown()}, not "
-                         f"{audience.shown()} (its {frozen.differs(audience)} differ)")  # fmt: skip
+        was, now = (f"list {t.shown()}" if t.plain else t.shown() for t in (frozen, audience))
+        raise IssueError(f"issue {issue_id} was started for {was}, not {now} (its "
+                         f"{frozen.differs(audience)} differ)")  # fmt: skip
     return plan_resume(project, record, transport_kind, dry_run)
 
 
