@@ -25,6 +25,7 @@ from newsletter.errors import SettingsError
 from newsletter.files import read_text
 from newsletter.files import shown as shown_path
 from newsletter.text import LANGUAGE_TAG, language_direction
+from newsletter.where import WhereError, parse_where
 
 LIGHT_PANEL = "#f3f4f6"  # the grey boxes of the default email (contents, code)
 STATE_ID = re.compile(r"[A-Za-z0-9]{8,64}")
@@ -223,6 +224,26 @@ def _optional_list(value: Any) -> str:
             f"expected a list's name (subscribers/<list>.csv: letters, digits, '.', '_' or "
             f"'-'), got {text!r}"
         )
+    return text
+
+
+def _list_names(value: Any) -> tuple[str, ...]:
+    """Lists' names, each once: `lists = ["news", "extra"]`."""
+    if not isinstance(value, list):
+        raise _Invalid(f'expected a list of list names, e.g. ["news"], got {_describe(value)}')
+    names = [_optional_list(item) for item in value]
+    if "" in names:
+        raise _Invalid("a list's name must not be empty")
+    return tuple(dict.fromkeys(names))
+
+
+def _where(value: Any) -> str:
+    """An expression of `--where`'s language (where.py), checked now."""
+    text = _text(value)
+    try:
+        parse_where(text)
+    except WhereError as exc:
+        raise _Invalid(str(exc)) from None
     return text
 
 
@@ -539,6 +560,17 @@ class SignupSettings:
 
 
 @dataclass(frozen=True)
+class SegmentSettings:
+    """`[segments.NAME]`: a named audience. With --segment NAME, its lists come
+    first, then any --list; its exclusions and --exclude-list both apply; its `where`
+    and --where must both hold."""
+
+    lists: tuple[str, ...] = _setting("lists", _list_names, ())
+    exclude: tuple[str, ...] = _setting("exclude", _list_names, ())
+    where: str = _setting("where", _where, "")
+
+
+@dataclass(frozen=True)
 class Settings:
     path: Path
     newsletter: NewsletterSettings
@@ -550,6 +582,7 @@ class Settings:
     state: StateSettings = StateSettings()
     serve: ServeSettings = ServeSettings()
     theme: ThemeSettings = ThemeSettings()
+    segments: dict[str, SegmentSettings] = field(default_factory=dict)
     signup: SignupSettings = SignupSettings()
     lists: dict[str, ListSettings] = field(default_factory=dict)
 
@@ -572,6 +605,7 @@ SECTIONS: dict[str, type] = {
 # sections of sections: [lists.NAME]
 GROUPS: dict[str, type] = {"lists": ListSettings}
 REQUIRED_SECTIONS = ("newsletter",)
+SEGMENTS = "segments"  # a table of tables, [segments.NAME], one per segment
 
 
 def _too_deep(text: str, deepest: int = 100) -> int | None:
@@ -655,6 +689,7 @@ def load_settings(path: Path) -> Settings:
     groups: dict[str, Any] = {
         name: _group(name, data.pop(name), shown, finder) for name in GROUPS if name in data
     }
+    segments = _segments(data.pop(SEGMENTS, {}), shown, finder)
     for name in data:
         if name not in SECTIONS and not isinstance(data[name], dict):
             raise SettingsError(
@@ -665,8 +700,9 @@ def load_settings(path: Path) -> Settings:
             )
         if name not in SECTIONS:
             raise SettingsError(
-                f"unknown section{_suggest(name, {**SECTIONS, **GROUPS})}; "
-                f"expected {', '.join(f'[{s}]' for s in SECTIONS)} or [lists.NAME]",
+                f"unknown section{_suggest(name, {**SECTIONS, **GROUPS, SEGMENTS: 0})}; "
+                f"expected {', '.join(f'[{s}]' for s in SECTIONS)}, [lists.NAME] or "
+                "[segments.NAME]",
                 file=shown,
                 line=finder.section(name),
                 setting=f"[{name}]",
@@ -683,7 +719,7 @@ def load_settings(path: Path) -> Settings:
         name: _section(cls, name, data.get(name, {}), shown, finder)
         for name, cls in SECTIONS.items()
     }
-    return Settings(path=path, **built, **groups)
+    return Settings(path=path, **built, **groups, segments=segments)
 
 
 def _group(group: str, tables: Any, shown: str, finder: _LineFinder) -> dict[str, Any]:
@@ -701,6 +737,26 @@ def _group(group: str, tables: Any, shown: str, finder: _LineFinder) -> dict[str
                 file=shown, line=finder.section(f"{group}.{name}"), setting=f"[{group}.{name}]",
             )  # fmt: skip
         found[name] = _section(GROUPS[group], f"{group}.{name}", table, shown, finder)
+    return found
+
+
+def _segments(table: Any, shown: str, finder: _LineFinder) -> dict[str, SegmentSettings]:
+    """`[segments.NAME]` tables, each checked like a section."""
+    if not isinstance(table, dict):
+        raise SettingsError("expected [segments.NAME] tables", file=shown,
+                            line=finder.key(None, SEGMENTS), setting=SEGMENTS)  # fmt: skip
+    found = {}
+    for name, segment in table.items():
+        where = f"{SEGMENTS}.{name}"
+        if not LIST_NAME.fullmatch(name):
+            raise SettingsError(
+                "a segment's name is letters, digits, '.', '_' or '-' (used as --segment NAME)",
+                file=shown, line=finder.section(where), setting=f"[{where}]",
+            )  # fmt: skip
+        if not isinstance(segment, dict):
+            raise SettingsError(f"expected a [{where}] table", file=shown,
+                                line=finder.key(SEGMENTS, name), setting=f"[{where}]")  # fmt: skip
+        found[name] = _section(SegmentSettings, where, segment, shown, finder)
     return found
 
 

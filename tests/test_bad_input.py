@@ -1042,7 +1042,8 @@ def test_a_send_of_an_issue_queued_for_another_list_is_refused(project_dir, cli)
 @pytest.mark.parametrize(
     "args",
     [
-        ("send", SAMPLE_ARTICLE, "--list", "sample", "--list", "other", "--yes"),
+        ("send", SAMPLE_ARTICLE, "--list", "sample", "--where", 'city == "London"', "--where",
+         'city == "Malmö"', "--yes"),
         ("send", SAMPLE_ARTICLE, "--id", "a", "--id=b", "--test", "a@example.com"),
         ("schedule", SAMPLE_ARTICLE, "--list", "sample", "--at", "2030-01-01T09:00Z",
          "--at", "2030-01-02T09:00Z"),
@@ -1050,10 +1051,11 @@ def test_a_send_of_an_issue_queued_for_another_list_is_refused(project_dir, cli)
          "--output", "out"),
         ("subscribers", "add", "sample", "new@example.com", "--name", "A", "--name", "B"),
     ],
-    ids=["send --list", "send --id", "schedule --at", "preview --as", "subscribers --name"],
+    ids=["send --where", "send --id", "schedule --at", "preview --as", "subscribers --name"],
 )  # fmt: skip
 def test_an_option_of_one_value_given_twice_is_wrong_usage(project_dir, cli, args):
-    """click kept the last one silently: `--list a --list b` sent to b."""
+    """click kept the last one silently: `--where a --where b` sent to b's. (`--list`
+    is repeatable: tests/test_targeting.py.)"""
     before = (project_dir / "subscribers" / "sample.csv").read_bytes()
     result = cli(*args)
     options = [a.split("=")[0] for a in args if a.startswith("--")]
@@ -1062,3 +1064,58 @@ def test_an_option_of_one_value_given_twice_is_wrong_usage(project_dir, cli, arg
     assert_nothing_sent(project_dir)
     assert (project_dir / "subscribers" / "sample.csv").read_bytes() == before
     assert not (project_dir / "out").exists()
+
+
+# --- a single-value option given twice ---
+
+
+def every_command(group=None, path=()):
+    from typer.main import get_command
+
+    from newsletter.cli import app
+
+    group = group or get_command(app)
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            yield from every_command(command, (*path, name))
+        else:
+            yield (*path, name), command
+
+
+OPTIONS = [
+    (path, option)
+    for path, command in every_command()
+    for option in command.params
+    if option.param_type_name == "option" and not option.is_flag
+]
+REPEATABLE = {"--list", "--exclude-list", "--test", "--field"}
+
+
+def test_only_the_options_that_gather_values_are_repeatable():
+    assert {o.opts[0] for _, o in OPTIONS if o.multiple} == REPEATABLE
+
+
+@pytest.mark.parametrize(
+    ("path", "option"),
+    [(p, o) for p, o in OPTIONS if not o.multiple],
+    ids=[f"{' '.join(p)} {o.opts[0]}" for p, o in OPTIONS if not o.multiple],
+)
+def test_every_single_value_option_given_twice_is_wrong_usage(project_dir, cli, path, option):
+    long, last = option.opts[0], option.opts[-1]  # `--project`, and `-p` where there is one
+    for given in ([long, "1", last, "2"], [f"{long}=1", last, "2"], [last, "1", f"{long}=2"]):
+        result = cli(*path, *given)
+        assert_one_line_error(result, 2, f"{long} is given 2 times")
+    assert not (project_dir / "outbox").exists()
+
+
+def test_options_given_twice_are_counted_as_click_reads_them(project_dir, cli):
+    """Joined short options count (`-pDIR`); a value that looks like an option is a
+    value (`--test --id` is one address, not a second --id); after `--` nothing is an
+    option."""
+    joined = cli("status", f"-p{project_dir}", "--project", str(project_dir))
+    assert_one_line_error(joined, 2, "--project is given 2 times")
+    value = cli("send", SAMPLE_ARTICLE, "--id", "x", "--test", "--id", "--dry-run")
+    assert value.exit_code == 2 and "error: --test '--id':" in value.stderr, value.output
+    assert "given 2 times" not in value.stderr
+    after = cli("send", "--id", "x", "--", "--id", "y")
+    assert "given 2 times" not in after.stderr and after.exit_code != 0

@@ -364,3 +364,24 @@ def test_serve_mails_the_confirmation_itself_within_seconds(signup_project):
         confirmation_link(signup_project, base, "Quick@example.org")  # it has its link
     assert process.returncode == 0, process.err
     assert "quick@example.org" not in process.err.lower()  # the log names nobody
+
+
+def test_an_audience_of_several_lists_takes_their_signups_and_leaves_out_who_left(
+    signup_project, cli
+):
+    """On PostgreSQL the freeze streams the audience into COPY, where the state cannot
+    be read meanwhile: the lists' signups and leaves are read before (rows.kept)."""
+    (signup_project / "subscribers" / "other.csv").write_text("email,name\nol@example.org,Ol\n")
+    from conftest import NOW
+
+    with open_state(signup_project) as state:
+        for list_name, email in ((LIST, "web1@example.org"), ("other", "web2@example.org")):
+            asked = state.signups.ask(list_name, email, {"name": "W"}, "page", "c" * 32, NOW)
+            state.signups.confirm(asked.n, "d" * 32, None, NOW)
+        state.leaves.add(LIST, "tom@example.net", "preferences", NOW)
+        state.leaves.add("other", "ol@example.org", "preferences", NOW)
+    sent = cli("send", "articles/welcome.md", "--list", LIST, "--list", "other", "--yes")
+    assert sent.exit_code == 0, sent.output
+    got = sorted(p.stem for p in (signup_project / "outbox" / "welcome").glob("*.eml"))
+    assert got == ["ada@example.com", "nameless@example.com", "web1@example.org",
+                   "web2@example.org", "zoe@example.org"]  # fmt: skip

@@ -45,10 +45,11 @@ class BadRow:
     reason: str
     value: str = ""
     broken: bool = False  # the file's quoting is broken here: rows near it may be wrong
+    file: str = ""  # the list it is in, as shown, when an audience reads several
 
     def describe(self, shown: str) -> str:
         value = f" {self.value!r}" if self.value else ""
-        return f"{shown}:{self.line}:{value} {self.reason}"
+        return f"{self.file or shown}:{self.line}:{value} {self.reason}"
 
 
 @dataclass(frozen=True)

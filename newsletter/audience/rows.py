@@ -7,24 +7,42 @@ the file's row. Readers who left the list on the preferences page are left out."
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
-from newsletter.audience.lists import BadRow, Subscriber, read_list
+from newsletter.audience.lists import BadRow, Subscriber, list_columns, read_list
 from newsletter.project import Project
 from newsletter.state.signups import Signup
 from newsletter.text import squash
 
 
-def list_rows(project: Project, name: str) -> Iterator[Subscriber | BadRow]:
+@dataclass(frozen=True)
+class Kept:
+    """What the state adds to a list (its confirmed signups, by key) and takes from
+    it (who left it), read at once."""
+
+    signups: dict[str, Signup]
+    left: set[str]
+
+
+def kept(project: Project, name: str) -> Kept:
+    """The state's part of list `name`, read now. A caller that streams a list's rows
+    into the state (the freeze: COPY on PostgreSQL, where nothing else can be read
+    meanwhile) reads it first and passes it to list_rows."""
+    state = project.state
+    return Kept({s.email_key: s for s in state.signups.confirmed(name)}, state.leaves.keys(name))
+
+
+def list_rows(
+    project: Project, name: str, state: Kept | None = None
+) -> Iterator[Subscriber | BadRow]:
     """Every row of list `name`, in order, as Subscribers and BadRows (duplicates
-    are BadRows)."""
+    are BadRows); `state`: its part read before (else it is read now, at the call)."""
     path = project.list_path(name)
     rows = read_list(path, project.shown(path))
-    state = project.state
-    signups = {s.email_key: s for s in state.signups.confirmed(name)}
-    left = state.leaves.keys(name)
-    if signups:
-        rows = _with_signups(rows, signups)
-    return _without(rows, left) if left else rows
+    found = state if state is not None else kept(project, name)
+    if found.signups:
+        rows = _with_signups(rows, dict(found.signups))
+    return _without(rows, found.left) if found.left else rows
 
 
 def _without(rows: Iterator[Subscriber | BadRow], left: set[str]) -> Iterator[Subscriber | BadRow]:
@@ -62,3 +80,9 @@ def find_members(project: Project, name: str, emails: Iterable[str]) -> dict[str
 
 def first_member(project: Project, name: str) -> Subscriber | None:
     return next((row for row in list_rows(project, name) if isinstance(row, Subscriber)), None)
+
+
+def list_fields(project: Project, name: str) -> list[str]:
+    """The fields the rows of list `name` have (its columns, lower-cased)."""
+    path = project.list_path(name)
+    return list_columns(path, project.shown(path))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin
 
+from newsletter.audience.targeting import Targeting
 from newsletter.check.rules import Email, Finding, links_of, run
 from newsletter.message import MessageMaker, header_values
 from newsletter.preview import Sample, make_sample
@@ -48,7 +49,7 @@ class CheckReport:
 def check_issue(
     project: Project,
     articles: Sequence[Path],
-    list_name: str | None = None,
+    list_name: Targeting | str | None = None,
     as_email: str | None = None,
     issue_id: str | None = None,
     online: bool = False,
@@ -95,15 +96,14 @@ def check_sample(
 ) -> CheckReport:
     """Lint an issue as one subscriber gets it (with its list's columns, if any);
     `delivering`: for a real send, which some findings stop."""
-    from newsletter.audience.lists import list_columns
+    from newsletter.audience.rows import list_fields
 
     rendered, copy = sample.rendered, sample.copy
     maker = MessageMaker(rendered, sample.envelope, project.clock.now())
     _, message = maker.make(sample.recipient)
     columns = None
-    if sample.list_name is not None:
-        path = project.list_path(sample.list_name)
-        columns = frozenset(list_columns(path, project.shown(path)))
+    if sample.field_lists:
+        columns = frozenset(c for name in sample.field_lists for c in list_fields(project, name))
     base = project.settings.newsletter.site_url.rstrip("/") + "/"
     used = frozenset(f.column for f in rendered.fields.values() if not f.default)
     email = Email(

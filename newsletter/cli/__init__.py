@@ -23,11 +23,12 @@ class _Commands(TyperGroup):
 
     def resolve_command(self, ctx: Context, args: list[str]) -> Any:
         found = super().resolve_command(ctx, args)
-        twice = _given_twice(found[1], found[2]) if found[1] is not None else None
+        twice = _given_twice(ctx, found[1], found[2]) if found[1] is not None else None
         if twice is not None:
             option, values = twice
-            shown = ", ".join(repr(v) for v in values)
-            raise UsageError(f"{option} is given {len(values)} times ({shown}): give it once")
+            shown = f" ({', '.join(repr(v) for v in values)})" if values else ""
+            raise UsageError(f"{option} is given {len(values) or 'several'} times{shown}: "
+                             "give it once")  # fmt: skip
         return found
 
     def invoke(self, ctx: Context) -> Any:
@@ -55,30 +56,37 @@ class _Commands(TyperGroup):
             )
 
 
-def _given_twice(command: Any, args: list[str]) -> tuple[str, list[str]] | None:
+def _given_twice(ctx: Context, command: Any, args: list[str]) -> tuple[str, list[str]] | None:
     """An option that takes one value given more than once, with its values: click
-    keeps the last one silently (`--list a --list b` sent to b)."""
-    if hasattr(command, "commands"):  # a group: the options of its command
-        for n, arg in enumerate(args):
-            if not arg.startswith("-"):
-                inner = command.commands.get(arg)
-                return _given_twice(inner, args[n + 1 :]) if inner is not None else None
-        return None
-    single: dict[str, str] = {}
-    for param in command.params:
-        if param.param_type_name == "option" and not param.is_flag and not param.multiple:
-            single.update(dict.fromkeys(param.opts + param.secondary_opts, param.opts[0]))
-    seen: dict[str, list[str]] = {}
-    n = 0
-    while n < len(args) and args[n] != "--":
-        name, joined, value = args[n].partition("=")
-        if name in single:
-            if not joined:  # `--list a`, not `--list=a`
-                value = args[n + 1] if n + 1 < len(args) else ""
-                n += 1
-            seen.setdefault(single[name], []).append(value)
-        n += 1
-    return next(((o, v) for o, v in seen.items() if len(v) > 1), None)
+    keeps the last one silently (`--where a --where b` would select b's). Found by
+    the command's own parser (so `--id=a`, `-pDIR`, `--` and a value that looks like
+    an option read as click reads them), without running anything; what it cannot
+    parse is left to click to report."""
+    inner = Context(command, parent=ctx, info_name=command.name, resilient_parsing=True)
+    parser = command.make_parser(inner)
+    single = {p for p in command.params
+              if p.param_type_name == "option" and not p.is_flag and not p.multiple}  # fmt: skip
+    values: dict[Any, list[str]] = {}
+    for option in {*getattr(parser, "_long_opt", {}).values(),
+                   *getattr(parser, "_short_opt", {}).values()}:  # fmt: skip
+        if option.obj in single:
+            option.process = _recording(option.process, values.setdefault(option.obj, []))
+    _, rest, order = parser.parse_args(list(args))
+    for param in order:
+        if param in single and order.count(param) > 1:
+            return param.opts[0], values.get(param, [])
+    if hasattr(command, "commands") and rest:  # a group: then the options of its command
+        found = command.commands.get(rest[0])
+        return _given_twice(inner, found, rest[1:]) if found is not None else None
+    return None
+
+
+def _recording(process: Any, into: list[str]) -> Any:
+    def record(value: Any, state: Any) -> None:
+        into.append(value)
+        process(value, state)
+
+    return record
 
 
 def _quiet_stdout() -> None:
@@ -161,7 +169,9 @@ EXAMPLES = {
     "check": ["newsletter check articles/welcome.md", "newsletter check articles/*.md --all"],
     "send": ["newsletter send articles/welcome.md --list main --dry-run",
              "newsletter send articles/welcome.md --test you@example.com",
-             "newsletter send articles/welcome.md --list main"],
+             "newsletter send articles/welcome.md --list main",
+             "newsletter send articles/welcome.md --list main --list extra --exclude-list old "
+             "--where 'plan == \"paid\"' --dry-run"],
     "schedule": ["newsletter schedule articles/welcome.md --list main --at 2026-12-07T09:00",
                  "newsletter schedule --list-queued", "newsletter schedule --cancel welcome"],
     "cron": ["newsletter cron   # every few minutes, from a timer (README, Scheduling)"],

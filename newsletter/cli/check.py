@@ -11,10 +11,15 @@ import typer
 from newsletter.cli.common import (
     ArticlesArgument,
     AsOption,
+    ExcludeListOption,
     IdOption,
     JsonOption,
     ListOption,
+    NotSentOption,
     ProjectOption,
+    SegmentOption,
+    WhereOption,
+    audience,
     open_project,
 )
 from newsletter.cli.output import print_notes
@@ -26,6 +31,10 @@ if TYPE_CHECKING:
 def check(
     articles: ArticlesArgument,
     list_name: ListOption = None,
+    exclude_list: ExcludeListOption = None,
+    where: WhereOption = None,
+    segment: SegmentOption = None,
+    not_sent: NotSentOption = None,
     as_email: AsOption = None,
     issue_id: IdOption = None,
     online: Annotated[
@@ -44,7 +53,8 @@ def check(
     from newsletter.check import check_issue
 
     with open_project(project) as proj:
-        report = check_issue(proj, articles, list_name, as_email, issue_id, online)
+        given = audience(list_name, exclude_list, where, segment, not_sent)
+        report = check_issue(proj, articles, given, as_email, issue_id, online)
     if report.note:
         print_notes([report.note])
     if as_json:

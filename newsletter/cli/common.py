@@ -13,6 +13,7 @@ from typer._click.globals import get_current_context  # typer carries its own cl
 from newsletter.errors import UsageError
 
 if TYPE_CHECKING:
+    from newsletter.audience.targeting import Targeting
     from newsletter.clock import Clock
     from newsletter.project import Project, TransportMaker
     from newsletter.render.issue_view import IssueFields
@@ -46,12 +47,51 @@ OptionalArticles = Annotated[
     ),
 ]
 ListOption = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option(
         "--list",
         "-l",
         metavar="LIST",
-        help="The subscriber list: subscribers/LIST.csv.",
+        help="The subscriber list: subscribers/LIST.csv (again for more: each address "
+        "once, the first list's row for its fields).",
+        show_default=False,
+    ),
+]
+ExcludeListOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--exclude-list",
+        metavar="LIST",
+        help="Leave out the addresses on this list (again for more).",
+        show_default=False,
+    ),
+]
+WhereOption = Annotated[
+    str | None,
+    typer.Option(
+        "--where",
+        metavar="EXPR",
+        help='Only the subscribers whose fields match, e.g. \'country in ["DE", "AT"] and '
+        'plan == "paid"\' (README: Targeting).',
+        show_default=False,
+    ),
+]
+SegmentOption = Annotated[
+    str | None,
+    typer.Option(
+        "--segment",
+        metavar="NAME",
+        help="The audience named [segments.NAME] in newsletter.toml (--list, "
+        "--exclude-list and --where add to it).",
+        show_default=False,
+    ),
+]
+NotSentOption = Annotated[
+    str | None,
+    typer.Option(
+        "--not-sent",
+        metavar="ISSUE",
+        help="Leave out whoever was accepted for that earlier issue (new subscribers are in).",
         show_default=False,
     ),
 ]
@@ -123,6 +163,20 @@ def issue_overrides(subject: str | None, number: str | None) -> IssueFields | No
                              f"got {number!r}")  # fmt: skip
         whole = int(text)
     return IssueFields(subject=subject or "", number=whole)
+
+
+def audience(
+    lists: list[str] | None,
+    exclude: list[str] | None = None,
+    where: str | None = None,
+    segment: str | None = None,
+    not_sent: str | None = None,
+) -> Targeting:
+    """The targeting options as one audience (audience/targeting.py)."""
+    from newsletter.audience.targeting import Targeting
+
+    return Targeting(tuple(dict.fromkeys(lists or ())), tuple(dict.fromkeys(exclude or ())),
+                    where, segment, not_sent)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -159,7 +159,7 @@ def _stderr_console() -> Any:
 def summary_line(report: SendReport) -> str:
     verb = "Stopped" if report.error else "Sent"
     line = (
-        f"{verb} issue {report.issue_id} to list {report.list_name}: {report.accepted:,} "
+        f"{verb} issue {report.issue_id} to {report.whom}: {report.accepted:,} "
         f"accepted by {report.transport} ({report.destination}) in {report.batches:,} "
         f"batch{'es' * (report.batches != 1)}"
     )
@@ -197,4 +197,5 @@ def report_data(report: SendReport) -> dict[str, object]:
         "bad_rows": report.bad_rows.total,
         "duplicates": report.bad_rows.duplicates,
         "error": str(report.error) if report.error else None,
+        **({"audience": report.audience} if report.audience else {}),
     }

@@ -12,11 +12,16 @@ import typer
 from newsletter.cli.common import (
     ArticlesArgument,
     AsOption,
+    ExcludeListOption,
     IdOption,
     ListOption,
+    NotSentOption,
     NumberOption,
     ProjectOption,
+    SegmentOption,
     SubjectOption,
+    WhereOption,
+    audience,
     issue_overrides,
     open_project,
 )
@@ -24,6 +29,7 @@ from newsletter.cli.output import print_notes, warn
 from newsletter.errors import NewsletterError, UsageError
 
 if TYPE_CHECKING:
+    from newsletter.audience.targeting import Targeting
     from newsletter.project import Project
     from newsletter.render.issue_view import IssueFields
 
@@ -44,6 +50,10 @@ def preview(
     open_: Annotated[bool, typer.Option("--open", help="Open the HTML in a browser.")] = False,
     as_email: AsOption = None,
     list_name: ListOption = None,
+    exclude_list: ExcludeListOption = None,
+    where: WhereOption = None,
+    segment: SegmentOption = None,
+    not_sent: NotSentOption = None,
     issue_id: IdOption = None,
     serve: Annotated[
         bool,
@@ -71,9 +81,10 @@ def preview(
     """Render the issue as one subscriber would get it: to files (--output, --open),
     or on a live page (--serve)."""
     overrides = issue_overrides(subject, number)
+    given = audience(list_name, exclude_list, where, segment, not_sent)
     if serve:
         with open_project(project) as proj:
-            _serve(proj, articles, list_name, as_email, issue_id, port, open_, overrides)
+            _serve(proj, articles, given, as_email, issue_id, port, open_, overrides)
         return
     if output is None and not open_:
         raise UsageError("missing --output DIR, --open or --serve: say where the preview goes")
@@ -82,7 +93,7 @@ def preview(
     from newsletter.preview.files import write_preview
 
     with open_project(project) as proj:
-        sample = make_sample(proj, articles, list_name, as_email, issue_id, overrides)
+        sample = make_sample(proj, articles, given, as_email, issue_id, overrides)
         print_notes(issue_notes(sample.issue, proj.shown) + ([sample.note] if sample.note else []))
         folder = output if output is not None else proj.state_dir / "preview"
         files = write_preview(sample, folder, proj)
@@ -101,7 +112,7 @@ def _open(uri: str, shown: str) -> None:
 def _serve(
     proj: Project,
     articles: list[Path],
-    list_name: str | None,
+    list_name: Targeting,
     as_email: str | None,
     issue_id: str | None,
     port: int,

@@ -9,14 +9,19 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from newsletter.cli.common import (
+    ExcludeListOption,
     IdOption,
     JsonOption,
     ListOption,
+    NotSentOption,
     NumberOption,
     OptionalArticles,
     ProjectOption,
+    SegmentOption,
     SubjectOption,
     TransportOption,
+    WhereOption,
+    audience,
     interactive,
     issue_overrides,
     open_project,
@@ -25,13 +30,19 @@ from newsletter.cli.output import print_bad_rows, print_findings, print_notes
 from newsletter.errors import UsageError
 
 if TYPE_CHECKING:
+    from newsletter.audience.targeting import Targeting
     from newsletter.project import Project
     from newsletter.render.issue_view import IssueFields
+    from newsletter.schedule.queue import Scheduled
 
 
 def schedule(
     articles: OptionalArticles = None,
     list_name: ListOption = None,
+    exclude_list: ExcludeListOption = None,
+    where: WhereOption = None,
+    segment: SegmentOption = None,
+    not_sent: NotSentOption = None,
     at: Annotated[
         str | None,
         typer.Option(
@@ -85,7 +96,8 @@ def schedule(
             _cancel(proj, cancel)
         else:
             overrides = issue_overrides(subject, number)
-            _queue(proj, articles or [], list_name, at, now, issue_id, transport, force, as_json,
+            given = audience(list_name, exclude_list, where, segment, not_sent)
+            _queue(proj, articles or [], given, at, now, issue_id, transport, force, as_json,
                    overrides)  # fmt: skip
 
 
@@ -103,8 +115,10 @@ def _list_queued(proj: Project, as_json: bool) -> None:
             when = when_shown(proj, e)
             typer.echo(f"{e.issue_id[:30]:30} {e.list_name[:12]:12} {when:22} "
                        f"{', '.join(e.articles)}")  # fmt: skip
-            if e.options:  # what it was queued with (--subject, --number)
-                typer.echo("  " + ", ".join(f"{k}: {v}" for k, v in sorted(e.options.items())))
+            if e.fields:  # what it was queued with (--subject, --number)
+                typer.echo("  " + ", ".join(f"{k}: {v}" for k, v in sorted(e.fields.items())))
+            if "audience" in e.options:
+                typer.echo(f"  audience: {e.options['audience'].get('shown', '')}")
             if e.reason:
                 typer.echo(f"  last try failed: {e.reason}")
 
@@ -129,7 +143,7 @@ def _cancel(proj: Project, issue_id: str) -> None:
 def _queue(
     proj: Project,
     articles: list[Path],
-    list_name: str | None,
+    list_name: Targeting,
     at: str | None,
     now: bool,
     issue_id: str | None,
@@ -155,7 +169,12 @@ def _queue(
         typer.echo(json.dumps({**entry.data(), "recipients": result.recipients}, indent=2))
         return
     typer.echo(
-        f"Queued “{result.plan.subject}” (issue {entry.issue_id}) for list {entry.list_name}, "
+        f"Queued “{result.plan.subject}” (issue {entry.issue_id}) for {_whom(result)}, "
         f"{result.recipients:,} subscriber{'s' * (result.recipients != 1)} now: "
         f"{when_shown(proj, entry)}. `newsletter cron` sends it when the time comes."
     )
+
+
+def _whom(result: Scheduled) -> str:
+    plan = result.plan
+    return plan.audience_shown if plan.targeted else f"list {plan.list_name}"

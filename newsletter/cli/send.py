@@ -9,14 +9,19 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from newsletter.cli.common import (
+    ExcludeListOption,
     IdOption,
     JsonOption,
     ListOption,
+    NotSentOption,
     NumberOption,
     OptionalArticles,
     ProjectOption,
+    SegmentOption,
     SubjectOption,
     TransportOption,
+    WhereOption,
+    audience,
     interactive,
     issue_overrides,
     open_project,
@@ -33,6 +38,8 @@ from newsletter.cli.output import (
 )
 from newsletter.errors import UsageError
 
+MINUS = "\N{MINUS SIGN}"
+
 if TYPE_CHECKING:
     from newsletter.check import CheckReport
     from newsletter.send.decide import Decision
@@ -43,6 +50,10 @@ if TYPE_CHECKING:
 def send(
     articles: OptionalArticles = None,
     list_name: ListOption = None,
+    exclude_list: ExcludeListOption = None,
+    where: WhereOption = None,
+    segment: SegmentOption = None,
+    not_sent: NotSentOption = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be sent; send nothing.")
     ] = False,
@@ -95,8 +106,9 @@ def send(
 
     if retry_ambiguous and mark_ambiguous_sent:
         raise UsageError("--retry-ambiguous and --mark-ambiguous-sent contradict each other")
+    given = audience(list_name, exclude_list, where, segment, not_sent)
     with open_project(project) as proj:
-        plan = plan_send(proj, articles or [], list_name, issue_id, transport, test, dry_run, force,
+        plan = plan_send(proj, articles or [], given, issue_id, transport, test, dry_run, force,
                          issue_overrides(subject, number))  # fmt: skip
         print_notes(plan.notes)
         if dry_run:
@@ -214,7 +226,7 @@ def _confirm(
         if total and interactive() and not yes:
             typer.confirm(
                 f"Resume “{plan.subject}”: send to the {total:,} recipient"
-                f"{'s' * (total != 1)} of {plan.list_name} not sent yet, via "
+                f"{'s' * (total != 1)} of {_whom(plan)} not sent yet, via "
                 f"{plan.transport.name}?",
                 abort=True,
             )
@@ -227,10 +239,24 @@ def _confirm(
         raise nobody_on(plan)
     typer.confirm(
         f"Send “{plan.subject}” to {headcount.total:,} subscriber"
-        f"{'s' * (headcount.total != 1)} of {plan.list_name} via {plan.transport.name}?",
+        f"{'s' * (headcount.total != 1)} of {_whom(plan)} via {plan.transport.name}?",
         abort=True,
     )
     return headcount.total
+
+
+def _whom(plan: SendPlan) -> str:
+    """Who the send goes to, in a sentence: the list, or the audience spelled out."""
+    return plan.audience_shown if plan.targeted else plan.list_name
+
+
+def _frozen_whom(plan: SendPlan) -> str:
+    """Who a started issue goes to, as its record says."""
+    record = plan.frozen()
+    data = record.audience_data() if record is not None else None
+    if data:
+        return str(data.get("shown") or plan.audience_shown)
+    return f"list {record.list_name if record is not None else plan.list_name}"
 
 
 def _print_result(plan: SendPlan, report: SendReport, fresh: bool, as_json: bool) -> None:
@@ -243,7 +269,7 @@ def _print_result(plan: SendPlan, report: SendReport, fresh: bool, as_json: bool
         again = (f" To send it through {plan.transport.name} as well, give it another --id."
                  if through != plan.transport.name else "")  # fmt: skip
         typer.echo(
-            f"Issue {report.issue_id} was sent to list {report.list_name} through {through} "
+            f"Issue {report.issue_id} was sent to {report.whom} through {through} "
             f"on {show(report.done_at, zone)} ({report.done_count:,} accepted); "
             f"nothing more to send.{again}"
         )
@@ -306,7 +332,7 @@ def _print_dry_resume(
         zone = plan.project.settings.newsletter.timezone
         when = f" on {show(record.finished_at, zone)}" if record.finished_at else ""
         typer.echo(
-            f"{head} was sent to list {record.list_name} through {record.transport}{when} "
+            f"{head} was sent to {_frozen_whom(plan)} through {record.transport}{when} "
             f"({counts['sent']:,} accepted); a send now sends nothing more."
         )
         return
@@ -315,10 +341,30 @@ def _print_dry_resume(
         "mark": f"counts the {held:,} held as ambiguous as sent and ",
     }.get(reopening, "")
     typer.echo(
-        f"{head} was started for list {record.list_name}: {counts['sent']:,} sent, "
+        f"{head} was started for {_frozen_whom(plan)}: {counts['sent']:,} sent, "
         f"{pending:,} not sent yet, {held:,} held as ambiguous; a send now {then}resumes it "
         f"via {plan.transport.name} with its frozen content."
     )
+
+
+def _targeting_data(plan: SendPlan, headcount: Headcount) -> dict[str, object]:
+    """The audience and the count after each step, when more than one list says who."""
+    if not plan.targeted or headcount.steps is None:
+        return {}
+    steps = headcount.steps.data()
+    steps.append({"suppressed": headcount.bad.suppressed, "count": headcount.total})
+    return {"audience": plan.audience_shown, "steps": steps}
+
+
+def _targeting_lines(plan: SendPlan, headcount: Headcount) -> list[str]:
+    if not plan.targeted or headcount.steps is None:
+        return []
+    shown = headcount.steps.shown()
+    suppressed = headcount.bad.suppressed
+    return [
+        f"  audience    {plan.audience_shown}",
+        f"  steps       {shown} · suppressed {MINUS}{suppressed:,} → {headcount.total:,}",
+    ]
 
 
 def _print_dry_run(
@@ -339,6 +385,7 @@ def _print_dry_run(
                     "suppressed": bad.suppressed,
                     "first_recipients": [s.email for s in first],
                     "queued_for": queued_for,
+                    **_targeting_data(plan, headcount),
                 },
                 indent=2,
             )
@@ -352,6 +399,7 @@ def _print_dry_run(
         f"  subject     {plan.subject}",
         f"  from        {plan.sender}",
         f"  list        {plan.list_name} ({plan.list_shown})",
+        *_targeting_lines(plan, headcount),
         f"  transport   {plan.transport.name} -> {plan.transport.destination(plan.id)}",
         f"  recipients  {total:,}" + (f" (skipping {', '.join(skipping)})" if skipping else ""),
     ]

@@ -74,6 +74,8 @@ def _table(found: list[IssueStatus], zone: str) -> list[str]:
         lines.append(row(s.state, when, s.list_name, counts, s.id))
         if s.subject is not None:
             lines.append(f"    {s.subject}")
+        if s.audience is not None:
+            lines.append(f"    audience: {s.audience}")
         if s.problem is not None:
             lines.append(f"    cannot be rendered now: {s.problem}")
     return lines

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from newsletter.audience.targeting import Targeting
 from newsletter.clock import Clock
 from newsletter.errors import NewsletterError
 from newsletter.message import MessageMaker, header_values
@@ -59,7 +60,7 @@ class LivePreview:
         self,
         root: Path,
         articles: Sequence[Path],
-        list_name: str | None = None,
+        list_name: Targeting | str | None = None,
         as_email: str | None = None,
         issue_id: str | None = None,
         overrides: IssueFields | None = None,

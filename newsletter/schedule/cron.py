@@ -14,6 +14,7 @@ from newsletter.errors import AmbiguousError, LockHeld, NewsletterError
 from newsletter.project import Project
 from newsletter.render.issue_view import IssueFields
 from newsletter.schedule.welcome import Welcomes, freeze_welcomes
+from newsletter.send.decide import queued_audience
 from newsletter.send.gate import gate
 from newsletter.send.plan import SendPlan, plan_resume, plan_send
 from newsletter.send.report import OnBatch, SendReport
@@ -151,8 +152,8 @@ def _plan(project: Project, entry: Queued) -> SendPlan:
     """The send of a due issue, from its articles as they are now: `check` runs on it
     as on any send, and an error keeps it queued (unless it was queued with --force)."""
     articles = [project.root / Path(a) for a in entry.articles]
-    plan = plan_send(project, articles, entry.list_name, entry.issue_id, entry.transport,
-                     force=entry.force, overrides=IssueFields.of(entry.options))  # fmt: skip
+    plan = plan_send(project, articles, queued_audience(entry), entry.issue_id, entry.transport,
+                     force=entry.force, overrides=IssueFields.of(entry.fields))  # fmt: skip
     try:
         gate(plan, entry.force)
     except NewsletterError:

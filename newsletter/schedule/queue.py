@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from newsletter.audience.targeting import Targeting
 from newsletter.check import CheckReport
 from newsletter.clock import show
 from newsletter.errors import IssueError, UsageError
@@ -34,7 +35,7 @@ class Scheduled:
 def schedule_issue(
     project: Project,
     articles: Sequence[Path],
-    list_name: str | None,
+    list_name: Targeting | str | None,
     at: str | None,
     now: bool = False,
     issue_id: str | None = None,
@@ -48,7 +49,7 @@ def schedule_issue(
     before."""
     if at is None and not now:
         raise UsageError("missing --at WHEN (or --now to send at the next cron run)")
-    if list_name is None:
+    if Targeting.of(list_name).empty:
         raise UsageError("missing --list LIST")
     current = project.clock.now()
     zone = project.settings.newsletter.timezone
@@ -62,6 +63,8 @@ def schedule_issue(
             raise nobody_on(plan)
         with project.send_lock(plan.id, what="newsletter schedule"):  # no freeze meanwhile
             options = overrides.options() if overrides else {}
+            if plan.targeted:  # the audience, checked now, is selected again at its time
+                options["audience"] = plan.audience_data()
             entry = _queue(project, plan, send_at, transport_kind, force, current, options)
     finally:
         plan.transport.close()

@@ -4,6 +4,8 @@ wording."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from newsletter.check import CheckReport, check_sample
 from newsletter.errors import CheckError
 from newsletter.preview import sample_of
@@ -32,7 +34,9 @@ def check_plan(plan: SendPlan) -> CheckReport:
     assert plan.issue is not None, "a resumed send is not checked again: it is frozen"
     has_list = plan.list_path.is_file()
     sample = sample_of(plan.project, plan.issue, plan.rendered,
-                       plan.list_name if has_list else None)  # fmt: skip
+                       plan.list_name if has_list else None, plan.first_subscriber())  # fmt: skip
+    if plan.target is not None and plan.targeted:
+        sample = replace(sample, lists=plan.target.lists)
     return check_sample(plan.project, sample, delivering=delivers(plan.transport))
 
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from newsletter.articles import Issue, issue_notes
 from newsletter.audience.lists import BadRow, Subscriber
 from newsletter.audience.rows import list_rows
 from newsletter.audience.suppressions import Forgotten, forgotten
+from newsletter.audience.targeting import Steps, Target, Targeting, first_of, select, target
 from newsletter.errors import IssueError, ListError, UsageError
 from newsletter.message import Envelope
 from newsletter.personalise import Personaliser
@@ -39,6 +40,13 @@ class SendPlan:
     envelope: Envelope
     links: Links  # the list's signed unsubscribe links
     force: bool = False  # a list whose quoting is broken is sent, that row skipped
+    audience: Targeting = field(default_factory=Targeting)  # as given, or frozen; first: list_name
+    target: Target | None = None  # the audience checked; None: resumed from the ledger
+
+    @property
+    def targeted(self) -> bool:
+        """More than one list says who it goes to (see audience/targeting.py)."""
+        return not self.audience.plain
 
     @property
     def personaliser(self) -> Personaliser:
@@ -71,12 +79,35 @@ class SendPlan:
     def rows(self) -> Iterator[Subscriber | BadRow]:
         return list_rows(self.project, self.list_name)
 
-    def subscribers(self, bad: BadRows) -> Iterator[Subscriber]:
-        """The list's subscribers, its bad rows counted into `bad`. A row whose quoting
-        is broken stops the send (the rows near it may be wrong) unless `force`."""
-        rows = good_rows(self.rows(), bad, None if self.force else self.list_shown)
+    def subscribers(self, bad: BadRows, steps: Steps | None = None) -> Iterator[Subscriber]:
+        """The audience's subscribers, each once, its bad rows counted into `bad` (and
+        each step's count into `steps`). A row whose quoting is broken stops the send
+        (the rows near it may be wrong) unless `force`."""
+        found = self.target or Target(self.audience, (self.list_name,), (), None, None)
+        chosen = select(self.project, found, bad.add, not self.force, steps)
         gone = forgotten(self.project)
-        return _not_forgotten(rows, gone, bad) if gone else rows
+        return _not_forgotten(chosen, gone, bad) if gone else chosen
+
+    @property
+    def audience_shown(self) -> str:
+        """Who it goes to, spelled out (a segment's lists and expression too)."""
+        if self.target is not None:
+            return self.target.shown()
+        record = self.frozen()  # resumed: as it was spelled out when frozen
+        data = record.audience_data() if record is not None else None
+        return str((data or {}).get("shown") or self.audience.shown())
+
+    def audience_data(self) -> dict[str, object] | None:
+        """What the issue's record keeps of its audience (None: its list alone)."""
+        if not self.targeted:
+            return None
+        return self.target.data() if self.target is not None else self.audience.data()
+
+    def first_subscriber(self) -> Subscriber | None:
+        """Whose copy the check before the send looks at: the audience's first."""
+        if self.target is None or not self.targeted:
+            return None  # the list's first, as the preview picks it
+        return first_of(self.project, self.target)
 
     def frozen(self) -> IssueRecord | None:
         """This issue in the ledger, when a send of it started before."""
@@ -84,15 +115,17 @@ class SendPlan:
 
     def count(self) -> Headcount:
         """Who a send would go to now: the list's good rows, suppressions left out."""
-        bad = BadRows()
+        bad, steps = BadRows(), Steps()
         suppressed = frozenset(self.project.state.suppressions.keys())
-        return count(self.subscribers(bad), bad, suppressed)
+        found = count(self.subscribers(bad, steps), bad, suppressed)
+        found.steps = steps
+        return found
 
 
 def plan_send(
     project: Project,
     articles: Sequence[Path],
-    list_name: str | None,
+    list_name: Targeting | str | None,
     issue_id: str | None = None,
     transport_kind: str | None = None,
     test_address: Sequence[str] | str | None = None,
@@ -100,23 +133,30 @@ def plan_send(
     force: bool = False,
     overrides: IssueFields | None = None,
 ) -> SendPlan:
-    """The send of `articles` to `list_name`. With no articles, `issue_id` names a
-    started issue to resume from the ledger. A dry run needs no API key or password
-    (it sends nothing). With `force`, a list whose quoting is broken is sent (the
-    broken row skipped). `overrides`: --subject and --number."""
+    """The send of `articles` to an audience (a list's name is that list's). With no
+    articles, `issue_id` names a started issue to resume from the ledger. A dry run
+    needs no API key or password (it sends nothing). With `force`, a list whose
+    quoting is broken is sent (the broken row skipped). `overrides`: --subject and
+    --number."""
+    audience = Targeting.of(list_name)
     if not articles:
         if overrides is not None:
             raise UsageError(
                 "--subject and --number are for a new issue; a started one is resumed as it "
                 "was frozen (name its articles to check it is the same)"
             )
-        return _plan_started(project, list_name, issue_id, transport_kind, dry_run)
-    if list_name is None and not test_address:
+        return _plan_started(project, audience, issue_id, transport_kind, dry_run)
+    if audience.empty and not test_address:
         raise UsageError("missing --list LIST (or send one copy with --test EMAIL)")
-    if list_name is None:  # a test copy: as a subscriber of the default or only list, if any
-        list_name = project.reader_list(None)[0] or TEST_LIST
+    found: Target | None = None
+    if audience.empty:  # a test copy: as a subscriber of the default or only list, if any
+        name = project.reader_list(None)[0] or TEST_LIST
+    elif audience.plain:
+        name = project.resolve_list(audience.first_list) or TEST_LIST
+        found = Target(audience, (name,), (), None, None)
     else:
-        list_name = project.resolve_list(list_name) or TEST_LIST
+        found = target(project, audience)
+        name = found.first_list
     transport = project.transport(transport_kind, dry_run)
     project.guard_state(delivering=delivers(transport) and not test_address)
     issue = project.read_issue(articles, issue_id)
@@ -126,12 +166,12 @@ def plan_send(
             "and --number are for a new issue (give another --id to send it anew)"
         )
     rendered = project.render(issue, overrides)
-    return _plan(project, issue, rendered, list_name, transport, force)
+    return _plan(project, issue, rendered, name, transport, force, audience, found)
 
 
 def _plan_started(
     project: Project,
-    list_name: str | None,
+    audience: Targeting,
     issue_id: str | None,
     transport_kind: str | None,
     dry_run: bool = False,
@@ -141,11 +181,21 @@ def _plan_started(
     record = project.state.issues.get(issue_id)
     if record is None:
         raise IssueError(f"no ARTICLE given, and no issue {issue_id!r} in the ledger to resume")
-    if list_name is not None and list_name != record.list_name:
-        raise IssueError(
-            f"issue {issue_id} was started for list {record.list_name}, not {list_name}"
-        )
+    frozen = frozen_audience(record)
+    if not audience.empty and audience != frozen:
+        if audience.plain and frozen.plain:
+            raise IssueError(f"issue {issue_id} was started for list {record.list_name}, not "
+                             f"{audience.first_list}")  # fmt: skip
+        was, now = (f"list {t.shown()}" if t.plain else t.shown() for t in (frozen, audience))
+        raise IssueError(f"issue {issue_id} was started for {was}, not {now} (its "
+                         f"{frozen.differs(audience)} differ)")  # fmt: skip
     return plan_resume(project, record, transport_kind, dry_run)
+
+
+def frozen_audience(record: IssueRecord) -> Targeting:
+    """The audience an issue was frozen with, as it was given."""
+    data = record.audience_data()
+    return Targeting.from_data(data) if data else Targeting(lists=(record.list_name,))
 
 
 def plan_resume(
@@ -158,7 +208,8 @@ def plan_resume(
     frozen content, list and transport (the articles may have changed or gone)."""
     transport = project.transport(transport_kind or record.transport, dry_run)
     project.guard_state(delivering=delivers(transport))
-    return _plan(project, None, record.rendered(), record.list_name, transport)
+    return _plan(project, None, record.rendered(), record.list_name, transport,
+                 audience=frozen_audience(record))  # fmt: skip
 
 
 def _plan(
@@ -168,12 +219,15 @@ def _plan(
     list_name: str,
     transport: Transport,
     force: bool = False,
+    audience: Targeting | None = None,
+    found: Target | None = None,
 ) -> SendPlan:
     links = project.signer.links(list_name)
     envelope = Envelope(
         project.settings.newsletter, list_name, mailto=project.settings.unsubscribe.mailto
     )
-    return SendPlan(project, issue, rendered, list_name, transport, envelope, links, force)
+    return SendPlan(project, issue, rendered, list_name, transport, envelope, links, force,
+                    audience or Targeting(lists=(list_name,)), found)  # fmt: skip
 
 
 def content_hash(issue: Issue) -> str:
@@ -186,6 +240,8 @@ def content_hash(issue: Issue) -> str:
 
 
 def nobody_on(plan: SendPlan) -> ListError:
+    if plan.targeted:
+        return ListError(f"nobody is in this audience ({plan.audience_shown}); nothing was sent")
     return ListError("no valid subscribers on this list; nothing was sent", file=plan.list_shown)
 
 
@@ -197,6 +253,7 @@ class Headcount:
     first: list[Subscriber]
     total: int
     bad: BadRows
+    steps: Steps | None = None  # how many each step of the audience left
 
 
 def count(subscribers: Iterable[Subscriber], bad: BadRows, suppressed: frozenset[str]) -> Headcount:
@@ -223,22 +280,3 @@ def _not_forgotten(
             bad.suppressed += 1
         else:
             yield subscriber
-
-
-def good_rows(
-    rows: Iterable[Subscriber | BadRow], bad: BadRows, refuse_broken: str | None = None
-) -> Iterator[Subscriber]:
-    """The subscribers of a list; its bad rows are counted into `bad`. With
-    `refuse_broken` (the list as shown), a row whose quoting is broken is an error."""
-    for row in rows:
-        if isinstance(row, BadRow):
-            if row.broken and refuse_broken is not None:
-                raise ListError(
-                    f"{row.reason}, so the rows near it may be wrong: nothing is sent to "
-                    "this list until it is fixed (or --force skips that row)",
-                    file=refuse_broken,
-                    line=row.line,
-                )
-            bad.add(row)
-        else:
-            yield row

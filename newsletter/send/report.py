@@ -56,6 +56,12 @@ class SendReport:
     message_ids: list[str] = field(default_factory=list)  # the provider's id for each batch
     bad_rows: BadRows = field(default_factory=BadRows)
     error: TransportError | None = None
+    audience: str | None = None  # who it went to, when not its list alone (as shown)
+
+    @property
+    def whom(self) -> str:
+        """`list news`, or the audience spelled out."""
+        return self.audience or f"list {self.list_name}"
 
     def add(self, result: BatchResult, handed: list[str], retrying: bool = False) -> None:
         """Count one batch's answer for the recipients `handed` to the transport;

@@ -54,6 +54,7 @@ def send_locked(
     clock, ledger = project.clock, project.state.ledger
     report = SendReport(plan.id, plan.list_name, plan.transport.name,
                         plan.transport.destination(plan.id))  # fmt: skip
+    report.audience = plan.audience_shown if plan.targeted else None
     decision = decide(plan)  # what the dry run says, decided the same way
     record = decision.record
     rendered = plan.rendered
@@ -98,7 +99,7 @@ def _freeze(plan: SendPlan, report: SendReport) -> IssueRecord | None:
         project.state.ledger.freeze(plan.rendered, plan.list_name, plan.transport.name,
                                     [project.shown(a.path) for a in plan.issue.articles],
                                     content_hash(plan.issue), subscribers,
-                                    project.clock.now())  # fmt: skip
+                                    project.clock.now(), plan.audience_data())  # fmt: skip
     except Conflict:
         found = project.state.issues.get(plan.id)
         if found is None:

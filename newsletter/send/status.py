@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from newsletter.audience.targeting import Targeting
 from newsletter.clock import show
 from newsletter.errors import IssueError, NewsletterError
 from newsletter.project import Project
@@ -27,6 +28,7 @@ class IssueStatus:
     send_at: str | None = None  # queued: when cron sends it (UTC)
     subject: str | None = None  # None: the queued articles cannot be rendered now
     problem: str | None = None  # why not (cron would fail the same way)
+    audience: str | None = None  # who it goes to, when not its list alone (as shown)
 
     def data(self) -> dict[str, object]:
         c = self.counts
@@ -41,6 +43,7 @@ class IssueStatus:
             # accepted; `failed` was never written by anything (refusals are counted in
             # `refused`), so it stays 0
             "delivered": c["sent"], "failed": 0,
+            **({"audience": self.audience} if self.audience else {}),
         }  # fmt: skip
 
     def when(self, zone: str) -> str:
@@ -71,8 +74,10 @@ def _started(project: Project, record: IssueRecord) -> IssueStatus:
     frozen = project.state.issues.get(record.id)
     subject = frozen.rendered().shown_subject() if frozen is not None else None
     shown = "cancelled" if ledger.cancelled(record.id) else record.state
+    audience = frozen.audience_data() if frozen is not None else None
     return IssueStatus(record.id, record.list_name, record.transport, shown, record.created_at,
-                       record.finished_at, ledger.counts(record.id), subject=subject)  # fmt: skip
+                       record.finished_at, ledger.counts(record.id), subject=subject,
+                       audience=_shown(audience))  # fmt: skip
 
 
 def _queued(project: Project, entry: Queued) -> IssueStatus:
@@ -81,13 +86,21 @@ def _queued(project: Project, entry: Queued) -> IssueStatus:
     try:
         paths = [project.root / a for a in entry.articles]
         rendered = project.render(project.read_issue(paths, entry.issue_id),
-                                  IssueFields.of(entry.options))  # fmt: skip
+                                  IssueFields.of(entry.fields))  # fmt: skip
         subject = rendered.shown_subject()
     except NewsletterError as exc:
         problem = str(exc)
     none = dict.fromkeys(STATES, 0)
     return IssueStatus(entry.issue_id, entry.list_name, entry.transport, "queued", None, None,
-                       none, stamp(entry.send_at), subject, problem)  # fmt: skip
+                       none, stamp(entry.send_at), subject, problem,
+                       _shown(entry.options.get("audience")))  # fmt: skip
+
+
+def _shown(audience: object) -> str | None:
+    """An audience kept as JSON, as shown (None: the issue's list alone)."""
+    if not isinstance(audience, dict):
+        return None
+    return str(audience.get("shown") or Targeting.from_data(audience).shown())
 
 
 def recipient_states(project: Project, issue_id: str) -> list[dict[str, str | None]]:

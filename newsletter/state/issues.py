@@ -26,6 +26,11 @@ class IssueRecord:
     created_at: str
     finished_at: str | None
     content: str  # the frozen rendered issue, as JSON ('' when listed without it)
+    audience: str | None = None  # JSON: who it was sent to, when not its list alone
+
+    def audience_data(self) -> dict[str, Any] | None:
+        """The audience it was frozen with (None: its list alone)."""
+        return json.loads(self.audience) if self.audience else None
 
     def rendered(self) -> RenderedIssue:
         return load_rendered(self.content)
@@ -41,12 +46,16 @@ class Issues:
         self.engine = engine
 
     def get(self, issue_id: str) -> IssueRecord | None:
-        row = self.engine.one(f"SELECT {_COLUMNS}, content FROM issues WHERE id = ?", (issue_id,))
+        row = self.engine.one(
+            f"SELECT {_COLUMNS}, content, audience FROM issues WHERE id = ?", (issue_id,)
+        )
         return IssueRecord(*row) if row else None
 
     def all(self) -> list[IssueRecord]:
         """Newest first, without their content."""
-        rows = self.engine.all(f"SELECT {_COLUMNS}, '' FROM issues ORDER BY created_at DESC, id")
+        rows = self.engine.all(
+            f"SELECT {_COLUMNS}, '', audience FROM issues ORDER BY created_at DESC, id"
+        )
         return [IssueRecord(*row) for row in rows]
 
     def add(
@@ -57,13 +66,16 @@ class Issues:
         articles: list[str],
         content_hash: str,
         now: datetime,
+        audience: dict[str, Any] | None = None,
     ) -> int:
-        """Record a new issue (in the caller's transaction); returns its key."""
+        """Record a new issue (in the caller's transaction); returns its key.
+        `audience`: who it goes to, when not `list_name` alone."""
         self.engine.execute(
             "INSERT INTO issues (id, list, transport, articles, content, content_hash, state, "
-            "created_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, 'sending', ?, NULL)",
+            "created_at, finished_at, audience) VALUES (?, ?, ?, ?, ?, ?, 'sending', ?, NULL, ?)",
             (rendered.id, list_name, transport, json.dumps(articles), dump_rendered(rendered),
-             content_hash, now.isoformat()),
+             content_hash, now.isoformat(),
+             json.dumps(audience, sort_keys=True) if audience else None),
         )  # fmt: skip
         return int(
             self.engine.value(

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from newsletter.personalise import Addressee
 from newsletter.render import RenderedIssue
@@ -67,13 +68,16 @@ class Ledger:
         content_hash: str,
         subscribers: Iterable[Addressee],
         now: datetime,
+        audience: dict[str, Any] | None = None,
     ) -> int:
         """Record the issue's content and every recipient, in one transaction that also
         starts the issue's entry in the schedule, if it is queued. An issue with no
-        recipient at all is not recorded (returns 0)."""
+        recipient at all is not recorded (returns 0). `audience`: who it goes to, when
+        not `list_name` alone (kept with the issue, as JSON)."""
         try:
             with self.engine.transaction():
-                key = self.issues.add(rendered, list_name, transport, articles, content_hash, now)
+                key = self.issues.add(rendered, list_name, transport, articles, content_hash, now,
+                                      audience)  # fmt: skip
                 start_queued(self.engine, rendered.id, list_name, now)
                 total = Recipients(self.engine, key, 1, 0).freeze(subscribers, now.isoformat())
                 if total == 0:
@@ -178,6 +182,12 @@ class Ledger:
     def counts(self, issue_id: str) -> dict[str, int]:
         r = self._of(issue_id)
         return r.counts() if r else dict.fromkeys(STATES, 0)
+
+    def sent_keys(self, issue_id: str) -> Iterator[str] | None:
+        """The addresses (lower case) of the recipients of `issue_id` whose copy was
+        accepted, streamed; None when the ledger has no such issue."""
+        r = self._of(issue_id)
+        return r.sent_keys() if r else None
 
     def recipients(self, issue_id: str) -> Iterator[RecipientState]:
         """Every recipient's (email, state, message id, reason), in list order."""

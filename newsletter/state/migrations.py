@@ -253,6 +253,12 @@ STEPS: tuple[Step, ...] = (
     Step("0012_schedule_options", (
         "ALTER TABLE schedule ADD COLUMN options TEXT NOT NULL DEFAULT '{{}}'",
     )),
+    # who an issue was sent to when more than one list says it (--list twice,
+    # --exclude-list, --where, --segment, --not-sent): JSON, as the send was given it
+    # and as shown; NULL for an issue sent to its list alone (the `list` column)
+    Step("0013_issue_audience", (
+        "ALTER TABLE issues ADD COLUMN audience TEXT",
+    )),
     # A suppression lifted (`subscribers suppressions lift`, `add --resubscribe`) is
     # kept as a record: what it was, when it was lifted, by which command and why. An
     # address asked to be forgotten is a suppression of its keyed hash (reason

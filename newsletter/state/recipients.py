@@ -243,6 +243,20 @@ class Recipients:
         found["pending"] += total - sum(found.values())
         return found
 
+    def sent_keys(self) -> Iterator[str]:
+        """The addresses (lower case) whose copy was accepted: the rows sent on their
+        own, and the rows of batches that were."""
+        yield from (row[0] for row in self.engine.stream(
+            "SELECT email_key FROM deliveries WHERE issue = ? AND state = 'sent'",
+            (self.issue,),
+        ))  # fmt: skip
+        yield from (row[0] for row in self.engine.stream(
+            "SELECT d.email_key FROM batches AS b JOIN deliveries AS d ON d.issue = b.issue "
+            "AND d.seq BETWEEN b.first_seq AND b.last_seq "
+            "WHERE b.issue = ? AND b.state = 'sent' AND d.state IS NULL",
+            (self.issue,),
+        ))  # fmt: skip
+
     def states(self) -> Iterator[RecipientState]:
         """Every recipient's state, in list order: the rows merged with the live
         batches, both read in list order."""

@@ -38,7 +38,12 @@ class Queued:
     state: str  # queued | started | cancelled
     reason: str | None  # why its send could not start yet
     force: bool = False  # send even if `check` finds errors then
-    options: dict[str, Any] = field(default_factory=dict)  # --subject, --number
+    options: dict[str, Any] = field(default_factory=dict)  # --subject, --number; audience
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """The options the render takes (subject, preheader, number)."""
+        return {k: v for k, v in self.options.items() if k != "audience"}
 
     def data(self) -> dict[str, object]:
         return {

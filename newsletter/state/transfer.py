@@ -48,7 +48,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "sync_cursors": ("source", "synced_until", "updated_at"),
     "cron_backoff": ("issue_id", "failures", "retry_at", "updated_at"),
     "issues": ("id", "list", "transport", "articles", "content", "content_hash", "state",
-               "created_at", "finished_at"),
+               "created_at", "finished_at", "audience"),
     "issue_keys": ("n", "issue_id", "first_seq", "last_seq", "recipients", "frontier"),
     "deliveries": ("seq", "issue", "email_key", "email", "name", "fields", "state", "batch",
                    "message_id", "reason", "updated_at"),
@@ -248,7 +248,7 @@ NUMBERS = {"n", "seq", "issue", "batch", "number", "first_seq", "last_seq", "siz
            "recipients", "frontier", "synced_until", "failures", "force", "mail_due",
            "welcome_due"}  # fmt: skip
 NULLABLE = {  # the columns that may be NULL (the schema's), table by table
-    "issues": {"finished_at"},
+    "issues": {"finished_at", "audience"},
     "deliveries": {"state", "batch", "message_id", "reason", "updated_at"},
     "batches": {"message_id", "reason"},
     "schedule": {"transport", "reason"},
@@ -259,16 +259,34 @@ NULLABLE = {  # the columns that may be NULL (the schema's), table by table
 
 def _options_ok(text: object) -> bool:
     """A schedule entry's options as `schedule` writes them: a JSON object of a
-    subject and a preheader (text) and a number (a whole number from 1)."""
+    subject and a preheader (text), a number (a whole number from 1) and an audience."""
     try:
         options = json.loads(str(text))
     except ValueError:
         return False
-    if not isinstance(options, dict) or not set(options) <= {"subject", "preheader", "number"}:
+    known = {"subject", "preheader", "number", "audience"}
+    if not isinstance(options, dict) or not set(options) <= known:
+        return False
+    if "audience" in options and not _audience_ok(options["audience"]):
         return False
     number = options.get("number", 1)
     texts = all(isinstance(options.get(k, ""), str) for k in ("subject", "preheader"))
     return texts and isinstance(number, int) and not isinstance(number, bool) and number >= 1
+
+
+def _audience_ok(audience: object) -> bool:
+    """An audience as targeting writes it: lists and exclusions (lists of names), an
+    expression, a segment, an issue and how it is shown (text)."""
+    if not isinstance(audience, dict):
+        return False
+    names = ("lists", "exclude")
+    texts = ("where", "segment", "not_sent", "shown")
+    if not set(audience) <= {*names, *texts}:
+        return False
+    lists = [audience.get(k, []) for k in names]
+    if not all(isinstance(v, list) and all(isinstance(n, str) for n in v) for v in lists):
+        return False
+    return all(isinstance(audience.get(k, ""), str) for k in texts)
 
 
 def _fits(table: str, column: str, value: object) -> bool:
