@@ -18,6 +18,7 @@ from datetime import datetime
 from email.header import Header
 from email.policy import SMTP
 from email.utils import format_datetime, quote
+from urllib.parse import quote as url_quote
 
 from newsletter.personalise import Recipient, personalise
 from newsletter.render import RenderedIssue
@@ -26,6 +27,7 @@ from newsletter.settings import NewsletterSettings
 from newsletter.text import header_text
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
+MAILTO_SAFE = "!$'*+-^_`{|}~."  # what a mailto: URI's local part may hold as it is
 CRLF = b"\r\n"
 
 
@@ -42,9 +44,16 @@ class Envelope:
     def list_unsubscribe(self, url: str) -> str:
         """The List-Unsubscribe value: the one-click link (RFC 8058 wants it first and
         HTTPS), then the mailto: if there is one."""
+        return f"<{url}>{self.mailto_part}"
+
+    @property
+    def mailto_part(self) -> str:
+        """ ", <mailto:...>" for List-Unsubscribe (RFC 6068: the address's local part
+        percent-encoded where a URI needs it), or "" without [unsubscribe] mailto."""
         if not self.mailto:
-            return f"<{url}>"
-        return f"<{url}>, <mailto:{self.mailto}?subject=unsubscribe>"
+            return ""
+        local, _, domain = self.mailto.rpartition("@")
+        return f", <mailto:{url_quote(local, safe=MAILTO_SAFE)}@{domain}?subject=unsubscribe>"
 
     @property
     def domain(self) -> str:
@@ -106,7 +115,10 @@ class MessageMaker:
     def make(self, recipient: Recipient) -> tuple[str, bytes]:
         """(Message-ID, the whole message) for one recipient."""
         copy = personalise(self.issue.subject, self.issue.html, self.issue.text, recipient)
-        msgid = message_id(self.issue.id, recipient.email, self.envelope.domain, self.test)
+        # a notice is made anew each time (a new link): a Message-ID of its own, or Gmail
+        # drops the second as one it has seen
+        once = self.test or self.envelope.notice
+        msgid = message_id(self.issue.id, recipient.email, self.envelope.domain, once)
         subject = self._subject or _subject(self.prefix + copy.subject)
         data = b"".join(
             [

@@ -102,6 +102,9 @@ def open_token(secret: bytes, list_name: str, token: str) -> str | None:
         return None
     try:
         sealed = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        if base64.urlsafe_b64encode(sealed).rstrip(b"=").decode("ascii") != token:
+            return None  # another spelling of the same bytes (its last character's spare
+            # bits set): only the one we write is ours
         email = reader_cipher(secret).decrypt(sealed, [b"reader", list_name.encode()])
         return email.decode("utf-8")
     except (InvalidTag, ValueError, binascii.Error):

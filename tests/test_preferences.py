@@ -77,7 +77,20 @@ def test_every_email_links_to_the_readers_page_and_fetching_it_changes_nothing(
     assert "Manage preferences:" in text
 
 
-def test_leaving_one_list_then_joining_again(project_dir, endpoint, cli):
+def confirm_join(project_dir, endpoint, list_name, email):
+    """The confirmation mail a join sent (cron sends it here), its button pressed."""
+    eml = project_dir / "outbox" / f"signup-{list_name}" / f"{email}.eml"
+    assert eml.exists(), "no confirmation mail for the join"
+    text = quopri.decodestring(eml.read_bytes()).decode()
+    found = re.search(r"http://\S+(/subscribe/[^/\s]+/confirm\?t=[0-9a-f.]+)", text)
+    link = f"{endpoint}{found.group(1)}"
+    page = call(link)[1]
+    check = re.search(r'name="check" value="([^"]+)"', page).group(1)
+    status, page, _ = call(link, {"check": check, "confirm": "1"})
+    assert status == 200 and "You are subscribed" in page, page
+
+
+def test_leaving_one_list_then_coming_back_by_a_confirmation(project_dir, endpoint, cli):
     cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes")
     issue = SAMPLE_ARTICLE.split("/")[-1].removesuffix(".txt")
     link = links_of(project_dir, endpoint, issue, "zoe@example.org")["/preferences"]
@@ -90,17 +103,25 @@ def test_leaving_one_list_then_joining_again(project_dir, endpoint, cli):
     cli("send", "articles/welcome.md", "--list", "sample", "--yes")
     assert "zoe@example.org" not in sent_to(project_dir, "welcome")
     status, page, _ = press(link, page, "join", "sample")
-    assert status == 200 and "you joined The Weekly" in page
+    assert status == 200 and "press the button in the email" in page
+    with open_state(project_dir) as state:  # whoever has the link is not the inbox:
+        assert state.leaves.keys("sample") == {"zoe@example.org"}  # nothing yet
+    assert cli("cron").exit_code == 0
+    confirm_join(project_dir, endpoint, "sample", "zoe@example.org")
+    with open_state(project_dir) as state:
+        assert state.leaves.keys("sample") == set()
     cli("send", "articles/welcome.md", "--list", "sample", "--id", "welcome-2", "--yes")
     assert "zoe@example.org" in sent_to(project_dir, "welcome-2")
 
 
-def test_joining_a_list_with_signups_needs_no_second_confirmation(project_dir, endpoint, cli):
+def test_joining_another_list_is_a_signup_confirmed_from_the_inbox(project_dir, endpoint, cli):
     cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes")
     issue = SAMPLE_ARTICLE.split("/")[-1].removesuffix(".txt")
     link = links_of(project_dir, endpoint, issue, "zoe@example.org")["/preferences"]
     status, page, _ = press(link, call(link)[1], "join", "extra")
-    assert status == 200 and "you joined Extra news" in page
+    assert status == 200 and "to join Extra news" in page
+    assert cli("cron").exit_code == 0
+    confirm_join(project_dir, endpoint, "extra", "zoe@example.org")
     cli("send", "articles/welcome.md", "--list", "extra", "--yes")
     assert sent_to(project_dir, "welcome") == ["other@example.org", "zoe@example.org"]
     with open_state(project_dir) as state:
@@ -108,7 +129,9 @@ def test_joining_a_list_with_signups_needs_no_second_confirmation(project_dir, e
     assert (signup.list_name, signup.state, signup.form) == ("extra", "confirmed", "preferences")
 
 
-def test_leaving_everything_is_an_unsubscribe_the_reader_can_take_back(project_dir, endpoint, cli):
+def test_leaving_everything_is_an_unsubscribe_taken_back_only_from_the_inbox(
+    project_dir, endpoint, cli
+):
     cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes")
     issue = SAMPLE_ARTICLE.split("/")[-1].removesuffix(".txt")
     link = links_of(project_dir, endpoint, issue, "zoe@example.org")["/preferences"]
@@ -118,9 +141,43 @@ def test_leaving_everything_is_an_unsubscribe_the_reader_can_take_back(project_d
         found = state.suppressions.get("zoe@example.org")
     assert (found.reason, found.source) == ("unsubscribed", "preferences")
     status, page, _ = press(link, page, "back")
-    assert status == 200 and "subscribed again" in page
+    assert status == 200 and "to get The Weekly again" in page
+    with open_state(project_dir) as state:  # a forwarded email's holder cannot undo it
+        assert state.suppressions.get("zoe@example.org") is not None
+    assert cli("cron").exit_code == 0
+    confirm_join(project_dir, endpoint, "sample", "zoe@example.org")
     with open_state(project_dir) as state:
         assert state.suppressions.get("zoe@example.org") is None
+        (lift,) = state.suppressions.lifts("zoe@example.org")
+    assert lift.lifted_by == "signup confirmed"
+
+
+def test_a_one_click_unsubscribe_is_not_undone_by_the_page_alone(project_dir, endpoint, cli):
+    cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes")
+    issue = SAMPLE_ARTICLE.split("/")[-1].removesuffix(".txt")
+    links = links_of(project_dir, endpoint, issue, "zoe@example.org")
+    assert call(links["/unsubscribe"], b"List-Unsubscribe=One-Click")[0] == 200
+    press(links["/preferences"], call(links["/preferences"])[1], "back")
+    with open_state(project_dir) as state:
+        assert state.suppressions.get("zoe@example.org").source == "one-click"
+
+
+def test_a_forgotten_reader_has_no_buttons_and_nothing_is_recorded(project_dir, endpoint, cli):
+    cli("send", SAMPLE_ARTICLE, "--list", "sample", "--yes")
+    issue = SAMPLE_ARTICLE.split("/")[-1].removesuffix(".txt")
+    link = links_of(project_dir, endpoint, issue, "zoe@example.org")["/preferences"]
+    page = call(link)[1]
+    assert cli("subscribers", "forget", "zoe@example.org", "--yes").exit_code == 0
+    status, gone, _ = call(link)
+    assert status == 200 and "asked Pop Culture Weekly to forget it" in gone
+    assert "<button" not in gone
+    for action in ("all", "back"):
+        press(link, page, action)
+    press(link, page, "join", "extra")
+    with open_state(project_dir) as state:
+        rows = [str(row) for table in ("suppressions", "signups", "list_leaves")
+                for row in state.engine.all(f"SELECT * FROM {table}")]  # fmt: skip
+    assert not [row for row in rows if "zoe@example.org" in row.lower()]
 
 
 def test_a_bounced_reader_cannot_lift_it_here(project_dir, endpoint, cli):
@@ -170,3 +227,12 @@ def test_a_mailto_goes_into_list_unsubscribe(project_dir, cli):
     assert re.fullmatch(r"<http://127\.0\.0\.1:8025/unsubscribe\?l=sample&t=[\w-]+>, "
                         r"<mailto:leave@example\.com\?subject=unsubscribe>",
                         str(message["List-Unsubscribe"])), message["List-Unsubscribe"]  # fmt: skip
+
+
+def test_a_mailto_address_is_percent_encoded_where_a_uri_needs_it():
+    from newsletter.message import Envelope
+
+    envelope = Envelope(None, "sample", mailto="leave&x=y@example.com")  # type: ignore[arg-type]
+    assert envelope.list_unsubscribe("https://e.com/u") == (
+        "<https://e.com/u>, <mailto:leave%26x%3Dy@example.com?subject=unsubscribe>"
+    )

@@ -385,3 +385,105 @@ def test_an_audience_of_several_lists_takes_their_signups_and_leaves_out_who_lef
     got = sorted(p.stem for p in (signup_project / "outbox" / "welcome").glob("*.eml"))
     assert got == ["ada@example.com", "nameless@example.com", "web1@example.org",
                    "web2@example.org", "zoe@example.org"]  # fmt: skip
+
+
+def test_a_confirmed_reader_who_unsubscribed_can_sign_up_again_by_the_form(
+    signup_project, endpoint, cli
+):
+    sign_up(endpoint, "back@example.org", "Back")
+    cli("cron")
+    confirm_by_link(signup_project, endpoint, "back@example.org")
+    with open_state(signup_project) as state:
+        from datetime import UTC, datetime
+
+        state.suppressions.add("back@example.org", "unsubscribed", "one-click", datetime.now(UTC))
+    eml = signup_project / "outbox" / f"signup-{LIST}" / "back@example.org.eml"
+    eml.unlink()
+    sign_up(endpoint, "back@example.org", "Back")
+    assert "Sent 1 signup confirmation mail" in cli("cron").output
+    confirm_by_link(signup_project, endpoint, "back@example.org")
+    with open_state(signup_project) as state:
+        assert state.suppressions.get("back@example.org") is None
+        assert state.signups.get(LIST, "back@example.org").state == "confirmed"
+
+
+def test_a_reader_who_left_the_list_and_signs_up_again_is_back_on_it(signup_project, endpoint, cli):
+    with open_state(signup_project) as state:
+        from conftest import NOW
+
+        state.leaves.add(LIST, "ada@example.com", "preferences", NOW)
+    sign_up(endpoint, "ada@example.com")
+    cli("cron")
+    confirm_by_link(signup_project, endpoint, "ada@example.com")
+    listed = json.loads(cli("subscribers", "list", LIST, "--json").output)
+    assert "ada@example.com" in [row["email"] for row in listed]
+
+
+def test_each_confirmation_mail_has_a_message_id_of_its_own(signup_project, endpoint, cli):
+    import email as email_module
+
+    eml = signup_project / "outbox" / f"signup-{LIST}" / "twice@example.org.eml"
+    ids = []
+    for _ in range(2):
+        sign_up(endpoint, "twice@example.org")
+        cli("cron")
+        ids.append(email_module.message_from_bytes(eml.read_bytes())["Message-ID"])
+    assert ids[0] != ids[1]
+
+
+def test_deeply_nested_json_and_huge_numbers_get_a_4xx_never_a_500(signup_project, endpoint):
+    url = f"{endpoint}/subscribe/{LIST}"
+    nested = b"[" * 3000 + b"]" * 3000
+    json_post = {"Origin": ORIGIN, "Content-Type": "application/json"}
+    assert call(url, nested[:8000], json_post)[0] in (400, 403)
+    assert call(url, {"token": "9" * 400 + ".x", "email": "a@example.org"})[0] == 403
+    assert call(url, {"token": "9" * 5000 + ".x", "email": "a@example.org"})[0] in (403, 413)
+    confirm = f"{endpoint}/subscribe/{LIST}/confirm?t=1.2.3"
+    assert call(confirm, nested[:8000], {"Content-Type": "application/json"})[0] == 400
+    assert signups(signup_project) == {}
+
+
+def test_one_ipv6_64_is_one_client_and_the_honeypot_counts(signup_project):
+    from newsletter.audience.signup import ask, client_bucket, mailbox
+    from newsletter.project import Project
+
+    assert client_bucket("2001:db8:1:2::1") == client_bucket("2001:db8:1:2:ffff::9")
+    assert client_bucket("2001:db8:1:2::1") != client_bucket("2001:db8:1:3::1")
+    assert client_bucket("::ffff:192.0.2.7") == "192.0.2.7"
+    assert mailbox("Ann+News@Example.org") == mailbox("ann+other@example.org")
+    with Project.open(signup_project) as project:
+        limited = [ask(project, LIST, f"r{n}@example.org", {}, "page", f"2001:db8::{n:x}",
+                       record=n % 2 == 0).limited for n in range(25)]  # fmt: skip
+    assert limited[:20] == [None] * 20 and set(limited[20:]) == {"client"}
+
+
+def test_a_token_of_one_signup_list_is_refused_on_another(signup_project, cli):
+    (signup_project / "subscribers" / "second.csv").write_text("email,name\n")
+    with (signup_project / "newsletter.toml").open("a") as settings:
+        settings.write("\n[lists.second]\nsignup = true\n")
+    with Endpoint(make_app(signup_project)).start() as server:
+        endpoint = f"http://127.0.0.1:{server.port}"
+        sign_up(endpoint, "x@example.org")
+        cli("cron")
+        link = confirmation_link(signup_project, endpoint, "x@example.org")
+        other = link.replace(f"/subscribe/{LIST}/", "/subscribe/second/")
+        assert call(other)[0] == 400
+        assert call(other, {"check": "x", "confirm": "1"})[0] == 400
+    assert signups(signup_project)["x@example.org"][0] == "pending"
+
+
+def test_a_reader_who_left_before_the_welcome_is_frozen_gets_none(signup_project, endpoint, cli):
+    settings = signup_project / "newsletter.toml"
+    welcome = 'title = "The Sample List"\nwelcome = "articles/welcome.md"'
+    settings.write_text(settings.read_text().replace('title = "The Sample List"', welcome))
+    sign_up(endpoint, "gone@example.org")
+    cli("cron")
+    confirm_by_link(signup_project, endpoint, "gone@example.org")
+    with open_state(signup_project) as state:
+        from conftest import NOW
+
+        state.leaves.add(LIST, "gone@example.org", "preferences", NOW)
+    assert cli("cron").exit_code == 0
+    assert welcomes(signup_project) == []  # nobody left to welcome: no issue
+    with open_state(signup_project) as state:
+        assert state.signups.welcome_groups(LIST) == {}  # and nothing waits

@@ -55,6 +55,18 @@ def send_confirmations(project: Project, limit: int = 50) -> Mailed:
     return mailed
 
 
+def send_all_confirmations(project: Project) -> Mailed:
+    """Every confirmation mail that is due, 50 at a time, until none is left or the
+    transport cannot take them now."""
+    total = Mailed()
+    while True:
+        mailed = send_confirmations(project)
+        total.sent, total.refused = total.sent + mailed.sent, total.refused + mailed.refused
+        total.waiting = mailed.waiting
+        if mailed.waiting or not (mailed.sent or mailed.refused):
+            return total
+
+
 def _batch(project: Project, signup: Signup) -> Batch:
     settings = project.settings
     lists = settings.list_settings(signup.list_name)

@@ -17,6 +17,7 @@ forged, altered or cross-list link is refused; an expired one says so.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,6 +38,7 @@ LIFTED_BY = "signup confirmed"  # what the lift of a suppression by a confirmati
 @dataclass(frozen=True)
 class Asked:
     limited: str | None = None  # "client" or "address": over its rate limit (429)
+    recorded: bool = False  # a confirmation mail is due
 
 
 def ask(
@@ -46,24 +48,51 @@ def ask(
     fields: dict[str, str],
     form: str,
     client_address: str,
+    record: bool = True,
 ) -> Asked:
     """Take a signup of `email` (normalised) to `list_name` from `form`. Whatever the
     address is, the answer is the same unless a rate limit is reached: an address
     suppressed for a reason its reader cannot take back here (a bounce, a spam
-    report, a removal by the editor) is not recorded and gets no mail."""
-    state, signer, now = project.state, project.signer, project.clock.now()
+    report, a removal by the editor) is not recorded and gets no mail. Without
+    `record` (a bot: the honeypot filled), it counts against the limits only. A
+    confirmed signup is asked again (a new mail) when its reader has unsubscribed or
+    left the list since: coming back is theirs to confirm."""
+    state, now = project.state, project.clock.now()
     limits = project.settings.signup
-    client = client_hash(project, client_address)
-    if state.signups.hit(f"client:{client}", now, HOUR) > limits.client_limit:
+    bucket = client_hash(project, client_bucket(client_address))
+    if state.signups.hit(f"client:{bucket}", now, HOUR) > limits.client_limit:
         return Asked("client")
-    address = signer.token("address", email.lower())
+    client = client_hash(project, client_address)  # the evidence: this client
+    address = project.signer.token("address", mailbox(email))
     if state.signups.hit(f"address:{address}", now, HOUR) > limits.address_limit:
         return Asked("address")
     found = state.suppressions.get(email)
-    if found is not None and found.reason != UNSUBSCRIBED:
+    if not record or (found is not None and found.reason != UNSUBSCRIBED):
         return Asked()
-    state.signups.ask(list_name, email, fields, form, client, now)
-    return Asked()
+    again = found is not None or email.lower() in state.leaves.keys(list_name)
+    signup = state.signups.ask(list_name, email, fields, form, client, now, again=again)
+    return Asked(recorded=signup.state == PENDING)
+
+
+def client_bucket(address: str) -> str:
+    """What one client is, for the rate limit: its IPv4 address, or its IPv6 /64 (a
+    host holds a whole /64 and may take any address in it)."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:  # an IPv4 client on a dual-stack socket
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
+
+
+def mailbox(email: str) -> str:
+    """The mailbox an address reaches, for the address limit: lower case, without a
+    +tag (name+1@, name+2@ ... are one inbox to flood)."""
+    local, _, domain = email.lower().rpartition("@")
+    return f"{local.split('+', 1)[0] or local}@{domain}"
 
 
 def client_hash(project: Project, client_address: str) -> str:
@@ -138,8 +167,10 @@ def confirm(project: Project, list_name: str, token: str, client_address: str) -
     why = f"the reader confirmed a signup to list {list_name}"
     found = state.suppressions.lift(signup.email, LIFTED_BY, why, now)  # an unsubscribe
     if signup.email in forgotten(project):  # asked to be forgotten once, back by consent
-        found = found or state.suppressions.lift(project.address_hash(signup.email),
-                                                 LIFTED_BY, why, now)  # fmt: skip
+        hashed = state.suppressions.lift(project.address_hash(signup.email), LIFTED_BY, why,
+                                         now)  # fmt: skip
+        found = found or hashed
+    state.leaves.remove(list_name, signup.email)  # left the list before: back on it
     client = client_hash(project, client_address)
     welcome = bool(project.settings.list_settings(list_name).welcome)
     if not state.signups.confirm(signup.n, client, why_suppressed(found), now, welcome):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from newsletter.audience.confirmations import Mailed, send_confirmations
+from newsletter.audience.confirmations import Mailed, send_all_confirmations
 from newsletter.audience.sync import SyncReport, sync
 from newsletter.errors import AmbiguousError, LockHeld, NewsletterError
 from newsletter.project import Project
@@ -63,7 +63,7 @@ def run_cron(project: Project, on_batch: OnBatch | None = None) -> CronRun:
             run.sync_error = exc
         run.sync_retry_at = _settle_backoff(project, SYNC, run.sync_error)
     try:  # the endpoint's mailer sends them at once; what it left (stopped, failing) here
-        run.confirmations = send_confirmations(project)
+        run.confirmations = send_all_confirmations(project)
     except NewsletterError as exc:
         run.confirmations_error = exc
     run.welcomes = freeze_welcomes(project)  # sent below with the interrupted issues

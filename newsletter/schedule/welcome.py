@@ -13,14 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from newsletter.audience.lists import Subscriber
 from newsletter.audience.rows import find_members
 from newsletter.errors import NewsletterError, SettingsError
 from newsletter.project import Project
 from newsletter.send.gate import gate
 from newsletter.send.plan import content_hash, plan_send
 from newsletter.state.signups import Signup
-from newsletter.text import squash
 
 
 @dataclass
@@ -61,16 +59,11 @@ def _freeze(project: Project, name: str, article: str, issue_id: str, group: lis
     try:
         gate(plan, force=False)
         members = find_members(project, name, [s.email for s in group])
-        subscribers = [members.get(s.email_key) or _subscriber(s) for s in group]
+        # each as the list has them now; one no longer on it (left it, or taken out of
+        # its file since) gets no welcome
+        subscribers = [members[s.email_key] for s in group if s.email_key in members]
         project.state.ledger.freeze(plan.rendered, name, plan.transport.name,
                                     [project.shown(path)], content_hash(plan.issue),
                                     subscribers, project.clock.now())  # fmt: skip
     finally:
         plan.transport.close()
-
-
-def _subscriber(signup: Signup) -> Subscriber:
-    """A signup no longer on its list (pulled, then taken out of the file): its own
-    fields."""
-    fields = {"email": signup.email, **signup.fields}
-    return Subscriber(signup.email, squash(fields.get("name", "")), fields, form=True)

@@ -78,10 +78,13 @@ class Signups:
         client: str,
         now: datetime,
         mail: bool = True,
+        again: bool = False,
     ) -> Signup:
         """Record a signup as pending, with a confirmation mail due (unless `mail` is
         False). One already pending is asked again (its fields, form and client made
-        the latest; the mail due again); a confirmed or pulled one is left alone."""
+        the latest; the mail due again); a confirmed or pulled one is left alone,
+        unless `again` (its reader unsubscribed or left since: pending anew, its
+        earlier confirmation kept until the new one replaces it)."""
         stamp = now.isoformat()
         with self.engine.transaction():
             self.engine.execute(
@@ -90,9 +93,10 @@ class Signups:
                 "ON CONFLICT (list, email_key) DO UPDATE SET email = excluded.email, "
                 "fields = excluded.fields, form = excluded.form, client = excluded.client, "
                 "asked_at = excluded.asked_at, mail_due = excluded.mail_due, "
-                "mail_claimed_at = NULL, mail_error = NULL WHERE signups.state = 'pending'",
+                "mail_claimed_at = NULL, mail_error = NULL, state = 'pending' "
+                "WHERE signups.state = 'pending' OR ?",
                 (list_name, email.lower(), email, json.dumps(fields, ensure_ascii=False), form,
-                 client, stamp, int(mail)),
+                 client, stamp, int(mail), again),
             )  # fmt: skip
             found = self.get(list_name, email)
         assert found is not None

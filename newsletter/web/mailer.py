@@ -10,7 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
-from newsletter.audience.confirmations import send_confirmations
+from newsletter.audience.confirmations import send_all_confirmations
 from newsletter.errors import NewsletterError
 from newsletter.project import Project
 
@@ -52,8 +52,7 @@ class Mailer:
         sent = 0
         try:
             with Project.open(self.root) as project:
-                while (mailed := send_confirmations(project)).sent or mailed.refused:
-                    sent += mailed.sent
+                sent = send_all_confirmations(project).sent
         except NewsletterError as exc:
             print(f"error: confirmation mails: {' '.join(str(exc).split())}", file=sys.stderr)
         except Exception as exc:

@@ -1,15 +1,11 @@
 """The preferences page, linked from every email's footer (its reader's token, the
 same as their unsubscribe link's):
 
-    GET   the lists of this project the reader is on, left, or may join (a list
-          with `signup = true`), each with a button; and "unsubscribe from
-          everything". Changes nothing (mail scanners fetch links).
-    POST  one button: leave a list (recorded in the state: that list no longer
-          includes them, whatever its file says), join one (back on a list they
-          left; or a confirmed signup, form "preferences": the token proves the
-          mailbox), leave all (an unsubscribe, as the one-click link's), or
-          subscribe again after leaving all (only an unsubscribe: a bounce or a
-          removal is not the reader's to lift).
+    GET   the lists of this project the reader is on, left, or may join, each with a
+          button, and "unsubscribe from everything". Changes nothing (mail scanners
+          fetch links).
+    POST  one button: leave a list, leave all, join a list or come back (a signup
+          with its double opt-in: see audience/preferences.py, the policy).
 
 The buttons carry a token bound to the reader and are refused from another site's
 page (403), as the unsubscribe page's are.
@@ -22,7 +18,7 @@ from html import escape
 from typing import Any
 from urllib.parse import parse_qs
 
-from newsletter.audience.rows import find_members
+from newsletter.audience import preferences as policy
 from newsletter.audience.suppressions import UNSUBSCRIBED
 from newsletter.project import Project
 from newsletter.web.pages import Page, Start
@@ -30,7 +26,6 @@ from newsletter.web.preferences_words import PREFERENCES_WORDS
 from newsletter.web.signup_words import SIGNUP_WORDS
 
 MAX_BODY = 4_096
-SOURCE = "preferences"
 
 
 def preferences(project: Project, environ: dict[str, Any], start: Start) -> Iterable[bytes]:
@@ -58,26 +53,13 @@ class _Preferences:
         self.project, self.page, self.environ = project, page, environ
         self.list_name, self.email, self.key = list_name, email, email.lower()
 
-    def _lists(self) -> list[tuple[str, str, str]]:
-        """(list, its title, on | left | off) of every list shown to this reader."""
-        state, settings = self.project.state, self.project.settings
-        left = state.leaves.of_address(self.email)
-        shown = []
-        for name in self.project.list_names():
-            wanted = settings.list_settings(name)
-            if name in left:
-                where = "left"
-            elif find_members(self.project, name, [self.email]):
-                where = "on"
-            elif wanted.signup:
-                where = "off"
-            else:
-                continue  # a list they are not on and may not join: not theirs to see
-            shown.append((name, wanted.title or name, where))
-        return shown
-
     def show(self, start: Start, saved: str = "") -> Iterable[bytes]:
         page, say = self.page, self.page.say
+        title = say("prefs_title")
+        if policy.is_forgotten(self.project, self.email):
+            return page.show(
+                start, "200 OK", title, f"<p>{say('prefs_forgotten', email=self.email)}</p>"
+            )
         token = self.project.signer.token("preferences", self.key)
         hidden = f'<input type="hidden" name="token" value="{escape(token)}">'
         action = escape(_here(self.environ))
@@ -86,22 +68,24 @@ class _Preferences:
         if found is not None:
             if found.reason != UNSUBSCRIBED:
                 body = f"{note}<p>{say('prefs_kept', email=self.email)}</p>"
-                return page.show(start, "200 OK", say("prefs_title"), body)
+                return page.show(start, "200 OK", title, body)
             body = (f"{note}<p>{say('prefs_all_off', email=self.email)}</p>"
                     f'<form method="post" action="{action}">{hidden}'
                     f'<button type="submit" name="a" value="back">{say("prefs_back")}</button>'
                     "</form>")  # fmt: skip
-            return page.show(start, "200 OK", say("prefs_title"), body)
+            return page.show(start, "200 OK", title, body)
         rows = []
-        for name, title, where in self._lists():
-            verb, label = ("leave", "prefs_leave") if where == "on" else ("join", "prefs_join")
-            state = {"on": "prefs_on", "left": "prefs_left", "off": "prefs_off"}[where]
-            css = "" if where == "on" else ' class="secondary"'
+        for found_list in policy.reader_lists(self.project, self.email):
+            on = found_list.where == policy.ON
+            verb, label = ("leave", "prefs_leave") if on else ("join", "prefs_join")
+            state = {policy.ON: "prefs_on", policy.LEFT: "prefs_left",
+                     policy.OFF: "prefs_off"}[found_list.where]  # fmt: skip
+            css = "" if on else ' class="secondary"'
             rows.append(
-                f'<li><span class="list-name">{escape(title)}</span> '
+                f'<li><span class="list-name">{escape(found_list.title)}</span> '
                 f'<span class="small">{say(state)}</span>'
                 f'<form method="post" action="{action}">{hidden}'
-                f'<input type="hidden" name="list" value="{escape(name)}">'
+                f'<input type="hidden" name="list" value="{escape(found_list.name)}">'
                 f'<button type="submit" name="a" value="{verb}"{css}>{say(label)}</button>'
                 "</form></li>"
             )
@@ -111,40 +95,49 @@ class _Preferences:
                 f'<form method="post" action="{action}">{hidden}'
                 f'<button type="submit" name="a" value="all" class="secondary">'
                 f'{say("prefs_leave_all")}</button></form>')  # fmt: skip
-        return page.show(start, "200 OK", say("prefs_title"), body)
+        return page.show(start, "200 OK", title, body)
 
     def act(self, start: Start) -> Iterable[bytes]:
-        page, say = self.page, self.page.say
+        page, say, project = self.page, self.page.say, self.project
         form = _form(self.environ)
         token, action = form.get("token", ""), form.get("a", "")
         cross = self.environ.get("HTTP_SEC_FETCH_SITE", "").lower() == "cross-site"
-        if cross or not self.project.signer.check_token(token, "preferences", self.key):
+        if cross or not project.signer.check_token(token, "preferences", self.key):
             return page.answer(start, "403 Forbidden", "stale_title", page.text("stale"))
-        state, now = self.project.state, self.project.clock.now()
-        name = form.get("list", "")
-        shown = {n: (title, where) for n, title, where in self._lists()}
+        if policy.is_forgotten(project, self.email):
+            return self.show(start)  # nothing of it is kept, nothing is recorded
+        client = self.environ.get("REMOTE_ADDR", "")
+        found = project.state.suppressions.get(self.email)
         if action == "all":
-            state.suppressions.add(self.email, UNSUBSCRIBED, SOURCE, now)
+            policy.leave_all(project, self.email)
             return self.show(start, say("prefs_saved_all"))
-        if action == "back":
-            found = state.suppressions.get(self.email)
-            if found is not None and found.reason == UNSUBSCRIBED:
-                state.suppressions.lift(self.email, SOURCE, "the reader subscribed again on "
-                                        "the preferences page", now)  # fmt: skip
-            return self.show(start, say("prefs_saved_back"))
-        if action not in ("leave", "join") or name not in shown:
+        if action == "back" and found is not None and found.reason == UNSUBSCRIBED:
+            return self._joined(start, self.list_name, client, "prefs_saved_back")
+        lists = {found_list.name: found_list for found_list in
+                 policy.reader_lists(project, self.email)}  # fmt: skip
+        chosen = lists.get(form.get("list", ""))
+        if found is not None or action not in ("leave", "join") or chosen is None:
             return page.answer(start, "400 Bad Request", "bad_title", page.text("bad"))
-        title, where = shown[name]
-        if action == "leave" and where == "on":
-            state.leaves.add(name, self.email, SOURCE, now)
-        elif action == "join" and where == "left":
-            state.leaves.remove(name, self.email)
-        elif action == "join" and where == "off":
-            welcome = bool(self.project.settings.list_settings(name).welcome)
-            asked = state.signups.ask(name, self.email, {}, SOURCE, "", now, mail=False)
-            state.signups.confirm(asked.n, "", None, now, welcome)
-        saved = "prefs_saved_left" if action == "leave" else "prefs_saved_joined"
-        return self.show(start, say(saved, list=title))
+        if action == "leave" and chosen.where == policy.ON:
+            policy.leave(project, chosen.name, self.email)
+            return self.show(start, say("prefs_saved_left", list=chosen.title))
+        if action == "join" and chosen.where != policy.ON:
+            return self._joined(start, chosen.name, client, "prefs_saved_joined")
+        return self.show(start)  # pressed twice: as it is already
+
+    def _joined(self, start: Start, name: str, client: str, said: str) -> Iterable[bytes]:
+        """A join (or coming back), confirmed from the reader's inbox."""
+        asked = policy.join(self.project, name, self.email, client)
+        if asked.limited:
+            page = self.page
+            later = (("Retry-After", "3600"),)
+            return page.show(start, "429 Too Many Requests", page.say("limited_title"),
+                             f"<p>{page.say('limited')}</p>", later)  # fmt: skip
+        wake = self.environ.get("newsletter.mailer")
+        if asked.recorded and callable(wake):
+            wake()
+        title = self.project.settings.list_settings(name).title or name
+        return self.show(start, self.page.say(said, email=self.email, list=title))
 
 
 def _form(environ: dict[str, Any]) -> dict[str, str]:

@@ -19,7 +19,7 @@ cross-site posts (403). A list without `signup = true` has no pages (404).
 from __future__ import annotations
 
 import json
-import time
+import re
 from collections.abc import Iterable
 from html import escape
 from typing import Any
@@ -36,6 +36,8 @@ from newsletter.web.signup_words import SIGNUP_WORDS
 MAX_BODY = 8_192  # bytes of a signup's body: far more than any honest form sends
 HONEYPOT = "website"  # a field people never see, that form-filling bots fill in
 FORM_HOURS = 24  # how long the form's token is good for
+CLOCK_SKEW = 300  # seconds a token may seem to come from the future (another host's clock)
+_ISSUED = re.compile(r"[0-9]{1,12}")
 CONFIRMED_SIGNAL = "confirmed"  # what a JSON answer says when a signup is taken
 
 
@@ -49,7 +51,9 @@ def signup(
     """One request for list `list_name`'s pages (`rest`: "" or "confirm")."""
     page = Page(project.settings.newsletter, SIGNUP_WORDS)
     wanted = project.settings.list_settings(list_name)
-    known = wanted.signup and project.list_path(list_name).is_file()
+    # the form only for a list that takes signups; the confirmation link for any list
+    # (a reader joins one on the preferences page by it too)
+    known = (wanted.signup or rest == "confirm") and project.list_path(list_name).is_file()
     if not known or rest not in ("", "confirm"):
         return page.answer(start, "404 Not Found", "missing_title", page.text("missing"))
     method = environ["REQUEST_METHOD"]
@@ -89,7 +93,7 @@ class _View:
     def form(self, error: str = "", values: dict[str, str] | None = None,
              status: str = "200 OK") -> Iterable[bytes]:  # fmt: skip
         page, values = self.page, values or {}
-        issued = str(int(time.time()))
+        issued = str(int(self.project.clock.now().timestamp()))
         token = f"{issued}.{self.project.signer.token('signup-form', self.list_name, issued)}"
         inputs = [_input("email", "email", page.words["email_label"], values.get("email", ""),
                          "email", MAX_EMAIL, required=True)]  # fmt: skip
@@ -134,15 +138,16 @@ class _View:
             return self.form(self.page.words["invalid_email"], {"email": raw_email, **values},
                              "400 Bad Request")  # fmt: skip
         client = self.environ.get("REMOTE_ADDR", "")
-        if not form.get(HONEYPOT):
-            where = FORM_PAGE if own else self.origin
-            asked = signups.ask(self.project, self.list_name, email, values, where, client)
-            if asked.limited:
-                return self._refuse("429 Too Many Requests", "limited_title", "limited",
-                                    (("Retry-After", "3600"),))  # fmt: skip
-            wake = self.environ.get("newsletter.mailer")
-            if callable(wake):
-                wake()
+        bot = bool(form.get(HONEYPOT))  # counted like anyone, recorded never
+        where = FORM_PAGE if own else self.origin
+        asked = signups.ask(self.project, self.list_name, email, values, where, client,
+                            record=not bot)  # fmt: skip
+        if asked.limited:
+            return self._refuse("429 Too Many Requests", "limited_title", "limited",
+                                (("Retry-After", "3600"),))  # fmt: skip
+        wake = self.environ.get("newsletter.mailer")
+        if asked.recorded and callable(wake):
+            wake()
         if self.json:
             return self._json("200 OK", {"ok": True, "status": "check-inbox",
                                          "message": self.page.words["check_title"]})  # fmt: skip
@@ -220,9 +225,10 @@ class _View:
         """A post from the project's own form page: its token, recent, and not sent
         by another site's page."""
         issued, _, mac = token.partition(".")
-        if not issued.isascii() or not issued.isdigit() or _cross_site(self.environ):
+        if not _ISSUED.fullmatch(issued) or _cross_site(self.environ):
             return False
-        if not 0 <= time.time() - int(issued) <= FORM_HOURS * 3600:
+        age = self.project.clock.now().timestamp() - int(issued)
+        if not -CLOCK_SKEW <= age <= FORM_HOURS * 3600:  # hosts' clocks differ a little
             return False
         return self.project.signer.check_token(mac, "signup-form", self.list_name, issued)
 
@@ -239,7 +245,7 @@ class _View:
         if self.environ.get("CONTENT_TYPE", "").startswith("application/json"):
             try:
                 found = json.loads(text) if text.strip() else {}
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested past any form's
                 return {}
             if not isinstance(found, dict):
                 return {}

@@ -67,7 +67,7 @@ class PayloadMaker:
         newsletter = envelope.newsletter
         self.notice = envelope.notice
         # what follows the link in List-Unsubscribe: ", <mailto:...>" (JSON-quoted), or ""
-        self.mailto = quoted(envelope.list_unsubscribe("")[2:])[1:-1] if envelope.mailto else ""
+        self.mailto = quoted(envelope.mailto_part)[1:-1]
         # (token as a JSON key and colon, key) pairs; each token counts for every recipient
         self.html = [(quoted(issue.html.token(k, "html")) + ":", k)
                      for k in sorted(set(issue.html.keys))]  # fmt: skip
