@@ -54,6 +54,7 @@ def make_project(root: Path, recipients: int) -> Path:
         check=True,
         capture_output=True,
     )
+    shutil.copy(REPO / SAMPLE, root / SAMPLE)  # init writes its own welcome article only
     with (root / "subscribers" / "big.csv").open("w") as handle:
         handle.write("email,name,city\n")
         handle.writelines(

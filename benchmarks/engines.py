@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -39,7 +40,7 @@ from measure import (
     run_measured,
     start_measured,
 )
-from send import KEY, SAMPLE, SERVER, server_count
+from send import KEY, REPO, SAMPLE, SERVER, server_count
 
 CRONS = (1, 2, 4)
 SECRET = "s" * 32
@@ -50,6 +51,7 @@ def make_project(tmp: Path, n: int, url: str) -> Path:
     tool = Path(sys.executable).parent / "newsletter"
     root = tmp / "p"
     subprocess.run([str(tool), "init", str(root)], check=True, capture_output=True)
+    shutil.copy(REPO / SAMPLE, root / SAMPLE)  # init writes its own welcome article only
     with (root / "subscribers" / "big.csv").open("w") as handle:
         handle.write("email,name\n")
         handle.writelines(f"reader{i}@example{i % 97}.com,Reader {i}\n" for i in range(n))

@@ -30,6 +30,7 @@ import html
 import importlib.util
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -205,6 +206,7 @@ def main() -> None:
         root = tmp / "p"
         subprocess.run([sys.executable, "-m", "newsletter", "init", str(root)], check=True,
                        capture_output=True, env=env)  # fmt: skip
+        shutil.copy(REPO / SAMPLE, root / SAMPLE)  # init writes its own welcome article only
         with (root / "subscribers" / "big.csv").open("w") as handle:
             handle.write("email,name\n")
             handle.writelines(f"reader{i}@example{i % 97}.com,Reader {i}\n" for i in range(n))
