@@ -503,3 +503,17 @@ def test_runs_sending_together_claim_apart_and_hold_only_a_dead_runs_batch(freez
     assert nxt.number == 3 and emails_of(nxt) == people[6:]  # b goes on, a's stays held
     assert ledger.claim(ISSUE, 3, None, NOW, "c") == []  # nothing left for c
     assert states(ledger) == ["ambiguous"] * 3 + ["sent"] * 3 + ["in_flight"] * 3
+
+
+def test_a_leave_of_the_issues_list_recorded_after_the_freeze_is_skipped_at_claim(freeze):
+    from newsletter.state.leaves import Leaves
+
+    people = [f"r{i}@example.com" for i in range(4)]
+    ledger = freeze(people)
+    Leaves(ledger.engine).add("big", "R1@example.com", "preferences", NOW)  # this list
+    Leaves(ledger.engine).add("other", "r2@example.com", "preferences", NOW)  # another
+    assert emails_of(ledger.claim(ISSUE, 4, 1, NOW)) == [
+        "r0@example.com", "r2@example.com", "r3@example.com"
+    ]  # fmt: skip
+    rows = list(ledger.recipients(ISSUE))
+    assert rows[1] == ("r1@example.com", "skipped", None, "left the list (preferences)")

@@ -236,3 +236,23 @@ def test_a_mailto_address_is_percent_encoded_where_a_uri_needs_it():
     assert envelope.list_unsubscribe("https://e.com/u") == (
         "<https://e.com/u>, <mailto:leave%26x%3Dy@example.com?subject=unsubscribe>"
     )
+
+
+def test_a_leave_during_a_send_of_that_list_skips_the_reader_at_their_batch(project, project_dir):
+    """The freeze took the list as it was; a leave recorded before the reader's batch
+    is claimed still wins, as a suppression does (both engines)."""
+    from conftest import NOW, compose
+
+    from newsletter.audience.lists import Subscriber
+
+    _, rendered = compose(project, [project.root / SAMPLE_ARTICLE])
+    people = [Subscriber(f"r{i}@example.com", "", {"email": f"r{i}@example.com"})
+              for i in range(3)]  # fmt: skip
+    with open_state(project_dir) as state:
+        state.ledger.freeze(rendered, "sample", "outbox", [SAMPLE_ARTICLE], "h", people, NOW)
+        state.leaves.add("sample", "r1@example.com", "preferences", NOW)
+        claimed = state.ledger.claim(rendered.id, 3, 1, NOW)
+        assert [c.email for c in claimed] == ["r0@example.com", "r2@example.com"]
+        rows = {row[0]: row for row in state.ledger.recipients(rendered.id)}
+    assert rows["r1@example.com"][1] == "skipped"
+    assert rows["r1@example.com"][3] == "left the list (preferences)"

@@ -28,10 +28,14 @@ from newsletter.state.engine import Engine
 
 STATES = ("pending", "in_flight", "sent", "refused", "skipped", "ambiguous")
 
-# The candidates of a claim, with the suppression (if any) recorded since the freeze.
+# The candidates of a claim, with the suppression (if any) recorded since the freeze,
+# or their leave of the issue's list (the first parameter: an issue sent to one list
+# alone; '' matches no list) on the preferences page.
 _WAITING = (
-    "SELECT d.seq, d.email, d.name, d.fields, s.reason || ' (' || s.source || ')' "
+    "SELECT d.seq, d.email, d.name, d.fields, coalesce(s.reason || ' (' || s.source || ')', "
+    "CASE WHEN l.email_key IS NOT NULL THEN 'left the list (' || l.source || ')' END) "
     "FROM deliveries AS d{} LEFT JOIN suppressions AS s ON s.email_key = d.email_key "
+    "LEFT JOIN list_leaves AS l ON l.list = ? AND l.email_key = d.email_key "
 )
 
 
@@ -148,11 +152,22 @@ class Recipients:
             )
         return found
 
+    def _left_list(self) -> str:
+        """The list whose leaves a claim skips: an issue's own, when it was sent to that
+        list alone (with an audience of several, a reader who left one may still be on
+        another: the freeze decided, from the lists as they were then)."""
+        found = self.engine.one(
+            "SELECT i.list, i.audience FROM issues AS i JOIN issue_keys AS k "
+            "ON k.issue_id = i.id WHERE k.n = ?",
+            (self.issue,),
+        )
+        return str(found[0]) if found and found[1] is None else ""
+
     def _claim_alone(self, size: int, number: int, stamp: str) -> list[Claimed] | None:
         rows = self.engine.all(  # by the index of rows decided alone, never a whole scan
             _WAITING.format("{deliveries_alone}")
             + "WHERE d.issue = ? AND d.state = 'pending' ORDER BY d.seq LIMIT ?",
-            (self.issue, size),
+            (self._left_list(), self.issue, size),
         )
         if not rows:
             return None
@@ -189,7 +204,7 @@ class Recipients:
                 _WAITING.format("")
                 + "WHERE d.issue = ? AND d.seq BETWEEN ? AND ? AND d.state IS NULL "
                 "ORDER BY d.seq LIMIT ?",
-                (self.issue, start, end, size),
+                (self._left_list(), self.issue, start, end, size),
             )
             if rows:
                 break
