@@ -299,6 +299,7 @@ def test_the_welcome_issue_goes_once_to_each_newly_confirmed_signup(signup_proje
     confirm_by_link(signup_project, endpoint, "first@example.org")
     result = cli("cron")
     assert result.exit_code == 0, result.output
+    assert "Sent issue welcome-sample-" in result.output  # new, not "(resumed)"
     [first] = welcomes(signup_project)
     assert sorted(p.name for p in (signup_project / "outbox" / first).glob("*.eml")) == [
         "first@example.org.eml"

@@ -26,6 +26,7 @@ def cron(project: ProjectOption = Path(".")) -> None:
         run = run_cron(proj, progress)
     zone = proj.settings.newsletter.timezone
     failed = _before_sends(run, zone)
+    welcomed = set(run.welcomes.frozen) if run.welcomes else set()  # frozen by this run
     for result in run.results:
         report = result.report
         if report is not None:
@@ -36,7 +37,8 @@ def cron(project: ProjectOption = Path(".")) -> None:
                 )
             print_refusals(report)
             if report.accepted or report.refused or report.ambiguous or not result.error:
-                verb = "" if result.scheduled else " (resumed)"
+                fresh = result.scheduled or result.issue_id in welcomed  # not resumed
+                verb = "" if fresh else " (resumed)"
                 typer.echo(summary_line(report).replace(" issue ", f"{verb} issue ", 1))
         if result.error is not None:
             failed = True
