@@ -22,6 +22,7 @@ from newsletter.articles import Issue, read_issue
 from newsletter.clock import Clock, SystemClock
 from newsletter.errors import ListError, LockHeld, SettingsError, StateError, UsageError
 from newsletter.files import read_text, shown
+from newsletter.message import Envelope
 from newsletter.render import RenderedIssue, render_issue
 from newsletter.render.issue_view import IssueFields
 from newsletter.settings import LIST_NAME, SETTINGS_FILE, Settings, load_settings
@@ -162,6 +163,13 @@ class Project:
                 "use sqlite:///PATH or postgresql://USER@HOST/DATABASE", setting=STATE_URL_ENV
             )
         return url, STATE_URL_ENV
+
+    def envelope(self, list_name: str) -> Envelope:
+        """What every message of a send to `list_name` shares besides its issue (the
+        newsletter's settings, the list, [unsubscribe] mailto)."""
+        return Envelope(
+            self.settings.newsletter, list_name, mailto=self.settings.unsubscribe.mailto
+        )
 
     def transport(self, kind: str | None = None, dry_run: bool = False) -> Transport:
         """The transport of `kind` (default: [transport] kind)."""

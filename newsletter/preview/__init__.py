@@ -82,9 +82,7 @@ def sample_of(
     name = list_name or PREVIEW_LIST
     recipient = Personaliser(rendered, project.signer.links(name)).recipient(subscriber)
     copy = personalise(rendered.subject, rendered.html, rendered.text, recipient)
-    envelope = Envelope(
-        project.settings.newsletter, name, mailto=project.settings.unsubscribe.mailto
-    )
+    envelope = project.envelope(name)
     return Sample(issue, rendered, list_name, recipient, copy, envelope)
 
 

@@ -223,9 +223,7 @@ def _plan(
     found: Target | None = None,
 ) -> SendPlan:
     links = project.signer.links(list_name)
-    envelope = Envelope(
-        project.settings.newsletter, list_name, mailto=project.settings.unsubscribe.mailto
-    )
+    envelope = project.envelope(list_name)
     return SendPlan(project, issue, rendered, list_name, transport, envelope, links, force,
                     audience or Targeting(lists=(list_name,)), found)  # fmt: skip
 

@@ -180,13 +180,6 @@ class Signups:
         )
         return [Signup.of(row) for row in rows]
 
-    def lists_of(self, email: str) -> dict[str, str]:
-        """The lists this address signed up for (pending or confirmed): list -> state."""
-        rows = self.engine.all(
-            "SELECT list, state FROM signups WHERE email_key = ?", (email.lower(),)
-        )
-        return {str(list_name): str(state) for list_name, state in rows}
-
     # --- the confirmation mails ---
 
     def claim_mail(self, now: datetime, stale: timedelta, limit: int = 50) -> list[Signup]:
@@ -220,9 +213,6 @@ class Signups:
     def release_mail(self, n: int) -> None:
         """Not sent (a transient failure): any mailer may take it again."""
         self.engine.execute("UPDATE signups SET mail_claimed_at = NULL WHERE n = ?", (n,))
-
-    def mail_waiting(self) -> int:
-        return int(self.engine.value("SELECT count(*) FROM signups WHERE mail_due = 1"))
 
     # --- rate limits ---
 

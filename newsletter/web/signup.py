@@ -38,7 +38,6 @@ HONEYPOT = "website"  # a field people never see, that form-filling bots fill in
 FORM_HOURS = 24  # how long the form's token is good for
 CLOCK_SKEW = 300  # seconds a token may seem to come from the future (another host's clock)
 _ISSUED = re.compile(r"[0-9]{1,12}")
-CONFIRMED_SIGNAL = "confirmed"  # what a JSON answer says when a signup is taken
 
 
 class _TooBig(Exception):
