@@ -423,6 +423,11 @@ class SendgridSettings:
     categories: tuple[str, ...] = _setting("categories", _categories, ("newsletter",))
     unsubscribe_group: int = _setting("unsubscribe_group", _int_between(0, 2**31 - 1), 0)
     timeout: int = _setting("timeout", _int_between(1, 600), 30)  # seconds a request may take
+    # the Event Webhook's verification key (SendGrid's "public key", base64 DER): read
+    # from this environment variable; unset, POST /events/sendgrid takes nothing
+    webhook_public_key_env: str = _setting(
+        "webhook_public_key_env", _env_name, "SENDGRID_WEBHOOK_PUBLIC_KEY"
+    )
 
 
 @dataclass(frozen=True)
@@ -570,6 +575,56 @@ class SegmentSettings:
     where: str = _setting("where", _where, "")
 
 
+UTM_KEYS = ("source", "medium", "campaign", "term", "content")
+
+
+def _utm(value: Any) -> tuple[tuple[str, str], ...]:
+    """`{ source = "newsletter", medium = "email", campaign = "{issue}" }`: the UTM
+    parameters added to the links of the project's own site, in that order; {issue}
+    stands for the issue's id."""
+    if not isinstance(value, dict):
+        raise _Invalid(
+            'expected a table such as { source = "newsletter", medium = "email", '
+            f'campaign = "{{issue}}" }}, got {_describe(value)}'
+        )
+    pairs = []
+    for key, item in value.items():
+        if key not in UTM_KEYS:
+            raise _Invalid(f"utm takes {', '.join(UTM_KEYS)}, got {key!r}")
+        text = _text(item)
+        if "{" in text.replace("{issue}", "") or "}" in text.replace("{issue}", ""):
+            raise _Invalid(f"the only name utm.{key} may hold is {{issue}}, got {text!r}")
+        pairs.append((key, text))
+    return tuple(sorted(pairs, key=lambda pair: UTM_KEYS.index(pair[0])))
+
+
+@dataclass(frozen=True)
+class TrackingSettings:
+    """[tracking]: off unless turned on. opens and clicks: SendGrid's open and click
+    tracking asked for, and its events counted (per issue, and per link); with
+    per_subscriber, also per recipient. utm: tags on the links of the site."""
+
+    opens: bool = _setting("opens", _bool, False)
+    clicks: bool = _setting("clicks", _bool, False)
+    per_subscriber: bool = _setting("per_subscriber", _bool, False)
+    utm: tuple[tuple[str, str], ...] = _setting("utm", _utm, ())
+    # an open or click this soon after the delivery is a machine's (an image proxy
+    # fetching the pixel, a link scanner following every link), counted apart
+    machine_seconds: int = _setting("machine_seconds", _int_between(0, 3600), 30)
+
+
+def _archive_url(value: Any) -> str:
+    return "" if _string(value) == "" else _base_url(value)
+
+
+@dataclass(frozen=True)
+class ArchiveSettings:
+    """[archive]: the web archive of sent issues (`newsletter archive build`)."""
+
+    url: str = _setting("url", _archive_url, "")  # where the site is published ("": nowhere)
+    dir: str = _setting("dir", _text, "archive")  # where `archive build` writes it
+
+
 @dataclass(frozen=True)
 class Settings:
     path: Path
@@ -585,6 +640,8 @@ class Settings:
     segments: dict[str, SegmentSettings] = field(default_factory=dict)
     signup: SignupSettings = SignupSettings()
     lists: dict[str, ListSettings] = field(default_factory=dict)
+    tracking: TrackingSettings = TrackingSettings()
+    archive: ArchiveSettings = ArchiveSettings()
 
     def list_settings(self, name: str) -> ListSettings:
         return self.lists.get(name, ListSettings())
@@ -601,6 +658,8 @@ SECTIONS: dict[str, type] = {
     "serve": ServeSettings,
     "theme": ThemeSettings,
     "signup": SignupSettings,
+    "tracking": TrackingSettings,
+    "archive": ArchiveSettings,
 }
 # sections of sections: [lists.NAME]
 GROUPS: dict[str, type] = {"lists": ListSettings}
