@@ -73,6 +73,7 @@ class Recipient:
     email: str
     name: str
     values: dict[str, str]
+    seq: int = 0  # its number in the ledger (0: none, e.g. a test copy)
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,10 @@ class Personaliser:
         self.issue = issue
         self.links = links
 
-    def recipient(self, subscriber: Addressee) -> Recipient:
+    def recipient(self, subscriber: Addressee, seq: int = 0) -> Recipient:
+        """`seq`: the recipient's number in the ledger, which the provider's events
+        carry back (SendGrid's custom args)."""
         email = subscriber.email
         unsubscribe, preferences = self.links.urls(email)
         values = field_values(self.issue.fields, email, subscriber.fields, unsubscribe, preferences)
-        return Recipient(email, subscriber.name, values)
+        return Recipient(email, subscriber.name, values, seq)

@@ -613,6 +613,9 @@ class TrackingSettings:
     machine_seconds: int = _setting("machine_seconds", _int_between(0, 3600), 30)
 
 
+NO_TRACKING = TrackingSettings()
+
+
 def _archive_url(value: Any) -> str:
     return "" if _string(value) == "" else _base_url(value)
 

@@ -131,7 +131,8 @@ def test_an_import_twice_changes_nothing(project_dir, tmp_path, target):
     once = seen(where, url)
     again = json.loads(ok(newsletter(where, "state", "import", str(export), "--json", url=url)))
     assert again["new"] == {"issues": 0, "suppressions": 0, "cron_backoff": 0, "schedule": 0,
-                            "signups": 0, "list_leaves": 0}  # fmt: skip
+                            "signups": 0, "list_leaves": 0, "events": 0, "fates": 0,
+                            "engagement": 0}  # fmt: skip
     assert again["already"]["signups"] == 1 and again["already"]["list_leaves"] == 1
     assert again["already"]["issues"] == 1 and again["already"]["suppressions"] == 1
     assert again["already"]["schedule"] == 1 and not again["adopted"]

@@ -137,6 +137,7 @@ def _register() -> None:
         cron,
         init,
         preview,
+        report,
         schedule,
         send,
         serve,
@@ -153,6 +154,7 @@ def _register() -> None:
     app.command("schedule", epilog=_examples("schedule"))(schedule.schedule)
     app.command("cron", epilog=_examples("cron"))(cron.cron)
     app.command("status", epilog=_examples("status"))(status.status)
+    app.command("report", epilog=_examples("report"))(report.report)
     app.add_typer(subscribers.app, name="subscribers", epilog=_examples("subscribers"))
     app.command("serve", epilog=_examples("serve"))(serve.serve)
     app.add_typer(state.app, name="state", epilog=_examples("state"))
@@ -176,6 +178,7 @@ EXAMPLES = {
                  "newsletter schedule --list-queued", "newsletter schedule --cancel welcome"],
     "cron": ["newsletter cron   # every few minutes, from a timer (README, Scheduling)"],
     "status": ["newsletter status", "newsletter status welcome --recipients"],
+    "report": ["newsletter report welcome", "newsletter report welcome --csv > welcome.csv"],
     "subscribers": ["newsletter subscribers list",
                     "newsletter subscribers add main ada@example.com --name Ada",
                     "newsletter subscribers import main export.csv --from mailchimp",

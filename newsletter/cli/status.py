@@ -13,7 +13,7 @@ from newsletter.cli.common import JsonOption, ProjectOption, open_project
 if TYPE_CHECKING:
     from newsletter.send.status import IssueStatus
 
-COLUMNS = ("accepted", "refused", "skipped", "pending", "ambiguous")
+COLUMNS = ("accepted", "refused", "skipped", "pending", "ambiguous", "delivered", "bounced")
 
 
 def status(
@@ -30,7 +30,8 @@ def status(
     project: ProjectOption = Path("."),
 ) -> None:
     """Show what was sent and what is queued: per issue, how many recipients were
-    accepted, refused, skipped, are pending, or are held as ambiguous."""
+    accepted, refused, skipped, are pending, or are held as ambiguous, and how many
+    copies the provider's events say were delivered or bounced (`report` has more)."""
     from newsletter.errors import UsageError
     from newsletter.send.status import issue_statuses, recipient_states
 
@@ -70,6 +71,7 @@ def _table(found: list[IssueStatus], zone: str) -> list[str]:
     lines = [row("state", "when", "list", list(COLUMNS), "issue")]
     for s, when in zip(found, whens, strict=True):
         d = s.data()
+        d |= {"delivered": s.delivered, "bounced": (s.fates or {}).get("bounced", 0)}
         counts = [""] * len(COLUMNS) if s.started is None else [f"{d[c]:,}" for c in COLUMNS]
         lines.append(row(s.state, when, s.list_name, counts, s.id))
         if s.subject is not None:
@@ -78,4 +80,8 @@ def _table(found: list[IssueStatus], zone: str) -> list[str]:
             lines.append(f"    audience: {s.audience}")
         if s.problem is not None:
             lines.append(f"    cannot be rendered now: {s.problem}")
+        settled = (s.fates or {}).get("settled", 0)
+        if settled:
+            lines.append(f"    {settled:,} held as ambiguous were settled as accepted by the "
+                         "provider's events (never resent)")  # fmt: skip
     return lines

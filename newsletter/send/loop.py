@@ -48,7 +48,7 @@ def deliver(
     attempt = 1
     while claimed:
         try:
-            recipients = tuple(personaliser.recipient(c) for c in claimed)
+            recipients = tuple(personaliser.recipient(c, c.seq) for c in claimed)
         except BaseException:  # never handed over: back to pending, not ambiguous
             ledger.release(issue.id, [c.email for c in claimed], clock.now())
             raise

@@ -29,9 +29,18 @@ class IssueStatus:
     subject: str | None = None  # None: the queued articles cannot be rendered now
     problem: str | None = None  # why not (cron would fail the same way)
     audience: str | None = None  # who it goes to, when not its list alone (as shown)
+    # what the provider's events said since (state/events.py's tally): None while queued
+    fates: dict[str, int] | None = None
+
+    @property
+    def delivered(self) -> int:
+        """Copies the provider's events say arrived (a later spam report or
+        unsubscribe included: they arrived)."""
+        f = self.fates or {}
+        return f.get("delivered", 0) + f.get("spam report", 0) + f.get("unsubscribed", 0)
 
     def data(self) -> dict[str, object]:
-        c = self.counts
+        c, f = self.counts, self.fates or {}
         return {
             "issue": self.id, "subject": self.subject, "list": self.list_name,
             "transport": self.transport, "state": self.state, "problem": self.problem,
@@ -44,6 +53,13 @@ class IssueStatus:
             # `refused`), so it stays 0
             "delivered": c["sent"], "failed": 0,
             **({"audience": self.audience} if self.audience else {}),
+            # what the provider's events said of the accepted copies (delivery events:
+            # SendGrid's Event Webhook, `bounces read`)
+            "events": {"delivered": self.delivered, "bounced": f.get("bounced", 0),
+                       "bounced_hard": f.get("hard", 0), "deferred": f.get("deferred", 0),
+                       "dropped": f.get("dropped", 0), "spam_reports": f.get("spam report", 0),
+                       "unsubscribed": f.get("unsubscribed", 0),
+                       "settled": f.get("settled", 0)},
         }  # fmt: skip
 
     def when(self, zone: str) -> str:
@@ -75,9 +91,11 @@ def _started(project: Project, record: IssueRecord) -> IssueStatus:
     subject = frozen.rendered().shown_subject() if frozen is not None else None
     shown = "cancelled" if ledger.cancelled(record.id) else record.state
     audience = frozen.audience_data() if frozen is not None else None
+    key = project.state.issues.key(record.id)
+    fates = project.state.events.tally(key[0]) if key else None
     return IssueStatus(record.id, record.list_name, record.transport, shown, record.created_at,
                        record.finished_at, ledger.counts(record.id), subject=subject,
-                       audience=_shown(audience))  # fmt: skip
+                       audience=_shown(audience), fates=fates)  # fmt: skip
 
 
 def _queued(project: Project, entry: Queued) -> IssueStatus:

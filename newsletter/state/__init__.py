@@ -16,6 +16,7 @@
     secrets.py       the key of the signed links, the same on every host
     signups.py       the web's signups (double opt-in, consent) and rate limits
     leaves.py        the lists readers left on the preferences page
+    events.py        after the send: providers' events once each, recipients' fates, engagement
     identity.py      what the state is: its id, recorded by the project
     transfer.py      all of it as rows, out (export) and in (import, merging)
 
@@ -33,6 +34,7 @@ from newsletter.errors import StateError
 from newsletter.state.backoff import Backoff
 from newsletter.state.cursors import Cursors
 from newsletter.state.engine import Engine
+from newsletter.state.events import DeliveryEvents
 from newsletter.state.identity import Identity
 from newsletter.state.issues import Issues
 from newsletter.state.leaves import Leaves
@@ -83,6 +85,7 @@ class Database:
         self.identity = Identity(self.engine)
         self.signups = Signups(self.engine)
         self.leaves = Leaves(self.engine)
+        self.events = DeliveryEvents(self.engine)
 
     def usable(self) -> bool:
         """Whether its connection still answers (one kept open across requests may

@@ -322,6 +322,46 @@ STEPS: tuple[Step, ...] = (
             hits INTEGER NOT NULL
         )""",
     )),
+    # After the send: each provider event kept once (its id), what became of each
+    # recipient's accepted copy (the furthest state its events reached, never back),
+    # and the opens and clicks of an issue when [tracking] counts them (per link; per
+    # recipient only with per_subscriber, in fates).
+    Step("0016_events", (
+        """CREATE TABLE events (
+            id TEXT PRIMARY KEY,             -- the source's own (SendGrid's sg_event_id)
+            source TEXT NOT NULL,            -- sendgrid | dsn
+            issue INTEGER NOT NULL,          -- issue_keys.n
+            seq INTEGER NOT NULL,            -- the recipient (deliveries.seq)
+            kind TEXT NOT NULL,              -- SendGrid's event name
+            at INTEGER NOT NULL,             -- Unix time it happened
+            recorded_at TEXT NOT NULL
+        ){without_rowid}""",
+        """CREATE TABLE fates (
+            seq INTEGER PRIMARY KEY,         -- the recipient (deliveries.seq)
+            issue INTEGER NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('deferred', 'delivered', 'dropped',
+                                   'bounced', 'unsubscribed', 'spam report')),
+            bounce TEXT,                     -- hard | soft, when bounced
+            reason TEXT,                     -- the provider's words for that state
+            delivered_at INTEGER,            -- Unix time of its first delivery
+            deferrals INTEGER NOT NULL DEFAULT 0,
+            opens INTEGER NOT NULL DEFAULT 0,      -- with [tracking] per_subscriber only
+            machine_opens INTEGER NOT NULL DEFAULT 0,
+            clicks INTEGER NOT NULL DEFAULT 0,
+            machine_clicks INTEGER NOT NULL DEFAULT 0,
+            at INTEGER NOT NULL,             -- Unix time of the event that set the state
+            updated_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX fates_issue ON fates (issue, state)",
+        """CREATE TABLE engagement (
+            issue INTEGER NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('open', 'click')),
+            url TEXT NOT NULL,               -- a click's link; '' for opens
+            people INTEGER NOT NULL,
+            machines INTEGER NOT NULL,       -- image proxies, link scanners
+            PRIMARY KEY (issue, kind, url)
+        ){without_rowid}""",
+    )),
 )  # fmt: skip
 
 

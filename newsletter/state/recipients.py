@@ -46,6 +46,7 @@ class Claimed:
     email: str
     name: str
     fields: Mapping[str, str] = field(default_factory=dict)
+    seq: int = 0  # its number in the ledger (deliveries.seq), which events carry back
 
 
 class Claim(list[Claimed]):
@@ -302,8 +303,8 @@ class Recipients:
 def _claimed(rows: list[Any]) -> list[Claimed]:
     """The claimed rows not skipped."""
     return [
-        Claimed(email, name, json.loads(fields) if fields else {"email": email, "name": name})
-        for _, email, name, fields, why in rows
+        Claimed(email, name, json.loads(fields) if fields else {"email": email, "name": name}, seq)
+        for seq, email, name, fields, why in rows
         if not why
     ]
 

@@ -54,6 +54,10 @@ TABLES: dict[str, tuple[str, ...]] = {
                    "message_id", "reason", "updated_at"),
     "batches": ("issue", "number", "first_seq", "last_seq", "size", "state", "message_id",
                 "reason", "claimed_at", "updated_at"),
+    "events": ("id", "source", "issue", "seq", "kind", "at", "recorded_at"),
+    "fates": ("seq", "issue", "state", "bounce", "reason", "delivered_at", "deferrals", "opens",
+              "machine_opens", "clicks", "machine_clicks", "at", "updated_at"),
+    "engagement": ("issue", "kind", "url", "people", "machines"),
     "schedule": ("n", "issue_id", "list", "articles", "transport", "send_at", "given", "state",
                  "reason", "created_at", "updated_at", "force", "options"),
     "list_leaves": ("list", "email_key", "email", "source", "created_at"),
@@ -69,6 +73,8 @@ ORDER = {
     "schedule": "n",
     "issues": "created_at, id",
     "signups": "n",
+    "fates": "seq",
+    "engagement": "issue, kind, url",
 }
 # not moved: the header carries the schema and the id; claims name runs of this
 # state's hosts, gone after a move (a batch in flight without one is a dead run's);
@@ -246,11 +252,13 @@ class _Reader:
 # the merge computes with them); every other one holds text
 NUMBERS = {"n", "seq", "issue", "batch", "number", "first_seq", "last_seq", "size",
            "recipients", "frontier", "synced_until", "failures", "force", "mail_due",
-           "welcome_due"}  # fmt: skip
+           "welcome_due", "at", "delivered_at", "deferrals", "opens", "machine_opens",
+           "clicks", "machine_clicks", "people", "machines"}  # fmt: skip
 NULLABLE = {  # the columns that may be NULL (the schema's), table by table
     "issues": {"finished_at", "audience"},
     "deliveries": {"state", "batch", "message_id", "reason", "updated_at"},
     "batches": {"message_id", "reason"},
+    "fates": {"bounce", "reason", "delivered_at"},
     "schedule": {"transport", "reason"},
     "signups": {"mail_claimed_at", "mailed_at", "mail_error", "confirmed_at",
                 "confirmed_client", "lifted", "pulled_at", "welcome_issue"},
@@ -486,6 +494,41 @@ class _Merge:
                 yield [key.new_key, row[1], row[2] + key.offset, row[3] + key.offset, *row[4:]]
 
         self.engine.insert("batches", columns, copied())
+
+    # --- after the send: an issue's events go with it (renumbered as its recipients);
+    # those of an issue this state has already are this state's own ---
+
+    def _events(self, columns: tuple[str, ...], rows: Iterator[list[Any]]) -> None:
+        self._of_recipients("events", columns, rows, issue_at=2, seq_at=3,
+                            on_conflict="ON CONFLICT (id) DO NOTHING")  # fmt: skip
+
+    def _fates(self, columns: tuple[str, ...], rows: Iterator[list[Any]]) -> None:
+        self._of_recipients("fates", columns, rows, issue_at=1, seq_at=0,
+                            on_conflict="ON CONFLICT (seq) DO NOTHING")  # fmt: skip
+
+    def _engagement(self, columns: tuple[str, ...], rows: Iterator[list[Any]]) -> None:
+        self._of_recipients("engagement", columns, rows, issue_at=0, seq_at=None,
+                            on_conflict="ON CONFLICT (issue, kind, url) DO NOTHING")  # fmt: skip
+
+    def _of_recipients(self, table: str, columns: tuple[str, ...], rows: Iterator[list[Any]],
+                       issue_at: int, seq_at: int | None, on_conflict: str) -> None:  # fmt: skip
+        already = 0
+
+        def moved() -> Iterator[list[Any]]:
+            nonlocal already
+            for exported in rows:
+                row = list(exported)
+                key = self._key(row[issue_at])
+                if key.new_key is None:
+                    already += 1
+                    continue
+                row[issue_at] = key.new_key
+                if seq_at is not None:
+                    row[seq_at] += key.offset
+                yield row
+
+        self._insert_new(table, columns, moved(), on_conflict)
+        self._count(table, 0, already)
 
     def _schedule(self, columns: tuple[str, ...], rows: Iterator[list[Any]]) -> None:
         new = already = 0

@@ -45,7 +45,8 @@ def make_transport(kind: str, settings: Settings, place: Place) -> Transport:
         from newsletter.transports.sendgrid import SendgridTransport
 
         key = sendgrid_api_key(settings, place)
-        return SendgridTransport(settings.sendgrid, key, place.clock, settings.sendgrid.timeout)
+        return SendgridTransport(settings.sendgrid, key, place.clock, settings.sendgrid.timeout,
+                                 settings.tracking)  # fmt: skip
     from newsletter.transports.smtp import SmtpTransport
 
     password = smtp_password(settings, place)

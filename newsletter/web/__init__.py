@@ -1,6 +1,7 @@
 """WEB: one WSGI application for the audience's side of the newsletter, the signed
-unsubscribe links today (unsubscribe.py, with its pages in pages.py), and /healthz
-for a load balancer (health.py), behind the proxies it trusts (proxies.py). Run it under
+unsubscribe links (unsubscribe.py, with its pages in pages.py), the preferences and
+signup pages, SendGrid's Event Webhook (events.py), and /healthz for a load balancer
+(health.py), behind the proxies it trusts (proxies.py). Run it under
 any WSGI server as `newsletter.web:application` (the project folder from
 $NEWSLETTER_PROJECT, else the current one), or with `newsletter serve` (server.py).
 """
@@ -21,6 +22,7 @@ from newsletter.project import Project
 from newsletter.settings import LIST_NAME
 from newsletter.signing import PREFERENCES
 from newsletter.state import Database
+from newsletter.web.events import sendgrid_events
 from newsletter.web.health import HEALTH, healthz, unhealthy
 from newsletter.web.mailer import Mailer
 from newsletter.web.pages import HEADERS, Page, Start
@@ -29,6 +31,7 @@ from newsletter.web.proxies import Proxies
 from newsletter.web.signup import signup
 from newsletter.web.unsubscribe import unsubscribe
 
+EVENTS = "events/sendgrid"  # SendGrid's Event Webhook, beside the unsubscribe link's path
 App = Callable[[dict[str, Any], Start], Iterable[bytes]]
 
 
@@ -66,7 +69,8 @@ def _route(project: Project, environ: dict[str, Any], start: Start) -> Iterable[
     health = environ.get("PATH_INFO") == HEALTH
     signup_page = _signup_path(project, environ)
     prefs = _pages_path(project, environ, PREFERENCES)
-    known = health or prefs or signup_page is not None
+    events = _pages_path(project, environ, EVENTS)
+    known = health or prefs or events or signup_page is not None
     if not known and not _unsubscribe_path(project, environ):
         page = Page(project.settings.newsletter)
         return page.answer(start, "404 Not Found", "missing_title", page.text("missing"))
@@ -79,6 +83,8 @@ def _route(project: Project, environ: dict[str, Any], start: Start) -> Iterable[
         return signup(project, environ, start, *signup_page)
     if prefs:
         return preferences(project, environ, start)
+    if events:
+        return sendgrid_events(project, environ, start)
     return unsubscribe(project, environ, start)
 
 

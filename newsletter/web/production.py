@@ -34,14 +34,15 @@ LOOP = 0.05  # seconds between looks for a stop
 
 @dataclass(frozen=True)
 class Limits:
-    """What one client may take of the server. The endpoint's requests are small: a
-    link with its token, a one-line form."""
+    """What one client may take of the server. The audience's requests are small (a
+    link with its token, a one-line form: each page reads a few KB of a body at most);
+    SendGrid's events come in posts of up to 768 KB."""
 
     request_time: float = 10.0  # seconds from a request's first byte to its last
     idle_time: float = 30.0  # seconds a kept-alive connection may wait for its next one
     connections: int = 500  # open at once; more wait in the backlog
     header_bytes: int = 16 * 1024
-    body_bytes: int = 64 * 1024
+    body_bytes: int = 2 * 1024 * 1024
     threads: int = 4
 
     def adjustments(self) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from typing import Any
 
 from newsletter.clock import Clock
 from newsletter.errors import AmbiguousError, PermanentError, TransientError, TransportError
-from newsletter.settings import SendgridSettings
+from newsletter.settings import NO_TRACKING, SendgridSettings, TrackingSettings
 from newsletter.transports.base import Batch, BatchResult
 from newsletter.transports.sendgrid.client import answer_error, endpoint, header, post_json
 from newsletter.transports.sendgrid.payload import PayloadMaker
@@ -33,10 +33,17 @@ class SendgridTransport:
     batch_size = 1000
 
     def __init__(
-        self, settings: SendgridSettings, api_key: str, clock: Clock, timeout: float = 30.0
+        self,
+        settings: SendgridSettings,
+        api_key: str,
+        clock: Clock,
+        timeout: float = 30.0,
+        tracking: TrackingSettings = NO_TRACKING,
     ) -> None:
-        """`timeout`: seconds one request may take (the client has no limit of its own)."""
+        """`timeout`: seconds one request may take (the client has no limit of its own);
+        `tracking`: whether SendGrid tracks opens and clicks ([tracking])."""
         self.settings = settings
+        self.tracking = tracking
         self.clock = clock
         self.timeout = timeout
         self._endpoint = endpoint(api_key, settings.host, timeout, "mail", "send")
@@ -50,7 +57,8 @@ class SendgridTransport:
         made = self._made
         same = made and made[0] is batch.issue and made[1] is batch.envelope
         if made is None or not same or made[2] != batch.test:
-            maker = PayloadMaker(batch.issue, batch.envelope, self.settings, batch.test)
+            maker = PayloadMaker(batch.issue, batch.envelope, self.settings, batch.test,
+                                 self.tracking)  # fmt: skip
             self._made = made = (batch.issue, batch.envelope, batch.test, maker)
         return made[3]
 

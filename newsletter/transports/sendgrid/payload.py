@@ -30,7 +30,7 @@ from newsletter.message import Envelope
 from newsletter.personalise import Recipient, escape_html
 from newsletter.render import RenderedIssue
 from newsletter.render.placeholders import UNSUBSCRIBE_URL
-from newsletter.settings import SendgridSettings
+from newsletter.settings import NO_TRACKING, SendgridSettings, TrackingSettings
 from newsletter.text import header_text
 from newsletter.transports.base import Batch
 
@@ -62,7 +62,12 @@ class PayloadMaker:
     every request shares are encoded here, once."""
 
     def __init__(
-        self, issue: RenderedIssue, envelope: Envelope, settings: SendgridSettings, test: bool
+        self,
+        issue: RenderedIssue,
+        envelope: Envelope,
+        settings: SendgridSettings,
+        test: bool,
+        tracking: TrackingSettings = NO_TRACKING,
     ) -> None:
         newsletter = envelope.newsletter
         self.notice = envelope.notice
@@ -94,6 +99,13 @@ class PayloadMaker:
             shared["asm"] = {"group_id": settings.unsubscribe_group}
         if settings.sandbox:
             shared["mail_settings"] = {"sandbox_mode": {"enable": True}}
+        # SendGrid's tracking as [tracking] says, whatever the account's own settings
+        # say (off unless turned on; never on a notice: its link is the reader's alone)
+        opens, clicks = (tracking.opens, tracking.clicks) if not envelope.notice else (False,) * 2
+        shared["tracking_settings"] = {
+            "click_tracking": {"enable": clicks, "enable_text": False},
+            "open_tracking": {"enable": opens},
+        }
         self.head = b'{"personalizations":['
         self.tail = ("]," + json.dumps(shared, separators=(",", ":"))[1:]).encode("ascii")
 
@@ -151,19 +163,25 @@ class PayloadMaker:
         name = header_text(recipient.name)
         if name:
             box += ',"name":' + quoted(_name(name))
+        # its number in the ledger, which SendGrid's events carry back as a field `r`
+        number = f',"custom_args":{{"r":"{recipient.seq}"}}' if recipient.seq else ""
         if self.notice:  # on no list: no List-Unsubscribe
-            return f'{{"to":[{box}}}],"substitutions":{{{",".join(parts)}}}}}', size
+            return f'{{"to":[{box}}}],"substitutions":{{{",".join(parts)}}}{number}}}', size
         url = done.get(raw[UNSUBSCRIBE_URL]) or quoted(raw[UNSUBSCRIBE_URL])
         person = (
             f'{{"to":[{box}}}],"substitutions":{{{",".join(parts)}}},'
-            f'"headers":{{"List-Unsubscribe":"<{url[1:-1]}>{self.mailto}",{ONE_CLICK}}}}}'
+            f'"headers":{{"List-Unsubscribe":"<{url[1:-1]}>{self.mailto}",{ONE_CLICK}}}'
+            f"{number}}}"
         )
         return person, size
 
 
-def build_payload(batch: Batch, settings: SendgridSettings) -> Payload:
+def build_payload(
+    batch: Batch, settings: SendgridSettings, tracking: TrackingSettings = NO_TRACKING
+) -> Payload:
     """The request for one batch (a transport keeps its PayloadMaker for the send)."""
-    return PayloadMaker(batch.issue, batch.envelope, settings, batch.test).make(batch.recipients)
+    maker = PayloadMaker(batch.issue, batch.envelope, settings, batch.test, tracking)
+    return maker.make(batch.recipients)
 
 
 def _mailbox(address: Address) -> dict[str, str]:
