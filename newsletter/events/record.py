@@ -26,6 +26,7 @@ caller, nothing changed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -201,13 +202,14 @@ class _Work:
         new = _FATE_OF.get(kind)
         if new is None:  # processed
             return
-        fate = self._fate(known, new, event.at)
+        fate = self._fate(known, event.at)
         if kind == "delivered":
             fate.delivered_at = min(fate.delivered_at or event.at, event.at)
         if kind == "deferred":
             fate.deferrals += 1
-        if RANK[new] > RANK[fate.state] or (new == "bounced" and event.bounce == "hard"
-                                            and fate.bounce == "soft"):  # fmt: skip
+        if RANK[new] > RANK.get(fate.state, 0) or (
+            new == "bounced" and event.bounce == "hard" and fate.bounce == "soft"
+        ):
             fate.state, fate.reason, fate.at = new, event.reason or None, event.at
             fate.bounce = (event.bounce or None) if new == "bounced" else None
         elif RANK[new] == RANK[fate.state] and not fate.reason:
@@ -217,10 +219,11 @@ class _Work:
         if reason:
             self.suppressions.append((event.email, reason, f"{event.source} event"))
 
-    def _fate(self, known: Known, state: str, at: int) -> Fate:
+    def _fate(self, known: Known, at: int) -> Fate:
+        """The recipient's fate so far; a new one has no state yet ("": below all)."""
         fate = self.fates.get(known.seq)
         if fate is None:
-            fate = self.fates[known.seq] = Fate(known.seq, known.issue, state, at=at)
+            fate = self.fates[known.seq] = Fate(known.seq, known.issue, "", at=at)
         return fate
 
     def _engage(self, event: Event, known: Known) -> None:
@@ -236,7 +239,9 @@ class _Work:
         counted[machine] += 1
         if not self.tracking.per_subscriber:
             return
-        fate = self._fate(known, "delivered", event.at)  # an open or a click: it arrived
+        fate = self._fate(known, event.at)
+        if not fate.state:  # an open or a click: it arrived
+            fate.state = "delivered"
         if event.kind == "open":
             fate.machine_opens += machine
             fate.opens += not machine
@@ -274,6 +279,10 @@ def _suppression(event: Event) -> str | None:
         return SPAM_REPORT
     if event.kind in ("unsubscribe", "group_unsubscribe"):
         return UNSUBSCRIBED
-    if event.kind == "dropped":
-        return DROP_REASONS.get(event.reason.lower().strip().rstrip("."))
+    if event.kind == "dropped":  # its reason, after the status the webhook may put first
+        words = _STATUS.sub("", event.reason).strip().rstrip(".").lower()
+        return DROP_REASONS.get(words)
     return None
+
+
+_STATUS = re.compile(r"^\d\.\d{1,3}\.\d{1,3}\s+")
