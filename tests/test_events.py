@@ -187,6 +187,11 @@ def test_each_documented_event_lands_on_its_recipient_once(
         fates = dict(state.engine.all("SELECT seq, reason FROM fates WHERE state = 'bounced'"))
         kept = state.engine.value("SELECT count(*) FROM events")
     assert any("does not exist" in (why or "") for why in fates.values())
+    exported = json.loads(cli("subscribers", "export", "reader3@example.com", "--json").stdout)
+    (issue,) = exported["issues"]
+    assert issue["after"]["state"] == "bounced" and issue["after"]["bounce"] == "hard"
+    shown = cli("subscribers", "export", "reader3@example.com").stdout
+    assert "    after: bounced (hard): 550 5.1.1 The email account" in shown
     assert kept == len(first) + len(second) - 2  # the open and the click were not kept
 
 

@@ -101,6 +101,11 @@ def test_after_forget_the_address_is_in_no_file_or_table_in_clear(project_dir, c
             "UPDATE deliveries SET state = 'refused', reason = '550 <ADA@example.com>: no' "
             "WHERE email_key = ?", (ADA,)
         )  # fmt: skip
+        state.engine.execute(  # a bounce event's words that quote it
+            "INSERT INTO fates (seq, issue, state, bounce, reason, at, updated_at) "
+            "SELECT seq, issue, 'bounced', 'hard', '550 5.1.1 <Ada@Example.com> unknown', 0, '' "
+            "FROM deliveries WHERE email_key = ?", (ADA,)
+        )  # fmt: skip
     assert in_clear(project_dir)  # everywhere before
     before = {path: (project_dir / path).read_bytes() for path in (SAMPLE, "subscribers/more.csv")}
     counts = json.loads(cli("status", ISSUE, "--json").stdout)

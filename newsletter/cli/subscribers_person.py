@@ -64,6 +64,13 @@ def _export_lines(found: PersonExport, zone: str) -> list[str]:
             if v
         )
         lines.append(f"  {d.issue} (list {d.list_name}): {d.state} {when}{extra}")
+        if d.after:  # what the provider's events said of it
+            a = d.after
+            said = f"{a['state']}" + (f" ({a['bounce']})" if a["bounce"] else "")
+            said += f": {a['reason']}" if a["reason"] else ""
+            counts = [(n, a[k]) for n, k in (("opens", "opens"), ("clicks", "clicks")) if a[k]]
+            said += "".join(f", {n} {v}" for n, v in counts)
+            lines.append(f"    after: {said}")
     lines.append("signups and consent: none kept" if not s.signups else "signups and consent:")
     for signup in s.signups:
         asked = show(str(signup["asked_at"]), zone)

@@ -36,11 +36,13 @@ FORGET_SOURCE = "forget"  # the source of a forgotten address's suppression
 # for one), so this reads the table once: a command run rarely, by hand.
 _DELIVERIES = (
     "SELECT i.id, i.list, d.seq, d.email, d.name, d.fields, d.state, d.message_id, "
-    "d.reason, d.updated_at, b.state, b.message_id, b.reason, b.updated_at "
+    "d.reason, d.updated_at, b.state, b.message_id, b.reason, b.updated_at, "
+    "f.state, f.bounce, f.reason, f.opens, f.machine_opens, f.clicks, f.machine_clicks "
     "FROM deliveries AS d JOIN issue_keys AS k ON k.n = d.issue "
     "JOIN issues AS i ON i.id = k.issue_id "
     "LEFT JOIN batches AS b ON d.state IS NULL AND b.issue = d.issue "
     "AND b.state != 'released' AND d.seq BETWEEN b.first_seq AND b.last_seq "
+    "LEFT JOIN fates AS f ON f.seq = d.seq "
     "WHERE d.email_key = ? ORDER BY d.seq"
 )
 
@@ -59,11 +61,14 @@ class Delivery:
     at: str | None
     message_id: str | None
     reason: str | None
+    # what the provider's events said of the copy (events.py's fate), if they did
+    after: dict[str, object] | None = None
 
     def data(self) -> dict[str, object]:
         return {"issue": self.issue, "list": self.list_name, "state": self.state,
                 "at": self.at, "message_id": self.message_id, "reason": self.reason,
-                "email": self.email, "name": self.name, "fields": self.fields}  # fmt: skip
+                "email": self.email, "name": self.name, "fields": self.fields,
+                "after": self.after}  # fmt: skip
 
 
 @dataclass
@@ -91,11 +96,15 @@ def held(engine: Engine, email: str) -> Held:
     for row in engine.all(_DELIVERIES, (key,)):
         issue, list_name, _, address, name, fields, state, msgid, reason, at = row[:10]
         if state is None and row[10] is not None:  # as its batch
-            state, msgid, reason, at = row[10:]
+            state, msgid, reason, at = row[10:14]
+        fate = row[14:]
+        after = None if fate[0] is None else dict(zip(
+            ("state", "bounce", "reason", "opens", "machine_opens", "clicks", "machine_clicks"),
+            fate, strict=True))  # fmt: skip
         found.deliveries.append(Delivery(
             issue, list_name, address, name,
             json.loads(fields) if fields else {"email": address, "name": name},
-            state or "pending", at, msgid, reason,
+            state or "pending", at, msgid, reason, after,
         ))  # fmt: skip
     return found
 
@@ -161,7 +170,8 @@ def rewrite(engine: Engine, key: str, hashed: str) -> tuple[int, int]:
         (hashed, hashed, key),
     )
     pattern = "%" + re.sub(r"([\\%_])", r"\\\1", key) + "%"
-    for table, where in (("deliveries", "seq"), ("batches", "issue, number")):
+    # a bounce's words often quote the address: a fate's reason too
+    for table, where in (("deliveries", "seq"), ("batches", "issue, number"), ("fates", "seq")):
         columns = [c.strip() for c in where.split(",")]
         rows = engine.all(
             f"SELECT {where}, reason FROM {table} WHERE lower(reason) LIKE ? ESCAPE '\\'",
