@@ -130,12 +130,14 @@ class _Work:
         fresh = self._fresh(events)
         matched = self._match(fresh)
         self.fates = self.table.fates(known.seq for _, known in matched)
+        before = set(self.fates)
         kept = []
         for event, known in sorted(matched, key=lambda pair: pair[0].at):
             self._apply(event, known)
             kept.append((event.id, event.source, known.issue, known.seq, event.kind, event.at))
         self.table.keep(kept, self.stamp)
-        self.table.put_fates((self.fates[seq] for seq in sorted(self.moved)), self.stamp)
+        moved = (self.fates[seq] for seq in sorted(self.moved))
+        self.table.put_fates(moved, before, self.stamp)
         if self.counts:
             self.table.count(self.counts)
         self.kept = len(kept)

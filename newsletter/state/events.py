@@ -171,12 +171,13 @@ class DeliveryEvents:
         return found
 
     def keep(self, rows: Iterable[tuple[str, str, int, int, str, int]], stamp: str) -> None:
-        """(id, source, issue, seq, kind, at) rows: each event kept once."""
-        self.engine.executemany(
-            "INSERT INTO events (id, source, issue, seq, kind, at, recorded_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-            [(*row, stamp) for row in rows],
-        )
+        """(id, source, issue, seq, kind, at) rows of events not kept yet (`seen`, in
+        the same transaction, said so; writers take turns): streamed in (PostgreSQL's
+        COPY), not a statement each."""
+        self.engine.insert(
+            "events", ("id", "source", "issue", "seq", "kind", "at", "recorded_at"),
+            ((*row, stamp) for row in rows),
+        )  # fmt: skip
 
     def fates(self, seqs: Iterable[int]) -> dict[int, Fate]:
         found: dict[int, Fate] = {}
@@ -188,17 +189,17 @@ class DeliveryEvents:
                 found[int(row[0])] = Fate(*row)
         return found
 
-    def put_fates(self, fates: Iterable[Fate], stamp: str) -> None:
-        """Write these fates as they are now (made or moved by the caller)."""
+    def put_fates(self, fates: Iterable[Fate], known: set[int], stamp: str) -> None:
+        """Write these fates as they are now (made or moved by the caller): those of
+        `known` (read by `fates` in this transaction) updated, the others new."""
+        rows = [fate.row(stamp) for fate in fates]
+        self.engine.insert("fates", (*_FATE_COLUMNS.split(", "), "updated_at"),
+                           (row for row in rows if row[0] not in known))  # fmt: skip
         self.engine.executemany(
-            f"INSERT INTO fates ({_FATE_COLUMNS}, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (seq) DO UPDATE SET "
-            "state = excluded.state, bounce = excluded.bounce, reason = excluded.reason, "
-            "delivered_at = excluded.delivered_at, deferrals = excluded.deferrals, "
-            "opens = excluded.opens, machine_opens = excluded.machine_opens, "
-            "clicks = excluded.clicks, machine_clicks = excluded.machine_clicks, "
-            "at = excluded.at, updated_at = excluded.updated_at",
-            [fate.row(stamp) for fate in fates],
+            "UPDATE fates SET state = ?, bounce = ?, reason = ?, delivered_at = ?, "
+            "deferrals = ?, opens = ?, machine_opens = ?, clicks = ?, machine_clicks = ?, "
+            "at = ?, updated_at = ? WHERE seq = ?",
+            [(*row[2:], row[0]) for row in rows if row[0] in known],
         )
 
     def count(self, counts: dict[tuple[int, str, str], list[int]]) -> None:
