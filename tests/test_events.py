@@ -430,3 +430,26 @@ def test_serve_killed_while_a_batch_is_written_records_the_retry_exactly_once(
 def _quietly(call, *args):
     with contextlib.suppress(OSError, http.client.HTTPException):
         call(*args)
+
+
+def test_each_copy_carries_its_number_and_tracking_is_off_unless_asked(
+    project_dir, on_fake, sent, cli
+):
+    body = on_fake.accepted[0]
+    assert body["tracking_settings"] == {
+        "click_tracking": {"enable": False, "enable_text": False},
+        "open_tracking": {"enable": False},
+    }
+    numbers = [int(p["custom_args"]["r"]) for b in on_fake.accepted for p in b["personalizations"]]
+    assert len(set(numbers)) == 1200 and numbers == sorted(numbers)
+    tracking(project_dir, per_subscriber=False)
+    result = cli("send", SAMPLE_ARTICLE, "--list", "big", "--transport", "sendgrid", "--yes",
+                 "--id", "tracked")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert on_fake.accepted[-1]["tracking_settings"] == {
+        "click_tracking": {"enable": True, "enable_text": False},
+        "open_tracking": {"enable": True},
+    }
+    test = cli("send", SAMPLE_ARTICLE, "--test", "me@example.com", "--transport", "sendgrid")
+    assert test.exit_code == 0, test.output
+    assert "custom_args" not in on_fake.accepted[-1]["personalizations"][0]  # outside the ledger
