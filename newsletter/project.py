@@ -220,6 +220,9 @@ class Project:
             self.clock.now().astimezone(ZoneInfo(self.settings.newsletter.timezone)).date(),
             theme=self.settings.theme,
             overrides=overrides,
+            utm=self.settings.tracking.utm,
+            archive_url=self.settings.archive.url,
+            serve_url=self.settings.unsubscribe.url,
         )
 
     # --- where things are ---
