@@ -309,3 +309,14 @@ def test_a_broken_message_in_an_mbox_names_its_number(tmp_path):
     assert str(raised.value).endswith("mbox: message 2: is empty")
     counts, evs = parse_path(path)
     assert evs == [] and counts.files == 0 and len(counts.unreadable) == 1
+
+
+def test_rfc_6533_s_global_parts_are_read_as_the_others():
+    data = fixture("postfix-hard.eml").replace(
+        b"Content-Type: message/delivery-status", b"Content-Type: message/global-delivery-status"
+    )
+    data = data.replace(b"text/rfc822-headers", b"message/global-headers")
+    note = read(data, MTIME)
+    assert note.ours and [(e.kind, e.bounce, e.email) for e in note.events] == [
+        ("bounce", "hard", "nobody@example.org")
+    ]

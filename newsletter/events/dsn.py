@@ -16,7 +16,8 @@ Each recipient group is one event:
 - Action delayed: deferred. delivered, relayed, expanded: delivered.
 
 Real notifications vary; what is read besides the RFC's form: a Status with a
-three-digit detail (Exchange's 5.1.10); a Diagnostic-Code folded over lines
+three-digit detail (Exchange's 5.1.10); RFC 6533's message/global-delivery-status
+and returned message/global or message/global-headers; a Diagnostic-Code folded over lines
 (Gmail's); a delivery-status part encoded in base64 or quoted-printable; a
 delivery-status part with no recipient groups (Gmail's, at times), whose recipients
 are then the X-Failed-Recipients header's, with the first status code of the
@@ -49,6 +50,8 @@ ACTIONS = {
     "relayed": "delivered",
     "expanded": "delivered",
 }
+STATUS_PARTS = ("message/delivery-status", "message/global-delivery-status")  # RFC 6533's too
+RETURNED_MESSAGES = ("message/rfc822", "message/global", "message/global-headers")
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _SMTP_CODE = re.compile(r"^\s*([245])\d\d\b")
 
@@ -183,7 +186,7 @@ def read(data: bytes, fallback_at: int) -> Notification:
 def _delivery_status(message: Message) -> Message | None:
     """The message/delivery-status part of a report (the first, outside any message
     it returns)."""
-    if message.get_content_type() == "message/delivery-status":
+    if message.get_content_type() in STATUS_PARTS:
         return message
     if not message.is_multipart():
         return None
@@ -191,7 +194,7 @@ def _delivery_status(message: Message) -> Message | None:
         if not isinstance(part, Message):
             continue
         kind = part.get_content_type()
-        if kind == "message/delivery-status":
+        if kind in STATUS_PARTS:
             return part
         if kind.startswith("multipart/"):
             inner = _delivery_status(part)
@@ -254,7 +257,7 @@ def _returned_headers(message: Message) -> Message | None:
     """The headers of the message returned with the report, if any."""
     for part in message.walk():
         kind = part.get_content_type()
-        if kind == "message/rfc822":
+        if kind in RETURNED_MESSAGES:
             payload = part.get_payload()
             inner = payload[0] if isinstance(payload, list) and payload else None
             if isinstance(inner, Message):
