@@ -26,7 +26,7 @@ from newsletter.render.links import absolute, tag_links
 from newsletter.render.placeholders import Field, FieldUseError, Part, Placeholders, Template
 from newsletter.render.text import LinkList, blocks_text, underline, wrap
 from newsletter.render.theme import ThemeView
-from newsletter.render.utm import Tagger, hrefs
+from newsletter.render.utm import Utm, hrefs
 from newsletter.render.words import Words, words
 from newsletter.settings import NewsletterSettings, ThemeSettings
 from newsletter.text import squash
@@ -61,21 +61,17 @@ def render_issue(
     time_limit: float = TIME_LIMIT,
     theme: ThemeSettings | None = None,
     overrides: IssueFields | None = None,
-    utm: tuple[tuple[str, str], ...] = (),
-    archive_url: str = "",
-    serve_url: str = "",
+    utm: Utm | None = None,
 ) -> RenderedIssue:
     """Render the issue's subject, HTML and text parts, with CSS inlined.
 
     `prefix` fixes the placeholder tokens' random prefix (for reproducible output);
     `time_limit` is how long (in seconds) each template may work; `overrides` are the
     command line's --subject and --number, over the issue's own (its first article's
-    front matter); `utm` the tags of the links of the site (`[tracking] utm`, whose
-    hosts are site_url's and `archive_url`'s; the pages of newsletter serve, beside
-    `serve_url`, untagged)."""
+    front matter); `utm`: the tags of the links of the site ([tracking] utm)."""
     env = _environment(template_dirs)
     issue = replace(issue, articles=tuple(absolute(a, newsletter.site_url) for a in issue.articles))
-    tag = Tagger.of(utm, issue.id, (newsletter.site_url, archive_url), serve_url)
+    tag = (utm or Utm()).tagger(issue.id)
     if tag:
         issue = replace(issue, articles=tuple(tag_links(a, tag) for a in issue.articles))
     language = issue.articles[0].language or newsletter.language

@@ -43,6 +43,21 @@ def site_host(url: str) -> str:
 
 
 @dataclass(frozen=True)
+class Utm:
+    """[tracking] utm as a render takes it: the (key, value) pairs, the URLs whose
+    hosts are the site's (`[newsletter] site_url`, `[archive] url`) and `[unsubscribe]
+    url` (newsletter serve's pages are beside it)."""
+
+    pairs: tuple[tuple[str, str], ...] = ()
+    sites: tuple[str, ...] = ()
+    serve_url: str = ""
+
+    def tagger(self, issue_id: str) -> Tagger:
+        """The tags of one issue ({issue} filled in)."""
+        return Tagger.of(self.pairs, issue_id, self.sites, self.serve_url)
+
+
+@dataclass(frozen=True)
 class Tagger:
     """The tags of one issue: `pairs` are (utm key, value) with {issue} filled in,
     `hosts` the site's hosts (as site_host gives them)."""
