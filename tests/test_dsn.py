@@ -320,3 +320,13 @@ def test_rfc_6533_s_global_parts_are_read_as_the_others():
     assert note.ours and [(e.kind, e.bounce, e.email) for e in note.events] == [
         ("bounce", "hard", "nobody@example.org")
     ]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.iterdir()))
+def test_a_cut_or_mangled_message_never_raises(name):
+    """Mail from the outside is anything: every prefix of each fixture, with bytes
+    that are no UTF-8 in it, reads (as something or as nothing) without an error."""
+    data = fixture(name)
+    for cut in range(0, len(data), 11):
+        for variant in (data[:cut], data[:cut] + b"\xff\xfe\x00" + data[cut:]):
+            read(variant, MTIME)
