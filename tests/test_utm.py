@@ -199,3 +199,22 @@ def test_without_tracking_utm_no_link_is_tagged(project_dir, cli):
     assert "utm_" not in html.replace("utm_source=social", "")
     assert "utm_" not in text.replace("utm_source=social", "")
     assert 'href="https://example.com/a?x=1#top"' in html
+
+
+def test_every_recipient_s_copy_carries_the_same_tagged_links(project_dir, cli):
+    """Tagged once, when the issue is rendered: only the reader's own links differ."""
+    (project_dir / "articles" / "tagged.md").write_text(ARTICLE)
+    with (project_dir / "newsletter.toml").open("a") as settings:
+        settings.write(TRACKING)
+    result = cli("send", "articles/tagged.md", "--list", "sample", "--yes")
+    assert result.exit_code == 0, result.output
+    links = []
+    for path in sorted((project_dir / "outbox" / "tagged").glob("*.eml")):
+        message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        html = message.get_body(("html",)).get_content()
+        text = message.get_body(("plain",)).get_content()
+        tagged_html = {u for u in re.findall(r'href="([^"]*utm_[^"]*)"', html)}
+        tagged_text = set(re.findall(r"https?://\S*utm_\S*", text))
+        links.append((frozenset(tagged_html), frozenset(tagged_text)))
+    assert len(links) == 4 and len(set(links)) == 1
+    assert links[0][0] and all("/unsubscribe" not in u for u in links[0][0] | links[0][1])
