@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from newsletter.events.bounces import parse_path
-from newsletter.events.dsn import events, read, status_meaning
+from newsletter.events.dsn import events, read
 from newsletter.events.mailfiles import MailFileError, mail_files, read_mail
+from newsletter.events.status_codes import status_meaning
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "dsn"
 ISSUE = "weekly-48"
