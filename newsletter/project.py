@@ -23,7 +23,7 @@ from newsletter.clock import Clock, SystemClock
 from newsletter.errors import ListError, LockHeld, SettingsError, StateError, UsageError
 from newsletter.files import read_text, shown
 from newsletter.message import Envelope
-from newsletter.render import RenderedIssue, render_issue
+from newsletter.render import RenderedIssue, Utm, render_issue
 from newsletter.render.issue_view import IssueFields
 from newsletter.settings import LIST_NAME, SETTINGS_FILE, Settings, load_settings
 from newsletter.signing import SECRET_BYTES, AddressHash, Signer
@@ -220,6 +220,11 @@ class Project:
             self.clock.now().astimezone(ZoneInfo(self.settings.newsletter.timezone)).date(),
             theme=self.settings.theme,
             overrides=overrides,
+            utm=Utm(
+                self.settings.tracking.utm,
+                sites=(self.settings.newsletter.site_url, self.settings.archive.url),
+                serve_url=self.settings.unsubscribe.url,
+            ),
         )
 
     # --- where things are ---

@@ -133,6 +133,7 @@ def _root(
 
 def _register() -> None:
     from newsletter.cli import (
+        bounces,
         check,
         cron,
         init,
@@ -158,6 +159,7 @@ def _register() -> None:
     app.add_typer(subscribers.app, name="subscribers", epilog=_examples("subscribers"))
     app.command("serve", epilog=_examples("serve"))(serve.serve)
     app.add_typer(state.app, name="state", epilog=_examples("state"))
+    app.add_typer(bounces.app, name="bounces", epilog=_examples("bounces"))
 
 
 EXAMPLES = {
@@ -187,6 +189,8 @@ EXAMPLES = {
     "serve": ["newsletter serve --host 0.0.0.0 --port 8025",
               "newsletter serve --snippet main > signup-form.html"],
     "state": ["newsletter state export state.jsonl.gz", "newsletter state import state.jsonl.gz"],
+    "bounces": ["newsletter bounces read ~/Mail/bounces/",
+                "newsletter bounces read bounces.mbox --json"],
 }  # fmt: skip
 
 

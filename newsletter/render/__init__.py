@@ -22,10 +22,11 @@ from newsletter.files import shown
 from newsletter.render.fields import guard
 from newsletter.render.html import blocks_html, image_html
 from newsletter.render.issue_view import IssueFields, issue_fields, preheader_of, summary_only
-from newsletter.render.links import absolute
+from newsletter.render.links import absolute, tag_links
 from newsletter.render.placeholders import Field, FieldUseError, Part, Placeholders, Template
 from newsletter.render.text import LinkList, blocks_text, underline, wrap
 from newsletter.render.theme import ThemeView
+from newsletter.render.utm import Utm, hrefs
 from newsletter.render.words import Words, words
 from newsletter.settings import NewsletterSettings, ThemeSettings
 from newsletter.text import squash
@@ -60,15 +61,19 @@ def render_issue(
     time_limit: float = TIME_LIMIT,
     theme: ThemeSettings | None = None,
     overrides: IssueFields | None = None,
+    utm: Utm | None = None,
 ) -> RenderedIssue:
     """Render the issue's subject, HTML and text parts, with CSS inlined.
 
     `prefix` fixes the placeholder tokens' random prefix (for reproducible output);
     `time_limit` is how long (in seconds) each template may work; `overrides` are the
     command line's --subject and --number, over the issue's own (its first article's
-    front matter)."""
+    front matter); `utm`: the tags of the links of the site ([tracking] utm)."""
     env = _environment(template_dirs)
     issue = replace(issue, articles=tuple(absolute(a, newsletter.site_url) for a in issue.articles))
+    tag = (utm or Utm()).tagger(issue.id)
+    if tag:
+        issue = replace(issue, articles=tuple(tag_links(a, tag) for a in issue.articles))
     language = issue.articles[0].language or newsletter.language
     fields_ = issue_fields(issue).over(overrides).typeset(language)
     placeholders = Placeholders(prefix)
@@ -137,11 +142,13 @@ def render_issue(
         },
         time_limit,
     )
+    html = _inlined(html, placeholders.prefix)
+    text = tag.text_lines(_tidy_text(text), hrefs(html)) if tag else _tidy_text(text)
     return RenderedIssue(
         id=issue.id,
         subject=subject,
-        html=_parse(placeholders, _inlined(html, placeholders.prefix), "html", "email.html"),
-        text=_parse(placeholders, _tidy_text(text), "text", "email.txt"),
+        html=_parse(placeholders, tag.html(html), "html", "email.html"),
+        text=_parse(placeholders, text, "text", "email.txt"),
         preheader=preheader,
         language=newsletter.language,
         fields=dict(placeholders.fields),

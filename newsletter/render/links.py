@@ -1,7 +1,9 @@
-"""Links in an email must be absolute: relative ones are made so with `site_url`."""
+"""Links in an email must be absolute: relative ones are made so with `site_url`.
+The links of the site may then be tagged ([tracking] utm, utm.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from urllib.parse import urljoin, urlsplit
 
@@ -44,6 +46,31 @@ def _block(block: Block, base: str) -> Block:
         src=_url(block.src, base),
         href=_url(block.href, base) or None,
     )
+
+
+def tag_links(article: Article, tag: Callable[[str], str]) -> Article:
+    """The article with `tag` applied to every link: its URL, its text's links, its
+    buttons' and linked images' targets; never to an image itself."""
+
+    def spans(items: tuple[Span, ...]) -> tuple[Span, ...]:
+        return tuple(replace(s, href=tag(s.href)) if s.href else s for s in items)
+
+    def blocks(items: tuple[Block, ...]) -> tuple[Block, ...]:
+        return tuple(
+            replace(
+                b,
+                spans=spans(b.spans),
+                items=tuple(replace(i, blocks=blocks(i.blocks)) for i in b.items),
+                children=blocks(b.children),
+                header=tuple(spans(cell) for cell in b.header),
+                rows=tuple(tuple(spans(cell) for cell in row) for row in b.rows),
+                href=tag(b.href) if b.href else b.href,
+            )
+            for b in items
+        )
+
+    url = tag(article.url) if article.url else article.url
+    return replace(article, url=url, body=blocks(article.body))
 
 
 def relative_urls(article: Article) -> list[str]:
