@@ -331,3 +331,22 @@ def test_a_cut_or_mangled_message_never_raises(name):
     for cut in range(0, len(data), 11):
         for variant in (data[:cut], data[:cut] + b"\xff\xfe\x00" + data[cut:]):
             read(variant, MTIME)
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [("5.1.1", "hard"), ("5.1.10", "hard"), ("5.2.1", "hard"), ("5.2.2", "soft"),
+     ("5.0.0", "hard"), ("5.4.4", "hard"), ("5.7.1", "soft"), ("5.7.26", "soft"),
+     ("5.3.4", "soft"), ("4.2.2", "soft")],
+)  # fmt: skip
+def test_only_a_failure_of_the_address_is_a_hard_bounce(status, expected):
+    from newsletter.events.dsn import _bounce
+    from newsletter.events.status_codes import STATUS
+
+    assert _bounce(STATUS.search(status), "") == expected
+
+
+def test_without_a_status_the_replys_class_decides():
+    from newsletter.events.dsn import _bounce
+
+    assert (_bounce(None, "5"), _bounce(None, "4"), _bounce(None, "")) == ("hard", "soft", "soft")

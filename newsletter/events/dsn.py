@@ -11,8 +11,10 @@ events alone). What they do to the recipients is record.py's.
 
 Each recipient group is one event:
 
-- Action failed, Status 5.x.x: a bounce, hard (record.py suppresses the address);
-  failed with 4.x.x (the server gave up retrying): a bounce, soft.
+- Action failed, Status 5.1.x, 5.2.x (not 5.2.2, a full mailbox), 5.0.0 or 5.4.4: a
+  bounce, hard (record.py suppresses the address); failed with any other 5.x.x (a
+  refusal of this mail, not of the address: policy, content) or 4.x.x (the server gave
+  up retrying): a bounce, soft.
 - Action delayed: deferred. delivered, relayed, expanded: delivered.
 
 Real notifications vary; what is read besides the RFC's form: a Status with a
@@ -295,8 +297,7 @@ def _event(
     reason = _diagnostic(diagnostic) or status_meaning(status)
     bounce = ""
     if kind == "bounce":
-        klass = code.group(1) if code else _smtp_class(diagnostic)
-        bounce = "hard" if klass == "5" else "soft"
+        bounce = _bounce(code, _smtp_class(diagnostic))
     basis = own_id or hashlib.sha256(data).hexdigest()
     digest = hashlib.sha256(f"{basis}\n{email.lower()}\n{action}".encode()).hexdigest()
     return Event(
@@ -317,6 +318,24 @@ def _diagnostic(value: str) -> str:
     kind, semi, text = value.partition(";")
     words = text if semi and " " not in kind.strip() else value
     return " ".join(words.split())
+
+
+# The permanent failures that are the address's, as the SMTP transport's refusals
+# (5.1.x: no such user or domain; 5.2.x: the mailbox, but a full one, 5.2.2), plus an
+# undefined permanent one (5.0.0, what many servers say for an unknown user) and no
+# route to the domain (5.4.4: no MX or A record). Any other 5.x.x (a policy or content
+# refusal, 5.7.x; a system's or a protocol's) refuses this mail, not the address: soft.
+_HARD = {("1", None), ("2", None), ("0", "0"), ("4", "4")}
+
+
+def _bounce(code: re.Match[str] | None, smtp_class: str) -> str:
+    """hard or soft, from the Status (a 5.x.x as above), else the reply's class."""
+    if code is None:
+        return "hard" if smtp_class == "5" else "soft"
+    klass, subject, detail = code.groups()
+    if klass != "5" or (subject, detail) == ("2", "2"):
+        return "soft"
+    return "hard" if (subject, None) in _HARD or (subject, detail) in _HARD else "soft"
 
 
 def _smtp_class(diagnostic: str) -> str:
