@@ -19,6 +19,7 @@ from types import TracebackType
 from zoneinfo import ZoneInfo
 
 from newsletter.articles import Issue, read_issue
+from newsletter.articles.issue import is_welcome_issue
 from newsletter.clock import Clock, SystemClock
 from newsletter.errors import ListError, LockHeld, SettingsError, StateError, UsageError
 from newsletter.files import read_text, shown
@@ -220,7 +221,15 @@ class Project:
             self.clock.now().astimezone(ZoneInfo(self.settings.newsletter.timezone)).date(),
             theme=self.settings.theme,
             overrides=overrides,
+            archive_url=self.archive_url(issue.id),
         )
+
+    def archive_url(self, issue_id: str) -> str:
+        """The issue's page in the web archive ([archive] url), "" when there is none:
+        no url, or a welcome issue (never archived)."""
+        if is_welcome_issue(issue_id):
+            return ""
+        return self.settings.archive.issue_url(issue_id)
 
     # --- where things are ---
 
