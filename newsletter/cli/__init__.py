@@ -133,6 +133,7 @@ def _root(
 
 def _register() -> None:
     from newsletter.cli import (
+        archive,
         check,
         cron,
         init,
@@ -156,6 +157,7 @@ def _register() -> None:
     app.add_typer(subscribers.app, name="subscribers", epilog=_examples("subscribers"))
     app.command("serve", epilog=_examples("serve"))(serve.serve)
     app.add_typer(state.app, name="state", epilog=_examples("state"))
+    app.add_typer(archive.app, name="archive", epilog=_examples("archive"))
 
 
 EXAMPLES = {
@@ -184,6 +186,7 @@ EXAMPLES = {
     "serve": ["newsletter serve --host 0.0.0.0 --port 8025",
               "newsletter serve --snippet main > signup-form.html"],
     "state": ["newsletter state export state.jsonl.gz", "newsletter state import state.jsonl.gz"],
+    "archive": ["newsletter archive build", "newsletter archive build --output site/"],
 }  # fmt: skip
 
 
