@@ -113,12 +113,22 @@ def test_no_address_or_name_of_a_subscriber_appears_in_any_file(built, sent):
 
 def test_a_page_fills_fields_with_their_fallback_and_links_to_subscribe(built):
     page = (built / "issues" / "first" / "index.html").read_text()
-    assert "<title>Hello, friend</title>" in page  # the subject's field: its fallback
+    assert "<title>Hello, friend · Pop Culture Weekly</title>" in page  # the fallback
     assert "Hi there," in page
     assert "Unsubscribe" not in page and "Manage preferences" not in page
     assert "This is the web version of an issue of Pop Culture Weekly." in page
     assert 'href="https://example.com">Subscribe to Pop Culture Weekly</a>' in page  # no signup
     assert NAV[0] not in page and READER[0] not in page
+
+
+def test_each_page_links_to_the_issues_sent_before_and_after_it(built):
+    def page(name):
+        return (built / "issues" / name / "index.html").read_text()
+
+    assert 'href="../first/index.html">Previous issue: Hello, friend</a>' in page("second")
+    assert 'href="../third/index.html">Next issue: Third, friend</a>' in page("second")
+    assert "Next issue" not in page("third") and "Previous issue" not in page("first")
+    assert "For subscribers only" not in page("third")  # archive: false is nobody's neighbour
 
 
 def test_a_list_with_a_signup_page_gets_its_subscribe_link(sent, cli):
@@ -134,7 +144,7 @@ def test_a_list_with_a_signup_page_gets_its_subscribe_link(sent, cli):
 def test_pages_have_their_language_title_canonical_link_and_the_feed(built):
     page = (built / "issues" / "third" / "index.html").read_text()
     assert re.search(r'<html lang="en"', page)
-    assert "<title>Third, friend</title>" in page
+    assert "<title>Third, friend · Pop Culture Weekly</title>" in page
     assert f'<link rel="canonical" href="{URL}/issues/third/">' in page
     assert '<link rel="alternate" type="application/atom+xml"' in page
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page

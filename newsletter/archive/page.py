@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from markupsafe import escape
 
@@ -53,15 +54,36 @@ class PageSite:
     words: Callable[[str], Words]  # a language's words
 
 
-def issue_page(issue: ArchivedIssue, site: PageSite, page_url: str, subscribe_url: str) -> str:
-    """The issue's page (`page_url`: its absolute URL, "" when the archive has none)."""
+@dataclass(frozen=True)
+class Neighbour:
+    """The issue sent before or after one, as its page links to it."""
+
+    id: str
+    subject: str
+
+    @property
+    def href(self) -> str:  # from issues/ID/index.html
+        return f"../{quote(self.id, safe='')}/index.html"
+
+
+def issue_page(
+    issue: ArchivedIssue,
+    site: PageSite,
+    page_url: str,
+    subscribe_url: str,
+    older: Neighbour | None = None,
+    newer: Neighbour | None = None,
+) -> str:
+    """The issue's page (`page_url`: its absolute URL, "" when the archive has none),
+    linking to the issues sent before and after it."""
     rendered = issue.rendered
     said = site.words(rendered.language)
     html = rendered.html.fill(
         html_values(field_values(rendered.fields, _EMAIL, {}, _UNSUBSCRIBE, _PREFERENCES))
     )
     subscribe = str(escape(subscribe_url))
-    html = _footer(html, said, site.name, subscribe)
+    html = _footer(html, said, site.name, subscribe, _neighbours(said, older, newer))
+    html = _title(html, subject_of(issue), site.name)
     html = _navigation(html, said, subscribe, rendered.language)
     html = html.replace(_UNSUBSCRIBE, subscribe).replace(_PREFERENCES, subscribe)
     html = html.replace(_EMAIL, "")
@@ -77,7 +99,24 @@ def subject_of(issue: ArchivedIssue) -> str:
 # --- the footer: the reader's part becomes a subscribe link ---
 
 
-def _footer(html: str, said: Words, name: str, subscribe: str) -> str:
+def _neighbours(
+    said: Words, older: Neighbour | None, newer: Neighbour | None
+) -> list[tuple[str, str]]:
+    """(href, label) of the issues sent before and after, those there are."""
+    return [
+        (n.href, str(said.html(key, title=n.subject)))
+        for key, n in (("archive_older", older), ("archive_newer", newer))
+        if n is not None
+    ]
+
+
+def _footer(
+    html: str,
+    said: Words,
+    name: str,
+    subscribe: str,
+    neighbours: list[tuple[str, str]] | None = None,
+) -> str:
     why = said.html("archive_why", name=name)
     link = said.html("archive_subscribe_to", name=name)
     back = said.html("archive_all_issues")
@@ -89,9 +128,13 @@ def _footer(html: str, said: Words, name: str, subscribe: str) -> str:
             anchor = re.search(r"<a\b([^>]*)>", region)
             a = _without_href(anchor.group(1)) if anchor else ' class="footer-link"'
             first = own[1] if own else paragraphs[0]
+            links = " · ".join(
+                f'<a{a} href="{href}">{label}</a>' for href, label in neighbours or ()
+            )
+            around = f"\n<p{paragraphs[-1]}>{links}</p>" if links else ""
             return (
                 f'<p{first}>{why}</p>\n<p{paragraphs[-1]}><a{a} href="{subscribe}">{link}</a>'
-                f' · <a{a} href="{INDEX}">{back}</a></p>'
+                f' · <a{a} href="{INDEX}">{back}</a></p>{around}'
             )
 
         return _between(html, READER, block)
@@ -109,6 +152,12 @@ def _footer(html: str, said: Words, name: str, subscribe: str) -> str:
         flags=re.S,
     )
     return re.sub(rf"(?:\s*·\s*)?<a\b[^>]*{_PREFERENCES}[^>]*>.*?</a>", "", html, flags=re.S)
+
+
+def _title(html: str, subject: str, name: str) -> str:
+    """The page's title: the subject and the newsletter's name."""
+    title = f"<title>{escape(subject)} · {escape(name)}</title>"
+    return re.sub(r"<title>.*?</title>", lambda _m: title, html, count=1, flags=re.S)
 
 
 def _without_href(attributes: str) -> str:

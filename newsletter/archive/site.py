@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from urllib.parse import urljoin
 
-from newsletter.archive.contents import archived_issues
+from newsletter.archive.contents import ArchivedIssue, archived_issues
 from newsletter.archive.feed import FeedEntry, atom_feed, sitemap
 from newsletter.archive.index import IndexEntry, index_page
-from newsletter.archive.page import PageSite, issue_page, subject_of
+from newsletter.archive.page import Neighbour, PageSite, issue_page, subject_of
 from newsletter.audience.signup import pages_url
 from newsletter.errors import ArchiveError
 from newsletter.files import atomic, shown
@@ -64,11 +64,16 @@ def build_archive(project: Project, output: Path | None = None) -> Built:
     listed: list[IndexEntry] = []
     entries: list[FeedEntry] = []
     pages: list[tuple[str, datetime | None]] = []  # for the sitemap
-    for issue in archived_issues(project):
+    newer: Neighbour | None = None
+    for issue, following in _with_next(archived_issues(project)):
         page = archive_page(issue.id)
         url = f"{base}/{page}" if base else ""
-        files[page + INDEX] = issue_page(issue, site, url, subscribe(issue.list_name)).encode()
         subject = subject_of(issue)
+        older = Neighbour(following.id, subject_of(following)) if following else None
+        files[page + INDEX] = issue_page(
+            issue, site, url, subscribe(issue.list_name), older, newer
+        ).encode()
+        newer = Neighbour(issue.id, subject)
         listed.append(IndexEntry(page + INDEX, subject, issue.rendered.preheader, issue.sent_at))
         entries.append(FeedEntry(url, subject, issue.rendered.preheader, issue.sent_at))
         pages.append((page, issue.sent_at))
@@ -90,6 +95,19 @@ def build_archive(project: Project, output: Path | None = None) -> Built:
         )
         files[SITEMAP] = sitemap(base, [("", listed[0].sent_at if listed else None), *pages])
     return _write(folder, files, before, len(listed), bool(base))
+
+
+def _with_next(
+    issues: Iterable[ArchivedIssue],
+) -> Iterator[tuple[ArchivedIssue, ArchivedIssue | None]]:
+    """Each issue with the one after it (the one sent before it: they are newest
+    first), holding two at a time."""
+    found = iter(issues)
+    current = next(found, None)
+    while current is not None:
+        following = next(found, None)
+        yield current, following
+        current = following
 
 
 def _words(project: Project) -> Callable[[str], Words]:
