@@ -375,6 +375,18 @@ def test_a_folder_it_does_not_own_is_refused_in_one_line(sent, cli, where):
     assert not (sent / "foreign" / "index.html").exists()
 
 
+def test_a_refused_archive_dir_names_the_setting(sent, cli):
+    path = sent / "newsletter.toml"
+    path.write_text(path.read_text() + 'dir = "subscribers"\n')  # [archive] is the last table
+    result = cli("archive", "build")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "error: newsletter.toml: [archive] dir: subscribers is not "
+        "empty and was not written by `newsletter archive build`"
+    )
+    assert sorted(p.name for p in (sent / "subscribers").iterdir()) == ["sample.csv"]
+
+
 def test_an_empty_folder_is_taken(sent, cli):
     (sent / "empty").mkdir()
     assert cli("archive", "build", "-o", "empty").exit_code == 0
@@ -423,3 +435,42 @@ def test_the_pages_pass_the_emails_browser_checks_at_375_and_1024(built, tmp_pat
             backgrounds = Counter(t["background"] for t in view["texts"])
             card = backgrounds.most_common(1)[0][0]
             assert (int(card[1:3], 16) < 0x40) == (view["scheme"] == "dark"), (where, card)
+
+
+def test_check_online_does_not_count_the_page_the_archive_publishes_after_the_send(
+    project_dir, cli
+):
+    """Every other link answers; the issue's page is not there yet (404), and is left out."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Site(BaseHTTPRequestHandler):
+        def do_HEAD(self):
+            self.send_response(404 if self.path.startswith("/archive/") else 200)
+            self.end_headers()
+
+        do_GET = do_HEAD
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Site)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        local = f"http://127.0.0.1:{server.server_address[1]}"
+        path = project_dir / "newsletter.toml"
+        text = path.read_text().replace('site_url = "https://example.com"', f'site_url = "{local}"')
+        text = text.replace("http://127.0.0.1:8025/unsubscribe", f"{local}/unsubscribe")
+        path.write_text(text)
+        with_archive_url(project_dir, f"{local}/archive")
+        write(project_dir / "articles" / "plain.md", "---\ntitle: Plain\n---\nNo links.\n")
+        result = cli("check", "articles/plain.md", "--online", "--json")
+        assert result.exit_code == 0, result.output
+        found = json.loads(result.stdout)
+        assert "link-broken" not in json.dumps(found), found
+        assert cli("preview", "articles/plain.md", "--output", "preview").exit_code == 0
+        html = (project_dir / "preview" / "plain.html").read_text()
+        assert f'href="{local}/archive/issues/plain/"' in html  # the page is linked
+    finally:
+        server.shutdown()
+        server.server_close()

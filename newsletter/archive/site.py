@@ -54,7 +54,7 @@ def build_archive(project: Project, output: Path | None = None) -> Built:
     """Write the archive into `output` (default: [archive] dir, in the project)."""
     settings = project.settings
     folder = output if output is not None else project.root / settings.archive.dir
-    before = _owned(folder, project.root)
+    before = _owned(folder, project.root, settings.path, None if output else "[archive] dir")
     base = settings.archive.url
     said = _words(project)
     theme = ThemeView.of(settings.theme)
@@ -146,39 +146,42 @@ def _subscribe_urls(project: Project) -> Callable[[str | None], str]:
 # --- the folder ---
 
 
-def _owned(folder: Path, root: Path) -> set[str]:
+def _owned(folder: Path, root: Path, settings_file: Path, setting: str | None = None) -> set[str]:
     """The files the previous build wrote in `folder` (none for a new or empty one);
-    a folder the archive does not own is refused."""
-    where = shown(folder)
+    a folder the archive does not own is refused (naming `setting`, when the folder
+    is the setting's, else the folder)."""
+
+    def refused(why: str) -> ArchiveError:
+        if setting is None:
+            return ArchiveError(why, file=shown(folder))
+        return ArchiveError(f"{shown(folder)} {why}", file=shown(settings_file), setting=setting)
+
     try:
         resolved = folder.resolve()
         if resolved == root.resolve() or root.resolve().is_relative_to(resolved):
-            raise ArchiveError(
+            raise refused(
                 "is the project's folder, or holds it: give the archive a folder "
-                "of its own (--output DIR or [archive] dir)",
-                file=where,
+                "of its own (--output DIR or [archive] dir)"
             )
         if not folder.exists():
             return set()
         if not folder.is_dir():
-            raise ArchiveError("is not a folder: give a folder for the archive", file=where)
+            raise refused("is not a folder: give a folder for the archive")
         marker = folder / MARKER
         if not marker.is_file():
             if any(folder.iterdir()):
-                raise ArchiveError(
+                raise refused(
                     f"is not empty and was not written by `newsletter archive "
-                    f"build` (it has no {MARKER}): give an empty or new folder",
-                    file=where,
+                    f"build` (it has no {MARKER}): give an empty or new folder"
                 )
             return set()
         data = json.loads(marker.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ArchiveError(f"cannot be read: {exc.strerror or exc}", file=where) from None
+        raise refused(f"cannot be read: {exc.strerror or exc}") from None
     except (ValueError, UnicodeDecodeError):
-        raise ArchiveError(
-            f"{MARKER} is not what `newsletter archive build` writes: remove "
-            "it, or give another folder",
-            file=where,
+        raise refused(
+            f"has a {MARKER} that is not what `newsletter archive build` writes: remove "
+            "it, or give another folder"
         ) from None
     listed = data.get("files") if isinstance(data, dict) else None
     return {f for f in listed or () if isinstance(f, str) and _inside(f)}
