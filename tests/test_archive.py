@@ -431,6 +431,9 @@ def test_the_pages_pass_the_emails_browser_checks_at_375_and_1024(built, tmp_pat
             assert hard == [], f"{where}: contrast under {MIN_CONTRAST}: {hard}"
             for image in view["images"]:
                 assert (image["alt"] or "").strip(), where
+            for block in view["blocks"]:  # the articles' tables and code stay in the column
+                inside = block["left"] >= block["columnLeft"] - 1
+                assert inside and block["right"] <= block["columnRight"] + 1, (where, block)
             # the card's background (the one most text is on): dark in dark mode only
             backgrounds = Counter(t["background"] for t in view["texts"])
             card = backgrounds.most_common(1)[0][0]
@@ -474,3 +477,25 @@ def test_check_online_does_not_count_the_page_the_archive_publishes_after_the_se
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.slow
+def test_the_pages_are_valid_html_by_the_emails_rules(built, tmp_path):
+    import subprocess
+
+    from conftest import REPO, require_tool
+    from test_email_quality import BIN, BROWSER
+
+    require_tool(shutil.which("node") is not None, "Node.js")
+    require_tool((BIN / "html-validate").exists(), "npm package html-validate (`npm ci`)")
+    files = [str(built / "index.html"), *(str(built / "issues" / n / "index.html") for n in SENT)]
+    out = tmp_path / "html-validate.json"
+    done = subprocess.run(
+        [str(BIN / "html-validate"), "--config", str(BROWSER / "htmlvalidate.cjs"),
+         "-f", f"json={out}", *files],
+        capture_output=True, text=True, cwd=REPO, timeout=120,
+    )  # fmt: skip
+    assert out.exists() and out.read_text().strip(), done.stderr
+    problems = [f"{r['filePath']}:{m['line']}:{m['column']} {m['ruleId']}: {m['message']}"
+                for r in json.loads(out.read_text()) for m in r["messages"]]  # fmt: skip
+    assert problems == [], "\n".join(problems)
