@@ -114,6 +114,10 @@ class SubscriberError(NewsletterError):
     that is not there, or that only --force lifts; an address asked to be forgotten."""
 
 
+class ArchiveError(NewsletterError):
+    """The web archive cannot be written where asked (a folder it does not own)."""
+
+
 class TransportError(NewsletterError):
     """What stopped a transport handing over (all of) a batch: it is not raised by a
     transport but returned in its BatchResult, beside what was answered before."""

@@ -19,6 +19,7 @@ from types import TracebackType
 from zoneinfo import ZoneInfo
 
 from newsletter.articles import Issue, read_issue
+from newsletter.articles.issue import is_welcome_issue
 from newsletter.clock import Clock, SystemClock
 from newsletter.errors import ListError, LockHeld, SettingsError, StateError, UsageError
 from newsletter.files import read_text, shown
@@ -225,7 +226,15 @@ class Project:
                 sites=(self.settings.newsletter.site_url, self.settings.archive.url),
                 serve_url=self.settings.unsubscribe.url,
             ),
+            archive_url=self.archive_url(issue.id),
         )
+
+    def archive_url(self, issue_id: str) -> str:
+        """The issue's page in the web archive ([archive] url), "" when there is none:
+        no url, or a welcome issue (never archived)."""
+        if is_welcome_issue(issue_id):
+            return ""
+        return self.settings.archive.issue_url(issue_id)
 
     # --- where things are ---
 

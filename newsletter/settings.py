@@ -627,6 +627,19 @@ class ArchiveSettings:
     url: str = _setting("url", _archive_url, "")  # where the site is published ("": nowhere)
     dir: str = _setting("dir", _text, "archive")  # where `archive build` writes it
 
+    def issue_url(self, issue_id: str) -> str:
+        """The issue's page once published ("" when the archive has no url)."""
+        return f"{self.url}/{archive_page(issue_id)}" if self.url else ""
+
+
+ARCHIVE_ISSUES = "issues"  # the archive's folder of issue pages, one folder an issue
+
+
+def archive_page(issue_id: str) -> str:
+    """An issue's page in the archive, relative to the archive's root (a folder, so
+    its URL has no .html: issues/ID/, written as issues/ID/index.html)."""
+    return f"{ARCHIVE_ISSUES}/{quote(issue_id, safe='')}/"
+
 
 @dataclass(frozen=True)
 class Settings:

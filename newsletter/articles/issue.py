@@ -12,6 +12,8 @@ from newsletter.errors import UsageError
 
 ID_PATTERN = re.compile(r"(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]{0,99}(?<!\.)")
 MAX_ID = 100
+# a list's welcome issue (schedule/welcome.py): never in the web archive
+_WELCOME_ID = re.compile(r"welcome-[A-Za-z0-9][A-Za-z0-9._-]{0,63}-[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,17 @@ def _name(path: Path, articles_dir: Path | None) -> str:
     name = "-".join(relative.parts) if relative else path.stem
     name = re.sub(r"\.{2,}", ".", re.sub(r"[^A-Za-z0-9._-]+", "-", name))
     return name.strip("-._") or "article"
+
+
+def welcome_issue_id(list_name: str, n: int) -> str:
+    """The id of a list's welcome issue whose first signup is number `n`."""
+    return f"welcome-{list_name}-{n}"
+
+
+def is_welcome_issue(issue_id: str) -> bool:
+    """Whether `issue_id` is one `welcome_issue_id` makes (such ids are the welcome
+    issues': the welcome of a list never freezes over an issue of that id)."""
+    return _WELCOME_ID.fullmatch(issue_id) is not None
 
 
 def check_issue_id(value: str) -> str:

@@ -133,6 +133,7 @@ def _root(
 
 def _register() -> None:
     from newsletter.cli import (
+        archive,
         bounces,
         check,
         cron,
@@ -160,6 +161,7 @@ def _register() -> None:
     app.command("serve", epilog=_examples("serve"))(serve.serve)
     app.add_typer(state.app, name="state", epilog=_examples("state"))
     app.add_typer(bounces.app, name="bounces", epilog=_examples("bounces"))
+    app.add_typer(archive.app, name="archive", epilog=_examples("archive"))
 
 
 EXAMPLES = {
@@ -191,6 +193,7 @@ EXAMPLES = {
     "state": ["newsletter state export state.jsonl.gz", "newsletter state import state.jsonl.gz"],
     "bounces": ["newsletter bounces read ~/Mail/bounces/",
                 "newsletter bounces read bounces.mbox --json"],
+    "archive": ["newsletter archive build", "newsletter archive build --output site/"],
 }  # fmt: skip
 
 

@@ -21,7 +21,13 @@ from newsletter.errors import TemplateError, Where
 from newsletter.files import shown
 from newsletter.render.fields import guard
 from newsletter.render.html import blocks_html, image_html
-from newsletter.render.issue_view import IssueFields, issue_fields, preheader_of, summary_only
+from newsletter.render.issue_view import (
+    IssueFields,
+    archived,
+    issue_fields,
+    preheader_of,
+    summary_only,
+)
 from newsletter.render.links import absolute, tag_links
 from newsletter.render.placeholders import Field, FieldUseError, Part, Placeholders, Template
 from newsletter.render.text import LinkList, blocks_text, underline, wrap
@@ -46,6 +52,7 @@ class RenderedIssue:
     preheader: str
     language: str
     fields: dict[str, Field] = field(default_factory=dict)
+    archived: bool = True  # goes into the web archive once sent (front matter `archive`)
 
     def shown_subject(self) -> str:
         """The subject as an editor reads it: a subscriber's field as <name>."""
@@ -62,13 +69,16 @@ def render_issue(
     theme: ThemeSettings | None = None,
     overrides: IssueFields | None = None,
     utm: Utm | None = None,
+    archive_url: str = "",
 ) -> RenderedIssue:
     """Render the issue's subject, HTML and text parts, with CSS inlined.
 
     `prefix` fixes the placeholder tokens' random prefix (for reproducible output);
     `time_limit` is how long (in seconds) each template may work; `overrides` are the
     command line's --subject and --number, over the issue's own (its first article's
-    front matter); `utm`: the tags of the links of the site ([tracking] utm)."""
+    front matter). `archive_url`: the issue's page in the web archive, its "View in
+    browser" link when `[newsletter] web_url` is not set (and it is archived); `utm`:
+    the tags of the links of the site ([tracking] utm)."""
     env = _environment(template_dirs)
     issue = replace(issue, articles=tuple(absolute(a, newsletter.site_url) for a in issue.articles))
     tag = (utm or Utm()).tagger(issue.id)
@@ -80,6 +90,8 @@ def render_issue(
     links = LinkList()
     preheader = fields_.preheader or preheader_of(issue)
     day = today or date.today()
+    in_archive = archived(issue)
+    issue_url = newsletter.issue_url(issue.id) or (archive_url if in_archive else "")
     said = words(newsletter.language, template_dirs, PACKAGE_TEMPLATES)
     context: dict[str, Any] = {
         "newsletter": newsletter,
@@ -94,7 +106,7 @@ def render_issue(
         "issue_subject": fields_.subject,
         "issue_number": fields_.number,
         "issue_date": said.date(day),
-        "issue_url": newsletter.issue_url(issue.id),
+        "issue_url": issue_url,
         "year": day.year,
     }
 
@@ -152,7 +164,19 @@ def render_issue(
         preheader=preheader,
         language=newsletter.language,
         fields=dict(placeholders.fields),
+        archived=in_archive,
     )
+
+
+def render_page(
+    name: str,
+    context: dict[str, Any],
+    template_dirs: tuple[Path, ...] = (),
+    time_limit: float = TIME_LIMIT,
+) -> str:
+    """A page template other than the email's (the web archive's index), in the same
+    sandboxed environment, a project's own template first, its errors as ours."""
+    return _render(_environment(template_dirs), name, context, time_limit)
 
 
 @functools.lru_cache(maxsize=8)

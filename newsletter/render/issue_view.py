@@ -82,6 +82,20 @@ def issue_fields(issue: Issue) -> IssueFields:
     )
 
 
+def archived(issue: Issue) -> bool:
+    """Whether the issue goes into the web archive once sent: not when one of its
+    articles says `archive: false` in its front matter."""
+    for article in issue.articles:
+        value = article.extra.get("archive")
+        if value is None:
+            continue
+        if not isinstance(value, bool):
+            raise _error(article, f"front matter `archive` must be true or false, got {value!r}")
+        if not value:
+            return False
+    return True
+
+
 def check_subject(value: str) -> str:
     """A --subject given on the command line: one line, not empty, not too long."""
     text = squash(value)

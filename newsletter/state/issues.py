@@ -118,6 +118,7 @@ def dump_rendered(rendered: RenderedIssue) -> str:
             "preheader": rendered.preheader,
             "language": rendered.language,
             "fields": {k: [f.column, f.default] for k, f in rendered.fields.items()},
+            "archive": rendered.archived,
         }
     )
 
@@ -136,4 +137,5 @@ def load_rendered(text: str) -> RenderedIssue:
         preheader=data["preheader"],
         language=data["language"],
         fields={k: Field(k, column, default) for k, (column, default) in data["fields"].items()},
+        archived=bool(data.get("archive", True)),  # frozen before issue 17: archived
     )

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from newsletter.articles.issue import welcome_issue_id
 from newsletter.state.engine import Engine
 
 PENDING, CONFIRMED, PULLED = "pending", "confirmed", "pulled"
@@ -144,7 +145,7 @@ class Signups:
             if row[-1] is not None:
                 groups.setdefault(str(row[-1]), []).append(Signup.of(row[:-1]))
         if fresh:
-            issue_id = f"welcome-{list_name}-{fresh[0].n}"
+            issue_id = welcome_issue_id(list_name, fresh[0].n)
             self.engine.executemany(
                 "UPDATE signups SET welcome_issue = ? WHERE n = ? AND welcome_issue IS NULL",
                 ((issue_id, s.n) for s in fresh),
