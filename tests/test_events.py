@@ -235,10 +235,18 @@ def test_forged_stale_malformed_and_unknown_change_nothing(
         {"event": "delivered", "email": "reader1@example.com"},  # no timestamp
         "not an event",
     ]  # fmt: skip
+    unknown += [  # what JSON readers take but no database holds: unreadable, never a 500
+        event("bounce", "reader1@example.com", sent, type="bounce", timestamp=10**30),
+        event("bounce", "nobody@example.com", {"nobody@example.com": ("9" * 40, None)}),
+    ]
+    nan = json.dumps([event("delivered", "reader1@example.com", sent)]).replace(
+        '"timestamp": ', '"timestamp": NaN, "x": '
+    )
     assert post(endpoint, unknown, signer) == 204  # read: nothing of it was ours
+    assert post(endpoint, None, signer, body=nan.encode()) == 204
     assert recorded(project_dir) == before and suppressions(project_dir) == {}
     log = capfd.readouterr().err
-    assert "3 unknown (" in log and "2 unreadable" in log and "reader1@" not in log
+    assert "4 unknown (" in log and "3 unreadable" in log and "reader1@" not in log
     for verb in (b"GET", b"PUT"):
         request = urllib.request.Request(endpoint, method=verb.decode())
         with pytest.raises(urllib.error.HTTPError) as refused:

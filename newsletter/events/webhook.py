@@ -23,6 +23,7 @@ SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
 TOLERANCE = 300  # seconds: a signed request older (or newer) than this is refused
 MAX_FIELD = 2000  # characters kept of a reason or a link
+LATEST = 2**40  # a Unix time past any event's (and within a database's whole numbers)
 
 
 class Refused(Exception):
@@ -100,10 +101,11 @@ def _event(item: dict[str, Any]) -> Event | None:
     kind, email, at = item.get("event"), item.get("email"), item.get("timestamp")
     if kind not in KINDS or not isinstance(email, str) or "@" not in email:
         return None
-    if isinstance(at, bool) or not isinstance(at, int | float):
-        return None
+    if isinstance(at, bool) or not isinstance(at, int | float) or not 0 <= at < LATEST:
+        return None  # NaN and Infinity (which JSON readers take) fail the range too
     number = item.get("r")
-    recipient = int(number) if isinstance(number, str) and number.isdigit() else None
+    fits = isinstance(number, str) and number.isascii() and number.isdigit() and len(number) < 16
+    recipient = int(str(number)) if fits else None
     issue = item.get("issue")
     message_id = item.get("sg_message_id")
     event_id = item.get("sg_event_id")
